@@ -1,0 +1,43 @@
+# The two set-up commands (README): `make run` serves a relay, `make test` checks everything.
+# Each creates the virtual environment from requirements.lock on first use.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+HOST ?= 127.0.0.1
+PORT ?= 8765
+DB ?= trellis-relay.db
+
+.PHONY: run test lint typecheck pytest bench schemas clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/trellis-relay --host $(HOST) --port $(PORT) --db $(DB)
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check schemas server client tests bench
+	$(BIN)/ruff format --check schemas server client tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+schemas: $(STAMP)
+	$(BIN)/python -m tests.tools.regenerate
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,9 @@
+"""The Trellis contract: wire types, envelope, payloads and error codes.
+
+Pure by design: nothing here performs I/O, opens sockets or touches a database, so the
+relay (``server``) and the client (``client``) can both depend on it and a client in
+another language can be written from it and docs/PROTOCOL.md alone.
+"""
+
+PROTOCOL_VERSION = 1
+"""Version of the relay protocol and of the envelope layout (docs/PROTOCOL.md §1)."""

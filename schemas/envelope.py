@@ -1,0 +1,120 @@
+"""The envelope: what the relay stores and forwards (docs/PROTOCOL.md §4).
+
+An envelope is a msgpack array of ten fields in a fixed order. The canonical bytes are
+msgspec's msgpack encoding of that array: integers in their shortest form, byte strings
+as ``bin``, ``None`` as ``nil``. Any language can rebuild them, so signatures and event
+ids do not depend on our library.
+
+    header  = [version, space_id, author, seq, prev, epoch, wrapped_key, nonce]
+    signed  = header + [ciphertext]           -> Ed25519 signature by ``author``
+    envelope = signed + [signature]           -> BLAKE2b-256 gives the event id
+
+The header is also the associated data of the payload encryption, so a ciphertext
+cannot be moved to another space, author, position or epoch without failing to open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+import msgspec
+
+from schemas.ids import DEVICE_ID_BYTES, EVENT_ID_BYTES, SPACE_ID_BYTES, EventId
+
+ENVELOPE_VERSION = 1
+NONCE_BYTES = 24
+"""XChaCha20-Poly1305-IETF public nonce."""
+AEAD_TAG_BYTES = 16
+CONTENT_KEY_BYTES = 32
+WRAPPED_KEY_BYTES = NONCE_BYTES + CONTENT_KEY_BYTES + AEAD_TAG_BYTES
+"""wrap_nonce || XChaCha20-Poly1305(events_key, content_key)."""
+SIGNATURE_BYTES = 64
+MAX_CIPHERTEXT_BYTES = 256 * 1024
+"""Hard ceiling of the format; relays may set a lower limit (docs/OPERATIONS.md)."""
+
+
+def _fixed(size: int) -> msgspec.Meta:
+    return msgspec.Meta(min_length=size, max_length=size)
+
+
+class Envelope(msgspec.Struct, array_like=True, frozen=True):
+    """One signed, encrypted event. Field order is part of the wire format: never reorder."""
+
+    version: Annotated[int, msgspec.Meta(ge=1, le=255)]
+    space_id: Annotated[bytes, _fixed(SPACE_ID_BYTES)]
+    author: Annotated[bytes, _fixed(DEVICE_ID_BYTES)]
+    seq: Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+    prev: Annotated[bytes, _fixed(EVENT_ID_BYTES)] | None
+    epoch: Annotated[int, msgspec.Meta(ge=0, le=2**32)]
+    wrapped_key: Annotated[bytes, _fixed(WRAPPED_KEY_BYTES)]
+    nonce: Annotated[bytes, _fixed(NONCE_BYTES)]
+    ciphertext: Annotated[
+        bytes, msgspec.Meta(min_length=AEAD_TAG_BYTES, max_length=MAX_CIPHERTEXT_BYTES)
+    ]
+    signature: Annotated[bytes, _fixed(SIGNATURE_BYTES)]
+
+
+class EnvelopeFormatError(ValueError):
+    """Bytes that are not a well-formed, canonical envelope.
+
+    The message names the field or rule that failed; it never contains the bytes.
+    """
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Envelope)
+
+
+def header_tuple(env: Envelope) -> tuple[object, ...]:
+    return (
+        env.version,
+        env.space_id,
+        env.author,
+        env.seq,
+        env.prev,
+        env.epoch,
+        env.wrapped_key,
+        env.nonce,
+    )
+
+
+def header_bytes(env: Envelope) -> bytes:
+    """Associated data for the payload encryption (docs/PROTOCOL.md §4.2)."""
+    return _encoder.encode(header_tuple(env))
+
+
+def signed_bytes(env: Envelope) -> bytes:
+    """The bytes the author's Ed25519 signature covers (docs/PROTOCOL.md §4.3)."""
+    return _encoder.encode((*header_tuple(env), env.ciphertext))
+
+
+def encode_envelope(env: Envelope) -> bytes:
+    """Canonical bytes of a whole envelope."""
+    return _encoder.encode(env)
+
+
+def event_id_of(canonical: bytes) -> EventId:
+    """BLAKE2b-256 (unkeyed, no personalisation) of canonical envelope bytes."""
+    return EventId(hashlib.blake2b(canonical, digest_size=32).digest())
+
+
+def decode_envelope(data: bytes) -> Envelope:
+    """Decode and check that ``data`` is exactly the canonical form.
+
+    Requiring canonical bytes means every party computes the same event id from what it
+    received; a relay or peer cannot make two encodings of one event.
+    """
+    try:
+        env = _decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise EnvelopeFormatError(f"envelope field invalid: {exc}") from None
+    except msgspec.DecodeError:
+        raise EnvelopeFormatError("envelope is not valid msgpack") from None
+    if (env.seq == 1) != (env.prev is None):
+        raise EnvelopeFormatError("prev must be empty exactly when seq is 1")
+    if env.version != ENVELOPE_VERSION:
+        raise EnvelopeFormatError(f"unsupported envelope version {env.version}")
+    if _encoder.encode(env) != data:
+        raise EnvelopeFormatError("envelope is not in canonical form")
+    return env

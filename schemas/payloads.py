@@ -1,0 +1,194 @@
+"""What partners write: the plaintext inside an envelope's ciphertext (docs/PROTOCOL.md §5).
+
+The relay never imports this module: it cannot read payloads and must not try.
+
+A decrypted plaintext is an :class:`EventBody` (padding removed). Its ``payload`` stays
+raw msgpack until :func:`decode_payload` reads it, so an event written by a newer app
+with a payload type this version does not know is still verified, stored and shown as
+"written by a newer version" instead of being lost (schema evolution, msgspec rules:
+new fields get defaults, a field's type never changes).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from schemas.ids import (
+    DEVICE_ID_BYTES,
+    EVENT_ID_BYTES,
+    INVITE_ID_BYTES,
+    MEMBER_ID_BYTES,
+)
+
+MAX_TEXT_CHARS = 20_000
+MAX_NAME_CHARS = 80
+MAX_TAGS = 20
+MAX_TAG_CHARS = 40
+MAX_DEPS = 64
+
+_EventIdBytes = Annotated[bytes, msgspec.Meta(min_length=EVENT_ID_BYTES, max_length=EVENT_ID_BYTES)]
+_MemberIdBytes = Annotated[
+    bytes, msgspec.Meta(min_length=MEMBER_ID_BYTES, max_length=MEMBER_ID_BYTES)
+]
+_InviteIdBytes = Annotated[
+    bytes, msgspec.Meta(min_length=INVITE_ID_BYTES, max_length=INVITE_ID_BYTES)
+]
+_Key32 = Annotated[bytes, msgspec.Meta(min_length=DEVICE_ID_BYTES, max_length=DEVICE_ID_BYTES)]
+_Sig = Annotated[bytes, msgspec.Meta(min_length=64, max_length=64)]
+_Millis = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+_Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_CHARS)]
+_Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS)]
+_Mood = Annotated[int, msgspec.Meta(ge=1, le=5)]
+_Tags = Annotated[
+    list[Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TAG_CHARS)]],
+    msgspec.Meta(max_length=MAX_TAGS),
+]
+
+
+class EventBody(msgspec.Struct, frozen=True):
+    """The decrypted content of every event (docs/PROTOCOL.md §5.1)."""
+
+    deps: Annotated[list[_EventIdBytes], msgspec.Meta(max_length=MAX_DEPS)]
+    """The author's frontier: the newest event id it held of every *other* device."""
+    lamport: Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+    """One more than the largest Lamport clock among ``prev`` and ``deps``."""
+    recorded_at: _Millis
+    """When the author's device wrote the event (ms since the Unix epoch, UTC)."""
+    occurred_at: _Millis
+    """When what it describes happened, as the author stated it."""
+    payload: msgspec.Raw
+
+
+# --- membership ------------------------------------------------------------------
+
+
+class SpaceCreated(msgspec.Struct, tag="space_created", tag_field="type", frozen=True):
+    """The genesis: first event of the creating device, seq 1."""
+
+    member_id: _MemberIdBytes
+    name: _Name
+    """The creator's display name, as they want their partner to see it."""
+    box_key: _Key32
+    """The creating device's X25519 public key, for key delivery."""
+
+
+class InviteIssued(msgspec.Struct, tag="invite_issued", tag_field="type", frozen=True):
+    """Commits to the invite key, so only its holder can join (docs/PROTOCOL.md §5.3)."""
+
+    invite_id: _InviteIdBytes
+    verify_key: _Key32
+    kind: Literal["member", "device"]
+    expires_at: _Millis
+
+
+class MemberJoined(msgspec.Struct, tag="member_joined", tag_field="type", frozen=True):
+    """First event of a joining device; carries the invite proof."""
+
+    member_id: _MemberIdBytes
+    name: _Name
+    box_key: _Key32
+    invite_id: _InviteIdBytes
+    proof: _Sig
+    """Invite key's signature over schemas.http.invite_proof_transcript(...)."""
+
+
+# --- journal ---------------------------------------------------------------------
+
+
+class JournalEntry(msgspec.Struct, tag="journal_entry", tag_field="type", frozen=True):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT_CHARS)]
+    mood: _Mood | None = None
+    tags: _Tags = msgspec.field(default_factory=list)
+
+
+class JournalAmended(msgspec.Struct, tag="journal_amended", tag_field="type", frozen=True):
+    """A new text for an entry; the earlier text stays in the history."""
+
+    entry: _EventIdBytes
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT_CHARS)]
+    mood: _Mood | None = None
+    tags: _Tags = msgspec.field(default_factory=list)
+
+
+class JournalRetracted(msgspec.Struct, tag="journal_retracted", tag_field="type", frozen=True):
+    """Hides an entry from views; the history still records that it happened."""
+
+    entry: _EventIdBytes
+    reason: _Text | None = None
+
+
+Payload = (
+    SpaceCreated | InviteIssued | MemberJoined | JournalEntry | JournalAmended | JournalRetracted
+)
+
+PAYLOAD_TYPES: tuple[type[msgspec.Struct], ...] = (
+    SpaceCreated,
+    InviteIssued,
+    MemberJoined,
+    JournalEntry,
+    JournalAmended,
+    JournalRetracted,
+)
+
+
+class UnknownPayload(msgspec.Struct, frozen=True):
+    """A payload type this version does not know: kept, shown, never folded."""
+
+    type: str
+
+
+class _TagOnly(msgspec.Struct):
+    type: str
+
+
+_encoder = msgspec.msgpack.Encoder()
+_body_decoder = msgspec.msgpack.Decoder(EventBody)
+_payload_decoder: msgspec.msgpack.Decoder[Payload] = msgspec.msgpack.Decoder(Payload)  # type: ignore[arg-type]
+_tag_decoder = msgspec.msgpack.Decoder(_TagOnly)
+_KNOWN_TAGS = frozenset(t.__struct_config__.tag for t in PAYLOAD_TYPES)
+
+
+class PayloadFormatError(ValueError):
+    """A plaintext that decrypted but does not follow the schema (never echoes content)."""
+
+
+def payload_kind(payload: Payload | UnknownPayload) -> str:
+    if isinstance(payload, UnknownPayload):
+        return payload.type
+    tag = payload.__struct_config__.tag
+    return str(tag)
+
+
+def encode_payload(payload: Payload) -> bytes:
+    return _encoder.encode(payload)
+
+
+def encode_body(body: EventBody) -> bytes:
+    return _encoder.encode(body)
+
+
+def decode_body(data: bytes) -> EventBody:
+    try:
+        return _body_decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise PayloadFormatError(f"event body invalid: {exc}") from None
+    except msgspec.DecodeError:
+        raise PayloadFormatError("event body is not valid msgpack") from None
+
+
+def decode_payload(raw: msgspec.Raw | bytes) -> Payload | UnknownPayload:
+    """Decode a payload; a well-formed payload of an unknown type is not an error."""
+    try:
+        tag = _tag_decoder.decode(raw).type
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        raise PayloadFormatError("payload has no type") from None
+    if tag not in _KNOWN_TAGS:
+        return UnknownPayload(type=tag)
+    try:
+        return _payload_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise PayloadFormatError(f"payload invalid: {exc}") from None
+    except msgspec.DecodeError:
+        raise PayloadFormatError("payload is not valid msgpack") from None
