@@ -92,12 +92,12 @@ def unpad(padded: bytes) -> bytes:
 
 
 def _seal(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes | None) -> bytes:
-    return sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, aad, nonce, key)  # type: ignore[no-any-return]
+    return sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, aad, nonce, key)
 
 
 def _open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes | None) -> bytes:
     try:
-        return sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, aad, nonce, key)  # type: ignore[no-any-return]
+        return sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, aad, nonce, key)
     except nacl.exceptions.CryptoError:
         raise CryptoError("ciphertext did not authenticate") from None
 

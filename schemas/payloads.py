@@ -145,7 +145,7 @@ class _TagOnly(msgspec.Struct):
 
 _encoder = msgspec.msgpack.Encoder()
 _body_decoder = msgspec.msgpack.Decoder(EventBody)
-_payload_decoder: msgspec.msgpack.Decoder[Payload] = msgspec.msgpack.Decoder(Payload)  # type: ignore[arg-type]
+_payload_decoder: msgspec.msgpack.Decoder[Payload] = msgspec.msgpack.Decoder(Payload)
 _tag_decoder = msgspec.msgpack.Decoder(_TagOnly)
 _KNOWN_TAGS = frozenset(t.__struct_config__.tag for t in PAYLOAD_TYPES)
 

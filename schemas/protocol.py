@@ -122,8 +122,8 @@ RelayMessage = Challenge | Welcome | Acked | Page | Live | Error
 
 client_message_decoder: msgspec.msgpack.Decoder[ClientMessage] = msgspec.msgpack.Decoder(
     ClientMessage
-)  # type: ignore[arg-type]
-relay_message_decoder: msgspec.msgpack.Decoder[RelayMessage] = msgspec.msgpack.Decoder(RelayMessage)  # type: ignore[arg-type]
+)
+relay_message_decoder: msgspec.msgpack.Decoder[RelayMessage] = msgspec.msgpack.Decoder(RelayMessage)
 message_encoder = msgspec.msgpack.Encoder()
 
 
