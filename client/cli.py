@@ -1,0 +1,405 @@
+"""``trellis``: the command line on top of the client library.
+
+Every command exits 0 on success and, on failure, prints one line to stderr that says
+what happened and what to do, then exits non-zero (1 for a problem, 2 for a mistyped
+command, 130 when interrupted). Passphrases come from ``TRELLIS_PASSPHRASE`` or a
+prompt, never from an argument, so they do not end up in shell history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from client.errors import TrellisError
+from client.present import (
+    event_json,
+    event_line,
+    iso_utc,
+    journal_json,
+    journal_lines,
+)
+from client.space import Space
+from client.verify import VerifiedEvent
+from schemas.ids import EventId
+from schemas.payloads import MAX_TEXT_CHARS, JournalAmended, JournalEntry, JournalRetracted
+
+PASSPHRASE_ENV = "TRELLIS_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
+HOME_ENV = "TRELLIS_HOME"
+
+Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
+
+
+class UsageError(TrellisError):
+    code = "usage"
+
+
+# -- shared helpers ---------------------------------------------------------------
+
+
+def _home(args: argparse.Namespace) -> Path:
+    if args.home:
+        return Path(args.home).expanduser()
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("trellis", appauthor=False))
+
+
+def _passphrase(*, new: bool) -> str:
+    env = os.environ.get(PASSPHRASE_ENV)
+    if env is not None:
+        return env
+    if not sys.stdin.isatty():
+        raise UsageError(f"No passphrase: set {PASSPHRASE_ENV}, or run this in a terminal.")
+    if not new:
+        return getpass.getpass("Passphrase: ")
+    first = getpass.getpass("Choose a passphrase (it protects everything on this device): ")
+    if getpass.getpass("Type it again: ") != first:
+        raise UsageError("The two passphrases did not match; nothing was set up.")
+    return first
+
+
+async def _open(args: argparse.Namespace) -> Space:
+    return await Space.open(_home(args), passphrase=_passphrase(new=False))
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _resolve_entry(space: Space, prefix: str) -> EventId:
+    text = prefix.strip().lower()
+    matches = [i.id for i in space.journal(include_retracted=True) if i.id.hex().startswith(text)]
+    if len(text) < 4 or not matches:
+        raise TrellisError(
+            f"No journal entry has an id starting with '{prefix}'.", code="not_found"
+        )
+    if len(matches) > 1:
+        raise TrellisError(
+            f"More than one entry starts with '{prefix}'; give more of the id.", code="ambiguous_id"
+        )
+    return matches[0]
+
+
+def _read_text(value: str) -> str:
+    text = sys.stdin.read() if value == "-" else value
+    text = text.strip()
+    if not text:
+        raise UsageError("The entry is empty; nothing was saved.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise UsageError(f"The entry is longer than {MAX_TEXT_CHARS} characters.")
+    return text
+
+
+def _parse_when(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"'{value}' is not a date; use a form like 2026-11-26 or 2026-11-26T18:30."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return int(moment.astimezone(UTC).timestamp() * 1000)
+
+
+# -- commands ---------------------------------------------------------------------
+
+
+async def cmd_init(args: argparse.Namespace) -> int:
+    space = await Space.create(
+        _home(args), relay_url=args.relay, name=args.name, passphrase=_passphrase(new=True)
+    )
+    async with space:
+        print(f"Your shared space is ready, {args.name}.")
+        print("Next: run 'trellis invite' and give the code to your partner.")
+    return 0
+
+
+async def cmd_invite(args: argparse.Namespace) -> int:
+    async with await _open(args) as space:
+        code = await space.invite(ttl_s=int(args.hours * 3600))
+        print(
+            f"Give this code to your partner, and only to them. It works once and expires "
+            f"in {args.hours:g} hours."
+        )
+        print(code)
+    return 0
+
+
+async def cmd_join(args: argparse.Namespace) -> int:
+    space = await Space.join(
+        _home(args),
+        code=args.code,
+        name=args.name,
+        passphrase=_passphrase(new=True),
+        relay_url=args.relay,
+    )
+    async with space:
+        if space.joined:
+            others = [m.name for m in space.members() if not m.is_me]
+            partner = " and ".join(others) or "your partner"
+            print(f"You joined the space shared with {partner}.")
+            print("Compare safety numbers in person: 'trellis safety-number'.")
+        else:
+            print(
+                "Your invite is accepted and saved on this device, but joining could not "
+                "finish yet. Run 'trellis sync' when your partner's device has synced."
+            )
+    return 0
+
+
+async def cmd_journal_add(args: argparse.Namespace) -> int:
+    text = _read_text(args.text)
+    async with await _open(args) as space:
+        event = await space.append(
+            JournalEntry(text=text, mood=args.mood, tags=list(args.tag or [])),
+            occurred_at=_parse_when(args.occurred),
+        )
+        print(
+            f"Saved on this device ({event.event_id.hex()[:8]}). It is shared at the next "
+            "'trellis sync'."
+        )
+    return 0
+
+
+async def cmd_journal_amend(args: argparse.Namespace) -> int:
+    text = _read_text(args.text)
+    async with await _open(args) as space:
+        entry = _resolve_entry(space, args.id)
+        await space.append(
+            JournalAmended(entry=entry, text=text, mood=args.mood, tags=list(args.tag or []))
+        )
+        print("Updated. The earlier text stays in the history.")
+    return 0
+
+
+async def cmd_journal_retract(args: argparse.Namespace) -> int:
+    async with await _open(args) as space:
+        entry = _resolve_entry(space, args.id)
+        await space.append(JournalRetracted(entry=entry, reason=args.reason))
+        print("Withdrawn from the journal. The history still records that it was written.")
+    return 0
+
+
+async def cmd_journal_list(args: argparse.Namespace) -> int:
+    async with await _open(args) as space:
+        items = space.journal(include_retracted=args.all)
+        if args.json:
+            _print_json([journal_json(i, space) for i in items])
+            return 0
+        if not items:
+            print("The journal is empty.")
+        for item in items:
+            print("\n".join(journal_lines(item, space)))
+    return 0
+
+
+async def cmd_sync(args: argparse.Namespace) -> int:
+    async with await _open(args) as space:
+        if not args.watch:
+            report = await space.sync()
+            if report.refused:
+                raise TrellisError(
+                    "The relay refused some of this device's events "
+                    f"({', '.join(sorted(set(report.refused)))}); they are kept here. "
+                    "Run 'trellis status' for details.",
+                    code="push_refused",
+                )
+            note = f", {report.rejected} refused as not genuine" if report.rejected else ""
+            print(f"Up to date: {report.received} new, {report.acknowledged} sent{note}.")
+            return 0
+
+        def show(event: VerifiedEvent) -> None:
+            if args.json:
+                print(json.dumps(event_json(event, space), ensure_ascii=False), flush=True)
+            else:
+                print(event_line(event, space), flush=True)
+
+        if not args.json:
+            print("Watching for new events. Press Ctrl-C to stop.", flush=True)
+        await space.sync(watch=True, on_event=show)
+    return 0
+
+
+async def cmd_safety_number(args: argparse.Namespace) -> int:
+    async with await _open(args) as space:
+        print(space.safety_number())
+    return 0
+
+
+async def cmd_status(args: argparse.Namespace) -> int:
+    async with await _open(args) as space:
+        status = await space.status()
+        data = {
+            "relay": status.relay,
+            "space": status.space_id.hex(),
+            "device": status.device_id.hex(),
+            "joined": status.joined,
+            "members": [
+                {
+                    "name": m.name,
+                    "id": m.member_id.hex(),
+                    "me": m.is_me,
+                    "devices": [
+                        {"id": d.device_id.hex(), "this_device": d.this_device} for d in m.devices
+                    ],
+                }
+                for m in status.members
+            ],
+            "events": status.events,
+            "outbox": status.outbox,
+            "pending": status.pending,
+            "rejected": status.rejected,
+            "last_sync": None if status.last_sync_at is None else iso_utc(status.last_sync_at),
+        }
+        if args.json:
+            _print_json(data)
+            return 0
+        print(f"Relay:      {status.relay}")
+        print(f"Space:      {status.space_id.hex()}")
+        for m in status.members:
+            you = " (you)" if m.is_me else ""
+            print(f"Member:     {m.name}{you}, {len(m.devices)} device(s)")
+        print(f"Events:     {status.events}")
+        print(f"Not sent:   {status.outbox}")
+        if status.pending:
+            print(f"Waiting:    {status.pending} received event(s) wait for earlier ones")
+        if status.rejected:
+            print(f"Refused:    {status.rejected} received event(s) were not genuine")
+        print(f"Last sync:  {data['last_sync'] or 'never'}")
+        if not status.joined:
+            print("Joining is not finished: run 'trellis sync'.")
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trellis",
+        description="Trellis: a private, end-to-end encrypted space for two partners.",
+    )
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        help=f"folder holding this device's data (default: ${HOME_ENV}, "
+        "else your user data folder)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="start a new shared space on this device")
+    p.add_argument(
+        "--relay", required=True, metavar="URL", help="relay address, e.g. http://127.0.0.1:8765"
+    )
+    p.add_argument("--name", required=True, help="your name, as your partner will see it")
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("invite", help="make a one-time code for your partner to join")
+    p.add_argument(
+        "--hours",
+        type=float,
+        default=24.0,
+        help="how long the code works (default 24, at most 168)",
+    )
+    p.set_defaults(handler=cmd_invite)
+
+    p = sub.add_parser("join", help="join your partner's space with their code")
+    p.add_argument("code", help="the invite code your partner gave you")
+    p.add_argument("--name", required=True, help="your name, as your partner will see it")
+    p.add_argument("--relay", metavar="URL", help="relay address, if the code has none")
+    p.set_defaults(handler=cmd_join)
+
+    journal = sub.add_parser("journal", help="the shared journal").add_subparsers(
+        dest="journal_command", required=True, metavar="ACTION"
+    )
+    p = journal.add_parser("add", help="write an entry ('-' reads it from stdin)")
+    p.add_argument("text")
+    p.add_argument(
+        "--mood",
+        type=int,
+        choices=range(1, 6),
+        metavar="1-5",
+        help="how you feel, 1 (very low) to 5 (very good)",
+    )
+    p.add_argument("--tag", action="append", help="a tag; repeat for more")
+    p.add_argument(
+        "--occurred", metavar="DATE", help="when it happened, if not now (e.g. 2026-11-26T18:30)"
+    )
+    p.set_defaults(handler=cmd_journal_add)
+    p = journal.add_parser("amend", help="update one of your entries; the old text is kept")
+    p.add_argument("id", help="the entry id, or its first characters")
+    p.add_argument("text")
+    p.add_argument("--mood", type=int, choices=range(1, 6), metavar="1-5")
+    p.add_argument("--tag", action="append")
+    p.set_defaults(handler=cmd_journal_amend)
+    p = journal.add_parser("retract", help="withdraw one of your entries from the journal")
+    p.add_argument("id", help="the entry id, or its first characters")
+    p.add_argument("--reason", help="an optional note for your partner")
+    p.set_defaults(handler=cmd_journal_retract)
+    p = journal.add_parser("list", help="show the journal")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.add_argument("--all", action="store_true", help="include withdrawn entries")
+    p.set_defaults(handler=cmd_journal_list)
+
+    p = sub.add_parser("sync", help="send and receive until up to date")
+    p.add_argument(
+        "--watch", action="store_true", help="stay connected and print each event as it arrives"
+    )
+    p.add_argument("--json", action="store_true", help="with --watch: one JSON object a line")
+    p.set_defaults(handler=cmd_sync)
+
+    p = sub.add_parser("safety-number", help="the number to compare with your partner")
+    p.set_defaults(handler=cmd_safety_number)
+
+    p = sub.add_parser("status", help="relay, members, devices and what is waiting to send")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return asyncio.run(handler(args))
+    except TrellisError as exc:
+        print(f"trellis: {exc.message}", file=sys.stderr)
+        return 2 if isinstance(exc, UsageError) else 1
+    except KeyboardInterrupt:
+        with contextlib.suppress(Exception):
+            print("trellis: stopped.", file=sys.stderr)
+        return 130
+    except TimeoutError:
+        print(
+            "trellis: the relay took too long to answer; nothing was lost. Try again.",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as exc:  # the outermost shell: one calm line, never a traceback
+        print(
+            f"trellis: something unexpected went wrong ({type(exc).__name__}). What was "
+            "already saved on this device is kept; please report this.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""How events and views look to people: one line for a terminal, one dict for JSON.
+
+Kept apart from the CLI's argument handling so apps and tests can reuse the same words.
+Times are shown in ISO 8601 UTC in JSON and in local time on screen.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from client.fold import JournalItem
+from client.verify import VerifiedEvent
+from schemas.payloads import (
+    InviteIssued,
+    JournalAmended,
+    JournalEntry,
+    JournalRetracted,
+    MemberJoined,
+    SpaceCreated,
+    UnknownPayload,
+    payload_kind,
+)
+
+
+class Names(Protocol):
+    def author_name(self, device_id: bytes) -> str: ...
+
+    def member_name(self, member_id: bytes) -> str: ...
+
+
+def iso_utc(ms: int) -> str:
+    return (
+        datetime.fromtimestamp(ms / 1000, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def local_time(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def event_summary(event: VerifiedEvent, names: Names) -> str:
+    """A calm, plain sentence about what the event records."""
+    p = event.payload
+    who = names.author_name(event.author)
+    match p:
+        case SpaceCreated():
+            return f"{p.name} started this shared space"
+        case InviteIssued():
+            target = "a new device" if p.kind == "device" else "their partner"
+            return f"{who} invited {target}"
+        case MemberJoined():
+            return f"{p.name} joined"
+        case JournalEntry():
+            return f"{who} wrote in the journal: {p.text}"
+        case JournalAmended():
+            return f"{who} updated a journal entry: {p.text}"
+        case JournalRetracted():
+            return f"{who} withdrew a journal entry"
+        case UnknownPayload():
+            return f"{who} wrote something this version of Trellis cannot show yet"
+    return f"{who} wrote an event"
+
+
+def event_line(event: VerifiedEvent, names: Names) -> str:
+    return f"{local_time(event.body.recorded_at)}  {event_summary(event, names)}"
+
+
+def event_json(event: VerifiedEvent, names: Names) -> dict[str, Any]:
+    p = event.payload
+    out: dict[str, Any] = {
+        "id": event.event_id.hex(),
+        "kind": payload_kind(p),
+        "author": names.author_name(event.author),
+        "device": event.author.hex(),
+        "recorded_at": iso_utc(event.body.recorded_at),
+        "occurred_at": iso_utc(event.body.occurred_at),
+        "summary": event_summary(event, names),
+    }
+    if isinstance(p, JournalEntry | JournalAmended):
+        out["text"] = p.text
+        out["mood"] = p.mood
+        out["tags"] = list(p.tags)
+    if isinstance(p, JournalAmended | JournalRetracted):
+        out["entry"] = p.entry.hex()
+    return out
+
+
+def journal_json(item: JournalItem, names: Names) -> dict[str, Any]:
+    return {
+        "id": item.id.hex(),
+        "author": names.member_name(item.author),
+        "text": item.text,
+        "mood": item.mood,
+        "tags": list(item.tags),
+        "recorded_at": iso_utc(item.recorded_at),
+        "occurred_at": iso_utc(item.occurred_at),
+        "amended": item.amended,
+        "retracted": item.retracted,
+        "history": [
+            {"id": v.event_id.hex(), "text": v.text, "recorded_at": iso_utc(v.recorded_at)}
+            for v in item.history
+        ],
+    }
+
+
+def journal_lines(item: JournalItem, names: Names) -> list[str]:
+    flags = []
+    if item.amended:
+        flags.append("updated")
+    if item.retracted:
+        flags.append("withdrawn")
+    suffix = f" ({', '.join(flags)})" if flags else ""
+    mood = f"  mood {item.mood}/5" if item.mood is not None else ""
+    tags = f"  #{' #'.join(item.tags)}" if item.tags else ""
+    head = (
+        f"{local_time(item.recorded_at)}  {names.member_name(item.author)}"
+        f"  [{item.id.hex()[:8]}]{suffix}{mood}{tags}"
+    )
+    return [head, *("    " + line for line in item.text.splitlines() or [""])]

@@ -1,0 +1,145 @@
+"""The relay's HTTP endpoints, seen from the client (docs/PROTOCOL.md §7).
+
+The standard library's urllib runs in a worker thread: these calls happen a few times
+in a space's life (create, invite, join), so a dedicated HTTP client would add a
+dependency for no gain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import TypeVar
+
+import msgspec
+from websockets.headers import build_host
+
+from client.errors import RelayRefused, RelayUnreachable, TrellisError
+from schemas.errors import ErrorCode, message_for
+from schemas.http import (
+    CreateInviteRequest,
+    CreateInviteResponse,
+    CreateSpaceRequest,
+    CreateSpaceResponse,
+    ErrorBody,
+    InviteInfo,
+    RedeemInviteRequest,
+    RedeemInviteResponse,
+)
+
+HTTP_TIMEOUT_S = 15.0
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class RelayEndpoint:
+    """Where a relay lives: its HTTP base, its sync websocket, and the Host we send."""
+
+    url: str
+    http_base: str
+    sync_url: str
+    host: str
+
+    @classmethod
+    def parse(cls, text: str) -> RelayEndpoint:
+        raw = text.strip()
+        if "://" not in raw:
+            raw = "http://" + raw
+        parts = urllib.parse.urlsplit(raw)
+        scheme = {"http": "http", "ws": "http", "https": "https", "wss": "https"}.get(
+            parts.scheme.lower()
+        )
+        if scheme is None or not parts.hostname:
+            raise TrellisError(
+                "The relay address is not valid. Use a form like http://127.0.0.1:8765.",
+                code="invalid_relay_url",
+            )
+        secure = scheme == "https"
+        try:
+            port = parts.port or (443 if secure else 80)
+        except ValueError:
+            raise TrellisError(
+                "The relay address has an invalid port.", code="invalid_relay_url"
+            ) from None
+        host = build_host(parts.hostname, port, secure)
+        path = parts.path.rstrip("/")
+        http_base = f"{scheme}://{host}{path}"
+        ws_scheme = "wss" if secure else "ws"
+        return cls(
+            url=http_base,
+            http_base=http_base,
+            sync_url=f"{ws_scheme}://{host}{path}/v1/sync",
+            host=host,
+        )
+
+
+class RelayHttp:
+    def __init__(self, endpoint: RelayEndpoint) -> None:
+        self.endpoint = endpoint
+
+    async def create_space(self, req: CreateSpaceRequest) -> CreateSpaceResponse:
+        return await self._call("POST", "/v1/spaces", req, CreateSpaceResponse)
+
+    async def create_invite(
+        self, space_id_hex: str, req: CreateInviteRequest
+    ) -> CreateInviteResponse:
+        return await self._call(
+            "POST", f"/v1/spaces/{space_id_hex}/invites", req, CreateInviteResponse
+        )
+
+    async def fetch_invite(self, invite_id_hex: str) -> InviteInfo:
+        return await self._call("GET", f"/v1/invites/{invite_id_hex}", None, InviteInfo)
+
+    async def redeem_invite(
+        self, invite_id_hex: str, req: RedeemInviteRequest
+    ) -> RedeemInviteResponse:
+        return await self._call(
+            "POST", f"/v1/invites/{invite_id_hex}/redeem", req, RedeemInviteResponse
+        )
+
+    async def _call(
+        self, method: str, path: str, body: msgspec.Struct | None, result: type[_T]
+    ) -> _T:
+        data = None if body is None else msgspec.json.encode(body)
+        status, payload = await asyncio.to_thread(self._send, method, path, data)
+        if 200 <= status < 300:
+            try:
+                return msgspec.json.decode(payload, type=result)
+            except msgspec.MsgspecError:
+                raise RelayRefused(
+                    "The relay sent an answer this app cannot read.", code="bad_relay_response"
+                ) from None
+        raise _refusal(status, payload)
+
+    def _send(self, method: str, path: str, data: bytes | None) -> tuple[int, bytes]:
+        url = self.endpoint.http_base + path
+        request = urllib.request.Request(  # noqa: S310 - scheme checked in RelayEndpoint
+            url, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as resp:  # noqa: S310
+                return int(resp.status), bytes(resp.read())
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), bytes(exc.read())
+        except (urllib.error.URLError, OSError, TimeoutError):
+            raise RelayUnreachable(
+                f"Could not reach the relay at {self.endpoint.url}. Check the address and "
+                "your connection; nothing was lost."
+            ) from None
+
+
+def _refusal(status: int, payload: bytes) -> RelayRefused:
+    try:
+        body = msgspec.json.decode(payload, type=ErrorBody)
+    except msgspec.MsgspecError:
+        return RelayRefused(
+            f"The relay answered with an error (HTTP {status}).", code="relay_error"
+        )
+    try:
+        text = message_for(ErrorCode(body.code))
+    except ValueError:
+        text = body.detail or f"The relay refused the request ({body.code})."
+    return RelayRefused(text, code=body.code)

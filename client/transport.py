@@ -1,0 +1,99 @@
+"""Websocket shell around :class:`client.session.SyncSession` (docs/PROTOCOL.md §6).
+
+It moves bytes between the socket and the session and hands session events to the
+caller; every protocol rule lives in the session. Compression is off: ciphertext does
+not compress, and permessage-deflate cut throughput tenfold when measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from client.errors import RelayRefused, RelayUnreachable
+from client.relay_http import RelayEndpoint
+from client.session import SessionEvent, SessionFailed, SyncSession
+from schemas.errors import ErrorCode, message_for
+
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+OPEN_TIMEOUT_S = 10.0
+
+EventHandler = Callable[[SessionEvent], Awaitable[None]]
+
+
+class SyncConnection:
+    """One connection to the relay for one device; ``run`` returns when it is over."""
+
+    def __init__(self, endpoint: RelayEndpoint, session: SyncSession) -> None:
+        self.endpoint = endpoint
+        self.session = session
+        self._ws: ClientConnection | None = None
+        self._send_lock = asyncio.Lock()
+
+    async def flush(self) -> None:
+        """Send whatever the session has queued (also called after local appends)."""
+        ws = self._ws
+        if ws is None:
+            return
+        async with self._send_lock:
+            for frame in self.session.data_to_send():
+                await ws.send(frame)
+
+    async def run(self, handle: EventHandler, *, until_up_to_date: bool) -> None:
+        try:
+            async with connect(
+                self.endpoint.sync_url,
+                compression=None,
+                proxy=None,
+                max_size=MAX_FRAME_BYTES,
+                open_timeout=OPEN_TIMEOUT_S,
+                user_agent_header="trellis",
+            ) as ws:
+                self._ws = ws
+                try:
+                    await self._loop(ws, handle, until_up_to_date)
+                finally:
+                    self._ws = None
+        except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
+            raise RelayUnreachable(
+                f"Could not reach the relay at {self.endpoint.url}. Check the address and "
+                "your connection; nothing was lost."
+            ) from exc
+
+    async def _loop(
+        self, ws: ClientConnection, handle: EventHandler, until_up_to_date: bool
+    ) -> None:
+        await self.flush()
+        try:
+            async for frame in ws:
+                if isinstance(frame, str):
+                    events: list[SessionEvent] = [
+                        SessionFailed("bad_relay_frame", "the relay sent a text frame")
+                    ]
+                else:
+                    events = self.session.receive(frame)
+                for event in events:
+                    await handle(event)
+                    if isinstance(event, SessionFailed):
+                        raise _refusal(event.code)
+                await self.flush()
+                # The handler may have queued more (finishing a join): check afterwards.
+                if until_up_to_date and self.session.up_to_date:
+                    await ws.close()
+                    return
+        except websockets.ConnectionClosed:
+            pass
+        raise RelayUnreachable(
+            "The connection to the relay closed before sync finished; nothing was lost. Try again."
+        )
+
+
+def _refusal(code: str) -> RelayRefused:
+    try:
+        text = message_for(ErrorCode(code))
+    except ValueError:
+        text = "The relay ended the connection with an error this app does not know."
+    return RelayRefused(text, code=code)
