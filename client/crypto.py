@@ -24,6 +24,7 @@ import nacl.signing
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
 from schemas.envelope import (
+    AEAD_TAG_BYTES,
     CONTENT_KEY_BYTES,
     ENVELOPE_VERSION,
     NONCE_BYTES,
@@ -96,6 +97,10 @@ def _seal(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes | None) -> byte
 
 
 def _open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes | None) -> bytes:
+    # Shorter than the tag makes libsodium's binding raise ValueError, not CryptoError;
+    # such bytes can come from the relay (InviteInfo.wrapped_keys).
+    if len(ciphertext) < AEAD_TAG_BYTES:
+        raise CryptoError("ciphertext did not authenticate")
     try:
         return sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, aad, nonce, key)
     except nacl.exceptions.CryptoError:
@@ -239,9 +244,12 @@ def seal_vault(
     passphrase: str,
     secrets: bytes,
     random_bytes: RandomBytes = os.urandom,
-    opslimit: int = VAULT_OPSLIMIT,
-    memlimit: int = VAULT_MEMLIMIT,
+    opslimit: int | None = None,
+    memlimit: int | None = None,
 ) -> VaultBlob:
+    # Read the module constants at call time so a test can lower the cost for speed.
+    opslimit = VAULT_OPSLIMIT if opslimit is None else opslimit
+    memlimit = VAULT_MEMLIMIT if memlimit is None else memlimit
     salt = random_bytes(argon2id.SALTBYTES)
     nonce = random_bytes(NONCE_BYTES)
     key = _vault_key(passphrase, salt, opslimit, memlimit)
