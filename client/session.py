@@ -47,6 +47,9 @@ from schemas.protocol import (
 
 Signer = Callable[[bytes], bytes]
 
+MAX_PUSH_BYTES = 512 * 1024
+"""Envelope bytes per push, well under relays' default 1 MiB frame limit."""
+
 
 class State(Enum):
     HELLO_SENT = auto()
@@ -270,8 +273,13 @@ class SyncSession:
         while (
             self._unsent and not self._halted_pushes and len(self._in_flight) < self._max_in_flight
         ):
-            batch = self._unsent[: self._push_batch]
-            del self._unsent[: self._push_batch]
+            count, size = 0, 0
+            for envelope in self._unsent[: self._push_batch]:
+                if count and size + len(envelope) > MAX_PUSH_BYTES:
+                    break
+                count, size = count + 1, size + len(envelope)
+            batch = self._unsent[:count]
+            del self._unsent[:count]
             req = self._take_req()
             self._in_flight[req] = batch
             self._outgoing.append(encode_message(Push(req=req, envelopes=batch)))

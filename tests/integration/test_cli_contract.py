@@ -1,0 +1,172 @@
+"""The CLI contract of issue 2, checked exactly, through the installed ``trellis``."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.relay_process import RelayProcess
+
+TRELLIS = str(Path(sys.executable).with_name("trellis"))
+PASSPHRASE = "a long and private passphrase"
+
+
+def run(
+    home: Path,
+    *args: str,
+    passphrase: str = PASSPHRASE,
+    stdin: str | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRELLIS_")}
+    env["TRELLIS_PASSPHRASE"] = passphrase
+    result = subprocess.run(
+        [TRELLIS, "--home", str(home), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    if check:
+        assert result.returncode == 0, f"{args} failed: {result.stderr}"
+    return result
+
+
+@pytest.fixture
+def paired(tmp_path: Path, relay: RelayProcess) -> tuple[Path, Path]:
+    alex, blake = tmp_path / "alex", tmp_path / "blake"
+    run(alex, "init", "--relay", relay.url, "--name", "Alex")
+    invite = run(alex, "invite")
+    code = invite.stdout.strip().splitlines()[-1]
+    run(blake, "join", code, "--name", "Blake")
+    run(alex, "sync")
+    return alex, blake
+
+
+def test_two_homes_pair_and_sync_journal_entries_both_ways(paired: tuple[Path, Path]) -> None:
+    alex, blake = paired
+    run(alex, "journal", "add", "From Alex, with care")
+    run(blake, "journal", "add", "-", stdin="From Blake\nover two lines\n")
+    run(alex, "sync")
+    run(blake, "sync")
+    run(alex, "sync")
+
+    for home in (alex, blake):
+        entries = json.loads(run(home, "journal", "list", "--json").stdout)
+        by_text = {e["text"]: e for e in entries}
+        assert set(by_text) == {"From Alex, with care", "From Blake\nover two lines"}
+        assert by_text["From Alex, with care"]["author"] == "Alex"
+        assert by_text["From Blake\nover two lines"]["author"] == "Blake"
+        for entry in entries:
+            assert len(entry["id"]) == 64
+            assert entry["recorded_at"].endswith("Z")
+
+
+def test_safety_numbers_match_after_pairing(paired: tuple[Path, Path]) -> None:
+    alex, blake = paired
+    number = run(alex, "safety-number").stdout.strip()
+    assert number == run(blake, "safety-number").stdout.strip()
+    assert len(number.replace(" ", "")) == 30
+
+
+def test_status_json_reports_relay_space_members_devices_outbox_and_last_sync(
+    paired: tuple[Path, Path], relay: RelayProcess
+) -> None:
+    alex, blake = paired
+    run(alex, "journal", "add", "not yet sent")
+    status = json.loads(run(alex, "status", "--json").stdout)
+    assert status["relay"] == relay.url
+    assert len(status["space"]) == 32
+    assert sorted(m["name"] for m in status["members"]) == ["Alex", "Blake"]
+    assert sum(len(m["devices"]) for m in status["members"]) == 2
+    assert status["outbox"] == 1
+    assert status["last_sync"] is not None
+    assert json.loads(run(blake, "status", "--json").stdout)["space"] == status["space"]
+
+
+def test_watch_prints_each_arriving_event_as_one_json_line(paired: tuple[Path, Path]) -> None:
+    alex, blake = paired
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRELLIS_")}
+    env["TRELLIS_PASSPHRASE"] = PASSPHRASE
+    watcher = subprocess.Popen(
+        [TRELLIS, "--home", str(blake), "sync", "--watch", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        run(alex, "journal", "add", "watched in real time")
+        run(alex, "sync")
+        assert watcher.stdout is not None
+        ready, _, _ = select.select([watcher.stdout], [], [], 20)
+        assert ready, "the watcher printed nothing within 20 s"
+        event = json.loads(watcher.stdout.readline())
+        assert event["kind"] == "journal_entry"
+        assert event["text"] == "watched in real time"
+        assert event["author"] == "Alex"
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)
+
+
+def test_a_wrong_passphrase_fails_with_one_calm_line(paired: tuple[Path, Path]) -> None:
+    alex, _ = paired
+    result = run(alex, "journal", "list", passphrase="not the passphrase", check=False)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "passphrase" in lines[0].lower()
+    assert "not the passphrase" not in result.stderr
+
+
+def test_sync_says_clearly_when_the_relay_cannot_be_reached(
+    paired: tuple[Path, Path], relay: RelayProcess
+) -> None:
+    alex, _ = paired
+    relay.stop()
+    result = run(alex, "sync", check=False)
+    assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "could not reach the relay" in result.stderr.lower()
+
+
+def test_a_used_invite_code_is_refused(
+    paired: tuple[Path, Path], tmp_path: Path, relay: RelayProcess
+) -> None:
+    alex, _ = paired
+    code = run(alex, "invite").stdout.strip().splitlines()[-1]
+    run(tmp_path / "first", "join", code, "--name", "First")
+    again = run(tmp_path / "second", "join", code, "--name", "Second", check=False)
+    assert again.returncode != 0
+    assert "already used" in again.stderr
+    assert code.split("@")[0] not in again.stderr
+
+
+def test_a_mistyped_or_unknown_code_is_refused(tmp_path: Path, relay: RelayProcess) -> None:
+    garbage = run(
+        tmp_path / "x", "join", "not-a-code", "--name", "X", "--relay", relay.url, check=False
+    )
+    assert garbage.returncode != 0
+    assert "not an invite code" in garbage.stderr
+    unknown = run(
+        tmp_path / "y",
+        "join",
+        "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA",
+        "--name",
+        "Y",
+        "--relay",
+        relay.url,
+        check=False,
+    )
+    assert unknown.returncode != 0
+    assert "no invite matches" in unknown.stderr.lower()
+    assert not (tmp_path / "y" / "trellis.db").exists(), "a failed join leaves nothing behind"

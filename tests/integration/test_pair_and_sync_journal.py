@@ -1,0 +1,107 @@
+"""Two partners pair through a real relay and share a journal (issue 2)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from client.space import Space
+from client.verify import VerifiedEvent
+from schemas.payloads import JournalEntry
+from tests.integration.pairing import PASSPHRASE, pair
+from tests.integration.relay_process import RelayProcess
+
+
+def texts(space: Space) -> list[str]:
+    return [item.text for item in space.journal()]
+
+
+async def test_paired_partners_see_the_same_members_and_safety_number(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    alex, blake = await pair(tmp_path, relay.url)
+    async with alex, blake:
+        assert sorted(m.name for m in alex.members()) == ["Alex", "Blake"]
+        assert sorted(m.name for m in blake.members()) == ["Alex", "Blake"]
+        assert alex.safety_number() == blake.safety_number()
+        assert alex.space_id == blake.space_id
+
+
+async def test_entries_written_offline_on_both_sides_meet_after_sync(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    alex, blake = await pair(tmp_path, relay.url)
+    async with alex, blake:
+        await alex.append(JournalEntry(text="Alex, offline one"))
+        await alex.append(JournalEntry(text="Alex, offline two", mood=3, tags=["walk"]))
+        await blake.append(JournalEntry(text="Blake, offline"))
+        assert texts(alex) == ["Alex, offline one", "Alex, offline two"]
+
+        await alex.sync()
+        await blake.sync()
+        await alex.sync()
+
+        assert sorted(texts(alex)) == sorted(texts(blake))
+        assert set(texts(alex)) == {"Alex, offline one", "Alex, offline two", "Blake, offline"}
+        assert [i.id for i in alex.journal()] == [i.id for i in blake.journal()]
+        status = await alex.status()
+        assert status.outbox == 0
+        assert status.rejected == 0
+
+
+async def test_a_reopened_device_shows_the_same_journal(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    alex, blake = await pair(tmp_path, relay.url)
+    await blake.append(JournalEntry(text="kept across restarts"))
+    await blake.sync()
+    await alex.sync()
+    before = [(i.id, i.text) for i in alex.journal()]
+    await alex.close()
+    await blake.close()
+
+    reopened = await Space.open(tmp_path / "alex", passphrase=PASSPHRASE)
+    async with reopened:
+        assert [(i.id, i.text) for i in reopened.journal()] == before
+        assert before[-1][1] == "kept across restarts"
+
+
+async def test_a_watching_partner_receives_an_entry_live(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    alex, blake = await pair(tmp_path, relay.url)
+    async with alex, blake:
+        arrived: asyncio.Queue[VerifiedEvent] = asyncio.Queue()
+        watcher = asyncio.create_task(blake.sync(watch=True, on_event=arrived.put_nowait))
+        try:
+            await asyncio.sleep(0.3)  # let the watcher sign in and catch up
+            await alex.append(JournalEntry(text="live hello"))
+            await alex.sync()
+            event = await asyncio.wait_for(arrived.get(), timeout=10)
+            assert isinstance(event.payload, JournalEntry)
+            assert event.payload.text == "live hello"
+            assert "live hello" in texts(blake)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+
+
+async def test_an_entry_appended_while_watching_is_pushed_at_once(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    alex, blake = await pair(tmp_path, relay.url)
+    async with alex, blake:
+        arrived: asyncio.Queue[VerifiedEvent] = asyncio.Queue()
+        alex_watch = asyncio.create_task(alex.sync(watch=True))
+        blake_watch = asyncio.create_task(blake.sync(watch=True, on_event=arrived.put_nowait))
+        try:
+            await asyncio.sleep(0.3)
+            await alex.append(JournalEntry(text="sent while connected"))
+            event = await asyncio.wait_for(arrived.get(), timeout=10)
+            assert isinstance(event.payload, JournalEntry)
+            assert event.payload.text == "sent while connected"
+        finally:
+            for task in (alex_watch, blake_watch):
+                task.cancel()
+            await asyncio.gather(alex_watch, blake_watch, return_exceptions=True)
+        assert (await alex.status()).outbox == 0
