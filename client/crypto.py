@@ -263,7 +263,15 @@ def seal_vault(
 
 
 def open_vault(passphrase: str, blob: VaultBlob) -> bytes:
-    """Raises CryptoError for a wrong passphrase (authentication fails)."""
+    """Raises CryptoError for a wrong passphrase (authentication fails) or a damaged
+    blob; the cost parameters are capped so a tampered file cannot stall the device."""
+    if (
+        len(blob.salt) != argon2id.SALTBYTES
+        or len(blob.nonce) != NONCE_BYTES
+        or not argon2id.OPSLIMIT_MIN <= blob.opslimit <= argon2id.OPSLIMIT_SENSITIVE
+        or not argon2id.MEMLIMIT_MIN <= blob.memlimit <= argon2id.MEMLIMIT_SENSITIVE
+    ):
+        raise CryptoError("vault is damaged")
     key = _vault_key(passphrase, blob.salt, blob.opslimit, blob.memlimit)
     return _open(key, blob.nonce, blob.ciphertext, b"trellis-vault-v1")
 
@@ -339,7 +347,7 @@ def safety_number(space_id: SpaceId, device_ids: list[DeviceId]) -> str:
     Derived from the space id and the sorted set of member device keys, so a relay that
     substitutes or inserts a key changes the number the partners compare in person.
     """
-    material = space_id + b"".join(sorted(device_ids))
+    material = space_id + b"".join(sorted(set(device_ids)))
     digest = hashlib.blake2b(material, digest_size=32, person=SAFETY_NUMBER_PURPOSE).digest()
     number = int.from_bytes(digest, "big") % (10**SAFETY_NUMBER_DIGITS)
     digits = f"{number:0{SAFETY_NUMBER_DIGITS}d}"

@@ -44,9 +44,9 @@ class Envelope(msgspec.Struct, array_like=True, frozen=True):
     version: Annotated[int, msgspec.Meta(ge=1, le=255)]
     space_id: Annotated[bytes, _fixed(SPACE_ID_BYTES)]
     author: Annotated[bytes, _fixed(DEVICE_ID_BYTES)]
-    seq: Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+    seq: Annotated[int, msgspec.Meta(ge=1, le=2**53 - 1)]
     prev: Annotated[bytes, _fixed(EVENT_ID_BYTES)] | None
-    epoch: Annotated[int, msgspec.Meta(ge=0, le=2**32)]
+    epoch: Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
     wrapped_key: Annotated[bytes, _fixed(WRAPPED_KEY_BYTES)]
     nonce: Annotated[bytes, _fixed(NONCE_BYTES)]
     ciphertext: Annotated[

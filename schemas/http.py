@@ -16,11 +16,11 @@ INVITE_CREATE_CONTEXT = "trellis-invite-create-v1"
 INVITE_PROOF_CONTEXT = "trellis-invite-proof-v1"
 MAX_WRAPPED_KEYS_BYTES = 16 * 1024
 
-_Hex16 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")]
-_Hex32 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
+_Hex16 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$", min_length=32, max_length=32)]
+_Hex32 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", min_length=64, max_length=64)]
 _Sig = Annotated[bytes, msgspec.Meta(min_length=64, max_length=64)]
 _Key32 = Annotated[bytes, msgspec.Meta(min_length=32, max_length=32)]
-_Millis = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+_Millis = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 
 InviteKind = Literal["member", "device"]
 

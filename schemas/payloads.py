@@ -37,7 +37,7 @@ _InviteIdBytes = Annotated[
 ]
 _Key32 = Annotated[bytes, msgspec.Meta(min_length=DEVICE_ID_BYTES, max_length=DEVICE_ID_BYTES)]
 _Sig = Annotated[bytes, msgspec.Meta(min_length=64, max_length=64)]
-_Millis = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+_Millis = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_CHARS)]
 _Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS)]
 _Mood = Annotated[int, msgspec.Meta(ge=1, le=5)]
@@ -52,7 +52,7 @@ class EventBody(msgspec.Struct, frozen=True):
 
     deps: Annotated[list[_EventIdBytes], msgspec.Meta(max_length=MAX_DEPS)]
     """The author's frontier: the newest event id it held of every *other* device."""
-    lamport: Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+    lamport: Annotated[int, msgspec.Meta(ge=1, le=2**53 - 1)]
     """One more than the largest Lamport clock among ``prev`` and ``deps``."""
     recorded_at: _Millis
     """When the author's device wrote the event (ms since the Unix epoch, UTC)."""

@@ -34,7 +34,7 @@ _DeviceIdBytes = Annotated[
     bytes, msgspec.Meta(min_length=DEVICE_ID_BYTES, max_length=DEVICE_ID_BYTES)
 ]
 _EventIdBytes = Annotated[bytes, msgspec.Meta(min_length=EVENT_ID_BYTES, max_length=EVENT_ID_BYTES)]
-_ReqId = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+_ReqId = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 _Cursor = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
 
 

@@ -104,7 +104,7 @@ def event_bodies(draw: st.DrawFn) -> EventBody:
 @st.composite
 def envelopes(draw: st.DrawFn) -> Envelope:
     """A structurally valid envelope (not a correctly signed or encrypted one)."""
-    seq = draw(st.one_of(st.just(1), st.integers(1, 2**53)))
+    seq = draw(st.one_of(st.just(1), st.integers(1, 2**53 - 1)))
     prev = None if seq == 1 else draw(st.binary(min_size=EVENT_ID_BYTES, max_size=EVENT_ID_BYTES))
     return Envelope(
         version=ENVELOPE_VERSION,
@@ -112,7 +112,7 @@ def envelopes(draw: st.DrawFn) -> Envelope:
         author=draw(st.binary(min_size=DEVICE_ID_BYTES, max_size=DEVICE_ID_BYTES)),
         seq=seq,
         prev=prev,
-        epoch=draw(st.integers(0, 2**32)),
+        epoch=draw(st.integers(0, 2**32 - 1)),
         wrapped_key=draw(st.binary(min_size=WRAPPED_KEY_BYTES, max_size=WRAPPED_KEY_BYTES)),
         nonce=draw(st.binary(min_size=NONCE_BYTES, max_size=NONCE_BYTES)),
         ciphertext=draw(st.binary(min_size=AEAD_TAG_BYTES, max_size=MAX_BYTES)),

@@ -313,13 +313,6 @@ def test_client_message_ignores_fields_added_by_a_newer_version():
     assert protocol.client_message_decoder.decode(frame) == protocol.Pull(req=4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "schemas/http.py: in a Meta pattern '$' also matches before a final newline; "
-        "_Hex16/_Hex32 need min_length/max_length equal to the hex length"
-    ),
-)
 def test_hex_id_in_an_http_body_rejects_a_trailing_newline():
     body = b'{"space_id": "' + b"a" * 32 + b'\\n", "genesis": ""}'
     with pytest.raises(msgspec.ValidationError):
