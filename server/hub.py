@@ -1,0 +1,63 @@
+"""In-process fan-out of committed events to the connected devices of a space.
+
+The writer publishes after each COMMIT; the hub hands every subscriber of the space the
+events it did not push itself, in seq order (docs/PROTOCOL.md §6.6). Delivery never
+waits: each subscriber owns a bounded send queue (sync.py), and one that cannot keep up
+is closed rather than allowed to hold up the writer or anyone else. It loses nothing by
+that: it pulls from its cursor when it reconnects.
+
+One process, one hub: a relay that outgrows one machine would put a broker here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from schemas.ids import SpaceId
+from schemas.protocol import Stored
+from server._log import logger, short
+
+
+class Subscriber(Protocol):
+    def deliver(self, events: list[Stored]) -> None:
+        """Queue events for sending; must not block or raise."""
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._spaces: dict[SpaceId, set[Subscriber]] = {}
+
+    def subscribe(self, space_id: SpaceId, subscriber: Subscriber) -> None:
+        self._spaces.setdefault(space_id, set()).add(subscriber)
+
+    def unsubscribe(self, space_id: SpaceId, subscriber: Subscriber) -> None:
+        members = self._spaces.get(space_id)
+        if members is None:
+            return
+        members.discard(subscriber)
+        if not members:
+            del self._spaces[space_id]
+
+    def subscriber_count(self, space_id: SpaceId) -> int:
+        return len(self._spaces.get(space_id, ()))
+
+    def publish(
+        self, space_id: SpaceId, events: Sequence[tuple[Subscriber | None, Stored]]
+    ) -> None:
+        """Deliver committed ``(origin, event)`` pairs, given in seq order, to everyone
+        subscribed to the space except each event's origin."""
+        members = self._spaces.get(space_id)
+        if not members:
+            return
+        # A copy: delivering may make a slow subscriber unsubscribe itself.
+        for subscriber in list(members):
+            mine = [stored for origin, stored in events if origin is not subscriber]
+            if not mine:
+                continue
+            try:
+                subscriber.deliver(mine)
+            except Exception:
+                # A broken subscriber must not stop fan-out to the others, nor the
+                # writer that called us; log without payload and carry on.
+                logger.exception("live delivery failed in space %s", short(space_id))

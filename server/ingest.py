@@ -1,0 +1,241 @@
+"""What the relay accepts into a space's log: sans-I/O rules (docs/PROTOCOL.md §6.4).
+
+Two stages, split by what they need to know:
+
+1. ``check_batch`` — stateless, run by the connection that received the push: size,
+   canonical decoding, the space the connection signed in to, and the author's
+   Ed25519 signature. Needs nothing but the bytes.
+2. ``SpaceLog.decide`` — stateful, run only inside the single writer task (writer.py)
+   against its in-memory view of the space: is the author an active device, and does
+   each envelope continue its author's chain? Running it in one task, right before the
+   commit, is what stops two connections of one device from both appending seq N.
+
+Where signatures are verified, and why: the relay checks every envelope's signature
+(stage 1) although the connection already proved which device pushes. An envelope's
+author may be any device of the space (a client can re-seed a relay with the
+partner's events), and without the check a stolen key of a *removed* or foreign
+device, or a buggy client, could fill storage with events that every client would
+later reject. Verifying costs ~41 µs an envelope on the event loop and is the bulk of
+ingest CPU (DESIGN.md, "Performance notes"); it is done once per envelope, in the
+connection's handler, so it never holds up the writer. Clients verify everything
+again regardless: the relay is not trusted for integrity (docs/THREAT_MODEL.md).
+
+Batch semantics: a push is all-or-nothing. The first envelope that breaks a rule
+rejects the batch with its index, and nothing of that batch is stored. Stage-1 failures
+are reported before stage-2 ones, so the index is the first envelope failing the
+stateless checks, or else the first failing the chain rules.
+
+Duplicates: an envelope whose event is already stored at that chain position is
+accepted again and acknowledged with its *original* relay seq, so a retry after a lost
+ack is harmless (DESIGN.md, "The envelope"). That holds even when its author has been
+revoked since: it is stored already, and a retry must not fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import nacl.exceptions
+import nacl.signing
+
+from schemas.envelope import (
+    Envelope,
+    EnvelopeFormatError,
+    decode_envelope,
+    event_id_of,
+    signed_bytes,
+)
+from schemas.errors import ErrorCode
+from schemas.ids import DeviceId, EventId, SpaceId
+from schemas.protocol import Ack
+from server.store import ChainHead, DeviceStatus, Position, SpaceSnapshot, StoredPosition
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedEnvelope:
+    """An envelope that passed the stateless checks, with what the writer needs."""
+
+    envelope: Envelope
+    canonical: bytes
+    event_id: EventId
+
+    @property
+    def author(self) -> DeviceId:
+        return DeviceId(self.envelope.author)
+
+    @property
+    def position(self) -> Position:
+        return (self.author, self.envelope.seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a batch was refused, and the position of the first offending envelope."""
+
+    code: ErrorCode
+    detail: str
+    index: int
+
+
+def signature_valid(verify_key: bytes, message: bytes, signature: bytes) -> bool:
+    try:
+        nacl.signing.VerifyKey(verify_key).verify(message, signature)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError):
+        return False
+    return True
+
+
+def check_envelope(
+    raw: bytes, space_id: SpaceId, max_envelope_bytes: int
+) -> CheckedEnvelope | tuple[ErrorCode, str]:
+    """Stage 1 for one envelope: the checks that need only its bytes."""
+    if len(raw) > max_envelope_bytes:
+        return (
+            ErrorCode.ENVELOPE_TOO_LARGE,
+            f"envelope is {len(raw)} bytes; this relay accepts at most {max_envelope_bytes}",
+        )
+    try:
+        env = decode_envelope(raw)
+    except EnvelopeFormatError as exc:
+        return ErrorCode.BAD_ENVELOPE, str(exc)
+    if env.space_id != space_id:
+        return ErrorCode.WRONG_SPACE, "envelope belongs to another space than this connection"
+    if not signature_valid(env.author, signed_bytes(env), env.signature):
+        return ErrorCode.BAD_SIGNATURE, "envelope signature does not verify with its author key"
+    return CheckedEnvelope(env, raw, event_id_of(raw))
+
+
+def check_batch(
+    raws: Sequence[bytes], space_id: SpaceId, max_envelope_bytes: int
+) -> list[CheckedEnvelope] | Rejection:
+    """Stage 1 for a whole push: every envelope checked, first failure wins."""
+    checked = []
+    for index, raw in enumerate(raws):
+        result = check_envelope(raw, space_id, max_envelope_bytes)
+        if isinstance(result, tuple):
+            code, detail = result
+            return Rejection(code, detail, index)
+        checked.append(result)
+    return checked
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedEnvelope:
+    """A new envelope and the relay seq it will be stored at."""
+
+    seq: int
+    item: CheckedEnvelope
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A batch that may be committed: one ack per envelope, in batch order."""
+
+    acks: list[Ack]
+    new: list[AcceptedEnvelope]
+
+
+class MissingLookup(RuntimeError):
+    """``decide`` needed a stored position that the caller did not look up (a bug)."""
+
+
+@dataclass(slots=True)
+class SpaceLog:
+    """The writer's view of one space: head, devices, each author's chain head.
+
+    ``pending`` holds the positions accepted since the last ``committed()``: the writer
+    decides several pushes before one COMMIT, and a later push in the same group may
+    duplicate or continue an earlier one.
+    """
+
+    head: int
+    devices: dict[DeviceId, DeviceStatus]
+    chains: dict[DeviceId, ChainHead]
+    pending: dict[Position, StoredPosition] = field(default_factory=dict)
+
+    @classmethod
+    def from_snapshot(cls, snapshot: SpaceSnapshot) -> SpaceLog:
+        return cls(snapshot.head, dict(snapshot.devices), dict(snapshot.chains))
+
+    def positions_to_look_up(self, batch: Sequence[CheckedEnvelope]) -> set[Position]:
+        """Positions at or below their author's head that only the database knows.
+
+        Retries are the only reason an envelope is at or below the head, so this is
+        usually empty and costs no query at all."""
+        needed = set()
+        for item in batch:
+            chain = self.chains.get(item.author)
+            at_or_below_head = chain is not None and item.envelope.seq <= chain.author_seq
+            if at_or_below_head and item.position not in self.pending:
+                needed.add(item.position)
+        return needed
+
+    def decide(
+        self, batch: Sequence[CheckedEnvelope], stored: Mapping[Position, StoredPosition]
+    ) -> Accepted | Rejection:
+        """Stage 2: accept the whole batch (and advance this view) or reject it.
+
+        ``stored`` must hold every position ``positions_to_look_up`` returned that the
+        database has. On rejection this view is left exactly as it was."""
+        chains: dict[DeviceId, ChainHead] = {}
+        placed: dict[Position, StoredPosition] = {}
+        acks: list[Ack] = []
+        new: list[AcceptedEnvelope] = []
+        head = self.head
+        for index, item in enumerate(batch):
+            env = item.envelope
+            author = item.author
+            status = self.devices.get(author)
+            if status is None:
+                return Rejection(
+                    ErrorCode.UNKNOWN_AUTHOR, "envelope author is not a device of this space", index
+                )
+            chain = chains.get(author) or self.chains.get(author)
+            top = 0 if chain is None else chain.author_seq
+            if env.seq <= top:
+                known = (
+                    placed.get(item.position)
+                    or self.pending.get(item.position)
+                    or stored.get(item.position)
+                )
+                if known is None:
+                    raise MissingLookup("a stored position was needed but not looked up")
+                if known.event_id != item.event_id:
+                    return Rejection(
+                        ErrorCode.CHAIN_CONFLICT,
+                        f"author seq {env.seq} is already taken by a different event",
+                        index,
+                    )
+                acks.append(Ack(item.event_id, known.seq))
+                continue
+            if status is DeviceStatus.REVOKED:
+                return Rejection(
+                    ErrorCode.DEVICE_REVOKED, "envelope author was removed from this space", index
+                )
+            if env.seq > top + 1:
+                return Rejection(
+                    ErrorCode.CHAIN_GAP,
+                    f"author seq {env.seq} follows {top}; send seq {top + 1} first",
+                    index,
+                )
+            expected_prev = None if chain is None else chain.event_id
+            if env.prev != expected_prev:
+                return Rejection(
+                    ErrorCode.CHAIN_BAD_PREV,
+                    f"prev of author seq {env.seq} is not the event stored at seq {top}",
+                    index,
+                )
+            head += 1
+            chains[author] = ChainHead(env.seq, item.event_id)
+            placed[item.position] = StoredPosition(item.event_id, head)
+            acks.append(Ack(item.event_id, head))
+            new.append(AcceptedEnvelope(head, item))
+        self.head = head
+        self.chains.update(chains)
+        self.pending.update(placed)
+        return Accepted(acks, new)
+
+    def committed(self) -> None:
+        """The pending envelopes are in the database now; forget them."""
+        self.pending.clear()

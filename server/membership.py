@@ -1,0 +1,138 @@
+"""Rules for creating spaces and admitting devices, sans-I/O (docs/PROTOCOL.md §5, §7).
+
+Each function takes a request and what the relay knows, and returns what to store or
+raises a RelayError. The HTTP handlers (http_api.py) only fetch, call and store.
+
+The relay cannot check the *meaning* of membership (who invited whom is inside the
+encrypted log, and clients verify it there); it checks what it can see, so that only
+holders of a space's device keys or of an invite's secret can change who may sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from schemas.errors import ErrorCode
+from schemas.http import (
+    CreateInviteRequest,
+    CreateSpaceRequest,
+    RedeemInviteRequest,
+    invite_create_transcript,
+    invite_proof_transcript,
+)
+from schemas.ids import (
+    DEVICE_ID_BYTES,
+    INVITE_ID_BYTES,
+    SPACE_ID_BYTES,
+    DeviceId,
+    InviteId,
+    SpaceId,
+    parse_hex_id,
+)
+from server.errors import RelayError
+from server.ingest import CheckedEnvelope, check_envelope, signature_valid
+from server.store import InviteRecord
+
+MS_PER_S = 1000
+
+
+def parse_space_id(text: str) -> SpaceId:
+    raw = parse_hex_id(text, SPACE_ID_BYTES)
+    if raw is None:
+        raise RelayError(ErrorCode.BAD_REQUEST, "space id must be 32 hex digits")
+    return SpaceId(raw)
+
+
+def parse_invite_id(text: str) -> InviteId:
+    raw = parse_hex_id(text, INVITE_ID_BYTES)
+    if raw is None:
+        raise RelayError(ErrorCode.BAD_REQUEST, "invite id must be 32 hex digits")
+    return InviteId(raw)
+
+
+def parse_device_id(text: str) -> DeviceId:
+    raw = parse_hex_id(text, DEVICE_ID_BYTES)
+    if raw is None:
+        raise RelayError(ErrorCode.BAD_REQUEST, "device id must be 64 hex digits")
+    return DeviceId(raw)
+
+
+def check_genesis(req: CreateSpaceRequest, max_envelope_bytes: int) -> CheckedEnvelope:
+    """The genesis must be a valid envelope of this space, signed, at its author's seq 1."""
+    space_id = parse_space_id(req.space_id)
+    checked = check_envelope(req.genesis, space_id, max_envelope_bytes)
+    if isinstance(checked, tuple):
+        code, detail = checked
+        raise RelayError(code, f"genesis: {detail}")
+    if checked.envelope.seq != 1 or checked.envelope.prev is not None:
+        raise RelayError(ErrorCode.BAD_ENVELOPE, "genesis must be its author's seq 1")
+    return checked
+
+
+def check_invite_request(
+    space_id: SpaceId,
+    req: CreateInviteRequest,
+    now_ms: int,
+    *,
+    clock_skew_s: int,
+    invite_ttl_max_s: int,
+) -> InviteRecord:
+    """Signed by an active device of the space (the caller checked which), recently, for
+    an expiry in the near future."""
+    device_id = parse_device_id(req.device_id)
+    invite_id = parse_invite_id(req.invite_id)
+    transcript = invite_create_transcript(space_id, req)
+    if not signature_valid(device_id, transcript, req.signature):
+        raise RelayError(
+            ErrorCode.AUTH_FAILED, "the invite request is not signed by the named device"
+        )
+    # A bounded signing time keeps a captured request from being replayed much later.
+    if abs(req.signed_at - now_ms) > clock_skew_s * MS_PER_S:
+        raise RelayError(
+            ErrorCode.AUTH_FAILED,
+            f"the request was signed more than {clock_skew_s} s away from the relay's "
+            "clock; check the device's time",
+        )
+    if req.expires_at <= now_ms:
+        raise RelayError(ErrorCode.BAD_REQUEST, "expires_at must be in the future")
+    if req.expires_at > now_ms + invite_ttl_max_s * MS_PER_S:
+        raise RelayError(
+            ErrorCode.BAD_REQUEST,
+            f"an invite may last at most {invite_ttl_max_s} s on this relay",
+        )
+    return InviteRecord(
+        invite_id=invite_id,
+        space_id=space_id,
+        verify_key=req.verify_key,
+        wrapped_keys=req.wrapped_keys,
+        kind=req.kind,
+        expires_at_ms=req.expires_at,
+        created_by=device_id,
+        created_at_ms=now_ms,
+    )
+
+
+def is_retry_of(new: InviteRecord, stored: InviteRecord) -> bool:
+    """Whether ``new`` asks for exactly the invite already stored: a retried request
+    whose response was lost, which succeeds again instead of failing invite_exists."""
+    comparable = replace(
+        stored, created_at_ms=new.created_at_ms, redeemed_at_ms=None, redeemed_by=None
+    )
+    return comparable == new
+
+
+def check_invite_usable(invite: InviteRecord, now_ms: int) -> None:
+    """For showing an invite: refuse one that was used or has expired."""
+    if invite.redeemed_by is not None:
+        raise RelayError(ErrorCode.INVITE_USED)
+    if invite.expires_at_ms <= now_ms:
+        raise RelayError(ErrorCode.INVITE_EXPIRED)
+
+
+def check_redeem_proof(invite: InviteRecord, req: RedeemInviteRequest) -> DeviceId:
+    """Only the holder of the invite secret can sign for the new device (§5.3)."""
+    device_id = parse_device_id(req.device_id)
+    transcript = invite_proof_transcript(invite.space_id, invite.invite_id, device_id, req.box_key)
+    if not signature_valid(invite.verify_key, transcript, req.proof):
+        raise RelayError(ErrorCode.BAD_INVITE_PROOF)
+    return device_id

@@ -1,0 +1,407 @@
+"""The default Store: SQLite through aiosqlite (docs/OPERATIONS.md, "Storage").
+
+One write connection, used only by the writer task, and a small pool of read-only
+connections for pulls and look-ups. WAL lets readers see the last commit while the
+writer works; ``synchronous=FULL`` makes a COMMIT durable before it returns, which is
+what lets the relay acknowledge a push only after it (DESIGN.md, "Storage").
+Measured on this machine class, several processes writing one file gave no gain, so
+there is exactly one writer per database.
+
+Transactions are explicit (``isolation_level=None`` turns off sqlite3's implicit
+BEGIN): ``BEGIN IMMEDIATE`` takes the write lock up front, so a write transaction never
+fails half-way on lock upgrade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+import aiosqlite
+
+from schemas.ids import DeviceId, EventId, InviteId, SpaceId
+from server.store import (
+    ChainHead,
+    DeviceStatus,
+    EventPage,
+    EventRow,
+    InviteRecord,
+    Membership,
+    NewEvent,
+    Position,
+    RedeemOutcome,
+    SpaceSnapshot,
+    StoredPosition,
+)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_FETCH_CHUNK_ROWS = 64
+_BUSY_TIMEOUT_MS = 5000
+
+
+class MigrationError(RuntimeError):
+    """The database was written by a newer relay, or a migration failed."""
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, SQL) of every numbered file in server/migrations, in order."""
+    found = []
+    for entry in (resources.files("server") / "migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [version for version, _ in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise MigrationError(f"migrations must be numbered 1..n without gaps, got {versions}")
+    return found
+
+
+async def _rollback_quietly(db: aiosqlite.Connection) -> None:
+    if db.in_transaction:
+        await db.execute("ROLLBACK")
+
+
+class SqliteStore:
+    """Store over one SQLite file. See store.Store for the contract of each method."""
+
+    def __init__(self, path: str, read_connections: int = 2) -> None:
+        self._path = path
+        self._read_count = read_connections
+        self._db: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def open(self) -> None:
+        db = await aiosqlite.connect(self._path, isolation_level=None)
+        self._db = db
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=FULL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        await db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        await self._migrate(db)
+        for _ in range(self._read_count):
+            reader = await aiosqlite.connect(self._path, isolation_level=None)
+            await reader.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            await reader.execute("PRAGMA query_only=ON")
+            self._all_readers.append(reader)
+            self._readers.put_nowait(reader)
+
+    async def close(self) -> None:
+        for reader in self._all_readers:
+            await reader.close()
+        self._all_readers.clear()
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _migrate(self, db: aiosqlite.Connection) -> None:
+        await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        async with db.execute("SELECT MAX(version) FROM schema_version") as cursor:
+            row = await cursor.fetchone()
+        current = int(row[0]) if row is not None and row[0] is not None else 0
+        known = migrations()
+        if current > len(known):
+            raise MigrationError(
+                f"the database is at schema version {current} but this relay only knows "
+                f"{len(known)}; run a newer relay"
+            )
+        for version, sql in known[current:]:
+            try:
+                await db.executescript(
+                    f"BEGIN IMMEDIATE;\n{sql}\n"
+                    f"INSERT INTO schema_version (version) VALUES ({version});\nCOMMIT;"
+                )
+            except BaseException:
+                await _rollback_quietly(db)
+                raise
+
+    @property
+    def _writer_db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("the store is not open")
+        return self._db
+
+    @asynccontextmanager
+    async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        db = await self._readers.get()
+        try:
+            yield db
+        finally:
+            self._readers.put_nowait(db)
+
+    # --- reads ---------------------------------------------------------------------
+
+    async def membership(self, space_id: SpaceId, device_id: DeviceId) -> Membership:
+        async with (
+            self._reader() as db,
+            db.execute(
+                "SELECT (SELECT 1 FROM spaces WHERE space_id = ?), "
+                "(SELECT status FROM devices WHERE space_id = ? AND device_id = ?)",
+                (space_id, space_id, device_id),
+            ) as cursor,
+        ):
+            row = await cursor.fetchone()
+        if row is None or row[0] is None:
+            return Membership.NO_SPACE
+        if row[1] is None:
+            return Membership.UNKNOWN_DEVICE
+        if row[1] == DeviceStatus.ACTIVE:
+            return Membership.ACTIVE
+        return Membership.REVOKED
+
+    async def head(self, space_id: SpaceId) -> int | None:
+        async with (
+            self._reader() as db,
+            db.execute("SELECT head FROM spaces WHERE space_id = ?", (space_id,)) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return None if row is None else int(row[0])
+
+    async def events_after(
+        self, space_id: SpaceId, after: int, limit: int, max_bytes: int
+    ) -> EventPage:
+        events: list[EventRow] = []
+        total_bytes = 0
+        more = False
+        async with self._reader() as db:
+            # One read transaction: the head is from the same snapshot as the rows.
+            await db.execute("BEGIN")
+            try:
+                async with db.execute(
+                    "SELECT head FROM spaces WHERE space_id = ?", (space_id,)
+                ) as cursor:
+                    row = await cursor.fetchone()
+                head = 0 if row is None else int(row[0])
+                # limit + 1 rows tell whether more remain (etebase's stoken handler).
+                async with db.execute(
+                    "SELECT seq, envelope FROM events WHERE space_id = ? AND seq > ? "
+                    "ORDER BY seq LIMIT ?",
+                    (space_id, after, limit + 1),
+                ) as cursor:
+                    while not more:
+                        chunk = await cursor.fetchmany(_FETCH_CHUNK_ROWS)
+                        if not chunk:
+                            break
+                        for seq, envelope in chunk:
+                            size = len(envelope)
+                            if len(events) == limit or (events and total_bytes + size > max_bytes):
+                                more = True
+                                break
+                            events.append(EventRow(int(seq), bytes(envelope)))
+                            total_bytes += size
+            finally:
+                await _rollback_quietly(db)
+        return EventPage(events, more, head)
+
+    async def get_invite(self, invite_id: InviteId) -> InviteRecord | None:
+        async with (
+            self._reader() as db,
+            db.execute(
+                "SELECT invite_id, space_id, verify_key, wrapped_keys, kind, expires_at, "
+                "created_by, created_at, redeemed_at, redeemed_by FROM invites WHERE invite_id = ?",
+                (invite_id,),
+            ) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return None if row is None else _invite_from_row(row)
+
+    # --- writer task only ----------------------------------------------------------
+
+    async def load_space(self, space_id: SpaceId) -> SpaceSnapshot | None:
+        db = self._writer_db
+        async with db.execute("SELECT head FROM spaces WHERE space_id = ?", (space_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        head = int(row[0])
+        async with db.execute(
+            "SELECT device_id, status FROM devices WHERE space_id = ?", (space_id,)
+        ) as cur:
+            devices = {DeviceId(bytes(d)): DeviceStatus(s) for d, s in await cur.fetchall()}
+        chains: dict[DeviceId, ChainHead] = {}
+        # Only devices can author (ingest.py), and a space has a handful of them: one
+        # indexed look-up each beats a GROUP BY over every event of the space.
+        for device_id in devices:
+            async with db.execute(
+                "SELECT author_seq, event_id FROM events WHERE space_id = ? AND author = ? "
+                "ORDER BY author_seq DESC LIMIT 1",
+                (space_id, device_id),
+            ) as cur:
+                top = await cur.fetchone()
+            if top is not None:
+                chains[device_id] = ChainHead(int(top[0]), EventId(bytes(top[1])))
+        return SpaceSnapshot(head, devices, chains)
+
+    async def find_positions(
+        self, space_id: SpaceId, positions: Collection[Position]
+    ) -> dict[Position, StoredPosition]:
+        by_author: dict[DeviceId, list[int]] = {}
+        for author, author_seq in positions:
+            by_author.setdefault(author, []).append(author_seq)
+        found: dict[Position, StoredPosition] = {}
+        db = self._writer_db
+        for author, seqs in by_author.items():
+            async with db.execute(
+                "SELECT author_seq, event_id, seq FROM events "
+                "WHERE space_id = ? AND author = ? AND author_seq BETWEEN ? AND ?",
+                (space_id, author, min(seqs), max(seqs)),
+            ) as cur:
+                for author_seq, event_id, seq in await cur.fetchall():
+                    found[(author, int(author_seq))] = StoredPosition(
+                        EventId(bytes(event_id)), int(seq)
+                    )
+        return found
+
+    async def append_events(self, rows: Sequence[NewEvent], heads: Mapping[SpaceId, int]) -> None:
+        db = self._writer_db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            await db.executemany(
+                "INSERT INTO events (space_id, seq, event_id, author, author_seq, envelope, "
+                "received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.space_id,
+                        r.seq,
+                        r.event_id,
+                        r.author,
+                        r.author_seq,
+                        r.envelope,
+                        r.received_at_ms,
+                    )
+                    for r in rows
+                ],
+            )
+            await db.executemany(
+                "UPDATE spaces SET head = ? WHERE space_id = ?",
+                [(head, space_id) for space_id, head in heads.items()],
+            )
+            await db.execute("COMMIT")
+        except BaseException:
+            await _rollback_quietly(db)
+            raise
+
+    async def create_space(self, genesis: NewEvent, created_at_ms: int) -> bool:
+        db = self._writer_db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = await db.execute(
+                "INSERT OR IGNORE INTO spaces (space_id, created_at, head) VALUES (?, ?, ?)",
+                (genesis.space_id, created_at_ms, genesis.seq),
+            )
+            if cursor.rowcount != 1:
+                await db.execute("ROLLBACK")
+                return False
+            await db.execute(
+                "INSERT INTO devices (space_id, device_id, status, added_at) VALUES (?, ?, ?, ?)",
+                (genesis.space_id, genesis.author, DeviceStatus.ACTIVE.value, created_at_ms),
+            )
+            await db.execute(
+                "INSERT INTO events (space_id, seq, event_id, author, author_seq, envelope, "
+                "received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    genesis.space_id,
+                    genesis.seq,
+                    genesis.event_id,
+                    genesis.author,
+                    genesis.author_seq,
+                    genesis.envelope,
+                    genesis.received_at_ms,
+                ),
+            )
+            await db.execute("COMMIT")
+        except BaseException:
+            await _rollback_quietly(db)
+            raise
+        return True
+
+    async def create_invite(self, invite: InviteRecord) -> bool:
+        db = self._writer_db
+        cursor = await db.execute(
+            "INSERT OR IGNORE INTO invites (invite_id, space_id, verify_key, wrapped_keys, kind, "
+            "expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                invite.invite_id,
+                invite.space_id,
+                invite.verify_key,
+                invite.wrapped_keys,
+                invite.kind,
+                invite.expires_at_ms,
+                invite.created_by,
+                invite.created_at_ms,
+            ),
+        )
+        return cursor.rowcount == 1
+
+    async def redeem_invite(
+        self, invite_id: InviteId, device_id: DeviceId, now_ms: int
+    ) -> tuple[RedeemOutcome, SpaceId | None]:
+        db = self._writer_db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            outcome, space_id = await self._redeem_in_transaction(db, invite_id, device_id, now_ms)
+            await db.execute("COMMIT" if outcome is RedeemOutcome.REDEEMED else "ROLLBACK")
+        except BaseException:
+            await _rollback_quietly(db)
+            raise
+        return outcome, space_id
+
+    async def _redeem_in_transaction(
+        self, db: aiosqlite.Connection, invite_id: InviteId, device_id: DeviceId, now_ms: int
+    ) -> tuple[RedeemOutcome, SpaceId | None]:
+        async with db.execute(
+            "SELECT space_id, redeemed_by FROM invites WHERE invite_id = ?", (invite_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return RedeemOutcome.NOT_FOUND, None
+        space_id = SpaceId(bytes(row[0]))
+        redeemed_by = None if row[1] is None else bytes(row[1])
+        async with db.execute(
+            "SELECT status FROM devices WHERE space_id = ? AND device_id = ?",
+            (space_id, device_id),
+        ) as cur:
+            status_row = await cur.fetchone()
+        if status_row is not None and status_row[0] == DeviceStatus.REVOKED:
+            return RedeemOutcome.DEVICE_REVOKED, space_id
+        # Single use, enforced by the database itself (docs/PROTOCOL.md §5.3): only one
+        # UPDATE can ever match the unredeemed, unexpired row.
+        cursor = await db.execute(
+            "UPDATE invites SET redeemed_at = ?, redeemed_by = ? "
+            "WHERE invite_id = ? AND redeemed_at IS NULL AND expires_at > ?",
+            (now_ms, device_id, invite_id, now_ms),
+        )
+        if cursor.rowcount == 1:
+            await db.execute(
+                "INSERT INTO devices (space_id, device_id, status, added_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (space_id, device_id) DO NOTHING",
+                (space_id, device_id, DeviceStatus.ACTIVE.value, now_ms),
+            )
+            return RedeemOutcome.REDEEMED, space_id
+        if redeemed_by == device_id:
+            return RedeemOutcome.ALREADY_REDEEMED_BY_DEVICE, space_id
+        if redeemed_by is not None:
+            return RedeemOutcome.USED, space_id
+        return RedeemOutcome.EXPIRED, space_id
+
+
+def _invite_from_row(row: Any) -> InviteRecord:
+    return InviteRecord(
+        invite_id=InviteId(bytes(row[0])),
+        space_id=SpaceId(bytes(row[1])),
+        verify_key=bytes(row[2]),
+        wrapped_keys=bytes(row[3]),
+        kind=str(row[4]),
+        expires_at_ms=int(row[5]),
+        created_by=DeviceId(bytes(row[6])),
+        created_at_ms=int(row[7]),
+        redeemed_at_ms=None if row[8] is None else int(row[8]),
+        redeemed_by=None if row[9] is None else DeviceId(bytes(row[9])),
+    )

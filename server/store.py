@@ -1,0 +1,167 @@
+"""The storage interface of the relay, small enough for a PostgreSQL twin.
+
+Two kinds of callers, two halves of the interface:
+
+* **Reads** (``membership``, ``head``, ``events_after``, ``get_invite``) may come from
+  any task at any time and see only committed data.
+* **Writes** and the look-ups the writer decides with (``load_space``,
+  ``find_positions``, ``append_events``, ``create_space``, ``create_invite``,
+  ``redeem_invite``) are called from the single writer task only (writer.py), so each
+  runs alone and the writer's in-memory caches stay true. An implementation must make
+  every write method atomic: all of it is committed, or nothing.
+
+Everything here is plain data; the relay never stores anything it can read from a
+payload, because there is nothing it can read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from typing import Protocol
+
+from schemas.ids import DeviceId, EventId, InviteId, SpaceId
+
+
+class DeviceStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class Membership(Enum):
+    """What the relay knows about a (space, device) pair at sign-in."""
+
+    NO_SPACE = "no_space"
+    UNKNOWN_DEVICE = "unknown_device"
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+Position = tuple[DeviceId, int]
+"""(author, author_seq): one place in one author's chain."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The last stored event of one author."""
+
+    author_seq: int
+    event_id: EventId
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPosition:
+    """What is stored at a Position: which event, at which relay seq."""
+
+    event_id: EventId
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceSnapshot:
+    """Everything the writer needs to decide pushes into one space."""
+
+    head: int
+    devices: dict[DeviceId, DeviceStatus]
+    chains: dict[DeviceId, ChainHead]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """One row to append: an accepted envelope at its relay seq."""
+
+    space_id: SpaceId
+    seq: int
+    event_id: EventId
+    author: DeviceId
+    author_seq: int
+    envelope: bytes
+    received_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    seq: int
+    envelope: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    """Up to ``limit`` events after a cursor, whether more remain, and the head."""
+
+    events: list[EventRow]
+    more: bool
+    head: int
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRecord:
+    invite_id: InviteId
+    space_id: SpaceId
+    verify_key: bytes
+    wrapped_keys: bytes
+    kind: str
+    expires_at_ms: int
+    created_by: DeviceId
+    created_at_ms: int
+    redeemed_at_ms: int | None = None
+    redeemed_by: DeviceId | None = None
+
+
+class RedeemOutcome(Enum):
+    REDEEMED = "redeemed"
+    ALREADY_REDEEMED_BY_DEVICE = "already_redeemed_by_device"
+    """The same device redeemed it before: a retry after a lost response."""
+    USED = "used"
+    EXPIRED = "expired"
+    NOT_FOUND = "not_found"
+    DEVICE_REVOKED = "device_revoked"
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Connect, apply pending migrations, get ready to serve."""
+
+    async def close(self) -> None: ...
+
+    # --- reads: any task, committed data only --------------------------------------
+
+    async def membership(self, space_id: SpaceId, device_id: DeviceId) -> Membership: ...
+
+    async def head(self, space_id: SpaceId) -> int | None:
+        """The space's highest relay seq, or None for an unknown space."""
+
+    async def events_after(
+        self, space_id: SpaceId, after: int, limit: int, max_bytes: int
+    ) -> EventPage:
+        """Events with seq > after in seq order: at most ``limit`` of them and, beyond
+        the first, no more than ``max_bytes`` of envelopes in total."""
+
+    async def get_invite(self, invite_id: InviteId) -> InviteRecord | None: ...
+
+    # --- writer task only ----------------------------------------------------------
+
+    async def load_space(self, space_id: SpaceId) -> SpaceSnapshot | None: ...
+
+    async def find_positions(
+        self, space_id: SpaceId, positions: Collection[Position]
+    ) -> dict[Position, StoredPosition]:
+        """Which event is stored at each position, for those that are stored."""
+
+    async def append_events(self, rows: Sequence[NewEvent], heads: Mapping[SpaceId, int]) -> None:
+        """Insert all rows and set each space's head, in one transaction."""
+
+    async def create_space(self, genesis: NewEvent, created_at_ms: int) -> bool:
+        """Create the space, its first active device and its seq-1 event.
+
+        Returns False, changing nothing, when the space already exists."""
+
+    async def create_invite(self, invite: InviteRecord) -> bool:
+        """Returns False, changing nothing, when the invite id is taken."""
+
+    async def redeem_invite(
+        self, invite_id: InviteId, device_id: DeviceId, now_ms: int
+    ) -> tuple[RedeemOutcome, SpaceId | None]:
+        """Mark the invite used by ``device_id`` and make that device an active member,
+        atomically, unless it is used, expired or missing."""
