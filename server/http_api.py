@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from schemas.errors import ErrorCode
 from schemas.http import (
@@ -56,6 +58,10 @@ _REDEEM_ERRORS: dict[RedeemOutcome, ErrorCode] = {
 }
 
 
+RelayDep = NamedDependency[Relay]
+"""Handlers receive the Relay as the named dependency ``relay``."""
+
+
 def relay_from_state(state: State) -> Relay:
     """Dependency provider: the Relay built by the lifespan in app.py."""
     relay: Relay = state.relay
@@ -67,7 +73,9 @@ class SpacesController(Controller):
     tags = ["spaces"]  # noqa: RUF012 - litestar reads this class attribute as is
 
     @post("/", status_code=201)
-    async def create_space(self, data: CreateSpaceRequest, relay: Relay) -> CreateSpaceResponse:
+    async def create_space(
+        self, data: JSONBody[CreateSpaceRequest], relay: RelayDep
+    ) -> CreateSpaceResponse:
         """Register a new space with its creator device's genesis envelope (seq 1)."""
         checked = check_genesis(data, relay.settings.max_envelope_bytes)
         now_ms = relay.clock_ms()
@@ -95,7 +103,7 @@ class SpacesController(Controller):
 
     @post("/{space_id:str}/invites", status_code=201)
     async def create_invite(
-        self, space_id: str, data: CreateInviteRequest, relay: Relay
+        self, space_id: FromPath[str], data: JSONBody[CreateInviteRequest], relay: RelayDep
     ) -> CreateInviteResponse:
         """Store an invite issued by an active device; its secret never reaches the relay."""
         space = parse_space_id(space_id)
@@ -128,7 +136,7 @@ class InvitesController(Controller):
     tags = ["invites"]  # noqa: RUF012 - litestar reads this class attribute as is
 
     @get("/{invite_id:str}")
-    async def get_invite(self, invite_id: str, relay: Relay) -> InviteInfo:
+    async def get_invite(self, invite_id: FromPath[str], relay: RelayDep) -> InviteInfo:
         """What a new device needs to join: the wrapped space keys, if still usable."""
         invite = await relay.store.get_invite(parse_invite_id(invite_id))
         if invite is None:
@@ -144,7 +152,7 @@ class InvitesController(Controller):
 
     @post("/{invite_id:str}/redeem", status_code=200)
     async def redeem_invite(
-        self, invite_id: str, data: RedeemInviteRequest, relay: Relay
+        self, invite_id: FromPath[str], data: JSONBody[RedeemInviteRequest], relay: RelayDep
     ) -> RedeemInviteResponse:
         """Admit a device, proven by the invite key; single use, enforced atomically."""
         invite = await relay.store.get_invite(parse_invite_id(invite_id))

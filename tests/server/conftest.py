@@ -57,8 +57,8 @@ class SpaceUnderTest:
     def host(self) -> str:
         return f"127.0.0.1:{self.relay.port}"
 
-    async def connect(self, device: Device | None = None) -> SyncClient:
-        client = await SyncClient.open(self.relay.ws_url)
+    async def connect(self, device: Device | None = None, max_queue: int = 16) -> SyncClient:
+        client = await SyncClient.open(self.relay.ws_url, max_queue=max_queue)
         await client.sign_in(device or self.creator, self.space_id, host=self.host)
         return client
 

@@ -83,7 +83,7 @@ class Device:
         space_id: bytes,
         *,
         seq: int | None = None,
-        prev: bytes | None | bool = True,
+        prev: bytes | bool | None = True,
         ciphertext: bytes | None = None,
         advance: bool = True,
     ) -> bytes:
@@ -227,8 +227,16 @@ class RelayProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRELLIS_RELAY_")}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "server", "--port", str(self.port), "--db", str(self.db)]
-                + self.extra_args,
+                [
+                    sys.executable,
+                    "-m",
+                    "server",
+                    "--port",
+                    str(self.port),
+                    "--db",
+                    str(self.db),
+                    *self.extra_args,
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -283,13 +291,12 @@ class SyncClient:
         self.live: list[Any] = []
 
     @classmethod
-    async def open(cls, url: str, host: str | None = None) -> SyncClient:
-        headers = {"Host": host} if host is not None else None
+    async def open(cls, url: str, max_queue: int = 16) -> SyncClient:
         ws = await connect(
             url,
             compression=None,
             max_size=8 * 1024 * 1024,
-            additional_headers=headers,
+            max_queue=max_queue,
             open_timeout=RECEIVE_TIMEOUT_S,
         )
         return cls(ws)

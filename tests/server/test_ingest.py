@@ -217,7 +217,9 @@ def test_an_author_outside_the_space_is_unknown_author() -> None:
 def test_a_revoked_author_cannot_append() -> None:
     space_id, alex = new_space_id(), Device()
     log = empty_log(revoked=(alex,))
-    rejected(log.decide(batch([alex.envelope(space_id)], space_id), {}), ErrorCode.DEVICE_REVOKED, 0)
+    rejected(
+        log.decide(batch([alex.envelope(space_id)], space_id), {}), ErrorCode.DEVICE_REVOKED, 0
+    )
 
 
 def test_a_revoked_authors_stored_event_is_still_acknowledged_on_retry() -> None:

@@ -51,7 +51,9 @@ async def expect_error_then_close(client: SyncClient, code: ErrorCode, close_cod
     assert await client.close_code() == close_code
 
 
-async def challenged(space: SpaceUnderTest, device: Device | None = None) -> tuple[SyncClient, bytes]:
+async def challenged(
+    space: SpaceUnderTest, device: Device | None = None
+) -> tuple[SyncClient, bytes]:
     device = device or space.creator
     client = await SyncClient.open(space.relay.ws_url)
     await client.send(Hello(space_id=space.space_id, device_id=device.device_id))
@@ -74,7 +76,9 @@ async def test_a_device_signs_in_and_learns_the_head(space: SpaceUnderTest) -> N
 
 async def test_push_before_authentication_is_refused(space: SpaceUnderTest) -> None:
     client = await SyncClient.open(space.relay.ws_url)
-    await client.send(Push(req=1, envelopes=[space.creator.envelope(space.space_id, advance=False)]))
+    await client.send(
+        Push(req=1, envelopes=[space.creator.envelope(space.space_id, advance=False)])
+    )
     await expect_error_then_close(client, ErrorCode.NOT_AUTHENTICATED, CLOSE_AUTH)
     await space.assert_still_served_and_nothing_lost()
 
@@ -102,7 +106,9 @@ async def test_a_replayed_challenge_answer_fails_on_a_new_connection(
 
 
 @pytest.mark.parametrize("bound_to", ["host", "space", "device"])
-async def test_an_answer_bound_to_something_else_fails(space: SpaceUnderTest, bound_to: str) -> None:
+async def test_an_answer_bound_to_something_else_fails(
+    space: SpaceUnderTest, bound_to: str
+) -> None:
     client, nonce = await challenged(space)
     host, space_id, device_id = space.host, space.space_id, space.creator.device_id
     if bound_to == "host":
@@ -181,13 +187,14 @@ async def test_an_oversized_frame_gets_frame_too_large_then_1009(space: SpaceUnd
 
 async def test_a_frame_beyond_twice_the_limit_is_cut_off_with_1009(space: SpaceUnderTest) -> None:
     client = await space.connect()
+    close_code: int | None
     try:
         await client.send_raw(b"\x00" * (2 * MAX_FRAME_BYTES + 1))
     except ConnectionClosed as closed:  # the relay may cut in while we still send
-        assert closed.rcvd is not None
-        assert closed.rcvd.code == CLOSE_TOO_BIG
+        close_code = closed.rcvd.code if closed.rcvd is not None else None
     else:
-        assert await client.close_code() == CLOSE_TOO_BIG
+        close_code = await client.close_code()
+    assert close_code == CLOSE_TOO_BIG
     await space.assert_still_served_and_nothing_lost()
 
 
@@ -218,9 +225,7 @@ async def rejected_push(space: SpaceUnderTest, envelopes: list[bytes], code: Err
 
 async def test_a_wrong_signature_rejects_the_whole_batch(space: SpaceUnderTest) -> None:
     good = space.creator.envelope(space.space_id, advance=False)
-    following = space.creator.envelope(
-        space.space_id, seq=3, prev=event_id_of(good), advance=False
-    )
+    following = space.creator.envelope(space.space_id, seq=3, prev=event_id_of(good), advance=False)
     env = decode_envelope(following)
     forged = encode_envelope(msgspec.structs.replace(env, signature=os.urandom(64)))
     error = await rejected_push(space, [good, forged], ErrorCode.BAD_SIGNATURE)
