@@ -24,7 +24,7 @@ from server.settings import Settings, from_sources, settings_table
 WS_MAX_SIZE_FACTOR = 2
 """uvicorn drops frames above ws_max_size with a bare 1009; reading up to twice our own
 limit lets the relay answer a moderately oversized frame with a typed frame_too_large
-Error first (docs/PROTOCOL.md §6.7)."""
+Error first (docs/PROTOCOL.md §6, errors and limits)."""
 
 _METAVARS: dict[type, str] = {str: "TEXT", int: "N", float: "SECONDS"}
 

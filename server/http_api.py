@@ -33,6 +33,7 @@ from server._log import logger, short
 from server._runtime import Relay
 from server.errors import RelayError
 from server.membership import (
+    MEMBERSHIP_ERRORS,
     check_genesis,
     check_invite_request,
     check_invite_usable,
@@ -43,12 +44,6 @@ from server.membership import (
     parse_space_id,
 )
 from server.store import Membership, NewEvent, RedeemOutcome
-
-_MEMBERSHIP_ERRORS: dict[Membership, ErrorCode] = {
-    Membership.NO_SPACE: ErrorCode.UNKNOWN_SPACE,
-    Membership.UNKNOWN_DEVICE: ErrorCode.UNKNOWN_DEVICE,
-    Membership.REVOKED: ErrorCode.DEVICE_REVOKED,
-}
 
 _REDEEM_ERRORS: dict[RedeemOutcome, ErrorCode] = {
     RedeemOutcome.NOT_FOUND: ErrorCode.INVITE_NOT_FOUND,
@@ -110,7 +105,7 @@ class SpacesController(Controller):
         issuer = parse_device_id(data.device_id)
         membership = await relay.store.membership(space, issuer)
         if membership is not Membership.ACTIVE:
-            raise RelayError(_MEMBERSHIP_ERRORS[membership])
+            raise RelayError(MEMBERSHIP_ERRORS[membership])
         settings = relay.settings
         invite = check_invite_request(
             space,

@@ -1,7 +1,7 @@
 """In-process fan-out of committed events to the connected devices of a space.
 
 The writer publishes after each COMMIT; the hub hands every subscriber of the space the
-events it did not push itself, in seq order (docs/PROTOCOL.md §6.6). Delivery never
+events it did not push itself, in seq order (docs/PROTOCOL.md §6, live). Delivery never
 waits: each subscriber owns a bounded send queue (sync.py), and one that cannot keep up
 is closed rather than allowed to hold up the writer or anyone else. It loses nothing by
 that: it pulls from its cursor when it reconnects.

@@ -1,4 +1,4 @@
-"""What the relay accepts into a space's log: sans-I/O rules (docs/PROTOCOL.md §6.4).
+"""What the relay accepts into a space's log: sans-I/O rules (docs/PROTOCOL.md §6, push).
 
 Two stages, split by what they need to know:
 

@@ -31,9 +31,16 @@ from schemas.ids import (
 )
 from server.errors import RelayError
 from server.ingest import CheckedEnvelope, check_envelope, signature_valid
-from server.store import InviteRecord
+from server.store import InviteRecord, Membership
 
 MS_PER_S = 1000
+
+MEMBERSHIP_ERRORS: dict[Membership, ErrorCode] = {
+    Membership.NO_SPACE: ErrorCode.UNKNOWN_SPACE,
+    Membership.UNKNOWN_DEVICE: ErrorCode.UNKNOWN_DEVICE,
+    Membership.REVOKED: ErrorCode.DEVICE_REVOKED,
+}
+"""Why a device that is not an active member is refused, at sign-in and on HTTP."""
 
 
 def parse_space_id(text: str) -> SpaceId:

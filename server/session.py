@@ -29,6 +29,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import assert_never
 
 import msgspec
 
@@ -54,6 +55,7 @@ from schemas.protocol import (
 )
 from server.errors import RelayError
 from server.ingest import Accepted, CheckedEnvelope, Rejection, check_batch, signature_valid
+from server.membership import MEMBERSHIP_ERRORS
 from server.settings import FRAME_OVERHEAD_BYTES
 from server.store import EventPage, Membership
 
@@ -193,12 +195,6 @@ _ACCEPTS: dict[State, tuple[type, ...]] = {
     State.READY: (Push, Pull),
 }
 
-_MEMBERSHIP_ERRORS: dict[Membership, ErrorCode] = {
-    Membership.NO_SPACE: ErrorCode.UNKNOWN_SPACE,
-    Membership.UNKNOWN_DEVICE: ErrorCode.UNKNOWN_DEVICE,
-    Membership.REVOKED: ErrorCode.DEVICE_REVOKED,
-}
-
 
 class ShellError(RuntimeError):
     """The shell broke this class's contract (fed a frame while a look-up was pending)."""
@@ -247,7 +243,8 @@ class SyncSession:
                 return self._on_push(decoded)
             case Pull():
                 return self._on_pull(decoded)
-        raise AssertionError("unreachable: every ClientMessage is matched")  # pragma: no cover
+            case _:
+                assert_never(decoded)
 
     def receive_text(self, text: str) -> list[Action]:
         if self.state is State.CLOSED:
@@ -260,7 +257,7 @@ class SyncSession:
         if self.state is not State.CHECK_DEVICE:
             return []
         if membership is not Membership.ACTIVE:
-            return self._fail(_MEMBERSHIP_ERRORS[membership])
+            return self._fail(MEMBERSHIP_ERRORS[membership])
         self._nonce = self._random_bytes(CHALLENGE_BYTES)
         self.state = State.AWAIT_AUTH
         return [Send(Challenge(nonce=self._nonce))]
@@ -281,7 +278,8 @@ class SyncSession:
                 return self._fail(outcome.code, outcome.detail, req=req, index=outcome.index)
             case RelayError():
                 return self._fail(outcome.code, outcome.detail, req=req)
-        raise AssertionError("unreachable: every outcome is matched")  # pragma: no cover
+            case _:
+                assert_never(outcome)
 
     def page_fetched(self, req: int, page: EventPage) -> list[Action]:
         if self.state is State.CLOSED:

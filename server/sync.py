@@ -135,8 +135,9 @@ class _Connection:
                 else:
                     message = await self._socket.receive()
             except TimeoutError:
+                # Only sign-in has a deadline; past it the connection ends either way.
                 self._apply(self._session.auth_timed_out())
-                continue
+                return
             except WebSocketDisconnect:
                 return
             if message["type"] == "websocket.disconnect":
