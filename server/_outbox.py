@@ -2,10 +2,10 @@
 
 Replies (Challenge, Welcome, Acked, Page, Error) are few by construction: one per
 request, and a connection has at most ``max_inflight_pushes`` pushes open. Live frames
-are what a slow reader lets pile up, so they are bounded: ``put_live`` refuses once
-``max_frames`` are queued, and the shell then ``discard``s everything and closes the
-connection. Until ``release_live`` (after Welcome is queued), live frames are held back
-so that Welcome is always the first thing a signed-in device hears.
+are what a slow reader lets pile up, so they are bounded in bytes: ``put_live`` refuses
+once the queue would pass ``max_bytes``, and the shell then ``discard``s everything and
+closes the connection. Until ``release_live`` (after Welcome is queued), live frames
+are held back so that Welcome is always the first thing a signed-in device hears.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ class CloseFrame:
 
 
 class Outbox:
-    def __init__(self, max_frames: int) -> None:
-        self._max_frames = max_frames
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
         self._frames: deque[bytes | CloseFrame] = deque()
+        self._queued_bytes = 0
         self._ready = asyncio.Event()
         self._held_live: list[bytes] | None = []
         self._closed = False
@@ -33,37 +34,43 @@ class Outbox:
         """A close is queued: nothing more will be sent after it."""
         return self._closed
 
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued_bytes
+
     def put(self, frame: bytes) -> None:
         if self._closed:
             return
         self._frames.append(frame)
+        self._queued_bytes += len(frame)
         self._ready.set()
 
     def put_live(self, frames: list[bytes]) -> bool:
-        """Queue live frames; False when that would exceed the bound."""
+        """Queue live frames; False (queuing nothing) when that would pass the bound."""
         if self._closed:
             return True
-        queued = len(self._frames) + (0 if self._held_live is None else len(self._held_live))
-        if queued + len(frames) > self._max_frames:
+        if self._queued_bytes + sum(map(len, frames)) > self._max_bytes:
             return False
         if self._held_live is not None:
             self._held_live.extend(frames)
+            self._queued_bytes += sum(map(len, frames))
         else:
-            self._frames.extend(frames)
-            self._ready.set()
+            for frame in frames:
+                self.put(frame)
         return True
 
     def release_live(self) -> None:
         held, self._held_live = self._held_live, None
-        if held:
-            for frame in held:
-                self.put(frame)
+        for frame in held or ():
+            self._frames.append(frame)
+            self._ready.set()
 
     def discard(self) -> None:
         """Drop everything not yet sent (the peer is too slow to want it)."""
         self._frames.clear()
         if self._held_live is not None:
             self._held_live.clear()
+        self._queued_bytes = 0
 
     def close(self, code: int) -> None:
         """Queue the close after everything already queued; ignore anything later."""
@@ -77,4 +84,7 @@ class Outbox:
         while not self._frames:
             self._ready.clear()
             await self._ready.wait()
-        return self._frames.popleft()
+        item = self._frames.popleft()
+        if isinstance(item, bytes):
+            self._queued_bytes -= len(item)
+        return item

@@ -56,13 +56,13 @@ class Settings:
         600, "How far a signed request's time may differ from the relay's clock, in seconds."
     )
     max_inflight_pushes: int = _setting(
-        64,
+        16,
         "Pushes one connection may have waiting for their acks; the relay stops reading "
         "that connection until one is acknowledged.",
     )
-    send_queue_frames: int = _setting(
-        1024,
-        "Messages queued for one connection that reads too slowly; beyond this the relay "
+    send_queue_bytes: int = _setting(
+        16 * 1024 * 1024,
+        "Bytes queued for one connection that reads too slowly; beyond this the relay "
         "closes it (rate_limited) and it catches up by pulling after reconnecting.",
     )
     read_connections: int = _setting(
@@ -77,6 +77,8 @@ class Settings:
             problems.append("port must be between 0 and 65535")
         if self.max_envelope_bytes < 1:
             problems.append("max_envelope_bytes must be positive")
+        if self.send_queue_bytes < self.max_frame_bytes:
+            problems.append("send_queue_bytes must hold at least one frame of max_frame_bytes")
         if self.max_frame_bytes < self.max_envelope_bytes + FRAME_OVERHEAD_BYTES:
             problems.append(
                 "max_frame_bytes must leave room for one envelope of max_envelope_bytes "
@@ -87,7 +89,7 @@ class Settings:
             "invite_ttl_max_s",
             "clock_skew_s",
             "max_inflight_pushes",
-            "send_queue_frames",
+            "send_queue_bytes",
             "read_connections",
         ):
             if getattr(self, name) < 1:

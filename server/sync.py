@@ -70,7 +70,7 @@ class _Connection:
                 max_envelope_bytes=settings.max_envelope_bytes,
             ),
         )
-        self._outbox = Outbox(settings.send_queue_frames)
+        self._outbox = Outbox(settings.send_queue_bytes)
         self._inflight = asyncio.Semaphore(settings.max_inflight_pushes)
         self._push_waits: set[asyncio.Task[None]] = set()
         self._subscribed: SpaceId | None = None

@@ -39,7 +39,9 @@ from server.store import NewEvent, Store
 T = TypeVar("T")
 
 MAX_GROUP_ENVELOPES = 4096
-"""Most envelopes decided into one transaction: bounds the latency of a group."""
+MAX_GROUP_BYTES = 32 * 1024 * 1024
+"""A group stops growing at either bound: they cap the latency and memory of one
+transaction (a single push may still exceed them; it is never split)."""
 
 MAX_CACHED_SPACES = 10_000
 """Spaces whose view the writer keeps in memory; the least recently used are dropped."""
@@ -77,6 +79,12 @@ def _resolve(future: asyncio.Future[T], result: T | BaseException) -> None:
         future.set_exception(result)
     else:
         future.set_result(result)
+
+
+def _push_size(job: _Job) -> tuple[int, int]:
+    if not isinstance(job, _PushJob):
+        return 0, 0
+    return len(job.envelopes), sum(len(item.canonical) for item in job.envelopes)
 
 
 class Writer:
@@ -129,12 +137,17 @@ class Writer:
         stopping = False
         while not stopping:
             jobs = [await self._queue.get()]
-            envelopes = sum(len(j.envelopes) for j in jobs if isinstance(j, _PushJob))
-            while not self._queue.empty() and envelopes < MAX_GROUP_ENVELOPES:
+            envelopes, size = _push_size(jobs[0])
+            while (
+                not self._queue.empty()
+                and envelopes < MAX_GROUP_ENVELOPES
+                and size < MAX_GROUP_BYTES
+            ):
                 job = self._queue.get_nowait()
                 jobs.append(job)
-                if isinstance(job, _PushJob):
-                    envelopes += len(job.envelopes)
+                more_envelopes, more_bytes = _push_size(job)
+                envelopes += more_envelopes
+                size += more_bytes
             group: list[_PushJob] = []
             for job in jobs:
                 if isinstance(job, _PushJob):

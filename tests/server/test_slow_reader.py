@@ -19,7 +19,7 @@ PUSHES = 100
 async def test_a_reader_too_slow_for_live_events_is_closed_and_catches_up_by_pulling(
     fresh_relay: RelayProcess,
 ) -> None:
-    fresh_relay.extra_args = ["--send-queue-frames", "2"]
+    fresh_relay.extra_args = ["--send-queue-bytes", str(1024 * 1024)]
     fresh_relay.start()
     creator, partner, space_id = Device(), Device(), new_space_id()
     async with httpx.AsyncClient(base_url=fresh_relay.http_url) as http:
