@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 
 import httpx
 import msgspec
@@ -120,18 +121,37 @@ async def test_an_answer_bound_to_something_else_fails(
     signature = space.creator.sign(auth_transcript(host, space_id, device_id, nonce))
     await client.send(Authenticate(signature=signature))
     await expect_error_then_close(client, ErrorCode.AUTH_FAILED, CLOSE_AUTH)
+    await space.assert_still_served_and_nothing_lost()
 
 
 async def test_an_unknown_space_is_refused(space: SpaceUnderTest) -> None:
     client = await SyncClient.open(space.relay.ws_url)
     await client.send(Hello(space_id=new_space_id(), device_id=space.creator.device_id))
     await expect_error_then_close(client, ErrorCode.UNKNOWN_SPACE, CLOSE_NOT_FOUND)
+    await space.assert_still_served_and_nothing_lost()
 
 
 async def test_an_unknown_device_is_refused(space: SpaceUnderTest) -> None:
     client = await SyncClient.open(space.relay.ws_url)
     await client.send(Hello(space_id=space.space_id, device_id=Device().device_id))
     await expect_error_then_close(client, ErrorCode.UNKNOWN_DEVICE, CLOSE_FORBIDDEN)
+    await space.assert_still_served_and_nothing_lost()
+
+
+async def test_a_revoked_device_is_refused(space: SpaceUnderTest, http: httpx.AsyncClient) -> None:
+    removed = Device()
+    await admit(http, space.creator, space.space_id, removed)
+    # No revocation endpoint exists yet; mark it in the database as one would.
+    with sqlite3.connect(space.relay.db, timeout=5) as db:
+        db.execute(
+            "UPDATE devices SET status = 'revoked' WHERE space_id = ? AND device_id = ?",
+            (space.space_id, removed.device_id),
+        )
+    db.close()
+    client = await SyncClient.open(space.relay.ws_url)
+    await client.send(Hello(space_id=space.space_id, device_id=removed.device_id))
+    await expect_error_then_close(client, ErrorCode.DEVICE_REVOKED, CLOSE_FORBIDDEN)
+    await space.assert_still_served_and_nothing_lost()
 
 
 async def test_another_protocol_version_is_refused(space: SpaceUnderTest) -> None:
