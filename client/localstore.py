@@ -187,6 +187,8 @@ class LocalStore:
     async def add_rejected(
         self, event_id: bytes | None, envelope: bytes, code: str, reason: str, relay_seq: int | None
     ) -> None:
+        if event_id is not None:
+            await self._db.execute("DELETE FROM pending WHERE event_id = ?", (event_id,))
         await self._db.execute(
             "INSERT INTO rejected (event_id, envelope, code, reason, relay_seq, received_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",

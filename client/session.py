@@ -126,6 +126,7 @@ class SyncSession:
         self._max_in_flight = max_pushes_in_flight
         self._pull_limit = pull_limit
         self._pulling = False
+        self._pull_req: int | None = None
         self._caught_up = False
         self._halted_pushes = False
         self._next_req = 1
@@ -235,22 +236,23 @@ class SyncSession:
         return events
 
     def _on_error(self, error: Error) -> list[SessionEvent]:
-        if error.req is not None and error.req in self._in_flight:
-            batch = self._in_flight.pop(error.req)
-            envelope = None
-            if error.index is not None and 0 <= error.index < len(batch):
-                envelope = batch[error.index]
-            # Later envelopes of our chain cannot land before this one: stop pushing
-            # and let the person (and the integrity checks) see why.
-            self._halted_pushes = True
-            return [PushRefused(error.code, error.detail, envelope)]
         try:
             fatal = ERRORS[ErrorCode(error.code)].close_code is not None
         except ValueError:
             fatal = True
-        if fatal or error.req is None:
+        answers_pull = self._pulling and error.req == self._pull_req
+        # A closing error, one about the whole connection, or one answering the pull we
+        # wait for ends the session: waiting on would hang until the timeout.
+        if fatal or error.req is None or answers_pull or error.req not in self._in_flight:
             return self._fail(error.code, error.detail)
-        return [PushRefused(error.code, error.detail, None)]
+        batch = self._in_flight.pop(error.req)
+        envelope = None
+        if error.index is not None and 0 <= error.index < len(batch):
+            envelope = batch[error.index]
+        # Later envelopes of our chain cannot land before this one: stop pushing and let
+        # the person (and the integrity checks) see why.
+        self._halted_pushes = True
+        return [PushRefused(error.code, error.detail, envelope)]
 
     def _fail(self, code: str, detail: str) -> list[SessionEvent]:
         self.state = State.CLOSED
@@ -265,8 +267,9 @@ class SyncSession:
 
     def _request_page(self) -> None:
         self._pulling = True
+        self._pull_req = self._take_req()
         self._outgoing.append(
-            encode_message(Pull(req=self._take_req(), after=self.cursor, limit=self._pull_limit))
+            encode_message(Pull(req=self._pull_req, after=self.cursor, limit=self._pull_limit))
         )
 
     def _fill_pushes(self) -> None:

@@ -506,6 +506,8 @@ class Space:
                         outcome.event_id, data, relay_seq, outcome.waiting_for
                     )
             elif outcome.verdict is Verdict.REJECTED:
+                if outcome.event_id is not None:
+                    self._pending.pop(outcome.event_id, None)
                 key = outcome.event_id or b""
                 if key not in self._rejected:
                     self._rejected.add(key)

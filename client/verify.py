@@ -203,9 +203,11 @@ class LogVerifier:
                 waiting_for=f"{len(missing)} earlier event(s) it depends on",
             )
         prev = EventId(env.prev) if env.prev is not None else None
-        if body.lamport < self.next_lamport([EventId(d) for d in body.deps], prev):
+        # Exactly one more than its causes: a clock pushed far ahead would let one
+        # device make every later event of its partner overflow the clock's range.
+        if body.lamport != self.next_lamport([EventId(d) for d in body.deps], prev):
             return self._reject(
-                event_id, RejectCode.BAD_LAMPORT, "clock is not after its dependencies"
+                event_id, RejectCode.BAD_LAMPORT, "clock is not one more than its causes"
             )
         event = VerifiedEvent(event_id, env, data, body, payload)
         membership = self._check_membership(event)
@@ -254,6 +256,10 @@ class LogVerifier:
         if m.genesis is None:
             return Outcome(Verdict.PENDING, event.event_id, waiting_for="the space's genesis")
         if DeviceId(env.author) in m.devices:
+            if isinstance(payload, InviteIssued) and InviteId(payload.invite_id) in m.invites:
+                return self._reject(
+                    event.event_id, RejectCode.INVITE_REUSED, "an invite with this id exists"
+                )
             if isinstance(payload, MemberJoined):
                 return self._reject(
                     event.event_id,

@@ -470,8 +470,7 @@ def test_no_frame_from_the_relay_makes_the_session_raise(frames: list[bytes]) ->
 # --- reported defects ------------------------------------------------------------------------
 
 
-@pytest.mark.known_bug
-def test_bug_a_fatal_error_answering_a_push_fails_the_session() -> None:
+def test_a_fatal_error_answering_a_push_fails_the_session() -> None:
     # The relay answers a push it could not commit (shutting_down, internal_error) with
     # Error(code, req=push.req) and then closes. The session treats any error that names
     # an in-flight push as a refusal of that push, stays READY, halts pushing and, once
@@ -487,8 +486,7 @@ def test_bug_a_fatal_error_answering_a_push_fails_the_session() -> None:
     assert session.state is State.CLOSED
 
 
-@pytest.mark.known_bug
-def test_bug_an_error_answering_a_pull_fails_the_session_instead_of_waiting_forever() -> None:
+def test_an_error_answering_a_pull_fails_the_session_instead_of_waiting_forever() -> None:
     # bad_cursor and rate_limited do not close the connection, and answer a Pull by its
     # req. The session only matches error reqs against pushes, so it reports a
     # PushRefused for a pull, keeps waiting for a Page that never comes and never

@@ -168,8 +168,7 @@ async def test_opening_a_folder_without_a_space_says_how_to_start_one(tmp_path: 
         await Space.open(tmp_path, passphrase=PASSPHRASE)
 
 
-@pytest.mark.known_bug
-async def test_bug_an_event_held_as_pending_that_turns_out_bad_is_no_longer_counted_pending(
+async def test_an_event_held_as_pending_that_turns_out_bad_is_no_longer_counted_pending(
     blakes_space: Space, story: tuple[Pair, list[Built]]
 ) -> None:
     # Space._receive re-admits pending events whenever something is accepted, but only

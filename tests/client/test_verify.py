@@ -481,8 +481,7 @@ def test_trusted_admission_skips_only_the_signature_check(pair: Pair, joined: Lo
 # --- reported defects --------------------------------------------------------------------
 
 
-@pytest.mark.known_bug
-def test_bug_a_lamport_clock_far_above_its_dependencies_is_rejected(
+def test_a_lamport_clock_far_above_its_dependencies_is_rejected(
     pair: Pair, joined: LogVerifier
 ) -> None:
     # EventBody.lamport is documented as "one more than the largest Lamport clock among
@@ -499,8 +498,7 @@ def test_bug_a_lamport_clock_far_above_its_dependencies_is_rejected(
     assert_rejected(joined.admit(at_ceiling.data), RejectCode.BAD_LAMPORT)
 
 
-@pytest.mark.known_bug
-def test_bug_a_partner_cannot_take_over_a_device_invite_by_re_issuing_its_id(
+def test_a_partner_cannot_take_over_a_device_invite_by_re_issuing_its_id(
     pair: Pair, joined: LogVerifier
 ) -> None:
     # Alex invites a second device of Alex's own. Blake copies the invite id and verify

@@ -115,7 +115,7 @@ def test_watch_prints_each_arriving_event_as_one_json_line(paired: tuple[Path, P
         assert event["author"] == "Alex"
     finally:
         watcher.terminate()
-        watcher.wait(timeout=10)
+        watcher.communicate(timeout=10)
 
 
 def test_a_wrong_passphrase_fails_with_one_calm_line(paired: tuple[Path, Path]) -> None:
