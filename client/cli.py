@@ -220,6 +220,11 @@ async def cmd_sync(args: argparse.Namespace) -> int:
                     "Run 'trellis status' for details.",
                     code="push_refused",
                 )
+            if report.relay_behind:
+                print(
+                    "Note: the relay held less than this device had already seen (it may "
+                    "have been restored from a backup). Everything on this device is kept."
+                )
             note = f", {report.rejected} refused as not genuine" if report.rejected else ""
             print(f"Up to date: {report.received} new, {report.acknowledged} sent{note}.")
             return 0

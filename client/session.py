@@ -77,6 +77,14 @@ class CursorAdvanced:
 
 
 @dataclass(frozen=True, slots=True)
+class RelayBehind:
+    """The relay's head is below our cursor: it lost data we had already seen."""
+
+    head: int
+    cursor: int
+
+
+@dataclass(frozen=True, slots=True)
 class UpToDate:
     """Everything queued is acknowledged and every page is fetched."""
 
@@ -96,7 +104,9 @@ class SessionFailed:
     detail: str
 
 
-SessionEvent = Received | Acknowledged | CursorAdvanced | UpToDate | PushRefused | SessionFailed
+SessionEvent = (
+    Received | Acknowledged | CursorAdvanced | RelayBehind | UpToDate | PushRefused | SessionFailed
+)
 
 
 class SyncSession:
@@ -189,9 +199,18 @@ class SyncSession:
                 return []
             case Welcome() if self.state is State.AUTH_SENT:
                 self.state = State.READY
+                events: list[SessionEvent] = []
+                if message.head < self.cursor:
+                    # The relay holds less than we already read from it (restored from a
+                    # backup, or replaced): read it all again rather than skip what it
+                    # numbers anew. Admission drops what we already hold.
+                    events.append(RelayBehind(head=message.head, cursor=self.cursor))
+                    self.cursor = 0
+                    self._seen_above.clear()
+                    events.append(CursorAdvanced(0))
                 self._request_page()
                 self._fill_pushes()
-                return []
+                return events
             case Page() if self.state is State.READY and self._pulling:
                 return self._on_page(message)
             case Live() if self.state is State.READY:

@@ -37,6 +37,7 @@ from client.session import (
     CursorAdvanced,
     PushRefused,
     Received,
+    RelayBehind,
     SessionEvent,
     SyncSession,
 )
@@ -93,6 +94,8 @@ class SyncReport:
     rejected: int = 0
     pending: int = 0
     refused: list[str] = field(default_factory=list)
+    relay_behind: bool = False
+    """The relay held less than this device had already read from it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,6 +475,8 @@ class Space:
                     await self._store.put({_META_CURSOR: str(event.cursor).encode()})
                 case PushRefused():
                     report.refused.append(event.code)
+                case RelayBehind():
+                    report.relay_behind = True
                 case _:
                     pass
             if self._join is not None and session.up_to_date:

@@ -22,6 +22,7 @@ from client.session import (
     CursorAdvanced,
     PushRefused,
     Received,
+    RelayBehind,
     SessionEvent,
     SessionFailed,
     State,
@@ -101,7 +102,7 @@ def signed_in(
     sent(session)
     relay_says(session, Challenge(nonce=NONCE))
     sent(session)
-    assert relay_says(session, Welcome(head=0)) == []
+    assert relay_says(session, Welcome(head=cursor)) == []
     return session, sent(session)
 
 
@@ -179,6 +180,19 @@ def test_welcome_starts_a_pull_after_the_saved_cursor() -> None:
     pull = pulled(after_welcome)
     assert pull.after == 41
     assert pushes(after_welcome) == []
+
+
+def test_a_relay_holding_less_than_the_cursor_is_reported_and_read_again_from_the_start() -> None:
+    session = new_session(cursor=41)
+    sent(session)
+    relay_says(session, Challenge(nonce=NONCE))
+    sent(session)
+
+    events = relay_says(session, Welcome(head=7))
+
+    assert RelayBehind(head=7, cursor=41) in events
+    assert CursorAdvanced(0) in events
+    assert pulled(sent(session)).after == 0
 
 
 def test_a_page_with_more_to_come_is_passed_on_and_the_next_page_requested() -> None:
