@@ -15,15 +15,14 @@ fails half-way on lock upgrade.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
-from importlib import resources
 from typing import Any
 
 import aiosqlite
 
 from schemas.ids import DeviceId, EventId, InviteId, SpaceId
+from server._migrations import apply_migrations, rollback_quietly
 from server.store import (
     ChainHead,
     DeviceStatus,
@@ -38,32 +37,8 @@ from server.store import (
     StoredPosition,
 )
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _FETCH_CHUNK_ROWS = 64
 _BUSY_TIMEOUT_MS = 5000
-
-
-class MigrationError(RuntimeError):
-    """The database was written by a newer relay, or a migration failed."""
-
-
-def migrations() -> list[tuple[int, str]]:
-    """(version, SQL) of every numbered file in server/migrations, in order."""
-    found = []
-    for entry in (resources.files("server") / "migrations").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
-    found.sort()
-    versions = [version for version, _ in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise MigrationError(f"migrations must be numbered 1..n without gaps, got {versions}")
-    return found
-
-
-async def _rollback_quietly(db: aiosqlite.Connection) -> None:
-    if db.in_transaction:
-        await db.execute("ROLLBACK")
 
 
 class SqliteStore:
@@ -79,18 +54,26 @@ class SqliteStore:
     # --- lifecycle -----------------------------------------------------------------
 
     async def open(self) -> None:
+        try:
+            await self._open()
+        except BaseException:
+            # A refused migration must not leave connection threads behind.
+            await self.close()
+            raise
+
+    async def _open(self) -> None:
         db = await aiosqlite.connect(self._path, isolation_level=None)
         self._db = db
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=FULL")
         await db.execute("PRAGMA foreign_keys=ON")
         await db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        await self._migrate(db)
+        await apply_migrations(db)
         for _ in range(self._read_count):
             reader = await aiosqlite.connect(self._path, isolation_level=None)
+            self._all_readers.append(reader)
             await reader.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
             await reader.execute("PRAGMA query_only=ON")
-            self._all_readers.append(reader)
             self._readers.put_nowait(reader)
 
     async def close(self) -> None:
@@ -100,27 +83,6 @@ class SqliteStore:
         if self._db is not None:
             await self._db.close()
             self._db = None
-
-    async def _migrate(self, db: aiosqlite.Connection) -> None:
-        await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        async with db.execute("SELECT MAX(version) FROM schema_version") as cursor:
-            row = await cursor.fetchone()
-        current = int(row[0]) if row is not None and row[0] is not None else 0
-        known = migrations()
-        if current > len(known):
-            raise MigrationError(
-                f"the database is at schema version {current} but this relay only knows "
-                f"{len(known)}; run a newer relay"
-            )
-        for version, sql in known[current:]:
-            try:
-                await db.executescript(
-                    f"BEGIN IMMEDIATE;\n{sql}\n"
-                    f"INSERT INTO schema_version (version) VALUES ({version});\nCOMMIT;"
-                )
-            except BaseException:
-                await _rollback_quietly(db)
-                raise
 
     @property
     def _writer_db(self) -> aiosqlite.Connection:
@@ -197,7 +159,7 @@ class SqliteStore:
                             events.append(EventRow(int(seq), bytes(envelope)))
                             total_bytes += size
             finally:
-                await _rollback_quietly(db)
+                await rollback_quietly(db)
         return EventPage(events, more, head)
 
     async def get_invite(self, invite_id: InviteId) -> InviteRecord | None:
@@ -285,7 +247,7 @@ class SqliteStore:
             )
             await db.execute("COMMIT")
         except BaseException:
-            await _rollback_quietly(db)
+            await rollback_quietly(db)
             raise
 
     async def create_space(self, genesis: NewEvent, created_at_ms: int) -> bool:
@@ -318,7 +280,7 @@ class SqliteStore:
             )
             await db.execute("COMMIT")
         except BaseException:
-            await _rollback_quietly(db)
+            await rollback_quietly(db)
             raise
         return True
 
@@ -349,7 +311,7 @@ class SqliteStore:
             outcome, space_id = await self._redeem_in_transaction(db, invite_id, device_id, now_ms)
             await db.execute("COMMIT" if outcome is RedeemOutcome.REDEEMED else "ROLLBACK")
         except BaseException:
-            await _rollback_quietly(db)
+            await rollback_quietly(db)
             raise
         return outcome, space_id
 
