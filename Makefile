@@ -23,9 +23,11 @@ run: $(STAMP)
 
 test: lint typecheck pytest
 
+SOURCES := $(wildcard schemas server client tests bench)
+
 lint: $(STAMP)
-	$(BIN)/ruff check schemas server client tests bench
-	$(BIN)/ruff format --check schemas server client tests bench
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
