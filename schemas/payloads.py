@@ -21,6 +21,23 @@ from schemas.ids import (
     INVITE_ID_BYTES,
     MEMBER_ID_BYTES,
 )
+from schemas.practices import (
+    PRACTICE_TYPES,
+    AgreementAccepted,
+    AgreementDeclined,
+    AgreementProposed,
+    AgreementReviewed,
+    AgreementWithdrawn,
+    CheckIn,
+    DisclosureAcknowledged,
+    DisclosureMade,
+    GratitudeNoted,
+    MilestoneMarked,
+    ProfileUpdated,
+    SignalCleared,
+    SignalSent,
+    SobrietyStarted,
+)
 
 MAX_TEXT_CHARS = 20_000
 MAX_NAME_CHARS = 80
@@ -72,6 +89,8 @@ class SpaceCreated(msgspec.Struct, tag="space_created", tag_field="type", frozen
     """The creator's display name, as they want their partner to see it."""
     box_key: _Key32
     """The creating device's X25519 public key, for key delivery."""
+    in_recovery: bool = False
+    """Whether the creator is the partner in recovery (changeable: ``profile_updated``)."""
 
 
 class InviteIssued(msgspec.Struct, tag="invite_issued", tag_field="type", frozen=True):
@@ -92,6 +111,7 @@ class MemberJoined(msgspec.Struct, tag="member_joined", tag_field="type", frozen
     invite_id: _InviteIdBytes
     proof: _Sig
     """Invite key's signature over schemas.http.invite_proof_transcript(...)."""
+    in_recovery: bool = False
 
 
 # --- journal ---------------------------------------------------------------------
@@ -120,7 +140,26 @@ class JournalRetracted(msgspec.Struct, tag="journal_retracted", tag_field="type"
 
 
 Payload = (
-    SpaceCreated | InviteIssued | MemberJoined | JournalEntry | JournalAmended | JournalRetracted
+    SpaceCreated
+    | InviteIssued
+    | MemberJoined
+    | JournalEntry
+    | JournalAmended
+    | JournalRetracted
+    | ProfileUpdated
+    | AgreementProposed
+    | AgreementAccepted
+    | AgreementDeclined
+    | AgreementWithdrawn
+    | AgreementReviewed
+    | DisclosureMade
+    | DisclosureAcknowledged
+    | CheckIn
+    | SobrietyStarted
+    | MilestoneMarked
+    | GratitudeNoted
+    | SignalSent
+    | SignalCleared
 )
 
 PAYLOAD_TYPES: tuple[type[msgspec.Struct], ...] = (
@@ -130,6 +169,7 @@ PAYLOAD_TYPES: tuple[type[msgspec.Struct], ...] = (
     JournalEntry,
     JournalAmended,
     JournalRetracted,
+    *PRACTICE_TYPES,
 )
 
 
