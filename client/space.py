@@ -28,7 +28,13 @@ from pathlib import Path
 import msgspec
 
 from client import crypto, vault
-from client.errors import HomeError, InviteCodeError, LocalDataError, TrellisError
+from client.errors import (
+    HomeError,
+    InviteCodeError,
+    LocalDataError,
+    RelayUnreachable,
+    TrellisError,
+)
 from client.fold import JournalItem, causal_order, fold_journal
 from client.localstore import DB_FILE_NAME, LocalStore, NewEvent, now_ms
 from client.relay_http import RelayEndpoint, RelayHttp
@@ -64,6 +70,8 @@ from schemas.payloads import (
 DEFAULT_INVITE_TTL_S = 24 * 3600
 MAX_INVITE_TTL_S = 7 * 24 * 3600
 WATCH_RETRY_MAX_S = 30.0
+RETRY_FIRST_DELAY_S = 0.25
+_PASSING_CODES = frozenset({"shutting_down", "internal_error", "rate_limited", "auth_timeout"})
 
 _META_SPACE = "space_id"
 _META_DEVICE = "device_id"
@@ -428,22 +436,36 @@ class Space:
         watch: bool = False,
         on_event: EventCallback | None = None,
         timeout_s: float | None = 120.0,
+        retry_for_s: float = 0.0,
     ) -> SyncReport:
-        """Push the outbox and pull until up to date; with ``watch``, stay connected
-        (reconnecting with backoff) until cancelled, calling ``on_event`` for each
-        partner event as it arrives."""
+        """Push the outbox and pull until up to date.
+
+        ``retry_for_s`` keeps trying through passing failures (relay restarting or out
+        of reach) for that long, with backoff, before giving up. With ``watch``, stay
+        connected until cancelled, reconnecting after passing failures, and call
+        ``on_event`` for each partner event as it arrives. Failures that retrying cannot
+        fix (this device was removed, the space is gone) are raised at once.
+        """
         report = SyncReport()
-        if not watch:
-            async with asyncio.timeout(timeout_s):
-                await self._sync_once(report, on_event, until_up_to_date=True)
-            return report
-        delay = 1.0
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + retry_for_s
+        delay = RETRY_FIRST_DELAY_S
         while True:
+            started = loop.time()
             try:
-                await self._sync_once(report, on_event, until_up_to_date=False)
-            except TrellisError:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, WATCH_RETRY_MAX_S)
+                if watch:
+                    await self._sync_once(report, on_event, until_up_to_date=False)
+                else:
+                    async with asyncio.timeout(timeout_s):
+                        await self._sync_once(report, on_event, until_up_to_date=True)
+                    return report
+            except TrellisError as exc:
+                if not is_passing_failure(exc) or (not watch and loop.time() >= give_up_at):
+                    raise
+            if loop.time() - started > WATCH_RETRY_MAX_S:
+                delay = RETRY_FIRST_DELAY_S  # it was connected for a while: start over
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, WATCH_RETRY_MAX_S)
 
     async def _sync_once(
         self, report: SyncReport, on_event: EventCallback | None, *, until_up_to_date: bool
@@ -610,6 +632,11 @@ class Space:
             last_sync_at=int(last.decode()) if last else None,
             joined=self.joined,
         )
+
+
+def is_passing_failure(exc: TrellisError) -> bool:
+    """A failure that may pass if we try again later (the relay restarting, no network)."""
+    return isinstance(exc, RelayUnreachable) or exc.code in _PASSING_CODES
 
 
 def parse_code(code: str) -> tuple[bytes, str | None]:

@@ -8,6 +8,8 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from client.errors import RelayUnreachable
 from client.session import Acknowledged, SessionEvent, SyncSession
 from client.transport import SyncConnection
@@ -124,3 +126,30 @@ async def test_the_relay_files_hold_no_plaintext_of_entries_or_names(
     assert blobs, "the relay wrote files"
     for secret in [*secrets, "secret-tag"]:
         assert secret.encode() not in blobs, f"{secret!r} leaked into the relay's files"
+
+
+async def test_a_sync_asked_to_retry_finishes_on_its_own_once_the_relay_is_back(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    alex, blake = await pair(tmp_path, relay.url)
+    async with alex, blake:
+        await alex.append(JournalEntry(text="written while the relay was down"))
+        relay.stop()
+        sync = asyncio.create_task(alex.sync(retry_for_s=30))
+        await asyncio.sleep(1.0)
+        assert not sync.done(), "the sync keeps trying while the relay is away"
+        relay.start()
+        report = await asyncio.wait_for(sync, timeout=30)
+        assert report.acknowledged == 1
+        await blake.sync()
+        assert "written while the relay was down" in [i.text for i in blake.journal()]
+
+
+async def test_a_sync_without_retry_gives_up_at_once_when_the_relay_is_away(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    alex, blake = await pair(tmp_path, relay.url)
+    async with alex, blake:
+        relay.stop()
+        with pytest.raises(RelayUnreachable):
+            await alex.sync()
