@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import msgspec
+
 from client.fold import JournalItem
 from client.verify import VerifiedEvent
 from schemas.payloads import (
@@ -20,6 +22,22 @@ from schemas.payloads import (
     SpaceCreated,
     UnknownPayload,
     payload_kind,
+)
+from schemas.practices import (
+    AgreementAccepted,
+    AgreementDeclined,
+    AgreementProposed,
+    AgreementReviewed,
+    AgreementWithdrawn,
+    CheckIn,
+    DisclosureAcknowledged,
+    DisclosureMade,
+    GratitudeNoted,
+    MilestoneMarked,
+    ProfileUpdated,
+    SignalCleared,
+    SignalSent,
+    SobrietyStarted,
 )
 
 
@@ -61,7 +79,74 @@ def event_summary(event: VerifiedEvent, names: Names) -> str:
             return f"{who} withdrew a journal entry"
         case UnknownPayload():
             return f"{who} wrote something this version of Trellis cannot show yet"
+    return practice_summary(p, who)
+
+
+_SIGNAL_WORDS = {
+    "pause": "asked for a pause",
+    "slow": "asked to slow down",
+    "stop": "asked to stop",
+}
+_DISCLOSURE_WORDS = {
+    "therapy_session": "shared about a therapy session",
+    "meeting": "shared about a meeting attended",
+    "sobriety_milestone": "shared a sobriety milestone",
+    "risk": "shared a risk or trigger",
+    "slip": "disclosed a slip",
+    "relapse": "disclosed a relapse",
+    "formal_disclosure": "made a formal disclosure",
+    "other": "shared a disclosure",
+}
+
+
+def practice_summary(p: object, who: str) -> str:
+    """Sentences for the practices (agreements, disclosures, check-ins, signals...)."""
+    match p:
+        case ProfileUpdated():
+            return f"{who} updated their profile"
+        case AgreementProposed() if p.revises is None:
+            return f"{who} proposed an agreement: {p.title}"
+        case AgreementProposed():
+            return f"{who} proposed a revision: {p.title}"
+        case AgreementAccepted():
+            return f"{who} accepted an agreement"
+        case AgreementDeclined():
+            return f"{who} declined an agreement"
+        case AgreementWithdrawn():
+            return f"{who} withdrew consent to an agreement"
+        case AgreementReviewed():
+            outcome = "to keep it" if p.outcome == "keep" else "to revise it"
+            return f"{who} reviewed an agreement and chose {outcome}"
+        case DisclosureMade():
+            return f"{who} {_DISCLOSURE_WORDS.get(p.kind, 'shared a disclosure')}: {p.summary}"
+        case DisclosureAcknowledged():
+            return f"{who} acknowledged a disclosure"
+        case CheckIn():
+            return f"{who} checked in"
+        case SobrietyStarted():
+            return f"{who} set a sobriety start date: {p.date}"
+        case MilestoneMarked():
+            return f"{who} marked a milestone: {p.title}"
+        case GratitudeNoted():
+            return f"{who} noted gratitude: {p.text}"
+        case SignalSent():
+            return f"{who} {_SIGNAL_WORDS.get(p.level, 'sent a signal')}"
+        case SignalCleared():
+            return f"{who} cleared their signal"
     return f"{who} wrote an event"
+
+
+def plain(value: Any) -> Any:
+    """A payload as JSON-able builtins, with byte strings (event ids) in hex."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, msgspec.Struct):
+        return {f: plain(getattr(value, f)) for f in value.__struct_fields__}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
 
 
 def event_line(event: VerifiedEvent, names: Names) -> str:
@@ -85,6 +170,8 @@ def event_json(event: VerifiedEvent, names: Names) -> dict[str, Any]:
         out["tags"] = list(p.tags)
     if isinstance(p, JournalAmended | JournalRetracted):
         out["entry"] = p.entry.hex()
+    if not isinstance(p, UnknownPayload):
+        out["payload"] = plain(p)
     return out
 
 
