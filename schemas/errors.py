@@ -44,6 +44,10 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     SHUTTING_DOWN = "shutting_down"
     INTERNAL_ERROR = "internal_error"
+    QUOTA_EXCEEDED = "quota_exceeded"
+    IDLE_TIMEOUT = "idle_timeout"
+    WRONG_HOST = "wrong_host"
+    NOT_READY = "not_ready"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,7 @@ CLOSE_PROTOCOL = 4000
 CLOSE_AUTH = 4001
 CLOSE_FORBIDDEN = 4003
 CLOSE_NOT_FOUND = 4004
+CLOSE_TIMEOUT = 4008
 CLOSE_RATE = 4029
 CLOSE_TOO_BIG = 1009
 CLOSE_GOING_AWAY = 1001
@@ -153,6 +158,22 @@ ERRORS: dict[ErrorCode, ErrorInfo] = {
     ),
     ErrorCode.INTERNAL_ERROR: ErrorInfo(
         "The relay hit an unexpected problem; nothing acknowledged was lost.", CLOSE_INTERNAL, 500
+    ),
+    ErrorCode.QUOTA_EXCEEDED: ErrorInfo(
+        "This space has reached the storage limit of this relay; ask the relay's operator.",
+        None,
+        507,
+    ),
+    ErrorCode.IDLE_TIMEOUT: ErrorInfo(
+        "The connection was silent for too long; the app will reconnect.", CLOSE_TIMEOUT, 408
+    ),
+    ErrorCode.WRONG_HOST: ErrorInfo(
+        "This relay does not answer to the address the app used; check the relay address.",
+        CLOSE_AUTH,
+        421,
+    ),
+    ErrorCode.NOT_READY: ErrorInfo(
+        "The relay cannot store anything right now; try again shortly.", None, 503
     ),
 }
 
