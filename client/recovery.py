@@ -1,0 +1,328 @@
+"""The recovery practices as views, sans-I/O (docs/PROTOCOL.md §10).
+
+Theory of operation. Every fold here is a pure function over accepted events that are
+already in the causal order of :func:`client.fold.causal_order`, with the membership
+that admission established. Nothing here reads the clock, a file or a socket: the
+moment ("now", "today", the person's time zone) is a parameter, so two partners who
+hold the same events and ask about the same moment see the same views, whatever order
+the events arrived in.
+
+Each fold keeps only events written by a member device (admission accepts nothing
+else; the folds do not rely on that) and attributes them to the *member*, so a person's
+phone and laptop speak with one voice. An event that refers to another one in a way the
+practice does not allow (acknowledging one's own disclosure, clearing the partner's
+signal, pointing at an event that is not there) is kept in the log but not applied, and
+the fold reports it as a :class:`PracticeViolation` with a stable snake_case code for
+``trellis verify``. What someone chose to share is always shown.
+
+The folds, and where they live:
+
+* :func:`fold_profiles`: names and who is in recovery.
+* :func:`fold_disclosures`: disclosures with their acknowledgements.
+* :func:`fold_checkins`, :func:`fold_milestones`, :func:`fold_gratitude`
+  (client/recovery_records.py).
+* :func:`fold_signals` and :func:`active_signals`: safety signals.
+* :func:`fold_sobriety` (client/recovery_sobriety.py): current run and total sober days.
+* :func:`next_window`, :func:`describe_window` (client/recovery_windows.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from client.recovery_records import (
+    CheckInView,
+    GratitudeView,
+    MilestoneView,
+    authored,
+    fold_checkins,
+    fold_gratitude,
+    fold_milestones,
+)
+from client.recovery_sobriety import SLIP_KINDS, SobrietyView, fold_sobriety, local_date
+from client.recovery_windows import describe_window, next_window, window_start
+from client.verify import Membership, VerifiedEvent
+from schemas.ids import EventId, MemberId
+from schemas.payloads import MemberJoined, SpaceCreated
+from schemas.practices import (
+    DisclosureAcknowledged,
+    DisclosureMade,
+    ProfileUpdated,
+    SignalCleared,
+    SignalSent,
+    SlipReport,
+)
+
+__all__ = [
+    "SLIP_KINDS",
+    "Acknowledgement",
+    "CheckInView",
+    "DisclosureView",
+    "GratitudeView",
+    "MilestoneView",
+    "PracticeViolation",
+    "Profile",
+    "SignalView",
+    "SobrietyView",
+    "ViolationCode",
+    "active_signals",
+    "describe_window",
+    "fold_checkins",
+    "fold_disclosures",
+    "fold_gratitude",
+    "fold_milestones",
+    "fold_profiles",
+    "fold_signals",
+    "fold_sobriety",
+    "local_date",
+    "next_window",
+    "window_start",
+]
+
+
+class ViolationCode(StrEnum):
+    """Stable codes for an event that breaks a rule of its practice."""
+
+    ACKNOWLEDGE_OWN_DISCLOSURE = "acknowledge_own_disclosure"
+    UNKNOWN_DISCLOSURE = "unknown_disclosure"
+    SLIP_REPORT_ON_OTHER_KIND = "slip_report_on_other_kind"
+    CLEAR_BY_OTHER_MEMBER = "clear_by_other_member"
+    UNKNOWN_SIGNAL = "unknown_signal"
+
+
+@dataclass(frozen=True)
+class PracticeViolation:
+    """An event kept in the log whose effect the fold did not apply (or, for a slip
+    report on another kind, applied as written and flagged)."""
+
+    event_id: EventId
+    code: str
+    message: str
+
+
+# --- profiles --------------------------------------------------------------------
+
+
+@dataclass
+class Profile:
+    member_id: MemberId
+    name: str
+    in_recovery: bool
+
+
+def fold_profiles(
+    ordered: Iterable[VerifiedEvent], membership: Membership
+) -> dict[MemberId, Profile]:
+    """Every member's name and role, as of the end of ``ordered``.
+
+    A profile starts from the member's joining event (``space_created`` for the creator,
+    the ``member_joined`` that added them for the partner; a device joining later does
+    not change it). Then each ``profile_updated`` written by that member, from any of
+    their devices, sets the fields it carries (None leaves a field as it was); the last
+    in causal order wins. An update describes its author only: no one can rename their
+    partner. A member whose joining event is not in ``ordered`` keeps the name that
+    admission recorded and is not in recovery unless they said so.
+    """
+    profiles: dict[MemberId, Profile] = {}
+    for event, member in authored(ordered, membership):
+        payload = event.payload
+        if isinstance(payload, SpaceCreated | MemberJoined):
+            if event.event_id == member.joined_by:
+                profiles[member.member_id] = Profile(
+                    member.member_id, payload.name, payload.in_recovery
+                )
+        elif isinstance(payload, ProfileUpdated):
+            profile = profiles.setdefault(
+                member.member_id, Profile(member.member_id, member.name, False)
+            )
+            if payload.name is not None:
+                profile.name = payload.name
+            if payload.in_recovery is not None:
+                profile.in_recovery = payload.in_recovery
+    for member_id, member in membership.members.items():
+        profiles.setdefault(member_id, Profile(member_id, member.name, False))
+    return profiles
+
+
+# --- disclosures -----------------------------------------------------------------
+
+
+@dataclass
+class Acknowledgement:
+    member: MemberId
+    event_id: EventId
+    at: int
+    """The acknowledgement's ``recorded_at``."""
+    response: str | None
+
+
+@dataclass
+class DisclosureView:
+    id: EventId
+    author: MemberId
+    kind: str
+    summary: str
+    details: str | None
+    slip: SlipReport | None
+    occurred_at: int
+    recorded_at: int
+    acknowledgements: list[Acknowledgement] = field(default_factory=list)
+
+    @property
+    def acknowledged(self) -> bool:
+        return bool(self.acknowledgements)
+
+
+def fold_disclosures(
+    ordered: Iterable[VerifiedEvent],
+    membership: Membership,
+    profiles: dict[MemberId, Profile],
+) -> tuple[list[DisclosureView], list[PracticeViolation]]:
+    """Disclosures in causal order, each with its acknowledgements in causal order.
+
+    A disclosure is accepted from any member and always shown: ``profiles`` is taken
+    so views can be built from one set of inputs, but who is in recovery never hides
+    what someone chose to share. A slip report on a kind other than ``slip`` or
+    ``relapse`` is shown as written and flagged ``slip_report_on_other_kind``.
+
+    An acknowledgement counts when it names a disclosure folded earlier and comes from
+    a member other than the author. Otherwise it is not counted and is reported:
+    ``unknown_disclosure`` or ``acknowledge_own_disclosure``. A member may acknowledge
+    again (a second response); every acknowledgement is kept, in order.
+    """
+    disclosures: dict[EventId, DisclosureView] = {}
+    violations: list[PracticeViolation] = []
+    for event, member in authored(ordered, membership):
+        payload = event.payload
+        if isinstance(payload, DisclosureMade):
+            disclosures[event.event_id] = DisclosureView(
+                id=event.event_id,
+                author=member.member_id,
+                kind=payload.kind,
+                summary=payload.summary,
+                details=payload.details,
+                slip=payload.slip,
+                occurred_at=event.body.occurred_at,
+                recorded_at=event.body.recorded_at,
+            )
+            if payload.slip is not None and payload.kind not in SLIP_KINDS:
+                violations.append(
+                    PracticeViolation(
+                        event.event_id,
+                        ViolationCode.SLIP_REPORT_ON_OTHER_KIND,
+                        f"a slip report is attached to a disclosure of kind {payload.kind}; "
+                        "it is shown as written",
+                    )
+                )
+        elif isinstance(payload, DisclosureAcknowledged):
+            disclosure = disclosures.get(EventId(payload.disclosure))
+            if disclosure is None:
+                violations.append(
+                    PracticeViolation(
+                        event.event_id,
+                        ViolationCode.UNKNOWN_DISCLOSURE,
+                        "acknowledges a disclosure this log does not hold; it is not counted",
+                    )
+                )
+            elif disclosure.author == member.member_id:
+                violations.append(
+                    PracticeViolation(
+                        event.event_id,
+                        ViolationCode.ACKNOWLEDGE_OWN_DISCLOSURE,
+                        "a disclosure is acknowledged by the partner, not by the person "
+                        "who shared it; this acknowledgement is not counted",
+                    )
+                )
+            else:
+                disclosure.acknowledgements.append(
+                    Acknowledgement(
+                        member=member.member_id,
+                        event_id=event.event_id,
+                        at=event.body.recorded_at,
+                        response=payload.response,
+                    )
+                )
+    return list(disclosures.values()), violations
+
+
+# --- safety signals --------------------------------------------------------------
+
+
+@dataclass
+class SignalView:
+    id: EventId
+    sender: MemberId
+    level: str
+    until: int | None
+    """The agreed return time (ms since the epoch), if any."""
+    note: str | None
+    sent_at: int
+    """The signal's ``recorded_at``."""
+    cleared_at: int | None = None
+    """The clearing event's ``recorded_at``."""
+    cleared_by_event: EventId | None = None
+
+    @property
+    def active(self) -> bool:
+        """Not cleared. A signal stays active past its return time until its sender
+        clears it: the time is a plan to talk again, not an automatic end."""
+        return self.cleared_by_event is None
+
+    def return_time_reached(self, now_ms: int) -> bool:
+        """Whether the agreed return time has come (False when none was agreed)."""
+        return self.until is not None and now_ms >= self.until
+
+
+def fold_signals(
+    ordered: Iterable[VerifiedEvent], membership: Membership
+) -> tuple[list[SignalView], list[PracticeViolation]]:
+    """Signals in causal order, with when and by which event each was cleared.
+
+    Only the member who sent a signal clears it, from any of their devices. A clear by
+    the other member is not applied and is reported (``clear_by_other_member``), as is
+    a clear of an event that is not a signal folded earlier (``unknown_signal``).
+    Clearing a signal that is already cleared changes nothing and is not a violation:
+    the first clear stands (a retry from another device is harmless).
+    """
+    signals: dict[EventId, SignalView] = {}
+    violations: list[PracticeViolation] = []
+    for event, member in authored(ordered, membership):
+        payload = event.payload
+        if isinstance(payload, SignalSent):
+            signals[event.event_id] = SignalView(
+                id=event.event_id,
+                sender=member.member_id,
+                level=payload.level,
+                until=payload.until,
+                note=payload.note,
+                sent_at=event.body.recorded_at,
+            )
+        elif isinstance(payload, SignalCleared):
+            signal = signals.get(EventId(payload.signal))
+            if signal is None:
+                violations.append(
+                    PracticeViolation(
+                        event.event_id,
+                        ViolationCode.UNKNOWN_SIGNAL,
+                        "clears a signal this log does not hold; nothing was changed",
+                    )
+                )
+            elif signal.sender != member.member_id:
+                violations.append(
+                    PracticeViolation(
+                        event.event_id,
+                        ViolationCode.CLEAR_BY_OTHER_MEMBER,
+                        "a signal is cleared by the person who sent it; this clear was not applied",
+                    )
+                )
+            elif signal.cleared_by_event is None:
+                signal.cleared_at = event.body.recorded_at
+                signal.cleared_by_event = event.event_id
+    return list(signals.values()), violations
+
+
+def active_signals(signals: Iterable[SignalView]) -> list[SignalView]:
+    """The signals not yet cleared, in the order given."""
+    return [s for s in signals if s.active]
