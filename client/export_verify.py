@@ -1,0 +1,364 @@
+"""Verifying an export document, offline and with no key (docs/PROTOCOL.md "Exports").
+
+Checks run in the order of the document: format and version; the one canonical
+encoding; each chain (envelope format, space, author, signature, seq and prev links,
+head); the exporter's signature over everything; each revealed event opened with its
+content key and decoded; the revealed events' causal order; the exporter's membership.
+Every problem becomes a finding with a stable code and the place it was found; a
+document with any finding verifies nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from client import crypto
+from client.export_format import (
+    ChainDoc,
+    ExportDocument,
+    ExportFinding,
+    FindingCode,
+    from_b64,
+    parse_document,
+    signed_bytes,
+)
+from client.present import event_summary
+from client.verify import VerifiedEvent
+from schemas.envelope import Envelope, EnvelopeFormatError, decode_envelope, event_id_of
+from schemas.ids import DeviceId, EventId, SpaceId
+from schemas.payloads import (
+    EventBody,
+    MemberJoined,
+    Payload,
+    PayloadFormatError,
+    SpaceCreated,
+    UnknownPayload,
+    decode_body,
+    decode_payload,
+    payload_kind,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RevealedEvent:
+    event_id: EventId
+    author: DeviceId
+    seq: int
+    recorded_at: int
+    occurred_at: int
+    kind: str
+    payload: dict[str, Any]
+    """The payload as JSON-able builtins, byte strings (event ids) in hex."""
+    summary: str
+    """The app's plain sentence for the event (client/present.py)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChainSummary:
+    """One device's chain as the export carries it."""
+
+    device: DeviceId
+    head_seq: int
+    head_id: EventId
+    revealed_seqs: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedExport:
+    title: str
+    space_id: SpaceId
+    created_at: int
+    exporter: DeviceId
+    revealed: list[RevealedEvent]
+    """In the causal order the exporter gave, which verification checked."""
+    chains: list[ChainSummary] = field(default_factory=list)
+    members: dict[DeviceId, str] = field(default_factory=dict)
+    """Device → name, from the revealed membership events (each device's seq 1)."""
+
+    @property
+    def sealed_count(self) -> int:
+        """Events carried as ciphertext only: present and in place, but unreadable."""
+        return sum(c.head_seq - len(c.revealed_seqs) for c in self.chains)
+
+    def name_of(self, device: bytes) -> str:
+        return self.members.get(DeviceId(device), f"device {device.hex()[:8]}")
+
+
+def _finding(code: FindingCode, message: str, where: str) -> ExportFinding:
+    return ExportFinding(code, message, where)
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """An envelope that decoded, with where it sits in the file."""
+
+    envelope: Envelope
+    canonical: bytes
+    where: str
+
+
+def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFinding]]:
+    """Verify the canonical JSON of an export: what it reveals, or every finding."""
+    doc, findings = parse_document(data)
+    if doc is None:
+        return None, findings
+    space_id = SpaceId(bytes.fromhex(doc.space_id))
+    held: dict[EventId, _Held] = {}
+    decoded: list[list[bytes]] = []
+    devices: set[str] = set()
+    for index, chain in enumerate(doc.chains):
+        if chain.device in devices:
+            findings.append(
+                _finding(
+                    FindingCode.DUPLICATE_CHAIN,
+                    "A device's chain appears twice.",
+                    f"chains[{index}] (device {chain.device[:8]})",
+                )
+            )
+        devices.add(chain.device)
+        decoded.append(_check_chain(space_id, chain, held, findings))
+
+    if all(len(d) == len(c.envelopes) for d, c in zip(decoded, doc.chains, strict=True)):
+        message = signed_bytes(doc, decoded)
+        if not crypto.verify_signature(
+            bytes.fromhex(doc.exporter), message, bytes.fromhex(doc.signature)
+        ):
+            findings.append(
+                _finding(
+                    FindingCode.BAD_EXPORT_SIGNATURE,
+                    "The exporter's signature does not match the content: something was "
+                    "changed after export, or it was not exported by the device it names.",
+                    "signature",
+                )
+            )
+
+    revealed, members = _open_revealed(doc, held, findings)
+    exporter = DeviceId(bytes.fromhex(doc.exporter))
+    if exporter not in members and not findings:
+        findings.append(
+            _finding(
+                FindingCode.EXPORTER_UNKNOWN,
+                "The export does not reveal how its exporter's device joined the space, so "
+                "it cannot say which member exported it.",
+                "exporter",
+            )
+        )
+    if findings:
+        return None, findings
+    seqs: dict[DeviceId, list[int]] = {}
+    for event in revealed:
+        seqs.setdefault(event.author, []).append(event.seq)
+    return VerifiedExport(
+        title=doc.title,
+        space_id=space_id,
+        created_at=doc.created_at,
+        exporter=exporter,
+        revealed=revealed,
+        chains=[
+            ChainSummary(
+                device=DeviceId(bytes.fromhex(c.device)),
+                head_seq=c.head_seq,
+                head_id=EventId(bytes.fromhex(c.head_id)),
+                revealed_seqs=tuple(sorted(seqs.get(DeviceId(bytes.fromhex(c.device)), []))),
+            )
+            for c in doc.chains
+        ],
+        members=members,
+    ), []
+
+
+def _check_chain(
+    space_id: SpaceId,
+    chain: ChainDoc,
+    held: dict[EventId, _Held],
+    findings: list[ExportFinding],
+) -> list[bytes]:
+    """Check one chain's links (docs/PROTOCOL.md §4, §9.1 steps 1-5); return the
+    envelopes' bytes as far as they decode from base64."""
+    device = bytes.fromhex(chain.device)
+    decoded: list[bytes] = []
+    previous: EventId | None = None
+    for index, text in enumerate(chain.envelopes):
+        where = f"device {chain.device[:8]} seq {index + 1}"
+        raw = from_b64(text)
+        if raw is None:
+            findings.append(
+                _finding(FindingCode.BAD_ENVELOPE, "An event is not valid base64.", where)
+            )
+            previous = None
+            continue
+        decoded.append(raw)
+        event_id = event_id_of(raw)
+        try:
+            env = decode_envelope(raw)
+        except EnvelopeFormatError as exc:
+            findings.append(
+                _finding(FindingCode.BAD_ENVELOPE, f"An event is not an envelope: {exc}.", where)
+            )
+            previous = event_id
+            continue
+        problem = _link_problem(env, index + 1, previous, space_id, device)
+        previous = event_id
+        if problem is not None:
+            findings.append(_finding(*problem, where))
+            continue
+        held.setdefault(event_id, _Held(env, raw, where))
+    head_where = f"chains, device {chain.device[:8]}: head"
+    if len(chain.envelopes) != chain.head_seq:
+        findings.append(
+            _finding(
+                FindingCode.HEAD_MISMATCH,
+                f"The chain holds {len(chain.envelopes)} events but the export says "
+                f"{chain.head_seq}: events were added or removed.",
+                head_where,
+            )
+        )
+    elif previous is not None and previous.hex() != chain.head_id:
+        findings.append(
+            _finding(
+                FindingCode.HEAD_MISMATCH,
+                "The chain's last event is not the head the export names.",
+                head_where,
+            )
+        )
+    return decoded
+
+
+def _link_problem(
+    env: Envelope, seq: int, previous: EventId | None, space_id: SpaceId, device: bytes
+) -> tuple[FindingCode, str] | None:
+    if env.space_id != space_id:
+        return FindingCode.WRONG_SPACE, "An event belongs to another space."
+    if env.author != device:
+        return (
+            FindingCode.WRONG_AUTHOR,
+            "An event in this device's chain was written by another device.",
+        )
+    if not crypto.envelope_signature_valid(env):
+        return FindingCode.BAD_SIGNATURE, "An event's signature does not match its author."
+    if env.seq != seq:
+        return (
+            FindingCode.CHAIN_GAP,
+            f"Event {env.seq} of this device sits where event {seq} belongs: an event is "
+            "missing, added or out of order.",
+        )
+    if seq > 1 and env.prev != previous:
+        return FindingCode.CHAIN_BAD_PREV, "An event does not follow on from the event before it."
+    return None
+
+
+def _open_revealed(
+    doc: ExportDocument, held: dict[EventId, _Held], findings: list[ExportFinding]
+) -> tuple[list[RevealedEvent], dict[DeviceId, str]]:
+    """Open each revealed event with its key, in the listed order, and check that order
+    is causal; return the events and the device names their membership events give."""
+    opened: list[tuple[_Held, EventId, EventBody, Payload | UnknownPayload]] = []
+    position: dict[EventId, int] = {}
+    for index, item in enumerate(doc.revealed):
+        event_id = EventId(bytes.fromhex(item.event_id))
+        where = f"revealed[{index}] (event {item.event_id[:8]})"
+        if event_id in position:
+            findings.append(
+                _finding(FindingCode.DUPLICATE_REVEALED, "An event is revealed twice.", where)
+            )
+            continue
+        position[event_id] = index
+        event = held.get(event_id)
+        if event is None:
+            findings.append(
+                _finding(
+                    FindingCode.REVEALED_MISSING,
+                    "A revealed event is not among the chains' events that verify.",
+                    where,
+                )
+            )
+            continue
+        where = f"{event.where} (revealed[{index}])"
+        try:
+            plaintext = crypto.open_with_content_key(
+                bytes.fromhex(item.content_key), event.envelope
+            )
+        except crypto.CryptoError:
+            findings.append(
+                _finding(
+                    FindingCode.BAD_CONTENT_KEY, "A revealed event's key does not open it.", where
+                )
+            )
+            continue
+        try:
+            body = decode_body(plaintext)
+            payload = decode_payload(body.payload)
+        except UnicodeDecodeError:
+            # schemas.payloads lets msgspec's UnicodeDecodeError through for a string
+            # that is not UTF-8; it is a malformed payload all the same.
+            findings.append(
+                _finding(FindingCode.BAD_PAYLOAD, "A revealed event has broken text.", where)
+            )
+            continue
+        except PayloadFormatError as exc:
+            findings.append(
+                _finding(FindingCode.BAD_PAYLOAD, f"A revealed event is malformed: {exc}.", where)
+            )
+            continue
+        opened.append((event, event_id, body, payload))
+
+    # Only a device's first event introduces it (§9.1 step 10); a name anywhere else
+    # is not how that device joined.
+    members = {
+        DeviceId(h.envelope.author): p.name
+        for h, _, _, p in opened
+        if h.envelope.seq == 1 and isinstance(p, SpaceCreated | MemberJoined)
+    }
+    names = _Names(members)
+    revealed: list[RevealedEvent] = []
+    for event, event_id, body, payload in opened:
+        env = event.envelope
+        causes = [EventId(d) for d in body.deps] + ([EventId(env.prev)] if env.prev else [])
+        if any(position.get(c, -1) > position[event_id] for c in causes):
+            findings.append(
+                _finding(
+                    FindingCode.REVEALED_OUT_OF_ORDER,
+                    "A revealed event is listed before an event it follows from.",
+                    f"{event.where} (revealed[{position[event_id]}])",
+                )
+            )
+        verified = VerifiedEvent(event_id, env, event.canonical, body, payload)
+        revealed.append(
+            RevealedEvent(
+                event_id=event_id,
+                author=DeviceId(env.author),
+                seq=env.seq,
+                recorded_at=body.recorded_at,
+                occurred_at=body.occurred_at,
+                kind=payload_kind(payload),
+                payload=_plain(msgspec.to_builtins(payload, builtin_types=(bytes,))),
+                summary=event_summary(verified, names),
+            )
+        )
+    return revealed, members
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _Names:
+    """Names for client.present: from revealed membership events only."""
+
+    def __init__(self, devices: dict[DeviceId, str]) -> None:
+        self._devices = devices
+
+    def author_name(self, device_id: bytes) -> str:
+        return self._devices.get(DeviceId(device_id), f"device {device_id.hex()[:8]}")
+
+    def member_name(self, member_id: bytes) -> str:
+        return f"member {member_id.hex()[:8]}"
