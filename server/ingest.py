@@ -4,21 +4,26 @@ Two stages, split by what they need to know:
 
 1. ``check_batch`` — stateless, run by the connection that received the push: size,
    canonical decoding, the space the connection signed in to, and the author's
-   Ed25519 signature. Needs nothing but the bytes.
+   Ed25519 signature for envelopes written by another device than the one pushing.
+   Needs nothing but the bytes and who signed in.
 2. ``SpaceLog.decide`` — stateful, run only inside the single writer task (writer.py)
    against its in-memory view of the space: is the author an active device, and does
    each envelope continue its author's chain? Running it in one task, right before the
    commit, is what stops two connections of one device from both appending seq N.
 
-Where signatures are verified, and why: the relay checks every envelope's signature
-(stage 1) although the connection already proved which device pushes. An envelope's
-author may be any device of the space (a client can re-seed a relay with the
-partner's events), and without the check a stolen key of a *removed* or foreign
-device, or a buggy client, could fill storage with events that every client would
-later reject. Verifying costs ~41 µs an envelope on the event loop and is the bulk of
-ingest CPU (DESIGN.md, "Performance notes"); it is done once per envelope, in the
-connection's handler, so it never holds up the writer. Clients verify everything
-again regardless: the relay is not trusted for integrity (docs/THREAT_MODEL.md).
+Where signatures are verified, and why (docs/THREAT_MODEL.md §6): the connection's
+sign-in (a signed challenge, PROTOCOL.md §6.2) already proves which device pushes, so
+the relay does NOT verify the signature of an envelope whose author is that device.
+A device that pushes its own envelopes with bad signatures harms only itself: every
+client rejects them (``bad_signature``), the chain rules still hold them to one event
+per position, and quotas bound what they can store. Envelopes authored by *another*
+device (a client re-seeding a relay with its partner's events) are verified, so no
+device can put words in another's mouth even at the relay. Verification is ~41 µs an
+envelope, more than half of the relay's work per event when it ran for every one
+(DESIGN.md, "Performance notes"; README.md, "Performance");
+skipping it for the pusher's own events is what lets one process ingest ~20k events
+a second. Clients verify everything again regardless: the relay is not trusted for
+integrity.
 
 Batch semantics: a push is all-or-nothing. The first envelope that breaks a rule
 rejects the batch with its index, and nothing of that batch is stored. Stage-1 failures
@@ -87,9 +92,12 @@ def signature_valid(verify_key: bytes, message: bytes, signature: bytes) -> bool
 
 
 def check_envelope(
-    raw: bytes, space_id: SpaceId, max_envelope_bytes: int
+    raw: bytes, space_id: SpaceId, max_envelope_bytes: int, signed_in: DeviceId | None = None
 ) -> CheckedEnvelope | tuple[ErrorCode, str]:
-    """Stage 1 for one envelope: the checks that need only its bytes."""
+    """Stage 1 for one envelope: the checks that need only its bytes.
+
+    ``signed_in`` is the device the connection proved to be; its own envelopes skip the
+    signature check (module docstring). None (an HTTP request, a genesis) verifies all."""
     if len(raw) > max_envelope_bytes:
         return (
             ErrorCode.ENVELOPE_TOO_LARGE,
@@ -101,18 +109,23 @@ def check_envelope(
         return ErrorCode.BAD_ENVELOPE, str(exc)
     if env.space_id != space_id:
         return ErrorCode.WRONG_SPACE, "envelope belongs to another space than this connection"
-    if not signature_valid(env.author, signed_bytes(env), env.signature):
+    if env.author != signed_in and not signature_valid(
+        env.author, signed_bytes(env), env.signature
+    ):
         return ErrorCode.BAD_SIGNATURE, "envelope signature does not verify with its author key"
     return CheckedEnvelope(env, raw, event_id_of(raw))
 
 
 def check_batch(
-    raws: Sequence[bytes], space_id: SpaceId, max_envelope_bytes: int
+    raws: Sequence[bytes],
+    space_id: SpaceId,
+    max_envelope_bytes: int,
+    signed_in: DeviceId | None = None,
 ) -> list[CheckedEnvelope] | Rejection:
     """Stage 1 for a whole push: every envelope checked, first failure wins."""
     checked = []
     for index, raw in enumerate(raws):
-        result = check_envelope(raw, space_id, max_envelope_bytes)
+        result = check_envelope(raw, space_id, max_envelope_bytes, signed_in)
         if isinstance(result, tuple):
             code, detail = result
             return Rejection(code, detail, index)

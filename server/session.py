@@ -332,7 +332,7 @@ class SyncSession:
         return [StartSync(space_id, device_id)]
 
     def _on_push(self, push: Push) -> list[Action]:
-        space_id, _ = self._identity()
+        space_id, device_id = self._identity()
         if len(push.envelopes) > self.limits.max_batch_envelopes:
             return self._fail(
                 ErrorCode.BATCH_TOO_LARGE,
@@ -342,7 +342,9 @@ class SyncSession:
             )
         if not push.envelopes:
             return [Send(Acked(req=push.req, acks=[]))]
-        checked = check_batch(push.envelopes, space_id, self.limits.max_envelope_bytes)
+        checked = check_batch(
+            push.envelopes, space_id, self.limits.max_envelope_bytes, signed_in=device_id
+        )
         if isinstance(checked, Rejection):
             return self._fail(checked.code, checked.detail, req=push.req, index=checked.index)
         return [SubmitPush(space_id, push.req, checked)]

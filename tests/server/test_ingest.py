@@ -107,6 +107,24 @@ def test_an_envelope_signed_by_another_key_is_a_bad_signature() -> None:
     assert result[0] == ErrorCode.BAD_SIGNATURE
 
 
+def test_a_bad_signature_is_caught_when_another_device_pushes_the_envelope() -> None:
+    space_id, alex, blake, mallory = new_space_id(), Device(), Device(), Device()
+    env = decode_envelope(alex.envelope(space_id))
+    forged = encode_envelope(msgspec.structs.replace(env, signature=mallory.sign(b"x")))
+    result = check_envelope(forged, space_id, MAX_ENVELOPE_BYTES, signed_in=blake.device_id)
+    assert isinstance(result, tuple)
+    assert result[0] == ErrorCode.BAD_SIGNATURE
+
+
+def test_the_signed_in_authors_own_envelopes_skip_the_signature_check() -> None:
+    space_id, alex, mallory = new_space_id(), Device(), Device()
+    env = decode_envelope(alex.envelope(space_id))
+    forged = encode_envelope(msgspec.structs.replace(env, signature=mallory.sign(b"x")))
+    result = check_envelope(forged, space_id, MAX_ENVELOPE_BYTES, signed_in=alex.device_id)
+    assert isinstance(result, CheckedEnvelope)
+    assert result.event_id == event_id_of(forged)
+
+
 def test_a_batch_reports_the_index_of_its_first_bad_envelope() -> None:
     space_id, alex = new_space_id(), Device()
     raws = [alex.envelope(space_id), alex.envelope(space_id), b"junk", b"more junk"]

@@ -243,13 +243,34 @@ async def rejected_push(space: SpaceUnderTest, envelopes: list[bytes], code: Err
     return error
 
 
-async def test_a_wrong_signature_rejects_the_whole_batch(space: SpaceUnderTest) -> None:
-    good = space.creator.envelope(space.space_id, advance=False)
-    following = space.creator.envelope(space.space_id, seq=3, prev=event_id_of(good), advance=False)
+async def test_a_partners_envelope_with_a_wrong_signature_rejects_the_whole_batch(
+    space: SpaceUnderTest, http: httpx.AsyncClient
+) -> None:
+    # Envelopes written by another device than the one signed in (a re-seed) are verified.
+    partner = Device()
+    await admit(http, space.creator, space.space_id, partner)
+    good = partner.envelope(space.space_id, advance=False)
+    following = partner.envelope(space.space_id, seq=2, prev=event_id_of(good), advance=False)
     env = decode_envelope(following)
     forged = encode_envelope(msgspec.structs.replace(env, signature=os.urandom(64)))
     error = await rejected_push(space, [good, forged], ErrorCode.BAD_SIGNATURE)
     assert error.index == 1
+
+
+async def test_the_signed_in_devices_own_envelopes_are_not_signature_checked(
+    space: SpaceUnderTest,
+) -> None:
+    # Sign-in proved who pushes (docs/THREAT_MODEL.md §6): a bad signature on one's own
+    # event is stored, and only hurts its author, since every client rejects it.
+    creator = space.creator
+    env = decode_envelope(creator.envelope(space.space_id, advance=False))
+    own = encode_envelope(msgspec.structs.replace(env, signature=os.urandom(64)))
+    client = await space.connect()
+    acks = await space.push_ok(client, 1, [own])
+    await client.close()
+    assert [ack.event_id for ack in acks] == [event_id_of(own)]
+    creator.seq, creator.head = env.seq, event_id_of(own)  # its chain goes on from there
+    await space.assert_still_served_and_nothing_lost()
 
 
 async def test_a_chain_gap_rejects_the_batch(space: SpaceUnderTest) -> None:
