@@ -3,12 +3,14 @@
 The version reached is kept in ``schema_version``; each file runs in its own
 transaction together with the row that records it, so a crash mid-migration leaves
 the database at the previous version. A database from a newer relay is refused rather
-than guessed at.
+than guessed at. Before the first migration touches a database that already holds a
+schema, ``before_upgrade`` runs (the SQLite store takes a backup there).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from importlib import resources
 
 import aiosqlite
@@ -39,8 +41,14 @@ async def rollback_quietly(db: aiosqlite.Connection) -> None:
         await db.execute("ROLLBACK")
 
 
-async def apply_migrations(db: aiosqlite.Connection) -> int:
-    """Bring the database to the newest schema; returns the version it is at."""
+async def apply_migrations(
+    db: aiosqlite.Connection,
+    before_upgrade: Callable[[int, int], Awaitable[None]] | None = None,
+) -> int:
+    """Bring the database to the newest schema; returns the version it is at.
+
+    ``before_upgrade(current, newest)`` is awaited once, before any migration runs on a
+    database that is at a version between 1 and newest - 1."""
     await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     async with db.execute("SELECT MAX(version) FROM schema_version") as cursor:
         row = await cursor.fetchone()
@@ -51,6 +59,8 @@ async def apply_migrations(db: aiosqlite.Connection) -> int:
             f"the database is at schema version {current} but this relay only knows "
             f"{len(known)}; run a newer relay"
         )
+    if 0 < current < len(known) and before_upgrade is not None:
+        await before_upgrade(current, len(known))
     for version, sql in known[current:]:
         try:
             await db.executescript(

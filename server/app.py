@@ -1,8 +1,13 @@
 """``create_app(settings)``: the relay as a Litestar application.
 
-The lifespan opens the store, starts the writer and builds the hub; on shutdown it
-drains the writer (every queued push is committed and acknowledged, or failed) before
-closing the store. Tests build their own app with their own settings and clock.
+The lifespan opens the store, starts the writer and builds the hub, the metrics and the
+limit counters; on shutdown it drains the writer (every queued push is committed and
+acknowledged, or failed) before closing the store. Draining the sync connections
+comes first and is the server's job (``Relay.drain``, called by cli.py on SIGTERM).
+Tests build their own app with their own settings and clock.
+
+Every HTTP request gets an id (the proxy's ``X-Request-Id`` if it is a plain token),
+carried by its log lines and echoed in the ``X-Request-Id`` response header.
 
 Every HTTP error is ``schemas.http.ErrorBody{code, detail}`` with the status of the
 code in ``schemas.errors.ERRORS``; Litestar's own refusals (a body that does not
@@ -18,18 +23,33 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.datastructures import MutableScopeHeaders
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from schemas.errors import ERRORS, ErrorCode
 from schemas.http import ErrorBody
+from schemas.ids import SpaceId
 from server import __version__
-from server._log import logger
-from server._runtime import Clock, Relay
+from server._limits import ConnectionCounts, KeyedLimiter
+from server._log import logger, request_id, request_id_from_header
+from server._runtime import Clock, Drainable, Relay
 from server.errors import RelayError
-from server.http_api import InvitesController, SpacesController, healthz, relay_from_state
+from server.http_api import (
+    InvitesController,
+    SpacesController,
+    healthz,
+    metrics,
+    readyz,
+    relay_from_state,
+    retry_after_header,
+)
 from server.hub import Hub
+from server.ingest import Quota
+from server.metrics import RelayMetrics
 from server.settings import Settings
 from server.sqlite_store import SqliteStore
 from server.store import Store
@@ -41,22 +61,38 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _error_response(code: ErrorCode, detail: str, status: int | None = None) -> Response[ErrorBody]:
+REQUEST_ID_HEADER = "x-request-id"
+
+
+def _error_response(
+    request: Request[Any, Any, Any],
+    code: ErrorCode,
+    detail: str,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[ErrorBody]:
+    relay = getattr(request.app.state, "relay", None)
+    if isinstance(relay, Relay):
+        relay.metrics.errors.inc(label=code.value)
     return Response(
         content=ErrorBody(code=code.value, detail=detail),
         status_code=status or ERRORS[code].http_status,
+        headers=headers,
     )
 
 
-def _on_relay_error(_: Request[Any, Any, Any], exc: RelayError) -> Response[ErrorBody]:
-    return _error_response(exc.code, exc.detail)
+def _on_relay_error(request: Request[Any, Any, Any], exc: RelayError) -> Response[ErrorBody]:
+    headers = None if exc.retry_after_s is None else retry_after_header(exc.retry_after_s)
+    return _error_response(request, exc.code, exc.detail, headers=headers)
 
 
-def _on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+def _on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     """Litestar's refusals: validation (400), unknown route (404), method (405), size."""
     status = exc.status_code
     if status >= 500:
-        return _error_response(ErrorCode.INTERNAL_ERROR, ERRORS[ErrorCode.INTERNAL_ERROR].message)
+        return _error_response(
+            request, ErrorCode.INTERNAL_ERROR, ERRORS[ErrorCode.INTERNAL_ERROR].message
+        )
     code = ErrorCode.FRAME_TOO_LARGE if status == 413 else ErrorCode.BAD_REQUEST
     detail = exc.detail or ERRORS[code].message
     if isinstance(exc.extra, list):
@@ -64,13 +100,40 @@ def _on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Er
         reasons = [str(item.get("message")) for item in exc.extra if isinstance(item, dict)]
         if reasons:
             detail = f"{detail}: {'; '.join(reasons)}"
-    return _error_response(code, detail, status)
+    # 405 carries Allow (RFC 9110 §15.5.6), which Litestar puts in exc.headers.
+    return _error_response(request, code, detail, status, headers=dict(exc.headers or {}))
 
 
-def _on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     # The outermost layer of an HTTP request: log (no bodies) and answer a typed 500.
     logger.error("unexpected error in an HTTP handler", exc_info=exc)
-    return _error_response(ErrorCode.INTERNAL_ERROR, ERRORS[ErrorCode.INTERNAL_ERROR].message)
+    return _error_response(
+        request, ErrorCode.INTERNAL_ERROR, ERRORS[ErrorCode.INTERNAL_ERROR].message
+    )
+
+
+def request_ids(app: ASGIApp) -> ASGIApp:
+    """ASGI middleware: give each HTTP request an id for its log lines and response."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        header = MutableScopeHeaders(scope).get(REQUEST_ID_HEADER)
+        rid = request_id_from_header(header)
+        token = request_id.set(rid)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = rid
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
+
+    return middleware
 
 
 def create_app(
@@ -92,9 +155,31 @@ def create_app(
         store = make_store(settings)
         await store.open()
         hub = Hub()
-        writer = Writer(store, hub, clock_ms)
+        relay_metrics = RelayMetrics(__version__)
+        quota = Quota(settings.max_space_events, settings.max_space_bytes)
+        writer = Writer(store, hub, clock_ms, quota=quota, metrics=relay_metrics)
         writer.start()
-        app.state.relay = Relay(settings, store, writer, hub, clock_ms)
+        connections: ConnectionCounts[Drainable, SpaceId] = ConnectionCounts(
+            settings.max_connections_per_address, settings.max_connections_per_space
+        )
+        relay_metrics.bind_connections(
+            lambda: len(connections), lambda: connections.signed_in_devices
+        )
+        app.state.relay = Relay(
+            settings,
+            store,
+            writer,
+            hub,
+            clock_ms,
+            relay_metrics,
+            connections,
+            invite_attempts=KeyedLimiter(
+                settings.redeem_attempts_per_invite, settings.redeem_window_s
+            ),
+            address_attempts=KeyedLimiter(
+                settings.redeem_attempts_per_address, settings.redeem_window_s
+            ),
+        )
         try:
             yield
         finally:
@@ -102,9 +187,18 @@ def create_app(
             await store.close()
 
     return Litestar(
-        route_handlers=[SpacesController, InvitesController, healthz, sync_handler],
+        route_handlers=[
+            SpacesController,
+            InvitesController,
+            healthz,
+            readyz,
+            metrics,
+            sync_handler,
+        ],
         dependencies={"relay": Provide(relay_from_state, sync_to_thread=False)},
         lifespan=[relay_lifespan],
+        middleware=[request_ids],
+        logging_config=None,  # server/_log.py configures logging, for text and JSON alike
         exception_handlers={
             RelayError: _on_relay_error,
             HTTPException: _on_http_error,

@@ -1,32 +1,84 @@
-"""``trellis-relay`` (and ``python -m server``): run the relay with uvicorn.
+"""``trellis-relay`` (and ``python -m server``): run, back up and check the relay.
 
-Every setting in settings.py is a flag here and an environment variable; the help text
-comes from the settings table, so ``--help`` documents all of them. The server stack
-is the one measured cheapest on this machine class (DESIGN.md, "Performance notes"):
-uvicorn's websockets-sansio protocol on uvloop, with per-message compression off.
+    trellis-relay [SETTINGS]                 serve (also: trellis-relay serve)
+    trellis-relay backup --out FILE          consistent copy of the live database
+    trellis-relay check [--skip-signatures]  integrity check of the database
+
+Every setting in settings.py is a flag here, an environment variable and a key of the
+optional TOML file given with ``--config``; the help text comes from the settings
+table, so ``--help`` documents all of them. Bad values stop the relay before it
+starts, with a sentence naming the setting (exit status 2).
+
+The server stack is the one measured cheapest on this machine class (DESIGN.md,
+"Performance notes"): uvicorn's websockets-sansio protocol on uvloop, with
+per-message compression off; _uvicorn.py adds draining on SIGTERM and client pings.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import uvicorn
+from litestar import Litestar
 
 from server import __version__
+from server._log import configure_logging, logger
+from server._runtime import Relay
+from server._uvicorn import ActivityWebSocketProtocol, RelayServer
 from server.app import create_app
-from server.settings import Settings, from_sources, settings_table
+from server.ops import OpsError, backup_database, check_database
+from server.settings import (
+    CONFIG_ENV_VAR,
+    SettingInfo,
+    Settings,
+    from_sources,
+    parse_value,
+    settings_table,
+)
 
 WS_MAX_SIZE_FACTOR = 2
 """uvicorn drops frames above ws_max_size with a bare 1009; reading up to twice our own
 limit lets the relay answer a moderately oversized frame with a typed frame_too_large
 Error first (docs/PROTOCOL.md §6, errors and limits)."""
 
-_METAVARS: dict[type, str] = {str: "TEXT", int: "N", float: "SECONDS"}
+GRACEFUL_SHUTDOWN_S = 10
+"""After the relay's own drain, how long uvicorn waits for HTTP requests to finish."""
+
+_METAVARS: dict[type, str] = {str: "TEXT", int: "N", float: "SECONDS", tuple: "HOSTS"}
+
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+def _flag_type(info: SettingInfo) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            return parse_value(info, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = info.name
+    return convert
+
+
+def _config_and_db_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default,
+        help=f"TOML file of settings, name = value (env {CONFIG_ENV_VAR}); the "
+        "environment and flags override it",
+    )
+    if suppress:
+        parser.add_argument(
+            "--db", metavar="TEXT", default=default, help="Path of the SQLite database file."
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,37 +86,106 @@ def build_parser() -> argparse.ArgumentParser:
         prog="trellis-relay",
         description="Run the Trellis relay: a blind store-and-forward service for "
         "end-to-end encrypted logs. It stores ciphertext and can read none of it.",
-        epilog="Each setting can also be set with the environment variable shown; a flag "
-        "overrides the environment.",
+        epilog="Each setting comes from, in rising priority: its default, the --config "
+        "file, the environment variable shown, the flag. Limits marked '0 turns it off' "
+        "accept 0 for no limit. docs/OPERATIONS.md explains every setting.",
     )
     parser.add_argument("--version", action="version", version=f"trellis-relay {__version__}")
+    _config_and_db_flags(parser, suppress=False)
     for info in settings_table():
         parser.add_argument(
             info.flag,
             dest=info.name,
-            type=info.type,
+            type=_flag_type(info),
             default=None,
             metavar=_METAVARS[info.type],
-            help=f"{info.help} (env {info.env_var}; default: {info.default})",
+            help=f"{info.help} (env {info.env_var}; default: {info.shown_default})",
         )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", help="run the relay (what happens without a command)")
+    backup = commands.add_parser(
+        "backup",
+        help="write a consistent copy of the database while the relay serves",
+        description="Copy the database with SQLite's online backup API into a new "
+        "file, check the copy and only then give it its name. Safe while the relay runs.",
+    )
+    backup.add_argument("--out", required=True, metavar="FILE", help="the new backup file")
+    _config_and_db_flags(backup, suppress=True)
+    check = commands.add_parser(
+        "check",
+        help="check the database's integrity (exit status 1 if it finds problems)",
+        description="Check SQLite's integrity and the relay's own rules: dense seqs, "
+        "byte counts, canonical envelopes with the right ids, signatures and chains. "
+        "Read-only; safe while the relay runs.",
+    )
+    check.add_argument(
+        "--skip-signatures",
+        action="store_true",
+        help="do not verify envelope signatures (faster on very large databases)",
+    )
+    _config_and_db_flags(check, suppress=True)
     return parser
 
 
-def uvicorn_config(settings: Settings) -> uvicorn.Config:
+def uvicorn_config(settings: Settings, app: Litestar | None = None) -> uvicorn.Config:
     has_uvloop = importlib.util.find_spec("uvloop") is not None
+    ping_s = settings.ping_interval_s or None
     return uvicorn.Config(
-        create_app(settings),
+        app or create_app(settings),
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        ws=ActivityWebSocketProtocol,
         ws_per_message_deflate=False,
         ws_max_size=settings.max_frame_bytes * WS_MAX_SIZE_FACTOR,
+        ws_ping_interval=ping_s,
+        ws_ping_timeout=ping_s,
         loop="uvloop" if has_uvloop else "asyncio",
         lifespan="on",
         log_level=settings.log_level.lower(),
+        log_config=None,  # configure_logging set up every logger already
         access_log=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
+
+
+def serve(settings: Settings) -> None:
+    app = create_app(settings)
+    config = uvicorn_config(settings, app)
+    where = (
+        f"trellis-relay {__version__} listening on http://{settings.host}:{settings.port} "
+        f"(sync at ws://{settings.host}:{settings.port}/v1/sync), "
+        f"database {os.path.abspath(settings.db)}"
+    )
+    if settings.log_format == "json":
+        logger.info("%s", where)
+    else:
+        print(where, flush=True)
+
+    def current_relay() -> Relay | None:
+        relay = getattr(app.state, "relay", None)
+        return relay if isinstance(relay, Relay) else None
+
+    RelayServer(config, current_relay, settings.shutdown_timeout_s).run()
+
+
+def run_backup(settings: Settings, out: str) -> int:
+    try:
+        target = backup_database(settings.db, out)
+    except OpsError as exc:
+        print(f"trellis-relay backup: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"backed up {os.path.abspath(settings.db)} to {target.resolve()} (checked: ok)")
+    return 0
+
+
+def run_check(settings: Settings, *, signatures: bool) -> int:
+    try:
+        report = check_database(settings.db, signatures=signatures)
+    except OpsError as exc:
+        print(f"trellis-relay check: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(report.summary())
+    return 0 if report.ok else EXIT_PROBLEMS
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -74,16 +195,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = from_sources(os.environ, vars(args))
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    config = uvicorn_config(settings)
-    print(
-        f"trellis-relay {__version__} listening on http://{settings.host}:{settings.port} "
-        f"(sync at ws://{settings.host}:{settings.port}/v1/sync), "
-        f"database {os.path.abspath(settings.db)}",
-        flush=True,
-    )
-    uvicorn.Server(config).run()
+    configure_logging(settings.log_level, settings.log_format)
+    match args.command:
+        case "backup":
+            sys.exit(run_backup(settings, args.out))
+        case "check":
+            sys.exit(run_check(settings, signatures=not args.skip_signatures))
+        case _:
+            serve(settings)

@@ -17,9 +17,13 @@ from schemas.errors import ERRORS, ErrorCode
 class RelayError(Exception):
     """A typed refusal. ``detail`` is for people and never holds secrets or payload."""
 
-    def __init__(self, code: ErrorCode, detail: str | None = None) -> None:
+    def __init__(
+        self, code: ErrorCode, detail: str | None = None, *, retry_after_s: float | None = None
+    ) -> None:
         self.code = code
         self.detail = detail if detail is not None else ERRORS[code].message
+        self.retry_after_s = retry_after_s
+        """For rate_limited over HTTP: when trying again may succeed (Retry-After)."""
         super().__init__(f"{code.value}: {self.detail}")
 
     @property

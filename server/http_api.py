@@ -1,4 +1,4 @@
-"""HTTP endpoints: spaces, invites, health (docs/PROTOCOL.md §7).
+"""HTTP endpoints: spaces, invites, health, readiness, metrics (docs/PROTOCOL.md §7).
 
 Bodies are the msgspec types of schemas/http.py. Refusals raise RelayError, which
 app.py turns into ``ErrorBody{code, detail}`` with the code's HTTP status. Every write
@@ -8,27 +8,46 @@ redemption and a push never race and the writer's view of members stays true.
 Retries are safe, as for pushes: creating the same space with the same genesis, the
 same invite with the same request, or redeeming an invite again from the device that
 redeemed it, answers success again.
+
+Looking up and redeeming invites is limited per invite and per client address
+(``redeem_attempts_per_invite`` / ``_per_address`` in ``redeem_window_s``): the invite
+secret cannot be guessed, but nobody gets to try indefinitely, and an address that
+hammers one invite does not stop its rightful holder for long (429 ``rate_limited``
+with Retry-After).
+
+Every route declares each status it can answer in the OpenAPI document, with the
+error codes behind it, so the document is a true contract (schemathesis checks it in
+tests/relay_ops/test_openapi_contract.py).
 """
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+import asyncio
+import math
+import time
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from schemas.errors import ErrorCode
+from schemas.errors import ERRORS, ErrorCode
 from schemas.http import (
     CreateInviteRequest,
     CreateInviteResponse,
     CreateSpaceRequest,
     CreateSpaceResponse,
+    ErrorBody,
     HealthResponse,
     InviteInfo,
     RedeemInviteRequest,
     RedeemInviteResponse,
 )
+from schemas.ids import InviteId
 from server import __version__
+from server._limits import address_key
 from server._log import logger, short
 from server._runtime import Relay
 from server.errors import RelayError
@@ -43,6 +62,7 @@ from server.membership import (
     parse_invite_id,
     parse_space_id,
 )
+from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from server.store import Membership, NewEvent, RedeemOutcome
 
 _REDEEM_ERRORS: dict[RedeemOutcome, ErrorCode] = {
@@ -56,6 +76,59 @@ _REDEEM_ERRORS: dict[RedeemOutcome, ErrorCode] = {
 RelayDep = NamedDependency[Relay]
 """Handlers receive the Relay as the named dependency ``relay``."""
 
+READY_TIMEOUT_S = 5.0
+"""A readiness probe whose write has not committed by then answers not_ready."""
+READY_CACHE_S = 1.0
+"""Probes within this long of a good one reuse it: /readyz is no way to load the disk."""
+
+
+def error_responses(*codes: ErrorCode) -> dict[int, ResponseSpec]:
+    """OpenAPI responses for the error codes a route may answer, grouped by status.
+
+    Every route may also answer 400 bad_request (a body or path that does not parse)."""
+    by_status: dict[int, list[str]] = {}
+    for code in (ErrorCode.BAD_REQUEST, *codes):
+        by_status.setdefault(ERRORS[code].http_status, []).append(code.value)
+    return {
+        status: ResponseSpec(
+            data_container=ErrorBody,
+            generate_examples=False,
+            description="ErrorBody with code " + " or ".join(f"`{c}`" for c in names),
+        )
+        for status, names in sorted(by_status.items())
+    }
+
+
+_WRITE_ERRORS = (ErrorCode.FRAME_TOO_LARGE, ErrorCode.SHUTTING_DOWN)
+"""Any request with a body may be too large; any write may meet a relay shutting down."""
+_INVITE_LIMIT = (ErrorCode.RATE_LIMITED,)
+
+
+def _client_address(request: Request[Any, Any, Any]) -> str:
+    return address_key(request.client.host if request.client else None)
+
+
+def count_invite_attempt(relay: Relay, request: Request[Any, Any, Any], invite_id: str) -> InviteId:
+    """Count one look-up or redemption against the address and the invite, then parse
+    the id. The address is counted first, so malformed ids count too."""
+    address = _client_address(request)
+    if not relay.address_attempts.allow(address):
+        relay.metrics.limit_hits.inc(label="redeem_attempts_per_address")
+        raise RelayError(
+            ErrorCode.RATE_LIMITED,
+            "too many invite attempts from this address; wait a few minutes",
+            retry_after_s=relay.address_attempts.retry_after_s(address),
+        )
+    parsed = parse_invite_id(invite_id)
+    if not relay.invite_attempts.allow(parsed):
+        relay.metrics.limit_hits.inc(label="redeem_attempts_per_invite")
+        raise RelayError(
+            ErrorCode.RATE_LIMITED,
+            "too many attempts with this invite; wait a few minutes",
+            retry_after_s=relay.invite_attempts.retry_after_s(parsed),
+        )
+    return parsed
+
 
 def relay_from_state(state: State) -> Relay:
     """Dependency provider: the Relay built by the lifespan in app.py."""
@@ -67,7 +140,18 @@ class SpacesController(Controller):
     path = "/v1/spaces"
     tags = ["spaces"]  # noqa: RUF012 - litestar reads this class attribute as is
 
-    @post("/", status_code=201)
+    @post(
+        "/",
+        status_code=201,
+        responses=error_responses(
+            ErrorCode.BAD_ENVELOPE,
+            ErrorCode.WRONG_SPACE,
+            ErrorCode.BAD_SIGNATURE,
+            ErrorCode.ENVELOPE_TOO_LARGE,
+            ErrorCode.SPACE_EXISTS,
+            *_WRITE_ERRORS,
+        ),
+    )
     async def create_space(
         self, data: JSONBody[CreateSpaceRequest], relay: RelayDep
     ) -> CreateSpaceResponse:
@@ -96,7 +180,18 @@ class SpacesController(Controller):
             )
         return CreateSpaceResponse(space_id=genesis.space_id.hex(), seq=1)
 
-    @post("/{space_id:str}/invites", status_code=201)
+    @post(
+        "/{space_id:str}/invites",
+        status_code=201,
+        responses=error_responses(
+            ErrorCode.AUTH_FAILED,
+            ErrorCode.UNKNOWN_DEVICE,
+            ErrorCode.DEVICE_REVOKED,
+            ErrorCode.UNKNOWN_SPACE,
+            ErrorCode.INVITE_EXISTS,
+            *_WRITE_ERRORS,
+        ),
+    )
     async def create_invite(
         self, space_id: FromPath[str], data: JSONBody[CreateInviteRequest], relay: RelayDep
     ) -> CreateInviteResponse:
@@ -130,10 +225,20 @@ class InvitesController(Controller):
     path = "/v1/invites"
     tags = ["invites"]  # noqa: RUF012 - litestar reads this class attribute as is
 
-    @get("/{invite_id:str}")
-    async def get_invite(self, invite_id: FromPath[str], relay: RelayDep) -> InviteInfo:
+    @get(
+        "/{invite_id:str}",
+        responses=error_responses(
+            ErrorCode.INVITE_NOT_FOUND,
+            ErrorCode.INVITE_USED,
+            ErrorCode.INVITE_EXPIRED,
+            *_INVITE_LIMIT,
+        ),
+    )
+    async def get_invite(
+        self, invite_id: FromPath[str], request: Request[Any, Any, Any], relay: RelayDep
+    ) -> InviteInfo:
         """What a new device needs to join: the wrapped space keys, if still usable."""
-        invite = await relay.store.get_invite(parse_invite_id(invite_id))
+        invite = await relay.store.get_invite(count_invite_attempt(relay, request, invite_id))
         if invite is None:
             raise RelayError(ErrorCode.INVITE_NOT_FOUND)
         check_invite_usable(invite, relay.clock_ms())
@@ -145,12 +250,28 @@ class InvitesController(Controller):
             kind="device" if invite.kind == "device" else "member",
         )
 
-    @post("/{invite_id:str}/redeem", status_code=200)
+    @post(
+        "/{invite_id:str}/redeem",
+        status_code=200,
+        responses=error_responses(
+            ErrorCode.INVITE_NOT_FOUND,
+            ErrorCode.BAD_INVITE_PROOF,
+            ErrorCode.DEVICE_REVOKED,
+            ErrorCode.INVITE_USED,
+            ErrorCode.INVITE_EXPIRED,
+            *_INVITE_LIMIT,
+            *_WRITE_ERRORS,
+        ),
+    )
     async def redeem_invite(
-        self, invite_id: FromPath[str], data: JSONBody[RedeemInviteRequest], relay: RelayDep
+        self,
+        invite_id: FromPath[str],
+        data: JSONBody[RedeemInviteRequest],
+        request: Request[Any, Any, Any],
+        relay: RelayDep,
     ) -> RedeemInviteResponse:
         """Admit a device, proven by the invite key; single use, enforced atomically."""
-        invite = await relay.store.get_invite(parse_invite_id(invite_id))
+        invite = await relay.store.get_invite(count_invite_attempt(relay, request, invite_id))
         if invite is None:
             raise RelayError(ErrorCode.INVITE_NOT_FOUND)
         device_id = check_redeem_proof(invite, data)
@@ -172,3 +293,42 @@ class InvitesController(Controller):
 async def healthz() -> HealthResponse:
     """Liveness: the process answers. Does not touch the database."""
     return HealthResponse(status="ok", version=__version__)
+
+
+@get(
+    "/readyz",
+    tags=["health"],
+    responses=error_responses(ErrorCode.NOT_READY, ErrorCode.SHUTTING_DOWN),
+)
+async def readyz(relay: RelayDep) -> HealthResponse:
+    """Readiness: the database takes a durable write now (503 not_ready if not), and
+    the relay is not shutting down (503 shutting_down)."""
+    if relay.lifecycle.draining:
+        raise RelayError(ErrorCode.SHUTTING_DOWN)
+    lifecycle = relay.lifecycle
+    if time.monotonic() - lifecycle.ready_at > READY_CACHE_S:
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                await relay.writer.run_exclusive(
+                    None, lambda store: store.check_writable(relay.clock_ms())
+                )
+        except RelayError:
+            raise
+        except Exception as exc:
+            # A full disk, a read-only file system, a stuck writer: say so, not 500.
+            logger.warning("readiness probe failed: %s", type(exc).__name__)
+            raise RelayError(
+                ErrorCode.NOT_READY, "the relay cannot write to its database right now"
+            ) from None
+        lifecycle.ready_at = time.monotonic()
+    return HealthResponse(status="ready", version=__version__)
+
+
+@get("/metrics", tags=["health"], media_type=METRICS_CONTENT_TYPE)
+async def metrics(relay: RelayDep) -> Response[str]:
+    """The relay's counters in Prometheus text format (docs/OPERATIONS.md §9)."""
+    return Response(relay.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
+
+def retry_after_header(seconds: float) -> dict[str, str]:
+    return {"retry-after": str(max(1, math.ceil(seconds)))}

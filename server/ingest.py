@@ -30,6 +30,11 @@ rejects the batch with its index, and nothing of that batch is stored. Stage-1 f
 are reported before stage-2 ones, so the index is the first envelope failing the
 stateless checks, or else the first failing the chain rules.
 
+Quota: a space stores at most ``Quota.max_events`` events and ``Quota.max_bytes`` bytes
+of envelopes (0: no limit). A push that would pass either is refused whole with
+``quota_exceeded`` at the index of the first new envelope that does not fit; retries of
+stored envelopes never count (docs/OPERATIONS.md §2, limits).
+
 Duplicates: an envelope whose event is already stored at that chain position is
 accepted again and acknowledged with its *original* relay seq, so a retry after a lost
 ack is harmless (DESIGN.md, "The envelope"). That holds even when its author has been
@@ -149,6 +154,25 @@ class Accepted:
     new: list[AcceptedEnvelope]
 
 
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """What one space may store; 0 means no limit."""
+
+    max_events: int = 0
+    max_bytes: int = 0
+
+    def refuses(self, events: int, stored_bytes: int) -> str | None:
+        """Why a space holding this much would be over its quota, or None."""
+        if self.max_events and events > self.max_events:
+            return f"this space may hold at most {self.max_events} events on this relay"
+        if self.max_bytes and stored_bytes > self.max_bytes:
+            return f"this space may hold at most {self.max_bytes} bytes on this relay"
+        return None
+
+
+NO_QUOTA = Quota()
+
+
 class MissingLookup(RuntimeError):
     """``decide`` needed a stored position that the caller did not look up (a bug)."""
 
@@ -165,11 +189,12 @@ class SpaceLog:
     head: int
     devices: dict[DeviceId, DeviceStatus]
     chains: dict[DeviceId, ChainHead]
+    bytes: int = 0
     pending: dict[Position, StoredPosition] = field(default_factory=dict)
 
     @classmethod
     def from_snapshot(cls, snapshot: SpaceSnapshot) -> SpaceLog:
-        return cls(snapshot.head, dict(snapshot.devices), dict(snapshot.chains))
+        return cls(snapshot.head, dict(snapshot.devices), dict(snapshot.chains), snapshot.bytes)
 
     def positions_to_look_up(self, batch: Sequence[CheckedEnvelope]) -> set[Position]:
         """Positions at or below their author's head that only the database knows.
@@ -185,7 +210,10 @@ class SpaceLog:
         return needed
 
     def decide(
-        self, batch: Sequence[CheckedEnvelope], stored: Mapping[Position, StoredPosition]
+        self,
+        batch: Sequence[CheckedEnvelope],
+        stored: Mapping[Position, StoredPosition],
+        quota: Quota = NO_QUOTA,
     ) -> Accepted | Rejection:
         """Stage 2: accept the whole batch (and advance this view) or reject it.
 
@@ -196,6 +224,7 @@ class SpaceLog:
         acks: list[Ack] = []
         new: list[AcceptedEnvelope] = []
         head = self.head
+        size = self.bytes
         for index, item in enumerate(batch):
             env = item.envelope
             author = item.author
@@ -239,12 +268,17 @@ class SpaceLog:
                     f"prev of author seq {env.seq} is not the event stored at seq {top}",
                     index,
                 )
+            over = quota.refuses(head + 1, size + len(item.canonical))
+            if over is not None:
+                return Rejection(ErrorCode.QUOTA_EXCEEDED, over, index)
             head += 1
+            size += len(item.canonical)
             chains[author] = ChainHead(env.seq, item.event_id)
             placed[item.position] = StoredPosition(item.event_id, head)
             acks.append(Ack(item.event_id, head))
             new.append(AcceptedEnvelope(head, item))
         self.head = head
+        self.bytes = size
         self.chains.update(chains)
         self.pending.update(placed)
         return Accepted(acks, new)

@@ -17,7 +17,12 @@ States and what each accepts (everything else is an error, then a close):
 
 In CHECK_DEVICE and STARTING the shell is performing the look-up and feeds no frames
 until it reports back. The whole sign-in, from the connection's opening to Welcome,
-must finish within ``auth_timeout_s`` (the shell keeps the clock).
+must finish within ``auth_timeout_s`` (the shell keeps that clock, and the idle one).
+
+Limits this class enforces (docs/OPERATIONS.md §2): frame size, envelopes per push,
+envelope size, pushes per second (a token bucket on an injectable clock: beyond the
+burst a push is refused with ``rate_limited`` and the connection stays open), and,
+when ``public_hosts`` is set, the Host a device signs in under (``wrong_host``).
 
 Every error is an ``Error`` frame sent before the close, with the close code from
 ``schemas.errors.ERRORS``; errors whose close code is None leave the connection open.
@@ -26,6 +31,7 @@ Every error is an ``Error`` frame sent before the close, with the close code fro
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -53,6 +59,7 @@ from schemas.protocol import (
     auth_transcript,
     client_message_decoder,
 )
+from server._limits import TokenBucket
 from server.errors import RelayError
 from server.ingest import Accepted, CheckedEnvelope, Rejection, check_batch, signature_valid
 from server.membership import MEMBERSHIP_ERRORS
@@ -130,6 +137,11 @@ class SessionLimits:
     max_frame_bytes: int
     max_batch_envelopes: int
     max_envelope_bytes: int
+    max_pushes_per_s: float = 0.0
+    """0: no limit on the push rate."""
+    push_burst: int = 1
+    public_hosts: frozenset[str] = frozenset()
+    """Host header values (lowercase) a device may sign in under; empty: any."""
 
 
 # --- frame decoding --------------------------------------------------------------
@@ -155,13 +167,14 @@ def decode_client_frame(data: bytes) -> ClientMessage | tuple[ErrorCode, str]:
     except msgspec.ValidationError as exc:
         try:
             probe = _probe_decoder.decode(data)
-        except msgspec.MsgspecError:
+        except (msgspec.MsgspecError, UnicodeDecodeError):
             return ErrorCode.MALFORMED_FRAME, "frame is not a msgpack map with a string type"
         if probe.type not in _KNOWN_TYPES:
             shown = probe.type[:_MAX_ECHOED_TYPE_CHARS]
             return ErrorCode.UNKNOWN_MESSAGE, f"unknown message type {shown!r}"
         return ErrorCode.MALFORMED_FRAME, f"invalid {probe.type} message: {exc}"
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        # msgspec lets invalid UTF-8 in a string field through as UnicodeDecodeError.
         return ErrorCode.MALFORMED_FRAME, "frame is not valid msgpack"
 
 
@@ -206,6 +219,7 @@ class SyncSession:
         host: str,
         limits: SessionLimits,
         random_bytes: Callable[[int], bytes] = os.urandom,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.host = host
         """The Host header as received: the challenge answer is bound to it (§6.2)."""
@@ -214,7 +228,13 @@ class SyncSession:
         self.space_id: SpaceId | None = None
         self.device_id: DeviceId | None = None
         self._random_bytes = random_bytes
+        self._clock = clock
         self._nonce: bytes | None = None
+        self._pushes = (
+            TokenBucket(limits.max_pushes_per_s, limits.push_burst, clock())
+            if limits.max_pushes_per_s
+            else None
+        )
 
     # --- inputs --------------------------------------------------------------------
 
@@ -311,6 +331,15 @@ class SyncSession:
                 f"this relay speaks protocol version {PROTOCOL_VERSION}, the app sent "
                 f"{hello.version}",
             )
+        public_hosts = self.limits.public_hosts
+        if public_hosts and self.host.lower() not in public_hosts:
+            # The signature binds the Host (§6.2); answering only to our own names is
+            # what makes that binding mean something (docs/THREAT_MODEL.md §7).
+            return self._fail(
+                ErrorCode.WRONG_HOST,
+                f"this relay answers only to {', '.join(sorted(public_hosts))}; "
+                "check the relay address in the app",
+            )
         self.space_id = SpaceId(hello.space_id)
         self.device_id = DeviceId(hello.device_id)
         self.state = State.CHECK_DEVICE
@@ -333,6 +362,13 @@ class SyncSession:
 
     def _on_push(self, push: Push) -> list[Action]:
         space_id, device_id = self._identity()
+        if self._pushes is not None and not self._pushes.take(self._clock()):
+            return self._fail(
+                ErrorCode.RATE_LIMITED,
+                f"more than {self.limits.max_pushes_per_s:g} pushes a second on one "
+                "connection; send fewer, larger pushes or wait a moment",
+                req=push.req,
+            )
         if len(push.envelopes) > self.limits.max_batch_envelopes:
             return self._fail(
                 ErrorCode.BATCH_TOO_LARGE,

@@ -10,11 +10,16 @@ there is exactly one writer per database.
 Transactions are explicit (``isolation_level=None`` turns off sqlite3's implicit
 BEGIN): ``BEGIN IMMEDIATE`` takes the write lock up front, so a write transaction never
 fails half-way on lock upgrade.
+
+Before migrating a database that already holds data to a newer schema, the store copies
+it beside itself (``<db>.v1-before-v2-<UTC time>.bak``, ops.backup_database), so an
+upgrade can always be undone by restoring that file with the older relay.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +27,9 @@ from typing import Any
 import aiosqlite
 
 from schemas.ids import DeviceId, EventId, InviteId, SpaceId
+from server._log import logger
 from server._migrations import apply_migrations, rollback_quietly
+from server.ops import backup_database, migration_backup_path
 from server.store import (
     ChainHead,
     DeviceStatus,
@@ -68,13 +75,23 @@ class SqliteStore:
         await db.execute("PRAGMA synchronous=FULL")
         await db.execute("PRAGMA foreign_keys=ON")
         await db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        await apply_migrations(db)
+        await apply_migrations(db, self._backup_before_upgrade)
         for _ in range(self._read_count):
             reader = await aiosqlite.connect(self._path, isolation_level=None)
             self._all_readers.append(reader)
             await reader.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
             await reader.execute("PRAGMA query_only=ON")
             self._readers.put_nowait(reader)
+
+    async def _backup_before_upgrade(self, current: int, newest: int) -> None:
+        target = migration_backup_path(self._path, current, newest)
+        await asyncio.to_thread(backup_database, self._path, str(target))
+        logger.warning(
+            "database backed up to %s before upgrading its schema from version %d to %d",
+            target,
+            current,
+            newest,
+        )
 
     async def close(self) -> None:
         for reader in self._all_readers:
@@ -178,11 +195,13 @@ class SqliteStore:
 
     async def load_space(self, space_id: SpaceId) -> SpaceSnapshot | None:
         db = self._writer_db
-        async with db.execute("SELECT head FROM spaces WHERE space_id = ?", (space_id,)) as cur:
+        async with db.execute(
+            "SELECT head, bytes FROM spaces WHERE space_id = ?", (space_id,)
+        ) as cur:
             row = await cur.fetchone()
         if row is None:
             return None
-        head = int(row[0])
+        head, stored_bytes = int(row[0]), int(row[1])
         async with db.execute(
             "SELECT device_id, status FROM devices WHERE space_id = ?", (space_id,)
         ) as cur:
@@ -199,7 +218,7 @@ class SqliteStore:
                 top = await cur.fetchone()
             if top is not None:
                 chains[device_id] = ChainHead(int(top[0]), EventId(bytes(top[1])))
-        return SpaceSnapshot(head, devices, chains)
+        return SpaceSnapshot(head, devices, chains, stored_bytes)
 
     async def find_positions(
         self, space_id: SpaceId, positions: Collection[Position]
@@ -223,6 +242,9 @@ class SqliteStore:
 
     async def append_events(self, rows: Sequence[NewEvent], heads: Mapping[SpaceId, int]) -> None:
         db = self._writer_db
+        added: defaultdict[SpaceId, int] = defaultdict(int)
+        for row in rows:
+            added[row.space_id] += len(row.envelope)
         await db.execute("BEGIN IMMEDIATE")
         try:
             await db.executemany(
@@ -242,8 +264,8 @@ class SqliteStore:
                 ],
             )
             await db.executemany(
-                "UPDATE spaces SET head = ? WHERE space_id = ?",
-                [(head, space_id) for space_id, head in heads.items()],
+                "UPDATE spaces SET head = ?, bytes = bytes + ? WHERE space_id = ?",
+                [(head, added[space_id], space_id) for space_id, head in heads.items()],
             )
             await db.execute("COMMIT")
         except BaseException:
@@ -255,8 +277,9 @@ class SqliteStore:
         await db.execute("BEGIN IMMEDIATE")
         try:
             cursor = await db.execute(
-                "INSERT OR IGNORE INTO spaces (space_id, created_at, head) VALUES (?, ?, ?)",
-                (genesis.space_id, created_at_ms, genesis.seq),
+                "INSERT OR IGNORE INTO spaces (space_id, created_at, head, bytes) "
+                "VALUES (?, ?, ?, ?)",
+                (genesis.space_id, created_at_ms, genesis.seq, len(genesis.envelope)),
             )
             if cursor.rowcount != 1:
                 await db.execute("ROLLBACK")
@@ -352,6 +375,20 @@ class SqliteStore:
         if redeemed_by is not None:
             return RedeemOutcome.USED, space_id
         return RedeemOutcome.EXPIRED, space_id
+
+    async def check_writable(self, now_ms: int) -> None:
+        db = self._writer_db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            await db.execute(
+                "INSERT INTO relay_meta (key, value) VALUES ('ready_checked_at', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (now_ms,),
+            )
+            await db.execute("COMMIT")
+        except BaseException:
+            await rollback_quietly(db)
+            raise
 
 
 def _invite_from_row(row: Any) -> InviteRecord:

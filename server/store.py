@@ -6,9 +6,10 @@ Two kinds of callers, two halves of the interface:
   any task at any time and see only committed data.
 * **Writes** and the look-ups the writer decides with (``load_space``,
   ``find_positions``, ``append_events``, ``create_space``, ``create_invite``,
-  ``redeem_invite``) are called from the single writer task only (writer.py), so each
-  runs alone and the writer's in-memory caches stay true. An implementation must make
-  every write method atomic: all of it is committed, or nothing.
+  ``redeem_invite``, ``check_writable``) are called from the single writer task only
+  (writer.py), so each runs alone and the writer's in-memory caches stay true. An
+  implementation must make every write method atomic: all of it is committed, or
+  nothing.
 
 Everything here is plain data; the relay never stores anything it can read from a
 payload, because there is nothing it can read.
@@ -65,6 +66,8 @@ class SpaceSnapshot:
     head: int
     devices: dict[DeviceId, DeviceStatus]
     chains: dict[DeviceId, ChainHead]
+    bytes: int = 0
+    """Envelope bytes the space stores (its quota counts them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +153,8 @@ class Store(Protocol):
         """Which event is stored at each position, for those that are stored."""
 
     async def append_events(self, rows: Sequence[NewEvent], heads: Mapping[SpaceId, int]) -> None:
-        """Insert all rows and set each space's head, in one transaction."""
+        """Insert all rows, set each space's head and add the rows' envelope bytes to
+        its stored bytes, in one transaction."""
 
     async def create_space(self, genesis: NewEvent, created_at_ms: int) -> bool:
         """Create the space, its first active device and its seq-1 event.
@@ -165,3 +169,6 @@ class Store(Protocol):
     ) -> tuple[RedeemOutcome, SpaceId | None]:
         """Mark the invite used by ``device_id`` and make that device an active member,
         atomically, unless it is used, expired or missing."""
+
+    async def check_writable(self, now_ms: int) -> None:
+        """Durably commit a trivial write (readiness); raise if the database cannot."""

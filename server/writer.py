@@ -22,6 +22,7 @@ queue, so the writer is the only task that ever writes and its views stay true.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,7 +34,8 @@ from schemas.protocol import Stored
 from server._log import logger, short
 from server.errors import RelayError
 from server.hub import Hub, Subscriber
-from server.ingest import Accepted, CheckedEnvelope, Rejection, SpaceLog
+from server.ingest import NO_QUOTA, Accepted, CheckedEnvelope, Quota, Rejection, SpaceLog
+from server.metrics import RelayMetrics
 from server.store import NewEvent, Store
 
 T = TypeVar("T")
@@ -59,7 +61,7 @@ class _PushJob:
 
 @dataclass(slots=True)
 class _ExclusiveJob:
-    space_id: SpaceId
+    space_id: SpaceId | None
     op: Callable[[Store], Awaitable[Any]]
     future: asyncio.Future[Any]
 
@@ -88,10 +90,20 @@ def _push_size(job: _Job) -> tuple[int, int]:
 
 
 class Writer:
-    def __init__(self, store: Store, hub: Hub, clock_ms: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hub: Hub,
+        clock_ms: Callable[[], int],
+        *,
+        quota: Quota = NO_QUOTA,
+        metrics: RelayMetrics | None = None,
+    ) -> None:
         self._store = store
         self._hub = hub
         self._clock_ms = clock_ms
+        self._quota = quota
+        self._metrics = metrics
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._logs: OrderedDict[SpaceId, SpaceLog] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
@@ -122,9 +134,11 @@ class Writer:
         self._queue.put_nowait(_PushJob(space_id, envelopes, origin, future))
         return future
 
-    async def run_exclusive(self, space_id: SpaceId, op: Callable[[Store], Awaitable[T]]) -> T:
+    async def run_exclusive(
+        self, space_id: SpaceId | None, op: Callable[[Store], Awaitable[T]]
+    ) -> T:
         """Run a write ``op`` alone in the writer task; then forget the cached view of
-        ``space_id`` so the next push sees what ``op`` changed."""
+        ``space_id`` (if any) so the next push sees what ``op`` changed."""
         if self._closing:
             raise RelayError(ErrorCode.SHUTTING_DOWN)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
@@ -170,7 +184,8 @@ class Writer:
         else:
             _resolve(job.future, result)
         finally:
-            self._logs.pop(job.space_id, None)
+            if job.space_id is not None:
+                self._logs.pop(job.space_id, None)
 
     async def _space_log(self, space_id: SpaceId) -> SpaceLog | None:
         log = self._logs.get(space_id)
@@ -206,6 +221,7 @@ class Writer:
         rows: list[NewEvent] = []
         live: dict[SpaceId, list[tuple[Subscriber | None, Stored]]] = {}
         now_ms = self._clock_ms()
+        started = time.perf_counter()
         for job in jobs:
             log = await self._space_log(job.space_id)
             if log is None:
@@ -213,7 +229,7 @@ class Writer:
                 continue
             needed = log.positions_to_look_up(job.envelopes)
             stored = await self._store.find_positions(job.space_id, needed) if needed else {}
-            decision = log.decide(job.envelopes, stored)
+            decision = log.decide(job.envelopes, stored, self._quota)
             results.append(decision)
             if isinstance(decision, Rejection) or not decision.new:
                 continue
@@ -238,6 +254,11 @@ class Writer:
                 rows, {space_id: log.head for space_id, log in touched.items()}
             )
             logger.debug("committed %d events from %d pushes", len(rows), len(jobs))
+            if self._metrics is not None:
+                self._metrics.commit_seconds.observe(time.perf_counter() - started)
+                self._metrics.commit_batch_events.observe(len(rows))
+                self._metrics.events_ingested.inc(len(rows))
+                self._metrics.bytes_ingested.inc(sum(len(row.envelope) for row in rows))
         for log in touched.values():
             log.committed()
         # Acks strictly after COMMIT returned; rejections too, since they were decided

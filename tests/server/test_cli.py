@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from server.cli import build_parser, main, uvicorn_config
 from server.settings import Settings, from_sources, settings_table
@@ -63,7 +64,8 @@ def test_a_bad_flag_exits_with_a_usage_error(capsys: pytest.CaptureFixture[str])
 
 def test_the_server_stack_is_sansio_websockets_without_compression() -> None:
     config = uvicorn_config(Settings())
-    assert config.ws == "websockets-sansio"
+    assert isinstance(config.ws, type)
+    assert issubclass(config.ws, WebSocketsSansIOProtocol)
     assert config.ws_per_message_deflate is False
     assert config.ws_max_size > Settings().max_frame_bytes
 

@@ -1,0 +1,100 @@
+"""The server under the relay: uvicorn, taught two things (docs/OPERATIONS.md §5).
+
+* **Draining on SIGTERM / SIGINT.** uvicorn on its own closes websockets with 1012 and,
+  once shut down, re-raises the signal, so the process ends "killed by SIGTERM" (-15).
+  ``RelayServer`` handles the signals itself: it stops listening, lets the app drain
+  (``Relay.drain``: in-flight pushes are committed and acknowledged, then each sync
+  connection gets ``shutting_down`` and close 1001), then lets uvicorn finish its own
+  shutdown (the lifespan stops the writer and closes the database), and returns, so
+  the process exits 0. A second signal while draining stops at once.
+* **Client pings.** The app never sees websocket ping frames, yet "silent" means no
+  message *and* no ping (``idle_timeout_s``). ``ActivityWebSocketProtocol`` notes the
+  time of each ping in a ``ClientActivity`` that it hands the app in the ASGI scope.
+
+Both lean on uvicorn internals (the sans-I/O websocket protocol class, the server's
+signal hook and listening sockets); requirements.lock pins uvicorn, and
+tests/relay_ops test both behaviours against the real process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from server._log import logger
+from server._runtime import ACTIVITY_EXTENSION, ClientActivity, Relay
+
+DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class ActivityWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets-sansio protocol, reporting the client's pings to the app."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.client_activity = ClientActivity()
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:  # None when the handshake was refused
+            extensions = scope.setdefault("extensions", {})
+            if extensions is not None:
+                extensions[ACTIVITY_EXTENSION] = self.client_activity
+
+    def handle_ping(self) -> None:
+        self.client_activity.last_ping_at = self.loop.time()
+        super().handle_ping()
+
+
+class RelayServer(uvicorn.Server):
+    def __init__(
+        self, config: uvicorn.Config, relay: Callable[[], Relay | None], drain_timeout_s: float
+    ) -> None:
+        super().__init__(config)
+        self._relay = relay
+        self._drain_timeout_s = drain_timeout_s
+        self._drain_task: asyncio.Task[None] | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # Replaces uvicorn's, which re-raises the signal after shutting down.
+        loop = asyncio.get_running_loop()
+        for sig in DRAIN_SIGNALS:
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            yield
+        finally:
+            for sig in DRAIN_SIGNALS:
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self._drain_task is not None:
+            logger.warning("%s again: stopping without waiting", sig.name)
+            self.force_exit = True
+            self.should_exit = True
+            return
+        logger.info("%s received: draining connections, then stopping", sig.name)
+        self._drain_task = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            # Stop accepting first; connections already open drain below.
+            for listener in getattr(self, "servers", []):
+                listener.close()
+            relay = self._relay()
+            if relay is not None:
+                drained = await relay.drain(self._drain_timeout_s)
+                if not drained:
+                    logger.warning(
+                        "some connections did not finish within %.0f s; closing them",
+                        self._drain_timeout_s,
+                    )
+        finally:
+            self.should_exit = True
