@@ -11,17 +11,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import getpass
 import json
-import os
 import sys
-from collections.abc import Callable, Coroutine, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
-import platformdirs
-
+from client import cli_agreements, cli_audit, cli_recovery
+from client.cli_common import (
+    HOME_ENV,
+    Handler,
+    UsageError,
+    home_dir,
+    open_space,
+    parse_when,
+    passphrase,
+    print_json,
+    read_text,
+    resolve_entry,
+)
 from client.errors import TrellisError
 from client.present import (
     event_json,
@@ -32,97 +38,14 @@ from client.present import (
 )
 from client.space import Space
 from client.verify import VerifiedEvent
-from schemas.ids import EventId
-from schemas.payloads import MAX_TEXT_CHARS, JournalAmended, JournalEntry, JournalRetracted
-
-PASSPHRASE_ENV = "TRELLIS_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
-HOME_ENV = "TRELLIS_HOME"
-
-Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
-
-
-class UsageError(TrellisError):
-    code = "usage"
-
-
-# -- shared helpers ---------------------------------------------------------------
-
-
-def _home(args: argparse.Namespace) -> Path:
-    if args.home:
-        return Path(args.home).expanduser()
-    env = os.environ.get(HOME_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("trellis", appauthor=False))
-
-
-def _passphrase(*, new: bool) -> str:
-    env = os.environ.get(PASSPHRASE_ENV)
-    if env is not None:
-        return env
-    if not sys.stdin.isatty():
-        raise UsageError(f"No passphrase: set {PASSPHRASE_ENV}, or run this in a terminal.")
-    if not new:
-        return getpass.getpass("Passphrase: ")
-    first = getpass.getpass("Choose a passphrase (it protects everything on this device): ")
-    if getpass.getpass("Type it again: ") != first:
-        raise UsageError("The two passphrases did not match; nothing was set up.")
-    return first
-
-
-async def _open(args: argparse.Namespace) -> Space:
-    return await Space.open(_home(args), passphrase=_passphrase(new=False))
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2))
-
-
-def _resolve_entry(space: Space, prefix: str) -> EventId:
-    text = prefix.strip().lower()
-    matches = [i.id for i in space.journal(include_retracted=True) if i.id.hex().startswith(text)]
-    if len(text) < 4 or not matches:
-        raise TrellisError(
-            f"No journal entry has an id starting with '{prefix}'.", code="not_found"
-        )
-    if len(matches) > 1:
-        raise TrellisError(
-            f"More than one entry starts with '{prefix}'; give more of the id.", code="ambiguous_id"
-        )
-    return matches[0]
-
-
-def _read_text(value: str) -> str:
-    text = sys.stdin.read() if value == "-" else value
-    text = text.strip()
-    if not text:
-        raise UsageError("The entry is empty; nothing was saved.")
-    if len(text) > MAX_TEXT_CHARS:
-        raise UsageError(f"The entry is longer than {MAX_TEXT_CHARS} characters.")
-    return text
-
-
-def _parse_when(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"'{value}' is not a date; use a form like 2026-11-26 or 2026-11-26T18:30."
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return int(moment.astimezone(UTC).timestamp() * 1000)
-
+from schemas.payloads import JournalAmended, JournalEntry, JournalRetracted
 
 # -- commands ---------------------------------------------------------------------
 
 
 async def cmd_init(args: argparse.Namespace) -> int:
     space = await Space.create(
-        _home(args), relay_url=args.relay, name=args.name, passphrase=_passphrase(new=True)
+        home_dir(args), relay_url=args.relay, name=args.name, passphrase=passphrase(new=True)
     )
     async with space:
         print(f"Your shared space is ready, {args.name}.")
@@ -131,7 +54,7 @@ async def cmd_init(args: argparse.Namespace) -> int:
 
 
 async def cmd_invite(args: argparse.Namespace) -> int:
-    async with await _open(args) as space:
+    async with await open_space(args) as space:
         code = await space.invite(ttl_s=int(args.hours * 3600))
         print(
             f"Give this code to your partner, and only to them. It works once and expires "
@@ -143,10 +66,10 @@ async def cmd_invite(args: argparse.Namespace) -> int:
 
 async def cmd_join(args: argparse.Namespace) -> int:
     space = await Space.join(
-        _home(args),
+        home_dir(args),
         code=args.code,
         name=args.name,
-        passphrase=_passphrase(new=True),
+        passphrase=passphrase(new=True),
         relay_url=args.relay,
     )
     async with space:
@@ -164,11 +87,11 @@ async def cmd_join(args: argparse.Namespace) -> int:
 
 
 async def cmd_journal_add(args: argparse.Namespace) -> int:
-    text = _read_text(args.text)
-    async with await _open(args) as space:
+    text = read_text(args.text)
+    async with await open_space(args) as space:
         event = await space.append(
             JournalEntry(text=text, mood=args.mood, tags=list(args.tag or [])),
-            occurred_at=_parse_when(args.occurred),
+            occurred_at=parse_when(args.occurred),
         )
         print(
             f"Saved on this device ({event.event_id.hex()[:8]}). It is shared at the next "
@@ -178,9 +101,9 @@ async def cmd_journal_add(args: argparse.Namespace) -> int:
 
 
 async def cmd_journal_amend(args: argparse.Namespace) -> int:
-    text = _read_text(args.text)
-    async with await _open(args) as space:
-        entry = _resolve_entry(space, args.id)
+    text = read_text(args.text)
+    async with await open_space(args) as space:
+        entry = resolve_entry(space, args.id)
         await space.append(
             JournalAmended(entry=entry, text=text, mood=args.mood, tags=list(args.tag or []))
         )
@@ -189,18 +112,18 @@ async def cmd_journal_amend(args: argparse.Namespace) -> int:
 
 
 async def cmd_journal_retract(args: argparse.Namespace) -> int:
-    async with await _open(args) as space:
-        entry = _resolve_entry(space, args.id)
+    async with await open_space(args) as space:
+        entry = resolve_entry(space, args.id)
         await space.append(JournalRetracted(entry=entry, reason=args.reason))
         print("Withdrawn from the journal. The history still records that it was written.")
     return 0
 
 
 async def cmd_journal_list(args: argparse.Namespace) -> int:
-    async with await _open(args) as space:
+    async with await open_space(args) as space:
         items = space.journal(include_retracted=args.all)
         if args.json:
-            _print_json([journal_json(i, space) for i in items])
+            print_json([journal_json(i, space) for i in items])
             return 0
         if not items:
             print("The journal is empty.")
@@ -210,7 +133,7 @@ async def cmd_journal_list(args: argparse.Namespace) -> int:
 
 
 async def cmd_sync(args: argparse.Namespace) -> int:
-    async with await _open(args) as space:
+    async with await open_space(args) as space:
         if not args.watch:
             report = await space.sync()
             if report.refused:
@@ -242,13 +165,13 @@ async def cmd_sync(args: argparse.Namespace) -> int:
 
 
 async def cmd_safety_number(args: argparse.Namespace) -> int:
-    async with await _open(args) as space:
+    async with await open_space(args) as space:
         print(space.safety_number())
     return 0
 
 
 async def cmd_status(args: argparse.Namespace) -> int:
-    async with await _open(args) as space:
+    async with await open_space(args) as space:
         status = await space.status()
         data = {
             "relay": status.relay,
@@ -273,7 +196,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
             "last_sync": None if status.last_sync_at is None else iso_utc(status.last_sync_at),
         }
         if args.json:
-            _print_json(data)
+            print_json(data)
             return 0
         print(f"Relay:      {status.relay}")
         print(f"Space:      {status.space_id.hex()}")
@@ -371,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("safety-number", help="the number to compare with your partner")
     p.set_defaults(handler=cmd_safety_number)
+
+    cli_agreements.register(sub)
+    cli_recovery.register(sub)
+    cli_audit.register(sub)
 
     p = sub.add_parser("status", help="relay, members, devices and what is waiting to send")
     p.add_argument("--json", action="store_true")

@@ -108,7 +108,7 @@ class RelayHttp:
         if 200 <= status < 300:
             try:
                 return msgspec.json.decode(payload, type=result)
-            except msgspec.MsgspecError:
+            except (msgspec.MsgspecError, UnicodeDecodeError):
                 raise RelayRefused(
                     "The relay sent an answer this app cannot read.", code="bad_relay_response"
                 ) from None
@@ -134,7 +134,7 @@ class RelayHttp:
 def _refusal(status: int, payload: bytes) -> RelayRefused:
     try:
         body = msgspec.json.decode(payload, type=ErrorBody)
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, UnicodeDecodeError):
         return RelayRefused(
             f"The relay answered with an error (HTTP {status}).", code="relay_error"
         )

@@ -172,7 +172,7 @@ class SyncSession:
             return []
         try:
             message = relay_message_decoder.decode(frame)
-        except msgspec.MsgspecError:
+        except (msgspec.MsgspecError, UnicodeDecodeError):  # invalid UTF-8 in a string
             return self._fail("bad_relay_frame", "the relay sent a frame this app cannot read")
         events = self._handle(message)
         if self.up_to_date and not self._reported_up_to_date:

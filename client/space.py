@@ -28,6 +28,7 @@ from pathlib import Path
 import msgspec
 
 from client import crypto, vault
+from client.audit import AuditReport, audit_log
 from client.errors import (
     HomeError,
     InviteCodeError,
@@ -37,6 +38,7 @@ from client.errors import (
 )
 from client.fold import JournalItem, causal_order, fold_journal
 from client.localstore import DB_FILE_NAME, LocalStore, NewEvent, now_ms
+from client.recovery import Profile, fold_profiles
 from client.relay_http import RelayEndpoint, RelayHttp
 from client.session import (
     Acknowledged,
@@ -48,7 +50,8 @@ from client.session import (
     SyncSession,
 )
 from client.transport import SyncConnection
-from client.verify import LogVerifier, Member, Verdict, VerifiedEvent
+from client.verify import LogVerifier, Member, Membership, Verdict, VerifiedEvent
+from client.views import Moment, Views, build_views
 from schemas.envelope import encode_envelope
 from schemas.http import (
     CreateInviteRequest,
@@ -63,7 +66,9 @@ from schemas.payloads import (
     InviteIssued,
     MemberJoined,
     Payload,
+    PayloadFormatError,
     SpaceCreated,
+    decode_payload,
     encode_payload,
 )
 
@@ -158,6 +163,8 @@ class Space:
         self._rejected: set[bytes] = set()
         self._join: _PendingJoin | None = None
         self._connection: SyncConnection | None = None
+        self._profiles: dict[MemberId, Profile] = {}
+        self._profiles_at = -1
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -339,6 +346,7 @@ class Space:
     async def append(self, payload: Payload, *, occurred_at: int | None = None) -> VerifiedEvent:
         """Sign, encrypt and store one event locally; it is pushed at the next sync
         (or at once while a sync connection is open)."""
+        check_payload(payload)
         if self._join is not None:
             raise TrellisError(
                 "Joining is not finished yet: run 'trellis sync' once your "
@@ -587,13 +595,45 @@ class Space:
         items = fold_journal(self.events(), self._verifier.membership)
         return items if include_retracted else [i for i in items if not i.retracted]
 
+    async def audit(self, moment: Moment | None = None) -> AuditReport:
+        """Re-check everything stored on this device from nothing (``trellis verify``)."""
+        stored = [e.envelope for e in await self._store.load_events()]
+        return audit_log(
+            self.space_id,
+            self._secrets.space_keys,
+            stored,
+            await self._store.rejected(),
+            moment or Moment.now(),
+        )
+
+    def views(self, moment: Moment | None = None) -> Views:
+        """Every view (journal, agreements, disclosures, ...) as of ``moment``."""
+        return build_views(self.events(), self._verifier.membership, moment or Moment.now())
+
+    def events_key_for_epoch(self, epoch: int) -> bytes:
+        key = self._verifier.events_key(epoch)
+        if key is None:
+            raise LocalDataError(f"This device holds no key for epoch {epoch}.")
+        return key
+
+    @property
+    def membership(self) -> Membership:
+        return self._verifier.membership
+
+    def profiles(self) -> dict[MemberId, Profile]:
+        """Names and roles, folded in causal order (cached until new events arrive)."""
+        if self._profiles_at != len(self._events):
+            self._profiles = fold_profiles(self.events(), self._verifier.membership)
+            self._profiles_at = len(self._events)
+        return self._profiles
+
     def member_name(self, member_id: bytes) -> str:
-        member = self._verifier.membership.members.get(MemberId(member_id))
-        return member.name if member else "someone not in this space"
+        profile = self.profiles().get(MemberId(member_id))
+        return profile.name if profile else "someone not in this space"
 
     def author_name(self, device_id: bytes) -> str:
         member = self._verifier.membership.member_of(device_id)
-        return member.name if member else "someone not in this space"
+        return self.member_name(member.member_id) if member else "someone not in this space"
 
     def me(self) -> Member | None:
         return self._verifier.membership.member_of(self.device_id)
@@ -604,7 +644,7 @@ class Space:
         return [
             MemberView(
                 member_id=member.member_id,
-                name=member.name,
+                name=self.member_name(member.member_id),
                 devices=[
                     DeviceView(d.device_id, d.device_id == self.device_id)
                     for d in m.devices.values()
@@ -632,6 +672,19 @@ class Space:
             last_sync_at=int(last.decode()) if last else None,
             joined=self.joined,
         )
+
+
+def check_payload(payload: Payload) -> None:
+    """Refuse, before anything is signed, a payload the partner's app would reject.
+
+    msgspec checks field limits (lengths, ranges, formats) when decoding, not when a
+    struct is built, so a round trip is the check.
+    """
+    try:
+        decode_payload(encode_payload(payload))
+    except PayloadFormatError as exc:
+        detail = str(exc).removeprefix("payload invalid: ")
+        raise TrellisError(f"That cannot be saved: {detail}.", code="invalid_input") from None
 
 
 def is_passing_failure(exc: TrellisError) -> bool:

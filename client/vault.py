@@ -38,7 +38,7 @@ def seal(passphrase: str, secrets: DeviceSecrets) -> bytes:
 def unseal(passphrase: str, sealed: bytes) -> DeviceSecrets:
     try:
         blob = _vault_decoder.decode(sealed)
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, UnicodeDecodeError):
         raise LocalDataError("This device's key store is damaged and cannot be read.") from None
     try:
         plaintext = crypto.open_vault(passphrase, blob)

@@ -214,7 +214,7 @@ def decode_body(data: bytes) -> EventBody:
         return _body_decoder.decode(data)
     except msgspec.ValidationError as exc:
         raise PayloadFormatError(f"event body invalid: {exc}") from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         raise PayloadFormatError("event body is not valid msgpack") from None
 
 
@@ -222,7 +222,7 @@ def decode_payload(raw: msgspec.Raw | bytes) -> Payload | UnknownPayload:
     """Decode a payload; a well-formed payload of an unknown type is not an error."""
     try:
         tag = _tag_decoder.decode(raw).type
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
         raise PayloadFormatError("payload has no type") from None
     if tag not in _KNOWN_TAGS:
         return UnknownPayload(type=tag)
@@ -230,5 +230,5 @@ def decode_payload(raw: msgspec.Raw | bytes) -> Payload | UnknownPayload:
         return _payload_decoder.decode(raw)
     except msgspec.ValidationError as exc:
         raise PayloadFormatError(f"payload invalid: {exc}") from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         raise PayloadFormatError("payload is not valid msgpack") from None

@@ -515,3 +515,9 @@ def test_an_error_answering_a_pull_fails_the_session_instead_of_waiting_forever(
     assert len(events) == 1
     assert isinstance(events[0], SessionFailed)
     assert events[0].code == "bad_cursor"
+
+
+def test_invalid_utf8_from_the_relay_fails_the_session_instead_of_crashing() -> None:
+    session, _ = signed_in()
+    frame = b"\x83\xa4type\xa5error\xa4code\xa2\xff\xfe\xa6detail\xa1x"
+    assert_failed(session.receive(frame), session, "bad_relay_frame")

@@ -3,52 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import select
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.integration.cli import TRELLIS, pair_homes, run, trellis_env
 from tests.integration.relay_process import RelayProcess
-
-TRELLIS = str(Path(sys.executable).with_name("trellis"))
-PASSPHRASE = "a long and private passphrase"
-
-
-def run(
-    home: Path,
-    *args: str,
-    passphrase: str = PASSPHRASE,
-    stdin: str | None = None,
-    check: bool = True,
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRELLIS_")}
-    env["TRELLIS_PASSPHRASE"] = passphrase
-    result = subprocess.run(
-        [TRELLIS, "--home", str(home), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    if check:
-        assert result.returncode == 0, f"{args} failed: {result.stderr}"
-    return result
 
 
 @pytest.fixture
 def paired(tmp_path: Path, relay: RelayProcess) -> tuple[Path, Path]:
-    alex, blake = tmp_path / "alex", tmp_path / "blake"
-    run(alex, "init", "--relay", relay.url, "--name", "Alex")
-    invite = run(alex, "invite")
-    code = invite.stdout.strip().splitlines()[-1]
-    run(blake, "join", code, "--name", "Blake")
-    run(alex, "sync")
-    return alex, blake
+    return pair_homes(tmp_path, relay.url)
 
 
 def test_two_homes_pair_and_sync_journal_entries_both_ways(paired: tuple[Path, Path]) -> None:
@@ -94,8 +61,7 @@ def test_status_json_reports_relay_space_members_devices_outbox_and_last_sync(
 
 def test_watch_prints_each_arriving_event_as_one_json_line(paired: tuple[Path, Path]) -> None:
     alex, blake = paired
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRELLIS_")}
-    env["TRELLIS_PASSPHRASE"] = PASSPHRASE
+    env = trellis_env()
     watcher = subprocess.Popen(
         [TRELLIS, "--home", str(blake), "sync", "--watch", "--json"],
         stdout=subprocess.PIPE,

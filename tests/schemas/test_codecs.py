@@ -317,3 +317,12 @@ def test_hex_id_in_an_http_body_rejects_a_trailing_newline():
     body = b'{"space_id": "' + b"a" * 32 + b'\\n", "genesis": ""}'
     with pytest.raises(msgspec.ValidationError):
         msgspec.json.decode(body, type=http.CreateSpaceRequest)
+
+
+def test_invalid_utf8_in_a_payload_string_is_a_payload_format_error():
+    # {"type": "journal_entry", "text": <0xff 0xfe>}: msgspec raises UnicodeDecodeError.
+    raw = b"\x82\xa4type\xadjournal_entry\xa4text\xa2\xff\xfe"
+    with pytest.raises(PayloadFormatError):
+        decode_payload(raw)
+    with pytest.raises(PayloadFormatError):
+        decode_payload(b"\x81\xa4type\xa2\xff\xfe")

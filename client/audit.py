@@ -1,0 +1,67 @@
+"""``trellis verify``: check the whole local log again from nothing (sans-I/O).
+
+Every stored envelope is admitted afresh into an empty verifier with every check on
+(signatures included), in the order the device stored them, which is an order where
+causes come first. Then the practice rules run over the result: an agreement accepted
+by its proposer, or accepted after consent was withdrawn, is a violation even though
+each event is genuine. Nothing here changes the log; it only reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from client.fold import causal_order
+from client.verify import LogVerifier, Verdict, VerifiedEvent
+from client.views import Moment, build_views
+from schemas.ids import SpaceId
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    code: str
+    message: str
+    event_id: bytes | None
+
+
+@dataclass
+class AuditReport:
+    events: int
+    problems: list[Problem]
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+def audit_log(
+    space_id: SpaceId,
+    epoch_keys: Mapping[int, bytes],
+    stored: Iterable[bytes],
+    refused: Iterable[tuple[bytes | None, str, str]],
+    moment: Moment,
+) -> AuditReport:
+    verifier = LogVerifier(space_id, epoch_keys)
+    accepted: list[VerifiedEvent] = []
+    problems: list[Problem] = []
+    for data in stored:
+        outcome = verifier.admit(data)
+        if outcome.verdict is Verdict.ACCEPTED and outcome.event is not None:
+            accepted.append(outcome.event)
+        elif outcome.verdict is not Verdict.DUPLICATE:
+            problems.append(
+                Problem(
+                    str(outcome.code or "stored_event_not_admissible"),
+                    f"a stored event no longer checks out: {outcome.reason or outcome.waiting_for}",
+                    outcome.event_id,
+                )
+            )
+    for event_id, code, reason in refused:
+        problems.append(
+            Problem(code, f"the relay delivered an event that was refused: {reason}", event_id)
+        )
+    views = build_views(causal_order(accepted), verifier.membership, moment)
+    for violation in views.violations:
+        problems.append(Problem(violation.code, violation.message, violation.event_id))
+    return AuditReport(events=len(accepted), problems=problems)
