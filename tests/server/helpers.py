@@ -261,17 +261,20 @@ class RelayProcess:
             self.proc.wait(timeout=10)
         self.proc = None
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
+        """SIGTERM and wait; the exit status (None if it was not running)."""
         if self.proc is None:
-            return
+            return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+        code = self.proc.returncode
         self.proc = None
+        return code
 
     def log(self) -> str:
         try:

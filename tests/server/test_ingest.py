@@ -14,6 +14,7 @@ from server.ingest import (
     Accepted,
     CheckedEnvelope,
     MissingLookup,
+    Quota,
     Rejection,
     SpaceLog,
     check_batch,
@@ -268,3 +269,45 @@ def test_make_envelope_helper_builds_what_the_relay_accepts() -> None:
     space_id, alex = new_space_id(), Device()
     raw = make_envelope(alex, space_id, seq=1, prev=None)
     assert isinstance(check_envelope(raw, space_id, MAX_ENVELOPE_BYTES), CheckedEnvelope)
+
+
+# --- quota ---------------------------------------------------------------------------
+
+
+def test_a_push_beyond_the_event_quota_is_refused_whole_at_the_first_that_does_not_fit() -> None:
+    space_id, alex = new_space_id(), Device()
+    log = empty_log(alex)
+    quota = Quota(max_events=3)
+    accepted(log.decide(batch([alex.envelope(space_id)], space_id), {}, quota))
+    items = batch([alex.envelope(space_id) for _ in range(3)], space_id)
+    rejected(log.decide(items, {}, quota), ErrorCode.QUOTA_EXCEEDED, 2)
+    assert log.head == 1, "nothing of the refused push counts"
+    accepted(log.decide(items[:2], {}, quota))
+    assert log.head == 3
+
+
+def test_a_push_beyond_the_byte_quota_is_refused_and_retries_never_count() -> None:
+    space_id, alex = new_space_id(), Device()
+    first = batch([alex.envelope(space_id)], space_id)
+    size = len(first[0].canonical)
+    log = empty_log(alex)
+    quota = Quota(max_bytes=2 * size + size // 2)
+    accepted(log.decide(first, {}, quota))
+    assert log.bytes == size
+    second = batch([alex.envelope(space_id)], space_id)
+    accepted(log.decide(second, {}, quota))
+    retry = log.decide(first + second, {}, quota)
+    assert [ack.seq for ack in accepted(retry).acks] == [1, 2], "stored already: no quota"
+    third = batch([alex.envelope(space_id)], space_id)
+    decision = log.decide(third, {}, quota)
+    rejected(decision, ErrorCode.QUOTA_EXCEEDED, 0)
+    assert isinstance(decision, Rejection)
+    assert "bytes" in decision.detail
+
+
+def test_no_quota_means_no_limit() -> None:
+    space_id, alex = new_space_id(), Device()
+    log = empty_log(alex)
+    items = batch([alex.envelope(space_id) for _ in range(50)], space_id)
+    accepted(log.decide(items, {}))
+    assert log.head == 50

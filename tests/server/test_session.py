@@ -255,3 +255,65 @@ def test_split_events_fits_frames_and_keeps_order() -> None:
     assert [e for run in runs for e in run] == events
     assert all(1 <= len(run) <= 3 for run in runs)
     assert list(split_events([Stored(1, b"y" * 1000)], 10)) == [[Stored(1, b"y" * 1000)]]
+
+
+# --- limits ------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 50.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_pushes_beyond_the_burst_are_rate_limited_and_the_connection_stays_open() -> None:
+    device, space_id, clock = Device(), new_space_id(), Clock()
+    session = SyncSession(
+        HOST,
+        SessionLimits(
+            max_frame_bytes=64 * 1024,
+            max_batch_envelopes=3,
+            max_envelope_bytes=4096,
+            max_pushes_per_s=2.0,
+            push_burst=2,
+        ),
+        random_bytes=lambda n: NONCE[:n],
+        clock=clock,
+    )
+    assert feed(session, Hello(space_id=space_id, device_id=device.device_id))
+    session.device_checked(Membership.ACTIVE)
+    feed(
+        session,
+        Authenticate(
+            signature=device.sign(auth_transcript(HOST, space_id, device.device_id, NONCE))
+        ),
+    )
+    session.started(0)
+    assert feed(session, Push(req=1, envelopes=[])) == [Send(Acked(req=1, acks=[]))]
+    assert feed(session, Push(req=2, envelopes=[])) == [Send(Acked(req=2, acks=[]))]
+    actions = feed(session, Push(req=3, envelopes=[device.envelope(space_id)]))
+    assert_fails(actions, ErrorCode.RATE_LIMITED, None)
+    assert error_of(actions).req == 3
+    assert session.state is State.READY
+    clock.now += 0.5
+    assert feed(session, Push(req=4, envelopes=[])) == [Send(Acked(req=4, acks=[]))]
+
+
+def test_with_public_hosts_a_sign_in_under_another_host_is_wrong_host() -> None:
+    limits = SessionLimits(
+        max_frame_bytes=64 * 1024,
+        max_batch_envelopes=3,
+        max_envelope_bytes=4096,
+        public_hosts=frozenset({"relay.example.org"}),
+    )
+    device, space_id = Device(), new_space_id()
+    hello = Hello(space_id=space_id, device_id=device.device_id)
+    refused = SyncSession("evil.example", limits, random_bytes=lambda n: NONCE[:n])
+    actions = feed(refused, hello)
+    assert_fails(actions, ErrorCode.WRONG_HOST, CLOSE_AUTH)
+    assert "relay.example.org" in error_of(actions).detail
+    for host in ("relay.example.org", "Relay.Example.ORG"):
+        allowed = SyncSession(host, limits, random_bytes=lambda n: NONCE[:n])
+        assert feed(allowed, hello) == [LookUpDevice(space_id, device.device_id)]
