@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cli import TRELLIS, pair_homes, run, trellis_env
+from client.space import Space
+from schemas.practices import AgreementAccepted, AgreementWithdrawn
+from tests.integration.cli import PASSPHRASE, TRELLIS, pair_homes, run, trellis_env
 from tests.integration.relay_process import RelayProcess
 
 
@@ -211,3 +213,39 @@ def test_an_export_verifies_offline_and_a_one_byte_edit_fails(
         bad = run(nobody, "verify-export", str(out), check=False)
         assert bad.returncode != 0
         assert "does NOT verify" in bad.stdout
+
+
+async def test_verify_lists_illegal_agreement_transitions_and_exits_non_zero(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    alex_home, blake_home = pair_homes(tmp_path, relay.url)
+    run(alex_home, "agreement", "propose", "--title", "Honesty", "--clause", "Tell within a day")
+    assert run(alex_home, "verify").returncode == 0
+    [listed] = json.loads(run(alex_home, "agreement", "list", "--json").stdout)
+    version = bytes.fromhex(listed["id"])
+
+    # The CLI refuses these; a buggy or hostile app could still write them.
+    space = await Space.open(alex_home, passphrase=PASSPHRASE)
+    async with space:
+        await space.append(AgreementAccepted(version=version))  # by the proposer
+        await space.append(AgreementAccepted(version=bytes(32)))  # of an unknown version
+        await space.append(AgreementWithdrawn(version=version))
+    space = await Space.open(blake_home, passphrase=PASSPHRASE)
+    async with space:
+        await space.sync()
+    run(alex_home, "sync")
+    run(blake_home, "sync")
+    space = await Space.open(blake_home, passphrase=PASSPHRASE)
+    async with space:
+        await space.append(AgreementAccepted(version=version))  # after the withdrawal
+        await space.sync()
+
+    run(alex_home, "sync")
+    result = run(alex_home, "verify", check=False)
+    assert result.returncode == 1
+    for code in ("accept_by_proposer", "unknown_version", "accept_of_closed_version"):
+        assert code in result.stdout
+    assert (
+        json.loads(run(alex_home, "agreement", "show", listed["id"], "--json").stdout)["status"]
+        == "withdrawn"
+    )
