@@ -294,13 +294,22 @@ class SyncClient:
         self.live: list[Any] = []
 
     @classmethod
-    async def open(cls, url: str, max_queue: int = 16) -> SyncClient:
+    async def open(
+        cls,
+        url: str,
+        max_queue: int = 16,
+        *,
+        headers: dict[str, str] | None = None,
+        ping_interval_s: float | None = 20.0,
+    ) -> SyncClient:
         ws = await connect(
             url,
             compression=None,
             max_size=8 * 1024 * 1024,
             max_queue=max_queue,
             open_timeout=RECEIVE_TIMEOUT_S,
+            additional_headers=headers,
+            ping_interval=ping_interval_s,
         )
         return cls(ws)
 
