@@ -40,6 +40,8 @@ from client.space import Space
 from client.verify import VerifiedEvent
 from schemas.payloads import JournalAmended, JournalEntry, JournalRetracted
 
+SAFETY_SYNC_TIMEOUT_S = 10.0
+
 # -- commands ---------------------------------------------------------------------
 
 
@@ -166,6 +168,16 @@ async def cmd_sync(args: argparse.Namespace) -> int:
 
 async def cmd_safety_number(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
+        # The number covers every device of both partners: fetch the latest first, so
+        # both screens show the same number, but work offline too.
+        with contextlib.suppress(TrellisError, TimeoutError):
+            await space.sync(timeout_s=SAFETY_SYNC_TIMEOUT_S)
+        if len(space.members()) < 2:
+            raise TrellisError(
+                "Your partner is not in this space on this device yet. Once they have "
+                "joined, run 'trellis sync', then compare safety numbers.",
+                code="partner_not_joined",
+            )
         print(space.safety_number())
     return 0
 

@@ -136,3 +136,16 @@ def test_a_mistyped_or_unknown_code_is_refused(tmp_path: Path, relay: RelayProce
     assert unknown.returncode != 0
     assert "no invite matches" in unknown.stderr.lower()
     assert not (tmp_path / "y" / "trellis.db").exists(), "a failed join leaves nothing behind"
+
+
+def test_safety_numbers_match_right_after_joining_without_a_manual_sync(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    alex, blake = tmp_path / "alex", tmp_path / "blake"
+    run(alex, "init", "--relay", relay.url, "--name", "Alex")
+    alone = run(alex, "safety-number", check=False)
+    assert alone.returncode != 0
+    assert "partner is not in this space" in alone.stderr
+    code = run(alex, "invite").stdout.strip().splitlines()[-1]
+    run(blake, "join", code, "--name", "Blake")
+    assert run(alex, "safety-number").stdout == run(blake, "safety-number").stdout
