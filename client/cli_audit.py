@@ -131,7 +131,10 @@ async def cmd_verify_export(args: argparse.Namespace) -> int:
     )
     if args.show:
         for event in result.revealed:
-            print(f"  {local_time(event.recorded_at)}  {event.kind}  {event.payload}")
+            print(f"  {local_time(event.recorded_at)}  {event.summary}")
+            clauses = event.payload.get("clauses") or []
+            for clause in clauses:
+                print(f"      - {clause}")
     sys.stdout.flush()
     return 0
 
