@@ -38,8 +38,10 @@ pytest: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/python -m tests.tools.regenerate
 
+# Benchmarks (not part of `make test`): ~5 minutes, writes bench/results.json.
+# BENCH_ARGS="--runs 1 --only ingest" for a quick look (writes nothing).
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

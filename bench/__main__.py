@@ -1,0 +1,251 @@
+"""``python -m bench`` (``make bench``): run the benchmarks, print a table, write results.
+
+Each benchmark runs ``--runs`` times (3 by default) against a fresh relay process on
+loopback; the figure reported is the median of the runs, and every run's value is kept
+in ``bench/results.json`` next to the machine and the versions it came from. A full
+run takes about five minutes on the 2-core reference machine.
+
+    python -m bench                      all five, 3 runs each, writes bench/results.json
+    python -m bench --runs 1 --only ingest fanout    a quick look; writes nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from bench import catchup, fanout, idle, ingest
+
+RESULTS_PATH = Path(__file__).with_name("results.json")
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str
+    label: str
+    unit: str
+    limit: float
+    higher_is_better: bool
+
+    def met(self, value: float) -> bool:
+        return value >= self.limit if self.higher_is_better else value <= self.limit
+
+    @property
+    def text(self) -> str:
+        return f"{'≥' if self.higher_is_better else '≤'} {self.limit:,.0f} {self.unit}"
+
+
+TARGETS = [
+    Target("ingest_batched_eps", "ingest, batched pushes, 100 devices", "events/s", 15_000, True),
+    Target(
+        "ingest_single_eps", "ingest, one event per frame, 100 devices", "events/s", 8_000, True
+    ),
+    Target("fanout_p50_ms", "fan-out p50, 100 pairs at 1,000 events/s", "ms", 2, False),
+    Target("fanout_p99_ms", "fan-out p99, 100 pairs at 1,000 events/s", "ms", 10, False),
+    Target("catchup_eps", "catch-up of 100,000 events by a new device", "events/s", 10_000, True),
+    Target("idle_5000_rss_mb", "relay RSS with 5,000 idle devices", "MiB", 300, False),
+    Target("storage_bytes_per_event", "relay bytes on disk per 1 KiB event", "bytes", 1536, False),
+]
+
+Runs = dict[str, list[dict[str, float]]]
+
+
+def _benchmarks(workdir: Path) -> dict[str, Callable[[], dict[str, float]]]:
+    return {
+        "ingest_batched": lambda: ingest.run(ingest.BATCHED, workdir),
+        "ingest_single": lambda: ingest.run(ingest.SINGLE, workdir),
+        "fanout_1": lambda: fanout.run(1, workdir),
+        "fanout_100": lambda: fanout.run(100, workdir),
+        "catchup": lambda: catchup.run(workdir),
+        "idle": lambda: idle.run(workdir),
+    }
+
+
+ORDER = ["ingest_batched", "ingest_single", "fanout_1", "fanout_100", "catchup", "idle"]
+
+GROUPS = {
+    "ingest": ["ingest_batched", "ingest_single"],
+    "fanout": ["fanout_1", "fanout_100"],
+    "catchup": ["catchup"],
+    "storage": ["catchup"],
+    "idle": ["idle"],
+}
+
+
+def _median(runs: Runs, name: str, field: str) -> float:
+    return statistics.median(run[field] for run in runs[name])
+
+
+def figures(runs: Runs) -> dict[str, float]:
+    """The contract's top-level figures (issue 7), each the median over the runs."""
+    out: dict[str, float] = {}
+    if "ingest_batched" in runs:
+        out["ingest_batched_eps"] = _median(runs, "ingest_batched", "events_per_s")
+    if "ingest_single" in runs:
+        out["ingest_single_eps"] = _median(runs, "ingest_single", "events_per_s")
+    if "fanout_100" in runs:
+        out["fanout_p50_ms"] = _median(runs, "fanout_100", "p50_ms")
+        out["fanout_p99_ms"] = _median(runs, "fanout_100", "p99_ms")
+    if "fanout_1" in runs:
+        out["fanout_1pair_p50_ms"] = _median(runs, "fanout_1", "p50_ms")
+        out["fanout_1pair_p99_ms"] = _median(runs, "fanout_1", "p99_ms")
+    if "catchup" in runs:
+        out["catchup_eps"] = _median(runs, "catchup", "events_per_s")
+        out["storage_bytes_per_event"] = _median(runs, "catchup", "storage_bytes_per_event")
+        out["envelope_bytes_per_event"] = _median(runs, "catchup", "envelope_bytes_per_event")
+    if "idle" in runs:
+        out["idle_5000_rss_mb"] = _median(runs, "idle", "rss_mb")
+    return out
+
+
+def machine() -> dict[str, object]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_kib = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_kib = int(line.split()[1])
+    except OSError:
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "os": f"{platform.system()} {platform.release()}",
+    }
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    for package in (
+        "trellis",
+        "litestar",
+        "uvicorn",
+        "uvloop",
+        "websockets",
+        "msgspec",
+        "pynacl",
+        "aiosqlite",
+    ):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def table(values: dict[str, float], counts: dict[str, int]) -> str:
+    rows = [("figure", "median", "target", "met", "runs")]
+    for target in TARGETS:
+        if target.key not in values:
+            continue
+        value = values[target.key]
+        rows.append(
+            (
+                target.label,
+                f"{value:,.2f} {target.unit}" if value < 100 else f"{value:,.0f} {target.unit}",
+                target.text,
+                "yes" if target.met(value) else "NO",
+                str(counts.get(target.key, 0)),
+            )
+        )
+    for key, label in (
+        ("fanout_1pair_p50_ms", "fan-out p50, 1 pair"),
+        ("fanout_1pair_p99_ms", "fan-out p99, 1 pair"),
+        ("envelope_bytes_per_event", "envelope size per 1 KiB event"),
+    ):
+        if key in values:
+            rows.append((label, f"{values[key]:,.2f}", "", "", str(counts.get(key, 0))))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs of each benchmark (median)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=sorted(GROUPS),
+        help="run only these benchmarks; then nothing is written unless --output is given",
+    )
+    parser.add_argument("--output", type=Path, help=f"where to write (default {RESULTS_PATH})")
+    args = parser.parse_args(argv)
+    chosen = {name for group in (args.only or GROUPS) for name in GROUPS[group]}
+    names = [name for name in ORDER if name in chosen]
+    output = args.output or (None if args.only else RESULTS_PATH)
+    runs: Runs = {name: [] for name in names}
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="trellis-bench-") as tmp:
+        for run in range(1, args.runs + 1):
+            for name in names:
+                workdir = Path(tmp) / f"{name}-{run}"
+                workdir.mkdir()
+                result = _benchmarks(workdir)[name]()
+                runs[name].append(result)
+                shown = ", ".join(f"{k}={v:,.2f}" for k, v in result.items())
+                print(f"run {run}/{args.runs} {name}: {shown}", file=sys.stderr, flush=True)
+    values = figures(runs)
+    source = {
+        "ingest_batched_eps": "ingest_batched",
+        "ingest_single_eps": "ingest_single",
+        "fanout_p50_ms": "fanout_100",
+        "fanout_p99_ms": "fanout_100",
+        "fanout_1pair_p50_ms": "fanout_1",
+        "fanout_1pair_p99_ms": "fanout_1",
+        "catchup_eps": "catchup",
+        "storage_bytes_per_event": "catchup",
+        "envelope_bytes_per_event": "catchup",
+        "idle_5000_rss_mb": "idle",
+    }
+    counts = {key: len(runs[name]) for key, name in source.items() if name in runs}
+    print(table(values, counts))
+    box = machine()
+    print(f"{box['cores']} cores, {box['cpu_model']}; medians of {args.runs} run(s)")
+    if output is not None:
+        document = {
+            **{key: round(value, 3) for key, value in values.items()},
+            "targets": {
+                t.key: {"limit": t.limit, "unit": t.unit, "met": t.met(values[t.key])}
+                for t in TARGETS
+                if t.key in values
+            },
+            "runs_per_benchmark": args.runs,
+            "machine": box,
+            "versions": versions(),
+            "runs": runs,
+            "duration_s": round(time.monotonic() - started, 1),
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        partial = output.with_name(output.name + ".tmp")
+        partial.write_text(json.dumps(document, indent=2) + "\n")
+        partial.replace(output)
+        print(f"wrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
