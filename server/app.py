@@ -36,6 +36,7 @@ from schemas.ids import SpaceId
 from server import __version__
 from server._limits import ConnectionCounts, KeyedLimiter
 from server._log import logger, request_id, request_id_from_header
+from server._openapi import correct_bytes_fields
 from server._runtime import Clock, Drainable, Relay
 from server.errors import RelayError
 from server.http_api import (
@@ -186,7 +187,7 @@ def create_app(
             await writer.stop()
             await store.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             SpacesController,
             InvitesController,
@@ -207,3 +208,5 @@ def create_app(
         openapi_config=OpenAPIConfig(title="Trellis relay", version=__version__),
         request_max_body_size=settings.max_frame_bytes,
     )
+    correct_bytes_fields(app)
+    return app

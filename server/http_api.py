@@ -25,13 +25,13 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody, PathParameter
 
 from schemas.errors import ERRORS, ErrorCode
 from schemas.http import (
@@ -76,6 +76,17 @@ _REDEEM_ERRORS: dict[RedeemOutcome, ErrorCode] = {
 RelayDep = NamedDependency[Relay]
 """Handlers receive the Relay as the named dependency ``relay``."""
 
+# Path ids: hex of either case (docs/PROTOCOL.md §2.2), declared so the OpenAPI document
+# says so; one that does not match is 400 bad_request like any malformed request.
+SpaceIdPath = Annotated[
+    str,
+    PathParameter(pattern="^[0-9a-fA-F]{32}$", description="space id, 32 hex digits"),
+]
+InviteIdPath = Annotated[
+    str,
+    PathParameter(pattern="^[0-9a-fA-F]{32}$", description="invite id, 32 hex digits"),
+]
+
 READY_TIMEOUT_S = 5.0
 """A readiness probe whose write has not committed by then answers not_ready."""
 READY_CACHE_S = 1.0
@@ -109,8 +120,8 @@ def _client_address(request: Request[Any, Any, Any]) -> str:
 
 
 def count_invite_attempt(relay: Relay, request: Request[Any, Any, Any], invite_id: str) -> InviteId:
-    """Count one look-up or redemption against the address and the invite, then parse
-    the id. The address is counted first, so malformed ids count too."""
+    """Count one look-up or redemption against the address, then against the invite.
+    (A malformed id or body never gets here: it is refused with 400 first.)"""
     address = _client_address(request)
     if not relay.address_attempts.allow(address):
         relay.metrics.limit_hits.inc(label="redeem_attempts_per_address")
@@ -193,7 +204,7 @@ class SpacesController(Controller):
         ),
     )
     async def create_invite(
-        self, space_id: FromPath[str], data: JSONBody[CreateInviteRequest], relay: RelayDep
+        self, space_id: SpaceIdPath, data: JSONBody[CreateInviteRequest], relay: RelayDep
     ) -> CreateInviteResponse:
         """Store an invite issued by an active device; its secret never reaches the relay."""
         space = parse_space_id(space_id)
@@ -235,7 +246,7 @@ class InvitesController(Controller):
         ),
     )
     async def get_invite(
-        self, invite_id: FromPath[str], request: Request[Any, Any, Any], relay: RelayDep
+        self, invite_id: InviteIdPath, request: Request[Any, Any, Any], relay: RelayDep
     ) -> InviteInfo:
         """What a new device needs to join: the wrapped space keys, if still usable."""
         invite = await relay.store.get_invite(count_invite_attempt(relay, request, invite_id))
@@ -265,7 +276,7 @@ class InvitesController(Controller):
     )
     async def redeem_invite(
         self,
-        invite_id: FromPath[str],
+        invite_id: InviteIdPath,
         data: JSONBody[RedeemInviteRequest],
         request: Request[Any, Any, Any],
         relay: RelayDep,

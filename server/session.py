@@ -387,10 +387,12 @@ class SyncSession:
 
     def _on_pull(self, pull: Pull) -> list[Action]:
         space_id, _ = self._identity()
-        budget = (
+        # Never negative: with a small max_frame_bytes a page still holds its first event.
+        budget = max(
+            0,
             self.limits.max_frame_bytes
             - FRAME_OVERHEAD_BYTES
-            - pull.limit * PER_EVENT_OVERHEAD_BYTES
+            - pull.limit * PER_EVENT_OVERHEAD_BYTES,
         )
         return [FetchPage(space_id, pull.req, pull.after, pull.limit, budget)]
 

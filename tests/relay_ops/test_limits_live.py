@@ -87,6 +87,15 @@ def error(message: object, code: ErrorCode) -> Error:
     return message
 
 
+def redeem_body() -> dict[str, str]:
+    """Well formed, so it passes validation and counts as an attempt."""
+    return {
+        "device_id": "00" * 32,
+        "box_key": base64.b64encode(bytes(32)).decode(),
+        "proof": base64.b64encode(bytes(64)).decode(),
+    }
+
+
 def from_address(address: str) -> dict[str, str]:
     return {"X-Forwarded-For": address}
 
@@ -290,11 +299,7 @@ async def test_an_invite_can_be_tried_only_so_often_and_other_invites_are_unaffe
         assert response.json()["code"] == ErrorCode.INVITE_NOT_FOUND.value
     response = await http.post(
         f"/v1/invites/{invite_id}/redeem",
-        json={
-            "device_id": "00" * 32,
-            "box_key": base64.b64encode(bytes(32)).decode(),
-            "proof": base64.b64encode(bytes(64)).decode(),
-        },
+        json=redeem_body(),
         headers=from_address("192.0.2.99"),
     )
     assert response.status_code == 429, response.text
@@ -317,8 +322,10 @@ async def test_an_address_can_try_invites_only_so_often_and_other_addresses_are_
     response = await http.get(f"/v1/invites/{os.urandom(16).hex()}", headers=guesser)
     assert response.status_code == 429
     assert response.json()["code"] == ErrorCode.RATE_LIMITED.value
-    response = await http.get("/v1/invites/not-even-an-id", headers=guesser)
-    assert response.status_code == 429, "malformed attempts count too"
+    response = await http.post(
+        f"/v1/invites/{os.urandom(16).hex()}/redeem", json=redeem_body(), headers=guesser
+    )
+    assert response.status_code == 429, "redeeming counts like looking up"
     honest = await http.get(
         f"/v1/invites/{os.urandom(16).hex()}", headers=from_address("198.51.100.50")
     )
