@@ -114,6 +114,42 @@ class MemberJoined(msgspec.Struct, tag="member_joined", tag_field="type", frozen
     in_recovery: bool = False
 
 
+class DeviceRevoked(msgspec.Struct, tag="device_revoked", tag_field="type", frozen=True):
+    """Removes one device of the author's own member (docs/PROTOCOL.md §5.5).
+
+    ``last_seq`` is the revoked device's last event the revoker accepts: its chain ends
+    there, and any later event of that device is refused by every client."""
+
+    device_id: _Key32
+    last_seq: Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
+    reason: Annotated[str, msgspec.Meta(max_length=MAX_NAME_CHARS)] | None = None
+
+
+class SealedKey(msgspec.Struct, frozen=True):
+    """A new epoch's space key sealed to one device's X25519 key (crypto_box_seal)."""
+
+    device_id: _Key32
+    sealed: Annotated[bytes, msgspec.Meta(min_length=48 + 32, max_length=48 + 32)]
+
+
+MAX_SEALED_KEYS = 64
+
+
+class KeyRotated(msgspec.Struct, tag="key_rotated", tag_field="type", frozen=True):
+    """Starts epoch ``epoch``: its key, sealed to exactly the remaining devices (§5.6).
+
+    Written under the previous epoch, so every remaining device can read it."""
+
+    epoch: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+    sealed_keys: Annotated[list[SealedKey], msgspec.Meta(max_length=MAX_SEALED_KEYS)]
+
+
+class MemberLeft(msgspec.Struct, tag="member_left", tag_field="type", frozen=True):
+    """The author's member leaves: all of its devices stop at their current events (§5.7)."""
+
+    member_id: _MemberIdBytes
+
+
 # --- journal ---------------------------------------------------------------------
 
 
@@ -143,6 +179,9 @@ Payload = (
     SpaceCreated
     | InviteIssued
     | MemberJoined
+    | DeviceRevoked
+    | KeyRotated
+    | MemberLeft
     | JournalEntry
     | JournalAmended
     | JournalRetracted
@@ -166,6 +205,9 @@ PAYLOAD_TYPES: tuple[type[msgspec.Struct], ...] = (
     SpaceCreated,
     InviteIssued,
     MemberJoined,
+    DeviceRevoked,
+    KeyRotated,
+    MemberLeft,
     JournalEntry,
     JournalAmended,
     JournalRetracted,
