@@ -113,7 +113,11 @@ def configure_logging(level: str, log_format: str) -> None:
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level.upper())
+    # Libraries never log below info here: their debug lines carry raw bytes (aiosqlite
+    # prints every query's parameters, websockets the first bytes of every frame).
+    chosen = logging.getLevelName(level.upper())
+    root.setLevel(max(chosen, logging.INFO))
+    logging.getLogger("trellis").setLevel(chosen)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()

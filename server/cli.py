@@ -141,7 +141,8 @@ def uvicorn_config(settings: Settings, app: Litestar | None = None) -> uvicorn.C
         ws_ping_timeout=ping_s,
         loop="uvloop" if has_uvloop else "asyncio",
         lifespan="on",
-        log_level=settings.log_level.lower(),
+        # Never debug: uvicorn's debug lines dump frame bytes (server/_log.py).
+        log_level="info" if settings.log_level.lower() == "debug" else settings.log_level.lower(),
         log_config=None,  # configure_logging set up every logger already
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
