@@ -62,7 +62,7 @@ from server.membership import (
     parse_invite_id,
     parse_space_id,
 )
-from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from server.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from server.store import Membership, NewEvent, RedeemOutcome
 
 _REDEEM_ERRORS: dict[RedeemOutcome, ErrorCode] = {
@@ -335,10 +335,10 @@ async def readyz(relay: RelayDep) -> HealthResponse:
     return HealthResponse(status="ready", version=__version__)
 
 
-@get("/metrics", tags=["health"], media_type=METRICS_CONTENT_TYPE)
+@get("/metrics", tags=["health"], media_type=METRICS_MEDIA_TYPE)
 async def metrics(relay: RelayDep) -> Response[str]:
     """The relay's counters in Prometheus text format (docs/OPERATIONS.md §9)."""
-    return Response(relay.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+    return Response(relay.metrics.render(), media_type=METRICS_MEDIA_TYPE)
 
 
 def retry_after_header(seconds: float) -> dict[str, str]:

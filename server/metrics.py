@@ -14,7 +14,9 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MEDIA_TYPE = "text/plain; version=0.0.4"
+CONTENT_TYPE = MEDIA_TYPE + "; charset=utf-8"
+"""What the response says; the web framework appends the charset to MEDIA_TYPE."""
 
 Labels = tuple[tuple[str, str], ...]
 
