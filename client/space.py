@@ -157,7 +157,12 @@ class Space:
         self.device = crypto.DeviceKeys.from_seeds(secrets.signing_seed, secrets.box_secret)
         self.space_id = space_id
         self.endpoint = endpoint
-        self._verifier = LogVerifier(space_id, secrets.space_keys)
+        self._verifier = LogVerifier(
+            space_id,
+            secrets.space_keys,
+            me=self.device.device_id,
+            open_sealed=lambda sealed: crypto.open_sealed(self.device.box_private_key, sealed),
+        )
         self._events: dict[EventId, VerifiedEvent] = {}
         self._pending: dict[EventId, tuple[bytes, int | None]] = {}
         self._rejected: set[bytes] = set()
@@ -367,7 +372,7 @@ class Space:
             occurred_at=recorded_at if occurred_at is None else occurred_at,
             payload=msgspec.Raw(encode_payload(payload)),
         )
-        epoch = max(self._secrets.space_keys)
+        epoch = max(self._verifier.space_keys)
         events_key = self._verifier.events_key(epoch)
         if events_key is None:
             raise LocalDataError("This device has no key for the space's current epoch.")
@@ -414,7 +419,7 @@ class Space:
             invite_id=keys.invite_id.hex(),
             verify_key=keys.verify_key,
             wrapped_keys=keys.wrap(
-                vault.encode_space_keys(vault.SpaceKeys(space_keys=dict(self._secrets.space_keys)))
+                vault.encode_space_keys(vault.SpaceKeys(space_keys=self._verifier.space_keys))
             ),
             expires_at=expires_at,
             kind="device" if kind == "device" else "member",
@@ -600,7 +605,7 @@ class Space:
         stored = [e.envelope for e in await self._store.load_events()]
         return audit_log(
             self.space_id,
-            self._secrets.space_keys,
+            self._verifier.space_keys,
             stored,
             await self._store.rejected(),
             moment or Moment.now(),

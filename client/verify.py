@@ -20,17 +20,19 @@ The verifier keeps only what these rules need; storage and sockets live elsewher
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from client import crypto
+from client.membership_rules import Lifecycle
 from schemas.envelope import Envelope, EnvelopeFormatError, decode_envelope, event_id_of
 from schemas.http import invite_proof_transcript
 from schemas.ids import DeviceId, EventId, InviteId, MemberId, SpaceId
 from schemas.payloads import (
     EventBody,
     InviteIssued,
+    KeyRotated,
     MemberJoined,
     Payload,
     PayloadFormatError,
@@ -63,6 +65,11 @@ class RejectCode(StrEnum):
     BAD_GENESIS = "bad_genesis"
     BAD_INVITE_PROOF = "bad_invite_proof"
     INVITE_REUSED = "invite_reused"
+    DEVICE_REVOKED = "device_revoked"
+    BAD_REVOCATION = "bad_revocation"
+    BAD_LEAVE = "bad_leave"
+    BAD_ROTATION = "bad_rotation"
+    STALE_EPOCH = "stale_epoch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,18 +133,36 @@ class Membership:
     members: dict[MemberId, Member] = field(default_factory=dict)
     devices: dict[DeviceId, Device] = field(default_factory=dict)
     invites: dict[InviteId, _Invite] = field(default_factory=dict)
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    """Revocations, leaves and epochs (client/membership_rules.py)."""
 
     def member_of(self, device_id: bytes) -> Member | None:
         device = self.devices.get(DeviceId(device_id))
         return None if device is None else self.members.get(device.member_id)
 
+    def is_active(self, device_id: bytes) -> bool:
+        """A member device that was not revoked and whose partner did not leave."""
+        return DeviceId(device_id) in self.devices and self.lifecycle.active(device_id)
+
 
 class LogVerifier:
     """Holds what admission needs: chain heads, known events, membership, epoch keys."""
 
-    def __init__(self, space_id: SpaceId, epoch_keys: Mapping[int, bytes]) -> None:
+    def __init__(
+        self,
+        space_id: SpaceId,
+        epoch_keys: Mapping[int, bytes],
+        *,
+        me: DeviceId | None = None,
+        open_sealed: Callable[[bytes], bytes] | None = None,
+    ) -> None:
+        """``me`` and ``open_sealed`` let the verifier learn new epoch keys from the
+        ``key_rotated`` events sealed to this device (membership_rules.py, rule 4)."""
         self.space_id = space_id
+        self._space_keys = dict(epoch_keys)
         self._events_keys = {epoch: crypto.events_key_for(k) for epoch, k in epoch_keys.items()}
+        self._me = me
+        self._open_sealed = open_sealed
         self.membership = Membership()
         self.heads: dict[DeviceId, tuple[int, EventId]] = {}
         self._lamports: dict[EventId, int] = {}
@@ -157,7 +182,13 @@ class LogVerifier:
         return 1 + max((self._lamports[i] for i in ids), default=0)
 
     def add_epoch_key(self, epoch: int, space_key: bytes) -> None:
+        self._space_keys[epoch] = space_key
         self._events_keys[epoch] = crypto.events_key_for(space_key)
+
+    @property
+    def space_keys(self) -> dict[int, bytes]:
+        """Every epoch's space key this device holds (from its vault or learned)."""
+        return dict(self._space_keys)
 
     def events_key(self, epoch: int) -> bytes | None:
         return self._events_keys.get(epoch)
@@ -266,12 +297,19 @@ class LogVerifier:
                     RejectCode.BAD_INVITE_PROOF,
                     "a device joins only once, with its first event",
                 )
-            return None
+            return self._check_lifecycle(event)
         if isinstance(payload, MemberJoined) and env.seq == 1:
-            return self._check_join(event, payload)
+            return self._check_join(event, payload) or self._check_lifecycle(event)
         return self._reject(
             event.event_id, RejectCode.NOT_A_MEMBER, "its author is not a device any member invited"
         )
+
+    def _check_lifecycle(self, event: VerifiedEvent) -> Outcome | None:
+        refusal = self.membership.lifecycle.check(event, self.membership)
+        if refusal is None:
+            return None
+        code, reason = refusal
+        return self._reject(event.event_id, RejectCode(code), reason)
 
     def _check_join(self, event: VerifiedEvent, joined: MemberJoined) -> Outcome | None:
         invite = self.membership.invites.get(InviteId(joined.invite_id))
@@ -324,3 +362,16 @@ class LogVerifier:
             else:
                 member_id = invite.issuer_member
             m.devices[author] = Device(author, member_id, payload.box_key, event.event_id)
+        m.lifecycle.record(event, m)
+        if isinstance(payload, KeyRotated):
+            self._learn_key(payload)
+
+    def _learn_key(self, rotated: KeyRotated) -> None:
+        mine = [k for k in rotated.sealed_keys if k.device_id == self._me]
+        if not mine or self._open_sealed is None or rotated.epoch in self._space_keys:
+            return
+        try:
+            self.add_epoch_key(rotated.epoch, self._open_sealed(mine[0].sealed))
+        except crypto.CryptoError:
+            # Sealed to us but unopenable: events of that epoch stay pending, visibly.
+            return
