@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_SPACE = "unknown_space"
     UNKNOWN_DEVICE = "unknown_device"
     DEVICE_REVOKED = "device_revoked"
+    NOT_YOUR_DEVICE = "not_your_device"
     SPACE_EXISTS = "space_exists"
     INVITE_NOT_FOUND = "invite_not_found"
     INVITE_EXPIRED = "invite_expired"
@@ -131,6 +132,9 @@ ERRORS: dict[ErrorCode, ErrorInfo] = {
     ),
     ErrorCode.DEVICE_REVOKED: ErrorInfo(
         "This device was removed from the space and can no longer sync.", CLOSE_FORBIDDEN, 403
+    ),
+    ErrorCode.NOT_YOUR_DEVICE: ErrorInfo(
+        "A device can only be removed by a device of the same partner.", None, 403
     ),
     ErrorCode.SPACE_EXISTS: ErrorInfo(
         "A space with this id already exists at the relay.", None, 409

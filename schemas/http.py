@@ -14,6 +14,8 @@ from schemas.protocol import message_encoder
 
 INVITE_CREATE_CONTEXT = "trellis-invite-create-v1"
 INVITE_PROOF_CONTEXT = "trellis-invite-proof-v1"
+DEVICE_REVOKE_CONTEXT = "trellis-device-revoke-v1"
+MEMBER_LEAVE_CONTEXT = "trellis-member-leave-v1"
 MAX_WRAPPED_KEYS_BYTES = 16 * 1024
 
 _Hex16 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$", min_length=32, max_length=32)]
@@ -77,6 +79,37 @@ class RedeemInviteResponse(msgspec.Struct, frozen=True):
     device_id: str
 
 
+class RevokeDeviceRequest(msgspec.Struct, frozen=True):
+    """Ask the relay to refuse a device from now on (docs/PROTOCOL.md §7.4)."""
+
+    device_id: _Hex32
+    """The active device asking, of the same partner as the target; it signs this."""
+    signed_at: _Millis
+    signature: _Sig
+    """By ``device_id`` over :func:`revoke_device_transcript`."""
+
+
+class RevokeDeviceResponse(msgspec.Struct, frozen=True):
+    device_id: str
+    status: str
+
+
+class LeaveRequest(msgspec.Struct, frozen=True):
+    """Ask the relay to refuse every device of the asking device's partner (§7.5)."""
+
+    device_id: _Hex32
+    signed_at: _Millis
+    signature: _Sig
+    """By ``device_id`` over :func:`leave_transcript`."""
+
+
+class LeaveResponse(msgspec.Struct, frozen=True):
+    revoked: list[str]
+    """Ids of the devices the relay refuses from now on."""
+    space_deleted: bool
+    """No active device remained, so the relay deleted the space's data."""
+
+
 class HealthResponse(msgspec.Struct, frozen=True):
     status: str
     version: str
@@ -112,3 +145,13 @@ def invite_proof_transcript(
     clients can check it against the ``invite_issued`` event without trusting the relay.
     """
     return message_encoder.encode((INVITE_PROOF_CONTEXT, space_id, invite_id, device_id, box_key))
+
+
+def revoke_device_transcript(
+    space_id: bytes, device_id: bytes, target: bytes, signed_at: int
+) -> bytes:
+    return message_encoder.encode((DEVICE_REVOKE_CONTEXT, space_id, device_id, target, signed_at))
+
+
+def leave_transcript(space_id: bytes, device_id: bytes, signed_at: int) -> bytes:
+    return message_encoder.encode((MEMBER_LEAVE_CONTEXT, space_id, device_id, signed_at))

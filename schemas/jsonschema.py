@@ -41,6 +41,10 @@ HTTP_BODY_TYPES: tuple[type[msgspec.Struct], ...] = (
     http.InviteInfo,
     http.RedeemInviteRequest,
     http.RedeemInviteResponse,
+    http.RevokeDeviceRequest,
+    http.RevokeDeviceResponse,
+    http.LeaveRequest,
+    http.LeaveResponse,
     http.HealthResponse,
     http.ErrorBody,
 )

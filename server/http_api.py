@@ -42,8 +42,12 @@ from schemas.http import (
     ErrorBody,
     HealthResponse,
     InviteInfo,
+    LeaveRequest,
+    LeaveResponse,
     RedeemInviteRequest,
     RedeemInviteResponse,
+    RevokeDeviceRequest,
+    RevokeDeviceResponse,
 )
 from schemas.ids import InviteId
 from server import __version__
@@ -56,14 +60,16 @@ from server.membership import (
     check_genesis,
     check_invite_request,
     check_invite_usable,
+    check_leave_request,
     check_redeem_proof,
+    check_revoke_request,
     is_retry_of,
     parse_device_id,
     parse_invite_id,
     parse_space_id,
 )
 from server.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
-from server.store import Membership, NewEvent, RedeemOutcome
+from server.store import Membership, NewEvent, RedeemOutcome, RevokeOutcome
 
 _REDEEM_ERRORS: dict[RedeemOutcome, ErrorCode] = {
     RedeemOutcome.NOT_FOUND: ErrorCode.INVITE_NOT_FOUND,
@@ -81,6 +87,10 @@ RelayDep = NamedDependency[Relay]
 SpaceIdPath = Annotated[
     str,
     PathParameter(pattern="^[0-9a-fA-F]{32}$", description="space id, 32 hex digits"),
+]
+DeviceIdPath = Annotated[
+    str,
+    PathParameter(pattern="^[0-9a-fA-F]{64}$", description="device id, 64 hex digits"),
 ]
 InviteIdPath = Annotated[
     str,
@@ -229,6 +239,87 @@ class SpacesController(Controller):
             logger.info("invite issued in space %s by device %s", short(space), short(issuer))
         return CreateInviteResponse(
             invite_id=invite.invite_id.hex(), expires_at=invite.expires_at_ms
+        )
+
+    @post(
+        "/{space_id:str}/devices/{target:str}/revoke",
+        status_code=200,
+        responses=error_responses(
+            ErrorCode.AUTH_FAILED,
+            ErrorCode.UNKNOWN_DEVICE,
+            ErrorCode.DEVICE_REVOKED,
+            ErrorCode.UNKNOWN_SPACE,
+            ErrorCode.NOT_YOUR_DEVICE,
+            *_WRITE_ERRORS,
+        ),
+    )
+    async def revoke_device(
+        self,
+        space_id: SpaceIdPath,
+        target: DeviceIdPath,
+        data: JSONBody[RevokeDeviceRequest],
+        relay: RelayDep,
+    ) -> RevokeDeviceResponse:
+        """Refuse a device from now on, asked by an active device of the same partner
+        (the relay's member groups, docs/PROTOCOL.md §7.4); ends its open connections."""
+        space = parse_space_id(space_id)
+        target_id = parse_device_id(target)
+        by = check_revoke_request(
+            space, target_id, data, relay.clock_ms(), relay.settings.clock_skew_s
+        )
+        membership = await relay.store.membership(space, by)
+        if membership is not Membership.ACTIVE:
+            raise RelayError(MEMBERSHIP_ERRORS[membership])
+        outcome = await relay.writer.run_exclusive(
+            space, lambda store: store.revoke_device(space, by, target_id)
+        )
+        if outcome is RevokeOutcome.NOT_ACTIVE:
+            raise RelayError(ErrorCode.DEVICE_REVOKED)
+        if outcome is RevokeOutcome.UNKNOWN_TARGET:
+            raise RelayError(ErrorCode.UNKNOWN_DEVICE, "no such device in this space")
+        if outcome is RevokeOutcome.NOT_SAME_MEMBER:
+            raise RelayError(
+                ErrorCode.NOT_YOUR_DEVICE,
+                "a device can only be revoked by its own partner's devices",
+            )
+        relay.hub.revoke(space, {target_id})
+        if outcome is RevokeOutcome.REVOKED:
+            logger.info("device %s revoked in space %s", short(target_id), short(space))
+        return RevokeDeviceResponse(device_id=target_id.hex(), status="revoked")
+
+    @post(
+        "/{space_id:str}/leave",
+        status_code=200,
+        responses=error_responses(
+            ErrorCode.AUTH_FAILED,
+            ErrorCode.UNKNOWN_DEVICE,
+            ErrorCode.DEVICE_REVOKED,
+            ErrorCode.UNKNOWN_SPACE,
+            *_WRITE_ERRORS,
+        ),
+    )
+    async def leave(
+        self, space_id: SpaceIdPath, data: JSONBody[LeaveRequest], relay: RelayDep
+    ) -> LeaveResponse:
+        """Refuse every device of the asking device's partner; when nobody remains,
+        delete the space's data (docs/PROTOCOL.md §7.5)."""
+        space = parse_space_id(space_id)
+        by = check_leave_request(space, data, relay.clock_ms(), relay.settings.clock_skew_s)
+        membership = await relay.store.membership(space, by)
+        if membership is not Membership.ACTIVE:
+            raise RelayError(MEMBERSHIP_ERRORS[membership])
+        outcome = await relay.writer.run_exclusive(space, lambda store: store.leave(space, by))
+        if not outcome.active:
+            raise RelayError(ErrorCode.DEVICE_REVOKED)
+        relay.hub.revoke(space, set(outcome.revoked))
+        logger.info(
+            "a member left space %s (%d devices revoked%s)",
+            short(space),
+            len(outcome.revoked),
+            ", space deleted" if outcome.space_deleted else "",
+        )
+        return LeaveResponse(
+            revoked=[d.hex() for d in outcome.revoked], space_deleted=outcome.space_deleted
         )
 
 

@@ -11,8 +11,8 @@ One process, one hub: a relay that outgrows one machine would put a broker here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Collection, Sequence
+from typing import Protocol, runtime_checkable
 
 from schemas.ids import SpaceId
 from schemas.protocol import Stored
@@ -22,6 +22,17 @@ from server._log import logger, short
 class Subscriber(Protocol):
     def deliver(self, events: list[Stored]) -> None:
         """Queue events for sending; must not block or raise."""
+
+
+@runtime_checkable
+class DeviceConnection(Protocol):
+    """A subscriber that is one device's connection and can be ended for revocation."""
+
+    @property
+    def device_id(self) -> bytes | None: ...
+
+    def device_revoked(self) -> None:
+        """Send device_revoked and close; must not block or raise."""
 
 
 class Hub:
@@ -41,6 +52,16 @@ class Hub:
 
     def subscriber_count(self, space_id: SpaceId) -> int:
         return len(self._spaces.get(space_id, ()))
+
+    def revoke(self, space_id: SpaceId, device_ids: Collection[bytes]) -> int:
+        """End the open connections of revoked devices (docs/PROTOCOL.md §7.4); returns
+        how many were ended. Their next sign-in is refused by the store."""
+        ended = 0
+        for subscriber in list(self._spaces.get(space_id, ())):
+            if isinstance(subscriber, DeviceConnection) and subscriber.device_id in device_ids:
+                subscriber.device_revoked()
+                ended += 1
+        return ended
 
     def publish(
         self, space_id: SpaceId, events: Sequence[tuple[Subscriber | None, Stored]]

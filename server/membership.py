@@ -16,9 +16,13 @@ from schemas.errors import ErrorCode
 from schemas.http import (
     CreateInviteRequest,
     CreateSpaceRequest,
+    LeaveRequest,
     RedeemInviteRequest,
+    RevokeDeviceRequest,
     invite_create_transcript,
     invite_proof_transcript,
+    leave_transcript,
+    revoke_device_transcript,
 )
 from schemas.ids import (
     DEVICE_ID_BYTES,
@@ -117,6 +121,41 @@ def check_invite_request(
         created_by=device_id,
         created_at_ms=now_ms,
     )
+
+
+def check_signed_at(signed_at: int, now_ms: int, clock_skew_s: int) -> None:
+    # A bounded signing time keeps a captured request from being replayed much later.
+    if abs(signed_at - now_ms) > clock_skew_s * MS_PER_S:
+        raise RelayError(
+            ErrorCode.AUTH_FAILED,
+            f"the request was signed more than {clock_skew_s} s away from the relay's "
+            "clock; check the device's time",
+        )
+
+
+def check_revoke_request(
+    space_id: SpaceId, target: DeviceId, req: RevokeDeviceRequest, now_ms: int, clock_skew_s: int
+) -> DeviceId:
+    """Signed by the named device, recently. Whether it may revoke ``target`` (same
+    member group, both in the space, itself active) the store decides atomically."""
+    device_id = parse_device_id(req.device_id)
+    transcript = revoke_device_transcript(space_id, device_id, target, req.signed_at)
+    if not signature_valid(device_id, transcript, req.signature):
+        raise RelayError(ErrorCode.AUTH_FAILED, "the request is not signed by the named device")
+    check_signed_at(req.signed_at, now_ms, clock_skew_s)
+    return device_id
+
+
+def check_leave_request(
+    space_id: SpaceId, req: LeaveRequest, now_ms: int, clock_skew_s: int
+) -> DeviceId:
+    device_id = parse_device_id(req.device_id)
+    if not signature_valid(
+        device_id, leave_transcript(space_id, device_id, req.signed_at), req.signature
+    ):
+        raise RelayError(ErrorCode.AUTH_FAILED, "the request is not signed by the named device")
+    check_signed_at(req.signed_at, now_ms, clock_skew_s)
+    return device_id
 
 
 def is_retry_of(new: InviteRecord, stored: InviteRecord) -> bool:

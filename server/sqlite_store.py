@@ -36,10 +36,12 @@ from server.store import (
     EventPage,
     EventRow,
     InviteRecord,
+    LeaveOutcome,
     Membership,
     NewEvent,
     Position,
     RedeemOutcome,
+    RevokeOutcome,
     SpaceSnapshot,
     StoredPosition,
 )
@@ -285,8 +287,15 @@ class SqliteStore:
                 await db.execute("ROLLBACK")
                 return False
             await db.execute(
-                "INSERT INTO devices (space_id, device_id, status, added_at) VALUES (?, ?, ?, ?)",
-                (genesis.space_id, genesis.author, DeviceStatus.ACTIVE.value, created_at_ms),
+                "INSERT INTO devices (space_id, device_id, status, added_at, member_group) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    genesis.space_id,
+                    genesis.author,
+                    DeviceStatus.ACTIVE.value,
+                    created_at_ms,
+                    genesis.author,
+                ),
             )
             await db.execute(
                 "INSERT INTO events (space_id, seq, event_id, author, author_seq, envelope, "
@@ -342,13 +351,18 @@ class SqliteStore:
         self, db: aiosqlite.Connection, invite_id: InviteId, device_id: DeviceId, now_ms: int
     ) -> tuple[RedeemOutcome, SpaceId | None]:
         async with db.execute(
-            "SELECT space_id, redeemed_by FROM invites WHERE invite_id = ?", (invite_id,)
+            "SELECT space_id, redeemed_by, kind, created_by FROM invites WHERE invite_id = ?",
+            (invite_id,),
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return RedeemOutcome.NOT_FOUND, None
         space_id = SpaceId(bytes(row[0]))
         redeemed_by = None if row[1] is None else bytes(row[1])
+        # A device invite keeps its creator's member group; a member invite starts one.
+        group = await self._member_group(db, space_id, DeviceId(bytes(row[3])))
+        if row[2] != "device" or group is None:
+            group = device_id
         async with db.execute(
             "SELECT status FROM devices WHERE space_id = ? AND device_id = ?",
             (space_id, device_id),
@@ -365,9 +379,9 @@ class SqliteStore:
         )
         if cursor.rowcount == 1:
             await db.execute(
-                "INSERT INTO devices (space_id, device_id, status, added_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (space_id, device_id) DO NOTHING",
-                (space_id, device_id, DeviceStatus.ACTIVE.value, now_ms),
+                "INSERT INTO devices (space_id, device_id, status, added_at, member_group) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (space_id, device_id) DO NOTHING",
+                (space_id, device_id, DeviceStatus.ACTIVE.value, now_ms, group),
             )
             return RedeemOutcome.REDEEMED, space_id
         if redeemed_by == device_id:
@@ -375,6 +389,96 @@ class SqliteStore:
         if redeemed_by is not None:
             return RedeemOutcome.USED, space_id
         return RedeemOutcome.EXPIRED, space_id
+
+    async def _member_group(
+        self, db: aiosqlite.Connection, space_id: SpaceId, device_id: DeviceId
+    ) -> bytes | None:
+        async with db.execute(
+            "SELECT member_group FROM devices WHERE space_id = ? AND device_id = ?",
+            (space_id, device_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    async def _active_group(
+        self, db: aiosqlite.Connection, space_id: SpaceId, device_id: DeviceId
+    ) -> bytes | None:
+        """The member group of an active device, else None."""
+        async with db.execute(
+            "SELECT member_group FROM devices WHERE space_id = ? AND device_id = ? AND status = ?",
+            (space_id, device_id, DeviceStatus.ACTIVE.value),
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    async def revoke_device(
+        self, space_id: SpaceId, by: DeviceId, target: DeviceId
+    ) -> RevokeOutcome:
+        db = self._writer_db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            outcome = await self._revoke_in_transaction(db, space_id, by, target)
+            await db.execute("COMMIT" if outcome is RevokeOutcome.REVOKED else "ROLLBACK")
+        except BaseException:
+            await rollback_quietly(db)
+            raise
+        return outcome
+
+    async def _revoke_in_transaction(
+        self, db: aiosqlite.Connection, space_id: SpaceId, by: DeviceId, target: DeviceId
+    ) -> RevokeOutcome:
+        group = await self._active_group(db, space_id, by)
+        if group is None:
+            return RevokeOutcome.NOT_ACTIVE
+        async with db.execute(
+            "SELECT status, member_group FROM devices WHERE space_id = ? AND device_id = ?",
+            (space_id, target),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return RevokeOutcome.UNKNOWN_TARGET
+        if row[1] is None or bytes(row[1]) != group:
+            return RevokeOutcome.NOT_SAME_MEMBER
+        if row[0] == DeviceStatus.REVOKED:
+            return RevokeOutcome.ALREADY_REVOKED
+        await db.execute(
+            "UPDATE devices SET status = ? WHERE space_id = ? AND device_id = ?",
+            (DeviceStatus.REVOKED.value, space_id, target),
+        )
+        return RevokeOutcome.REVOKED
+
+    async def leave(self, space_id: SpaceId, by: DeviceId) -> LeaveOutcome:
+        db = self._writer_db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            group = await self._active_group(db, space_id, by)
+            if group is None:
+                await db.execute("ROLLBACK")
+                return LeaveOutcome([], space_deleted=False, active=False)
+            async with db.execute(
+                "SELECT device_id FROM devices WHERE space_id = ? AND member_group = ? "
+                "AND status = ?",
+                (space_id, group, DeviceStatus.ACTIVE.value),
+            ) as cur:
+                revoked = [DeviceId(bytes(r[0])) for r in await cur.fetchall()]
+            await db.execute(
+                "UPDATE devices SET status = ? WHERE space_id = ? AND member_group = ?",
+                (DeviceStatus.REVOKED.value, space_id, group),
+            )
+            async with db.execute(
+                "SELECT 1 FROM devices WHERE space_id = ? AND status = ? LIMIT 1",
+                (space_id, DeviceStatus.ACTIVE.value),
+            ) as cur:
+                deleted = await cur.fetchone() is None
+            if deleted:
+                # Nobody remains who could read it: the relay keeps nothing of the space.
+                for table in ("events", "invites", "devices", "spaces"):
+                    await db.execute(f"DELETE FROM {table} WHERE space_id = ?", (space_id,))  # noqa: S608
+            await db.execute("COMMIT")
+        except BaseException:
+            await rollback_quietly(db)
+            raise
+        return LeaveOutcome(revoked, space_deleted=deleted)
 
     async def check_writable(self, now_ms: int) -> None:
         db = self._writer_db

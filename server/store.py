@@ -122,6 +122,24 @@ class RedeemOutcome(Enum):
     DEVICE_REVOKED = "device_revoked"
 
 
+class RevokeOutcome(Enum):
+    REVOKED = "revoked"
+    ALREADY_REVOKED = "already_revoked"
+    """Revoked before: a retry succeeds again."""
+    NOT_SAME_MEMBER = "not_same_member"
+    UNKNOWN_TARGET = "unknown_target"
+    NOT_ACTIVE = "not_active"
+    """The asking device is not (or no longer) an active device of the space."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveOutcome:
+    revoked: list[DeviceId]
+    space_deleted: bool
+    active: bool = True
+    """False when the asking device was not active: nothing was changed."""
+
+
 class Store(Protocol):
     async def open(self) -> None:
         """Connect, apply pending migrations, get ready to serve."""
@@ -169,6 +187,15 @@ class Store(Protocol):
     ) -> tuple[RedeemOutcome, SpaceId | None]:
         """Mark the invite used by ``device_id`` and make that device an active member,
         atomically, unless it is used, expired or missing."""
+
+    async def revoke_device(
+        self, space_id: SpaceId, by: DeviceId, target: DeviceId
+    ) -> RevokeOutcome:
+        """Mark ``target`` revoked if ``by`` is active and of the same member group."""
+
+    async def leave(self, space_id: SpaceId, by: DeviceId) -> LeaveOutcome:
+        """Revoke every device of ``by``'s member group; when no active device remains
+        in the space, delete all of its data (events, invites, devices, the space)."""
 
     async def check_writable(self, now_ms: int) -> None:
         """Durably commit a trivial write (readiness); raise if the database cannot."""

@@ -151,6 +151,19 @@ class _Connection:
     def drain(self) -> None:
         self._end_reading(_Stop.DRAIN)
 
+    # --- revocation (hub.revoke) ------------------------------------------------------
+
+    @property
+    def device_id(self) -> bytes | None:
+        return self._session.device_id
+
+    def device_revoked(self) -> None:
+        """This device was revoked while connected: say so and close at once; whatever
+        it pushes from now on is refused by the writer (docs/PROTOCOL.md §7.4)."""
+        self._unsubscribe()
+        self._outbox.discard()
+        self._apply(self._session.fail(ErrorCode.DEVICE_REVOKED))
+
     # --- lifecycle -----------------------------------------------------------------
 
     async def run(self) -> None:

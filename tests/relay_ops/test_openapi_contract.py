@@ -59,7 +59,9 @@ def test_the_document_describes_every_http_route() -> None:
         "GET /v1/invites/{invite_id}",
         "POST /v1/invites/{invite_id}/redeem",
         "POST /v1/spaces",
+        "POST /v1/spaces/{space_id}/devices/{target}/revoke",
         "POST /v1/spaces/{space_id}/invites",
+        "POST /v1/spaces/{space_id}/leave",
     ]
 
 
