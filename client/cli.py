@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from client import cli_agreements, cli_audit, cli_recovery
+from client import cli_agreements, cli_audit, cli_devices, cli_recovery
 from client.cli_common import (
     HOME_ENV,
     Handler,
@@ -179,6 +179,7 @@ async def cmd_safety_number(args: argparse.Namespace) -> int:
                 code="partner_not_joined",
             )
         print(space.safety_number())
+        await cli_devices.safety_number_confirmation(space, confirm=args.confirm)
     return 0
 
 
@@ -207,6 +208,8 @@ async def cmd_status(args: argparse.Namespace) -> int:
             "rejected": status.rejected,
             "last_sync": None if status.last_sync_at is None else iso_utc(status.last_sync_at),
         }
+        device_fields, device_lines = await cli_devices.status_fields(space)
+        data.update(device_fields)
         if args.json:
             print_json(data)
             return 0
@@ -222,6 +225,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
         if status.rejected:
             print(f"Refused:    {status.rejected} received event(s) were not genuine")
         print(f"Last sync:  {data['last_sync'] or 'never'}")
+        print("\n".join(device_lines))
         if not status.joined:
             print("Joining is not finished: run 'trellis sync'.")
     return 0
@@ -305,11 +309,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_sync)
 
     p = sub.add_parser("safety-number", help="the number to compare with your partner")
+    p.add_argument(
+        "--confirm", action="store_true", help="record that it matched your partner's, in person"
+    )
     p.set_defaults(handler=cmd_safety_number)
 
     cli_agreements.register(sub)
     cli_recovery.register(sub)
     cli_audit.register(sub)
+    cli_devices.register(sub)
 
     p = sub.add_parser("status", help="relay, members, devices and what is waiting to send")
     p.add_argument("--json", action="store_true")

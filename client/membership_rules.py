@@ -83,6 +83,8 @@ class Lifecycle:
     left: dict[MemberId, EventId] = field(default_factory=dict)
     rotations: dict[int, Position] = field(default_factory=dict)
     """Epoch → position of the key_rotated event that started it."""
+    rotation_seen: dict[int, dict[DeviceId, int]] = field(default_factory=dict)
+    """Epoch → the seen vector of the key_rotated event that started it."""
 
     def seen(self, event: VerifiedEvent) -> dict[DeviceId, int]:
         vector: dict[DeviceId, int] = {}
@@ -202,6 +204,17 @@ class Lifecycle:
                     )
         elif isinstance(payload, KeyRotated):
             self.rotations[payload.epoch] = (event.author, event.envelope.seq)
+            self.rotation_seen[payload.epoch] = self.seen(event)
+
+    def unrotated(self) -> list[CutOff]:
+        """Cut-offs that no rotation has followed yet: a removed device still holds the
+        newest key, so a remaining device must rotate (client/devices.py)."""
+
+        def followed(cut: CutOff) -> bool:
+            author, seq = self.positions[cut.by]
+            return any(seen.get(author, 0) >= seq for seen in self.rotation_seen.values())
+
+        return [cut for cut in self.cut_offs.values() if not followed(cut)]
 
     def _cut(self, device_id: DeviceId, last_seq: int, by: EventId, reason: str) -> None:
         current = self.cut_offs.get(device_id)

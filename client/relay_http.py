@@ -26,8 +26,12 @@ from schemas.http import (
     CreateSpaceResponse,
     ErrorBody,
     InviteInfo,
+    LeaveRequest,
+    LeaveResponse,
     RedeemInviteRequest,
     RedeemInviteResponse,
+    RevokeDeviceRequest,
+    RevokeDeviceResponse,
 )
 
 HTTP_TIMEOUT_S = 15.0
@@ -99,6 +103,19 @@ class RelayHttp:
         return await self._call(
             "POST", f"/v1/invites/{invite_id_hex}/redeem", req, RedeemInviteResponse
         )
+
+    async def revoke_device(
+        self, space_id_hex: str, device_id_hex: str, req: RevokeDeviceRequest
+    ) -> RevokeDeviceResponse:
+        return await self._call(
+            "POST",
+            f"/v1/spaces/{space_id_hex}/devices/{device_id_hex}/revoke",
+            req,
+            RevokeDeviceResponse,
+        )
+
+    async def leave(self, space_id_hex: str, req: LeaveRequest) -> LeaveResponse:
+        return await self._call("POST", f"/v1/spaces/{space_id_hex}/leave", req, LeaveResponse)
 
     async def _call(
         self, method: str, path: str, body: msgspec.Struct | None, result: type[_T]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import msgspec
 
-from client import crypto, vault
+from client import crypto, devices, vault
 from client.audit import AuditReport, audit_log
 from client.errors import (
     HomeError,
@@ -303,7 +303,7 @@ class Space:
                     "Setting up this device did not finish. Remove the folder "
                     f"{home} and run 'trellis init' or 'trellis join' again."
                 )
-            secrets = vault.unseal(passphrase, sealed)
+            secrets = await devices.unseal_rate_limited(store, passphrase, sealed)
             space = cls(
                 home, store, secrets, SpaceId(space_id), RelayEndpoint.parse(relay.decode())
             )
@@ -471,6 +471,9 @@ class Space:
                 else:
                     async with asyncio.timeout(timeout_s):
                         await self._sync_once(report, on_event, until_up_to_date=True)
+                        # A partner left or a revocation lacks its rotation (devices.py).
+                        if await devices.rotate_if_due(self):
+                            await self._sync_once(report, on_event, until_up_to_date=True)
                     return report
             except TrellisError as exc:
                 if not is_passing_failure(exc) or (not watch and loop.time() >= give_up_at):
@@ -661,7 +664,30 @@ class Space:
         ]
 
     def safety_number(self) -> str:
-        return crypto.safety_number(self.space_id, list(self._verifier.membership.devices))
+        """Over the *active* devices: it changes when a device is added or removed."""
+        m = self._verifier.membership
+        return crypto.safety_number(self.space_id, [d for d in m.devices if m.is_active(d)])
+
+    # -- devices and local settings (client/devices.py) -----------------------------
+
+    def chain_seq(self, device_id: bytes) -> int:
+        """The last seq of ``device_id``'s chain that this device holds (0: none)."""
+        head = self._verifier.heads.get(DeviceId(device_id))
+        return 0 if head is None else head[0]
+
+    def epoch_keys(self) -> dict[int, bytes]:
+        return self._verifier.space_keys
+
+    async def get_local(self, key: str) -> bytes | None:
+        return await self._store.get(key)
+
+    async def put_local(self, items: dict[str, bytes]) -> None:
+        await self._store.put(items)
+
+    async def reseal(self, passphrase: str) -> None:
+        """Seal this device's keys with a new passphrase, replacing the old vault."""
+        _require_passphrase(passphrase)
+        await self._store.put({_META_VAULT: vault.seal(passphrase, self._secrets)})
 
     async def status(self) -> Status:
         last = await self._store.get(_META_LAST_SYNC)
