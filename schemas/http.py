@@ -80,7 +80,7 @@ class RedeemInviteResponse(msgspec.Struct, frozen=True):
 
 
 class RevokeDeviceRequest(msgspec.Struct, frozen=True):
-    """Ask the relay to refuse a device from now on (docs/PROTOCOL.md §7.4)."""
+    """Ask the relay to refuse a device from now on (docs/PROTOCOL.md §7.8)."""
 
     device_id: _Hex32
     """The active device asking, of the same partner as the target; it signs this."""
@@ -95,7 +95,7 @@ class RevokeDeviceResponse(msgspec.Struct, frozen=True):
 
 
 class LeaveRequest(msgspec.Struct, frozen=True):
-    """Ask the relay to refuse every device of the asking device's partner (§7.5)."""
+    """Ask the relay to refuse every device of the asking device's partner (§7.9)."""
 
     device_id: _Hex32
     signed_at: _Millis

@@ -261,7 +261,7 @@ class SpacesController(Controller):
         relay: RelayDep,
     ) -> RevokeDeviceResponse:
         """Refuse a device from now on, asked by an active device of the same partner
-        (the relay's member groups, docs/PROTOCOL.md §7.4); ends its open connections."""
+        (the relay's member groups, docs/PROTOCOL.md §7.8); ends its open connections."""
         space = parse_space_id(space_id)
         target_id = parse_device_id(target)
         by = check_revoke_request(
@@ -302,7 +302,7 @@ class SpacesController(Controller):
         self, space_id: SpaceIdPath, data: JSONBody[LeaveRequest], relay: RelayDep
     ) -> LeaveResponse:
         """Refuse every device of the asking device's partner; when nobody remains,
-        delete the space's data (docs/PROTOCOL.md §7.5)."""
+        delete the space's data (docs/PROTOCOL.md §7.9)."""
         space = parse_space_id(space_id)
         by = check_leave_request(space, data, relay.clock_ms(), relay.settings.clock_skew_s)
         membership = await relay.store.membership(space, by)

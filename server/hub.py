@@ -54,7 +54,7 @@ class Hub:
         return len(self._spaces.get(space_id, ()))
 
     def revoke(self, space_id: SpaceId, device_ids: Collection[bytes]) -> int:
-        """End the open connections of revoked devices (docs/PROTOCOL.md §7.4); returns
+        """End the open connections of revoked devices (docs/PROTOCOL.md §7.8); returns
         how many were ended. Their next sign-in is refused by the store."""
         ended = 0
         for subscriber in list(self._spaces.get(space_id, ())):

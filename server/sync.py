@@ -159,7 +159,7 @@ class _Connection:
 
     def device_revoked(self) -> None:
         """This device was revoked while connected: say so and close at once; whatever
-        it pushes from now on is refused by the writer (docs/PROTOCOL.md §7.4)."""
+        it pushes from now on is refused by the writer (docs/PROTOCOL.md §7.8)."""
         self._unsubscribe()
         self._outbox.discard()
         self._apply(self._session.fail(ErrorCode.DEVICE_REVOKED))

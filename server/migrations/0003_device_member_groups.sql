@@ -1,6 +1,6 @@
 -- Trellis relay, schema version 3.
 -- devices.member_group: which partner a device belongs to, as far as the relay can tell
--- without reading the log (docs/PROTOCOL.md §7.4): a space's first device and every
+-- without reading the log (docs/PROTOCOL.md §7.8): a space's first device and every
 -- device that redeemed a *member* invite start a group (their own device id); a device
 -- that redeemed a *device* invite joins the group of the invite's creator. It lets the
 -- relay enforce "a device is revoked only by a device of the same partner" and "leaving
