@@ -14,11 +14,14 @@ import msgspec
 from client.fold import JournalItem
 from client.verify import VerifiedEvent
 from schemas.payloads import (
+    DeviceRevoked,
     InviteIssued,
     JournalAmended,
     JournalEntry,
     JournalRetracted,
+    KeyRotated,
     MemberJoined,
+    MemberLeft,
     SpaceCreated,
     UnknownPayload,
     payload_kind,
@@ -77,6 +80,12 @@ def event_summary(event: VerifiedEvent, names: Names) -> str:
             return f"{who} updated a journal entry: {p.text}"
         case JournalRetracted():
             return f"{who} withdrew a journal entry"
+        case DeviceRevoked():
+            return f"{who} removed one of their devices"
+        case KeyRotated():
+            return f"{who}'s device changed the space's key so removed devices cannot read on"
+        case MemberLeft():
+            return f"{who} left the space"
         case UnknownPayload():
             return f"{who} wrote something this version of Trellis cannot show yet"
     return practice_summary(p, who)
