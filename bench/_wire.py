@@ -11,6 +11,7 @@ import asyncio
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench._spaces import PairSpec
 from client.crypto import DeviceKeys
 from schemas.protocol import (
     Acked,
@@ -118,3 +119,14 @@ async def push_all(ws: ClientConnection, frames: list[bytes], in_flight: int) ->
     finally:
         reader.cancel()
     return acked
+
+
+async def push_set_up(port: int, pairs: list[PairSpec]) -> None:
+    """Push each pair's set-up events in the order they were written (A's invite, then
+    B's join), as real devices must: B only learns of the invite from the relay."""
+    for pair in pairs:
+        for chain, envelopes in ((pair.a, pair.to_push_a), (pair.b, pair.to_push_b)):
+            keys = DeviceKeys.from_seeds(chain.signing_seed, chain.box_secret)
+            ws, _ = await sign_in(port, keys, chain.space_id)
+            await push_all(ws, push_frames(envelopes, len(envelopes)), 1)
+            await ws.close()

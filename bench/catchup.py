@@ -25,7 +25,7 @@ from pathlib import Path
 from bench._relay import pid_of, running_relay
 from bench._spaces import PAYLOAD_BYTES, ChainSpec, ChainWriter, PairSpec, http_client, issue_invite
 from bench._wire import push_all, push_frames, sign_in
-from bench.ingest import Mode, PushingDevice, make_pairs, push_concurrently
+from bench.ingest import Mode, make_pairs, push_concurrently
 from client.space import Space
 
 EVENTS = 100_000
@@ -45,9 +45,8 @@ class Filled:
 
 def _fill(db: Path) -> Filled:
     with running_relay(db) as relay:
-        pair = asyncio.run(make_pairs(relay.url, 1))[0]
-        devices = [PushingDevice(pair.a, pair.to_push_a), PushingDevice(pair.b, pair.to_push_b)]
-        pushed = push_concurrently(relay.port, pid_of(relay), devices, FILL, workers=2)
+        pair = asyncio.run(make_pairs(relay.port, relay.url, 1))[0]
+        pushed = push_concurrently(relay.port, pid_of(relay), [pair.a, pair.b], FILL, workers=2)
     # Stopped cleanly: the WAL is checkpointed into the database file and removed.
     leftovers = [p for p in (Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists()]
     if leftovers:

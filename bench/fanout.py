@@ -24,9 +24,10 @@ from pathlib import Path
 from websockets.asyncio.client import ClientConnection
 
 from bench._relay import cpu_seconds, pid_of, running_relay
-from bench._spaces import ChainSpec, ChainWriter, PairSpec, create_pair, http_client
-from bench._wire import BenchError, push_all, push_frames, receive, sign_in
+from bench._spaces import ChainSpec, ChainWriter
+from bench._wire import BenchError, push_frames, receive, sign_in
 from bench._workers import Phase, run_workers
+from bench.ingest import make_pairs
 from client.verify import LogVerifier, Verdict
 from schemas.envelope import event_id_of
 from schemas.ids import SpaceId
@@ -45,7 +46,6 @@ START_TIMEOUT_S = 300.0
 class _SenderArgs:
     port: int
     chains: list[ChainSpec]
-    setup: list[list[bytes]]
     events_per_device: int
 
 
@@ -53,7 +53,6 @@ class _SenderArgs:
 class _Watcher:
     chain: ChainSpec
     history: list[bytes]
-    setup: list[bytes]
     expected: int
 
 
@@ -95,8 +94,6 @@ async def _send(args: _SenderArgs, phase: Phase) -> _Sent:
     writers = [ChainWriter(chain) for chain in args.chains]
     envelopes = [writer.journal_entries(args.events_per_device) for writer in writers]
     connections = [(await sign_in(args.port, w.keys, w.spec.space_id))[0] for w in writers]
-    for ws, setup in zip(connections, args.setup, strict=True):
-        await push_all(ws, push_frames(setup, len(setup)), 1)
     # (due time, device, event index): one schedule for all devices of this process.
     schedule: list[tuple[float, int, int]] = []
     devices = len(writers)
@@ -104,7 +101,7 @@ async def _send(args: _SenderArgs, phase: Phase) -> _Sent:
         offset = device / (devices * RATE_HZ)
         schedule.extend((offset + k / RATE_HZ, device, k) for k in range(args.events_per_device))
     heapq.heapify(schedule)
-    frames = [push_frames(device_envelopes, 1, first_req=2) for device_envelopes in envelopes]
+    frames = [push_frames(device_envelopes, 1) for device_envelopes in envelopes]
     phase.ready()
     await asyncio.to_thread(phase.wait_for_start, START_TIMEOUT_S)
     readers = [asyncio.create_task(_drain_acks(ws, args.events_per_device)) for ws in connections]
@@ -141,8 +138,6 @@ async def _watch_one(
             continue
         for stored in message.events:
             outcome = verifier.admit(stored.envelope)
-            if outcome.verdict is Verdict.DUPLICATE:
-                continue  # A's set-up event, already admitted from the history
             if outcome.verdict is not Verdict.ACCEPTED or outcome.event_id is None:
                 raise BenchError(f"watcher did not accept a live event: {outcome}")
             received[outcome.event_id] = time.monotonic()
@@ -160,7 +155,6 @@ async def _watch(args: _WatcherArgs, phase: Phase) -> dict[bytes, float]:
         verifiers.append(verifier)
         keys = ChainWriter(watcher.chain).keys
         ws, _ = await sign_in(args.port, keys, watcher.chain.space_id)
-        await push_all(ws, push_frames(watcher.setup, len(watcher.setup)), 1)
         connections.append(ws)
     phase.ready()
     tasks = [
@@ -179,11 +173,6 @@ async def _watch(args: _WatcherArgs, phase: Phase) -> dict[bytes, float]:
 # --- the run -------------------------------------------------------------------------
 
 
-async def _make_pairs(url: str, count: int) -> list[PairSpec]:
-    async with http_client(url) as http:
-        return list(await asyncio.gather(*(create_pair(http, url) for _ in range(count))))
-
-
 def percentile(sorted_values: list[float], fraction: float) -> float:
     """Nearest-rank percentile of an ascending list."""
     if not sorted_values:
@@ -195,14 +184,9 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 def run(pairs: int, workdir: Path) -> dict[str, float]:
     per_device = _events_per_device()
     with running_relay(workdir / f"fanout-{pairs}.db") as relay:
-        specs = asyncio.run(_make_pairs(relay.url, pairs))
-        sender = _SenderArgs(
-            relay.port, [p.a for p in specs], [p.to_push_a for p in specs], per_device
-        )
-        watchers = _WatcherArgs(
-            relay.port,
-            [_Watcher(p.b, p.history, p.to_push_b, per_device) for p in specs],
-        )
+        specs = asyncio.run(make_pairs(relay.port, relay.url, pairs))
+        sender = _SenderArgs(relay.port, [p.a for p in specs], per_device)
+        watchers = _WatcherArgs(relay.port, [_Watcher(p.b, p.history, per_device) for p in specs])
         relay_pid = pid_of(relay)
         cpu_at_start: list[float] = []
         jobs: list[_SenderArgs | _WatcherArgs] = [sender, watchers]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench._relay import cpu_seconds, pid_of, running_relay
 from bench._spaces import ChainSpec, ChainWriter, PairSpec, create_pair, http_client
-from bench._wire import push_all, push_frames, sign_in
+from bench._wire import push_all, push_frames, push_set_up, sign_in
 from bench._workers import Phase, run_workers, split
 
 PAIRS = 50
@@ -40,16 +40,9 @@ SINGLE = Mode("single", events_per_device=400, batch=1, in_flight=8)
 
 
 @dataclass(frozen=True)
-class PushingDevice:
-    chain: ChainSpec
-    setup: list[bytes]
-    """Set-up envelopes (invite issued, member joined) pushed before the clock starts."""
-
-
-@dataclass(frozen=True)
 class _WorkerArgs:
     port: int
-    devices: list[PushingDevice]
+    devices: list[ChainSpec]
     mode: Mode
 
 
@@ -69,12 +62,8 @@ class Pushed:
     chains: list[ChainSpec]
 
 
-def _devices(pairs: list[PairSpec]) -> list[PushingDevice]:
-    out = []
-    for pair in pairs:
-        out.append(PushingDevice(pair.a, pair.to_push_a))
-        out.append(PushingDevice(pair.b, pair.to_push_b))
-    return out
+def _devices(pairs: list[PairSpec]) -> list[ChainSpec]:
+    return [chain for pair in pairs for chain in (pair.a, pair.b)]
 
 
 def _worker(args: _WorkerArgs, phase: Phase) -> _WorkerResult:
@@ -83,17 +72,14 @@ def _worker(args: _WorkerArgs, phase: Phase) -> _WorkerResult:
 
 async def _work(args: _WorkerArgs, phase: Phase) -> _WorkerResult:
     mode = args.mode
-    writers = [ChainWriter(device.chain) for device in args.devices]
+    writers = [ChainWriter(chain) for chain in args.devices]
     frames = [
-        push_frames(writer.journal_entries(mode.events_per_device), mode.batch, first_req=2)
+        push_frames(writer.journal_entries(mode.events_per_device), mode.batch)
         for writer in writers
     ]
     connections = [
         (await sign_in(args.port, writer.keys, writer.spec.space_id))[0] for writer in writers
     ]
-    # Set-up events first, untimed; in order, since B's join follows A's invite.
-    for ws, device in zip(connections, args.devices, strict=True):
-        await push_all(ws, push_frames(device.setup, len(device.setup), first_req=1), 1)
     phase.ready()
     await asyncio.to_thread(phase.wait_for_start, START_TIMEOUT_S)
     acked = await asyncio.gather(
@@ -107,13 +93,16 @@ async def _work(args: _WorkerArgs, phase: Phase) -> _WorkerResult:
     return _WorkerResult(finished_at, sum(acked), [writer.spec for writer in writers])
 
 
-async def make_pairs(url: str, count: int) -> list[PairSpec]:
+async def make_pairs(port: int, url: str, count: int) -> list[PairSpec]:
+    """``count`` couples, registered and with their set-up events pushed."""
     async with http_client(url) as http:
-        return list(await asyncio.gather(*(create_pair(http, url) for _ in range(count))))
+        pairs = list(await asyncio.gather(*(create_pair(http, url) for _ in range(count))))
+    await push_set_up(port, pairs)
+    return pairs
 
 
 def push_concurrently(
-    port: int, relay_pid: int, devices: list[PushingDevice], mode: Mode, workers: int = WORKERS
+    port: int, relay_pid: int, devices: list[ChainSpec], mode: Mode, workers: int = WORKERS
 ) -> Pushed:
     """Every device pushes ``mode.events_per_device`` new events at once; time to last ack."""
     args = [_WorkerArgs(port, part, mode) for part in split(devices, workers)]
@@ -136,7 +125,7 @@ def push_concurrently(
 
 def run(mode: Mode, workdir: Path) -> dict[str, float]:
     with running_relay(workdir / f"ingest-{mode.name}.db") as relay:
-        pairs = asyncio.run(make_pairs(relay.url, PAIRS))
+        pairs = asyncio.run(make_pairs(relay.port, relay.url, PAIRS))
         pushed = push_concurrently(relay.port, pid_of(relay), _devices(pairs), mode)
     return {
         "events": pushed.acked,

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from client.verify import Membership, VerifiedEvent
+from client.verify import Member, Membership, VerifiedEvent
 from schemas.ids import EventId, MemberId
 from schemas.payloads import JournalAmended, JournalEntry, JournalRetracted
 
 
 def causal_order(events: Iterable[VerifiedEvent]) -> list[VerifiedEvent]:
-    return sorted(events, key=lambda e: (e.lamport, e.event_id))
+    return sorted(events, key=lambda e: (e.body.lamport, e.event_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,26 +57,26 @@ def fold_journal(ordered: Iterable[VerifiedEvent], membership: Membership) -> li
     devices); anything else is ignored here and reported by ``trellis verify``.
     """
     items: dict[EventId, JournalItem] = {}
+    members: dict[bytes, Member | None] = {}  # by author device: a handful, looked up once
     for event in ordered:
-        member = membership.member_of(event.author)
+        author = event.envelope.author
+        if author not in members:
+            members[author] = membership.member_of(author)
+        member = members[author]
         if member is None:
             continue
         payload = event.payload
         if isinstance(payload, JournalEntry):
-            version = JournalVersion(
-                event.event_id,
-                payload.text,
-                payload.mood,
-                tuple(payload.tags),
-                event.body.recorded_at,
-            )
+            tags = tuple(payload.tags)
+            recorded_at = event.body.recorded_at
+            version = JournalVersion(event.event_id, payload.text, payload.mood, tags, recorded_at)
             items[event.event_id] = JournalItem(
                 id=event.event_id,
                 author=member.member_id,
                 text=payload.text,
                 mood=payload.mood,
-                tags=tuple(payload.tags),
-                recorded_at=event.body.recorded_at,
+                tags=tags,
+                recorded_at=recorded_at,
                 occurred_at=event.body.occurred_at,
                 history=[version],
             )

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import msgspec
 
-from client import crypto, devices, vault
+from client import crypto, devices, signatures, vault
 from client.audit import AuditReport, audit_log
 from client.errors import (
     HomeError,
@@ -533,10 +533,12 @@ class Space:
     ) -> list[VerifiedEvent]:
         """Admit envelopes from the relay; store what passes, hold or record the rest."""
         accepted: list[tuple[VerifiedEvent, int | None]] = []
+        # Signatures first, a page at a time on every core (client/signatures.py).
+        verified = signatures.valid_signatures([data for data, _ in items])
         queue = list(items)
         while queue:
             data, relay_seq = queue.pop(0)
-            outcome = self._verifier.admit(data)
+            outcome = self._verifier.admit(data, trusted=data in verified)
             if outcome.verdict is Verdict.ACCEPTED and outcome.event is not None:
                 accepted.append((outcome.event, relay_seq))
                 self._pending.pop(outcome.event.event_id, None)

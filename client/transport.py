@@ -75,6 +75,9 @@ class SyncConnection:
                     ]
                 else:
                     events = self.session.receive(frame)
+                # Send what the frame prompted (the next Pull) before handling its
+                # events: the relay reads the next page while we verify this one.
+                await self.flush()
                 for event in events:
                     await handle(event)
                     if isinstance(event, SessionFailed):

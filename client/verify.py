@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import msgspec
+
 from client import crypto
 from client.membership_rules import Lifecycle
 from schemas.envelope import Envelope, EnvelopeFormatError, decode_envelope, event_id_of
@@ -87,9 +89,12 @@ class Member:
     joined_by: EventId
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedEvent:
-    """An accepted event with its decrypted body; the unit the fold works on."""
+class VerifiedEvent(msgspec.Struct, frozen=True, gc=False):
+    """An accepted event with its decrypted body; the unit the fold works on.
+
+    A device holds one of these per event of its space, so ``gc=False`` (it never takes
+    part in a reference cycle): Python's cycle collector walking them, with their
+    bodies and payloads, took ~16% of a 100,000-event catch-up (bench/catchup.py)."""
 
     event_id: EventId
     envelope: Envelope
@@ -198,8 +203,10 @@ class LogVerifier:
     def admit(self, data: bytes, *, trusted: bool = False) -> Outcome:
         """Decide what ``data`` is; on acceptance, update heads and membership.
 
-        ``trusted`` skips the signature check for envelopes this device already verified
-        and stored; every other rule still runs, so the rebuilt state is the same.
+        ``trusted`` skips the signature check for envelopes whose signature this device
+        has already checked: its own stored ones, or a page checked ahead on several
+        cores (client/signatures.py). Every other rule still runs, so the state is the
+        same either way.
         """
         try:
             env = decode_envelope(data)
