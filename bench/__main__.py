@@ -15,8 +15,10 @@ import argparse
 import json
 import os
 import platform
+import resource
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -109,6 +111,33 @@ def figures(runs: Runs) -> dict[str, float]:
     return out
 
 
+def _busy_cpu_s() -> float:
+    """CPU seconds the whole machine has spent busy since boot (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    """CPU seconds of this process and of its children that have ended (relay, workers)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+def measured(benchmark: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """Run one benchmark and note how busy the machine was with anything else meanwhile:
+    other sessions on a shared machine show up here, and explain an outlier run."""
+    busy, own, started = _busy_cpu_s(), _own_cpu_s(), time.monotonic()
+    result = benchmark()
+    wall = time.monotonic() - started
+    other = max(0.0, (_busy_cpu_s() - busy) - (_own_cpu_s() - own))
+    cores = os.cpu_count() or 1
+    return {**result, "other_cpu_share": round(other / (wall * cores), 3)}
+
+
 def machine() -> dict[str, object]:
     model = "unknown"
     try:
@@ -150,6 +179,34 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:
             found[package] = "not installed"
     return found
+
+
+def commit() -> str:
+    """The git commit measured, with "+changes" if the work tree differed from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                "schemas",
+                "server",
+                "client",
+                "bench",
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return f"{head}+changes" if dirty else head or "unknown"
 
 
 def table(values: dict[str, float], counts: dict[str, int]) -> str:
@@ -204,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in names:
                 workdir = Path(tmp) / f"{name}-{run}"
                 workdir.mkdir()
-                result = _benchmarks(workdir)[name]()
+                result = measured(_benchmarks(workdir)[name])
                 runs[name].append(result)
                 shown = ", ".join(f"{k}={v:,.2f}" for k, v in result.items())
                 print(f"run {run}/{args.runs} {name}: {shown}", file=sys.stderr, flush=True)
@@ -236,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             "runs_per_benchmark": args.runs,
             "machine": box,
             "versions": versions(),
+            "commit": commit(),
             "runs": runs,
             "duration_s": round(time.monotonic() - started, 1),
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
