@@ -9,10 +9,11 @@ each event is genuine. Nothing here changes the log; it only reports.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from client.fold import causal_order
+from client.integrity import Finding
 from client.verify import LogVerifier, Verdict, VerifiedEvent
 from client.views import Moment, build_views
 from schemas.ids import SpaceId
@@ -29,10 +30,12 @@ class Problem:
 class AuditReport:
     events: int
     problems: list[Problem]
+    findings: list[Finding] = field(default_factory=list)
+    """Integrity findings that stand (docs/PROTOCOL.md §9.6): the relay's conduct."""
 
     @property
     def clean(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.findings
 
 
 def audit_log(
@@ -41,6 +44,7 @@ def audit_log(
     stored: Iterable[bytes],
     refused: Iterable[tuple[bytes | None, str, str]],
     moment: Moment,
+    findings: Sequence[Finding] = (),
 ) -> AuditReport:
     verifier = LogVerifier(space_id, epoch_keys)
     accepted: list[VerifiedEvent] = []
@@ -64,4 +68,4 @@ def audit_log(
     views = build_views(causal_order(accepted), verifier.membership, moment)
     for violation in views.violations:
         problems.append(Problem(violation.code, violation.message, violation.event_id))
-    return AuditReport(events=len(accepted), problems=problems)
+    return AuditReport(events=len(accepted), problems=problems, findings=list(findings))

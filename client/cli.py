@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from client import cli_agreements, cli_audit, cli_devices, cli_recovery
+from client import cli_agreements, cli_audit, cli_devices, cli_recovery, cli_relay, relocation
 from client.cli_common import (
     HOME_ENV,
     Handler,
@@ -136,13 +136,20 @@ async def cmd_journal_list(args: argparse.Namespace) -> int:
 
 async def cmd_sync(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
+        if args.reseed:
+            return await cli_relay.run_reseed(space)
         if not args.watch:
+            # A move to a relay that did not know this device yet finishes here.
+            moved = await relocation.reseed_if_due(space)
+            if moved is not None:
+                print("\n".join(cli_relay.reseed_lines(moved, space)))
             report = await space.sync()
             if report.refused:
                 raise TrellisError(
                     "The relay refused some of this device's events "
                     f"({', '.join(sorted(set(report.refused)))}); they are kept here. "
-                    "Run 'trellis status' for details.",
+                    "Run 'trellis status' for details; if the relay lost data, "
+                    "'trellis sync --reseed' gives it this device's copy back.",
                     code="push_refused",
                 )
             if report.relay_behind:
@@ -152,6 +159,8 @@ async def cmd_sync(args: argparse.Namespace) -> int:
                 )
             note = f", {report.rejected} refused as not genuine" if report.rejected else ""
             print(f"Up to date: {report.received} new, {report.acknowledged} sent{note}.")
+            if space.integrity():
+                print("\n".join(cli_relay.integrity_lines(space.integrity())))
             return 0
 
         def show(event: VerifiedEvent) -> None:
@@ -210,6 +219,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
         }
         device_fields, device_lines = await cli_devices.status_fields(space)
         data.update(device_fields)
+        data["integrity"] = cli_relay.integrity_json(status.integrity)
         if args.json:
             print_json(data)
             return 0
@@ -226,6 +236,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
             print(f"Refused:    {status.rejected} received event(s) were not genuine")
         print(f"Last sync:  {data['last_sync'] or 'never'}")
         print("\n".join(device_lines))
+        print("\n".join(cli_relay.integrity_lines(status.integrity)))
         if not status.joined:
             print("Joining is not finished: run 'trellis sync'.")
     return 0
@@ -306,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--watch", action="store_true", help="stay connected and print each event as it arrives"
     )
     p.add_argument("--json", action="store_true", help="with --watch: one JSON object a line")
+    p.add_argument(
+        "--reseed",
+        action="store_true",
+        help="give the relay this device's whole copy again (after it lost data) and read "
+        "everything it holds",
+    )
     p.set_defaults(handler=cmd_sync)
 
     p = sub.add_parser("safety-number", help="the number to compare with your partner")
@@ -318,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_recovery.register(sub)
     cli_audit.register(sub)
     cli_devices.register(sub)
+    cli_relay.register(sub)
 
     p = sub.add_parser("status", help="relay, members, devices and what is waiting to send")
     p.add_argument("--json", action="store_true")

@@ -59,10 +59,15 @@ async def cmd_verify(args: argparse.Namespace) -> int:
                 "agreement rules all hold."
             )
             return 0
-        print(f"Verified {report.events} events; {len(report.problems)} problem(s) found:")
+        found = len(report.problems) + len(report.findings)
+        print(f"Verified {report.events} events; {found} problem(s) found:")
         for problem in report.problems:
             where = f" [{problem.event_id.hex()[:8]}]" if problem.event_id else ""
             print(f"  {problem.code}{where}: {problem.message}")
+        # The relay's conduct (docs/PROTOCOL.md §9.6): non-zero while any finding stands.
+        for finding in report.findings:
+            where = f" [{', '.join(e[:8] for e in finding.events[:4])}]" if finding.events else ""
+            print(f"  {finding.code.value} ({finding.severity.value}){where}: {finding.message}")
         return 1
 
 

@@ -62,6 +62,11 @@ class LocalStore:
     async def close(self) -> None:
         await self._db.close()
 
+    @property
+    def db(self) -> aiosqlite.Connection:
+        """The open connection, shared with the relay record (client/integrity_store.py)."""
+        return self._db
+
     # -- meta ---------------------------------------------------------------------
 
     async def get(self, key: str) -> bytes | None:

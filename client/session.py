@@ -23,6 +23,7 @@ from enum import Enum, auto
 
 import msgspec
 
+from schemas.envelope import event_id_of
 from schemas.errors import ERRORS, ErrorCode
 from schemas.protocol import (
     CHALLENGE_BYTES,
@@ -85,6 +86,15 @@ class RelayBehind:
 
 
 @dataclass(frozen=True, slots=True)
+class RelayRewound:
+    """The relay no longer serves, at the anchor's seq, the event it served there
+    before: it lost data or renumbered its history (docs/PROTOCOL.md §9.6). The
+    session reads everything again from the start; the page that showed it is dropped."""
+
+    anchor_seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class UpToDate:
     """Everything queued is acknowledged and every page is fetched."""
 
@@ -105,7 +115,14 @@ class SessionFailed:
 
 
 SessionEvent = (
-    Received | Acknowledged | CursorAdvanced | RelayBehind | UpToDate | PushRefused | SessionFailed
+    Received
+    | Acknowledged
+    | CursorAdvanced
+    | RelayBehind
+    | RelayRewound
+    | UpToDate
+    | PushRefused
+    | SessionFailed
 )
 
 
@@ -122,7 +139,10 @@ class SyncSession:
         push_batch: int = 200,
         max_pushes_in_flight: int = 4,
         pull_limit: int = MAX_PULL_LIMIT,
+        anchor: tuple[int, bytes] | None = None,
     ) -> None:
+        """``anchor`` is (relay seq, event id) of an event read before at or below the
+        cursor; the first pull starts just below it to check the relay still has it."""
         self.state = State.HELLO_SENT
         self._space_id = space_id
         self._device_id = device_id
@@ -144,12 +164,21 @@ class SyncSession:
             encode_message(Hello(space_id=space_id, device_id=device_id))
         ]
         self._reported_up_to_date = False
+        self._anchor = anchor if anchor is not None and 0 < anchor[0] <= cursor else None
+        self._held_live: list[Stored] = []
+        self.challenge: bytes | None = None
+        """The nonce of the relay's challenge, once it came (to notice one reused)."""
 
     # -- shell interface ----------------------------------------------------------
 
     def data_to_send(self) -> list[bytes]:
         frames, self._outgoing = self._outgoing, []
         return frames
+
+    @property
+    def caught_up(self) -> bool:
+        """Every page up to the relay's head was read in this session."""
+        return self._caught_up
 
     @property
     def up_to_date(self) -> bool:
@@ -189,6 +218,7 @@ class SyncSession:
             case Challenge() if self.state is State.HELLO_SENT:
                 if len(message.nonce) != CHALLENGE_BYTES:
                     return self._fail("bad_relay_frame", "the relay's challenge is malformed")
+                self.challenge = message.nonce
                 transcript = auth_transcript(
                     self._host, self._space_id, self._device_id, message.nonce
                 )
@@ -207,6 +237,7 @@ class SyncSession:
                     events.append(RelayBehind(head=message.head, cursor=self.cursor))
                     self.cursor = 0
                     self._seen_above.clear()
+                    self._anchor = None
                     events.append(CursorAdvanced(0))
                 self._request_page()
                 self._fill_pushes()
@@ -214,6 +245,10 @@ class SyncSession:
             case Page() if self.state is State.READY and self._pulling:
                 return self._on_page(message)
             case Live() if self.state is State.READY:
+                if self._anchor is not None:
+                    # Numbered by a relay not yet checked against the anchor: hold them.
+                    self._held_live.extend(message.events)
+                    return []
                 return self._on_stored(message.events, from_page=False)
             case Acked() if self.state is State.READY and message.req in self._in_flight:
                 return self._on_acked(message)
@@ -224,9 +259,28 @@ class SyncSession:
 
     def _on_page(self, page: Page) -> list[SessionEvent]:
         self._pulling = False
-        events = self._on_stored(page.events, from_page=True)
-        # A page proves the relay holds nothing else up to the last seq it sent.
+        events: list[SessionEvent] = []
+        if self._anchor is not None:
+            anchor_seq, anchor_id = self._anchor
+            self._anchor = None
+            held = any(
+                s.seq == anchor_seq and event_id_of(s.envelope) == anchor_id for s in page.events
+            )
+            if not held:
+                self.cursor = 0
+                self._seen_above.clear()
+                events += [RelayRewound(anchor_seq), CursorAdvanced(0)]
+                events += self._release_live()
+                self._request_page()
+                return events
+            events += self._release_live()
+        events += self._on_stored(page.events, from_page=True)
+        # A page proves the relay holds nothing else up to the last seq it sent; the
+        # last page (more is false) also vouches for everything up to the head it
+        # states, so a withheld tail shows as seqs skipped (docs/PROTOCOL.md §9.6).
         top = max((s.seq for s in page.events), default=self.cursor)
+        if not page.more and page.head > top:
+            top = page.head
         if page.more and top > self.cursor:
             self._seen_above.update(range(self.cursor + 1, top + 1))
             events.extend(self._advance())
@@ -237,6 +291,10 @@ class SyncSession:
                 events.extend(self._advance())
             self._caught_up = True
         return events
+
+    def _release_live(self) -> list[SessionEvent]:
+        held, self._held_live = self._held_live, []
+        return self._on_stored(held, from_page=False) if held else []
 
     def _on_stored(self, stored: list[Stored], *, from_page: bool) -> list[SessionEvent]:
         events: list[SessionEvent] = []
@@ -287,8 +345,9 @@ class SyncSession:
     def _request_page(self) -> None:
         self._pulling = True
         self._pull_req = self._take_req()
+        after = self.cursor if self._anchor is None else self._anchor[0] - 1
         self._outgoing.append(
-            encode_message(Pull(req=self._pull_req, after=self.cursor, limit=self._pull_limit))
+            encode_message(Pull(req=self._pull_req, after=after, limit=self._pull_limit))
         )
 
     def _fill_pushes(self) -> None:

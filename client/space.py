@@ -27,7 +27,7 @@ from pathlib import Path
 
 import msgspec
 
-from client import crypto, devices, signatures, vault
+from client import crypto, devices, relocation, signatures, vault
 from client.audit import AuditReport, audit_log
 from client.errors import (
     HomeError,
@@ -37,6 +37,8 @@ from client.errors import (
     TrellisError,
 )
 from client.fold import JournalItem, causal_order, fold_journal
+from client.integrity import SPLIT_VIEW_GRACE_MS, Finding, assess, waiting_item
+from client.integrity_store import RelayTracker
 from client.localstore import DB_FILE_NAME, LocalStore, NewEvent, now_ms
 from client.recovery import Profile, fold_profiles
 from client.relay_http import RelayEndpoint, RelayHttp
@@ -46,6 +48,7 @@ from client.session import (
     PushRefused,
     Received,
     RelayBehind,
+    RelayRewound,
     SessionEvent,
     SyncSession,
 )
@@ -109,6 +112,8 @@ class SyncReport:
     refused: list[str] = field(default_factory=list)
     relay_behind: bool = False
     """The relay held less than this device had already read from it."""
+    acked_ids: set[bytes] = field(default_factory=set)
+    refusals: list[PushRefused] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +142,8 @@ class Status:
     rejected: int
     last_sync_at: int | None
     joined: bool
+    integrity: list[Finding] = field(default_factory=list)
+    """The findings that stand (docs/PROTOCOL.md §9.6); empty when all is well."""
 
 
 class Space:
@@ -170,6 +177,9 @@ class Space:
         self._connection: SyncConnection | None = None
         self._profiles: dict[MemberId, Profile] = {}
         self._profiles_at = -1
+        self._tracker = RelayTracker(store.db)
+        self.split_view_grace_ms = SPLIT_VIEW_GRACE_MS
+        """How long a partner may write without our events before it is a warning."""
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -337,6 +347,7 @@ class Space:
         join = await self._store.get(_META_JOIN)
         if join is not None:
             self._join = msgspec.msgpack.decode(join, type=_PendingJoin)
+        await self._tracker.load()
 
     # -- writing ------------------------------------------------------------------
 
@@ -399,6 +410,7 @@ class Space:
         await self._store.add_events([_new_event(event, relay_seq)], outbox=queue)
         self._events[event.event_id] = event
         if queue and self._connection is not None:
+            self._tracker.sending([event.event_id])
             self._connection.session.queue([data])
             await self._connection.flush()
         return event
@@ -484,17 +496,31 @@ class Space:
             delay = min(delay * 2, WATCH_RETRY_MAX_S)
 
     async def _sync_once(
-        self, report: SyncReport, on_event: EventCallback | None, *, until_up_to_date: bool
+        self,
+        report: SyncReport,
+        on_event: EventCallback | None,
+        *,
+        until_up_to_date: bool,
+        push: list[bytes] | None = None,
+        from_start: bool = False,
     ) -> None:
+        """One session. ``push`` replaces the outbox (a re-seed); ``from_start`` reads
+        the relay's whole history again."""
         cursor = int((await self._store.get(_META_CURSOR) or b"0").decode())
+        # Seqs the relay skipped or filled with refused bytes are read once more (§9.6).
+        refetch = self._tracker.view.refetch_from(cursor)
+        start = 0 if from_start else cursor if refetch is None else refetch
+        outbox = await self._store.outbox() if push is None else push
         session = SyncSession(
             space_id=self.space_id,
             device_id=self.device_id,
             host=self.endpoint.host,
             sign=self.device.sign,
-            cursor=cursor,
-            outbox=await self._store.outbox(),
+            cursor=start,
+            outbox=outbox,
+            anchor=self._tracker.view.anchor(start),
         )
+        self._tracker.begin_session(outbox, read_from=start)
         connection = SyncConnection(self.endpoint, session)
 
         async def handle(event: SessionEvent) -> None:
@@ -508,13 +534,18 @@ class Space:
                                 await result
                 case Acknowledged():
                     await self._store.mark_acknowledged((a.event_id, a.seq) for a in event.acks)
+                    self._tracker.acked(event.acks)
                     report.acknowledged += len(event.acks)
+                    report.acked_ids.update(a.event_id for a in event.acks)
                 case CursorAdvanced():
-                    await self._store.put({_META_CURSOR: str(event.cursor).encode()})
+                    # The cursor and the relay record it covers, in one transaction.
+                    await self._tracker.save(cursor=event.cursor)
                 case PushRefused():
                     report.refused.append(event.code)
-                case RelayBehind():
+                    report.refusals.append(event)
+                case RelayBehind() | RelayRewound():
                     report.relay_behind = True
+                    await self._tracker.relay_lost_data(self._events)
                 case _:
                     pass
             if self._join is not None and session.up_to_date:
@@ -523,8 +554,13 @@ class Space:
         self._connection = connection
         try:
             await connection.run(handle, until_up_to_date=until_up_to_date)
+            if session.caught_up:
+                await self._tracker.read_complete(session.cursor)
         finally:
             self._connection = None
+            await self._tracker.challenged(session.challenge)
+            await self._tracker.save()
+            await self._refresh_integrity()
         await self._store.put({_META_LAST_SYNC: str(now_ms()).encode()})
         report.pending = len(self._pending)
 
@@ -536,9 +572,19 @@ class Space:
         # Signatures first, a page at a time on every core (client/signatures.py).
         verified = signatures.valid_signatures([data for data, _ in items])
         queue = list(items)
+        first_readings = len(items)
         while queue:
             data, relay_seq = queue.pop(0)
             outcome = self._verifier.admit(data, trusted=data in verified)
+            if first_readings:
+                # What the relay served at that seq (pending ones re-admitted are not).
+                first_readings -= 1
+                self._tracker.served(
+                    relay_seq,
+                    data,
+                    outcome.event_id,
+                    valid=outcome.verdict is not Verdict.REJECTED,
+                )
             if outcome.verdict is Verdict.ACCEPTED and outcome.event is not None:
                 accepted.append((outcome.event, relay_seq))
                 self._pending.pop(outcome.event.event_id, None)
@@ -614,6 +660,7 @@ class Space:
             stored,
             await self._store.rejected(),
             moment or Moment.now(),
+            self.integrity(),
         )
 
     def views(self, moment: Moment | None = None) -> Views:
@@ -704,7 +751,56 @@ class Space:
             rejected=len(await self._store.rejected()),
             last_sync_at=int(last.decode()) if last else None,
             joined=self.joined,
+            integrity=self.integrity(),
         )
+
+    # -- tamper evidence and recovery (docs/PROTOCOL.md §9.6, §9.7) -------------------
+
+    def integrity(self) -> list[Finding]:
+        """The findings that stand now, proofs first; empty when all is well."""
+        return list(self._tracker.findings)
+
+    async def reseed(self) -> relocation.ReseedReport:
+        """Push this device's whole verified copy (every author's events) back to the
+        relay, and read the relay's history again from the start."""
+        return await relocation.reseed(self)
+
+    async def move_relay(self, url: str) -> relocation.MoveReport:
+        """Move this space to the relay at ``url``: register it there, then re-seed."""
+        return await relocation.move_relay(self, url)
+
+    async def _refresh_integrity(self) -> None:
+        cursor = int((await self._store.get(_META_CURSOR) or b"0").decode())
+        membership = self._verifier.membership
+        # Events of an epoch whose key never reached a removed device are not withheld.
+        still_member = membership.is_active(self.device_id)
+        waiting = [
+            item
+            for event_id, (data, relay_seq) in self._pending.items()
+            if (
+                item := waiting_item(
+                    event_id,
+                    data,
+                    relay_seq,
+                    knows=self._verifier.knows,
+                    events_key=self._verifier.events_key,
+                )
+            ).has_key
+            or still_member
+        ]
+        findings = assess(
+            me=self.device_id,
+            events=self._events.values(),
+            waiting=waiting,
+            refusals=await self._tracker.store.refusals(),
+            view=self._tracker.view,
+            cursor=cursor,
+            lost=self._tracker.lost(),
+            sightings=await self._tracker.store.sightings(),
+            name_of=self.author_name,
+            grace_ms=self.split_view_grace_ms,
+        )
+        await self._tracker.publish(findings)
 
 
 def check_payload(payload: Payload) -> None:

@@ -67,6 +67,10 @@ def user_version(path: Path) -> int:
         db.close()
 
 
+MIGRATIONS = len(list((Path(__file__).parents[2] / "client" / "migrations").glob("*.sql")))
+"""Every numbered migration file is applied once: user_version counts them."""
+
+
 def files_of(db_path: Path) -> bytes:
     """Every byte SQLite keeps for the database: the file, its WAL and shared memory."""
     return b"".join(p.read_bytes() for p in db_path.parent.glob(DB_FILE_NAME + "*"))
@@ -81,7 +85,7 @@ async def test_opening_a_new_file_applies_the_migrations_and_records_the_version
     store = await LocalStore.open(db_path)
     await store.close()
 
-    assert user_version(db_path) == 1
+    assert user_version(db_path) == MIGRATIONS
 
 
 async def test_reopening_keeps_the_data_and_applies_no_migration_twice(db_path: Path) -> None:
@@ -97,7 +101,7 @@ async def test_reopening_keeps_the_data_and_applies_no_migration_twice(db_path: 
         assert await reopened.outbox_size() == 1
     finally:
         await reopened.close()
-    assert user_version(db_path) == 1
+    assert user_version(db_path) == MIGRATIONS
 
 
 async def test_a_file_written_by_a_newer_version_is_refused_with_a_clear_error(
