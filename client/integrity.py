@@ -417,7 +417,7 @@ def assess(
         (e.author, e.envelope.seq): e.event_id for e in events
     }
     forks = {r.digest: r for r in refusals if _REFUSALS.get(r.code, (_INVALID, ""))[0] == _FORKED}
-    overdue = [w for w in waiting if w.relay_seq is not None and w.relay_seq <= cursor]
+    overdue = [w for w in waiting if _placed(w, view) <= cursor]
     findings = [
         *refusal_findings(refusals, positions, name_of),
         *conflicting_frontier_findings(waiting, forks, name_of),
@@ -429,6 +429,15 @@ def assess(
     findings.extend(split_view_findings(me, events, view, name_of, grace_ms=grace_ms))
     findings.sort(key=lambda f: (f.severity is not Severity.PROOF, f.code.value))
     return findings
+
+
+def _placed(waiting: Waiting, view: RelayView) -> float:
+    """The relay seq of a pending envelope in the relay's current numbering (infinite
+    when it was placed in a numbering the relay has since lost, and not served again)."""
+    seq = view.seq_of(waiting.event_id)
+    if seq is None and waiting.relay_seq is not None and waiting.relay_seq <= view.base:
+        seq = waiting.relay_seq  # read before this record began
+    return float("inf") if seq is None else seq
 
 
 def _unique(items: Iterable[str]) -> list[str]:
