@@ -23,6 +23,7 @@ from tests.server.conftest import SpaceUnderTest
 from tests.server.helpers import REPO_ROOT, Device, new_space_id
 
 BATCH = 50
+PUSH_INTERVAL_S = 0.02
 
 
 def relay_command(*args: str) -> subprocess.CompletedProcess[str]:
@@ -48,6 +49,7 @@ async def keep_pushing(space: SpaceUnderTest, stop: asyncio.Event) -> None:
         assert isinstance(reply, Acked), reply
         for ack in reply.acks:
             space.acked[ack.event_id] = ack.seq  # type: ignore[index]
+        await asyncio.sleep(PUSH_INTERVAL_S)  # a steady writer, within max_pushes_per_s
     await client.close()
 
 

@@ -33,7 +33,7 @@ from tests.integration.pairing import pair
 from tests.relay_ops.conftest import RelayFactory
 from tests.relay_ops.spaces import new_space
 from tests.server.conftest import SpaceUnderTest
-from tests.server.helpers import RelayProcess
+from tests.server.helpers import RelayProcess, SyncClient
 
 ROUNDS = 4
 RAW_BATCH = 25
@@ -64,12 +64,13 @@ class RawWriter:
         req = 0
         while not stop.is_set() or self.outbox:
             try:
-                client = await self.space.connect()
-            except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed, AssertionError):
+                client = await SyncClient.open(self.space.relay.ws_url)
+            except (OSError, TimeoutError, InvalidHandshake):
                 self.reconnects += 1
                 await asyncio.sleep(0.05)
                 continue
             try:
+                await client.sign_in(self.space.creator, self.space.space_id, host=self.space.host)
                 while not stop.is_set() or self.outbox:
                     if not stop.is_set() and len(self.outbox) < RAW_BATCH * RAW_IN_FLIGHT:
                         self.write_more()
@@ -88,6 +89,7 @@ class RawWriter:
                         self.record(chunk, reply)
             except (OSError, TimeoutError, ConnectionClosed):
                 self.reconnects += 1
+                await asyncio.sleep(0.05)
             finally:
                 await client.ws.close()
 
