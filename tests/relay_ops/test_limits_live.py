@@ -54,7 +54,10 @@ LIMITS = [
 
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RelayProcess]:
-    process = RelayProcess(tmp_path_factory.mktemp("limits") / "relay.db", LIMITS).start()
+    process = RelayProcess(tmp_path_factory.mktemp("limits") / "relay.db", LIMITS)
+    # It answers only to the name the tests dial (127.0.0.1:port), not to "localhost".
+    process.extra_args += ["--public-hosts", f"127.0.0.1:{process.port}"]
+    process.start()
     try:
         yield process
     finally:
@@ -331,3 +334,17 @@ async def test_an_address_can_try_invites_only_so_often_and_other_addresses_are_
     )
     assert honest.status_code == 404
     assert await limit_hits(relay, "redeem_attempts_per_address") >= 2
+
+
+# --- Host binding -----------------------------------------------------------------------
+
+
+async def test_with_public_hosts_a_sign_in_under_another_name_is_wrong_host(
+    space: SpaceUnderTest, relay: RelayProcess
+) -> None:
+    other_name = await SyncClient.open(f"ws://localhost:{relay.port}/v1/sync")
+    await other_name.send(Hello(space_id=space.space_id, device_id=space.creator.device_id))
+    refused = error(await other_name.receive(), ErrorCode.WRONG_HOST)
+    assert f"127.0.0.1:{relay.port}" in refused.detail
+    assert await other_name.close_code() == CLOSE_AUTH
+    await space.assert_still_served_and_nothing_lost()  # under its own name it serves
