@@ -49,7 +49,7 @@ Error first (docs/PROTOCOL.md §6, errors and limits)."""
 GRACEFUL_SHUTDOWN_S = 10
 """After the relay's own drain, how long uvicorn waits for HTTP requests to finish."""
 
-_METAVARS: dict[type, str] = {str: "TEXT", int: "N", float: "SECONDS", tuple: "HOSTS"}
+_METAVARS: dict[type, str] = {str: "TEXT", int: "N", float: "NUMBER", tuple: "HOSTS"}
 
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
             dest=info.name,
             type=_flag_type(info),
             default=None,
-            metavar=_METAVARS[info.type],
+            metavar="SECONDS" if info.name.endswith("_s") else _METAVARS[info.type],
             help=f"{info.help} (env {info.env_var}; default: {info.shown_default})",
         )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
