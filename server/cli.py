@@ -55,6 +55,12 @@ EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 
 
+def _metavar(info: SettingInfo) -> str:
+    if info.name.endswith("_s") and not info.name.endswith("_per_s"):
+        return "SECONDS"
+    return _METAVARS[info.type]
+
+
 def _flag_type(info: SettingInfo) -> Callable[[str], Any]:
     def convert(text: str) -> Any:
         try:
@@ -98,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
             dest=info.name,
             type=_flag_type(info),
             default=None,
-            metavar="SECONDS" if info.name.endswith("_s") else _METAVARS[info.type],
+            metavar=_metavar(info),
             help=f"{info.help} (env {info.env_var}; default: {info.shown_default})",
         )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
