@@ -118,6 +118,14 @@ class IntegrityStore:
             (_META_COMPLETE, b"1"),
         )
 
+    async def served_before_record(self, base: int) -> set[bytes]:
+        """Events stored with a relay seq from before the record began (at or below
+        ``base``): the relay held them then, as far as this device knows."""
+        async with self._db.execute(
+            "SELECT event_id FROM events WHERE relay_seq IS NOT NULL AND relay_seq <= ?", (base,)
+        ) as cur:
+            return {bytes(r[0]) for r in await cur.fetchall()}
+
     async def lost(self) -> set[bytes]:
         async with self._db.execute("SELECT event_id FROM relay_lost") as cur:
             return {bytes(r[0]) for r in await cur.fetchall()}
@@ -224,6 +232,8 @@ class RelayTracker:
         self._sending: set[bytes] = set()
         self._sightings: list[Sighting] = []
         self._read_from = 0
+        self.changed_since_published = True
+        """Anything observed since the findings were last computed."""
 
     async def load(self) -> None:
         self.view, self.complete = await self.store.load_view()
@@ -244,12 +254,14 @@ class RelayTracker:
     def served(self, seq: int | None, data: bytes, event_id: bytes | None, *, valid: bool) -> None:
         if seq is None:
             return
+        self.changed_since_published = True
         digest = event_id if event_id is not None else event_id_of(data)
         sighting = self.view.observe(seq, digest, valid=valid, at=now_ms())
         if sighting is not None:
             self._sightings.append(sighting)
 
     def acked(self, acks: Iterable[Ack]) -> None:
+        self.changed_since_published = True
         at = now_ms()
         for ack in acks:
             if ack.event_id not in self._sending:
@@ -262,6 +274,7 @@ class RelayTracker:
     async def challenged(self, nonce: bytes | None) -> None:
         if nonce is not None and await self.store.challenge_seen_before(nonce):
             self._sightings.append(Sighting(SightingKind.REUSED_CHALLENGE))
+            self.changed_since_published = True
 
     async def save(self, cursor: int | None = None) -> None:
         resolved = [e for e in self._lost if self.view.seq_of(e) is not None]
@@ -274,11 +287,15 @@ class RelayTracker:
         """The relay no longer holds what it served: remember what it had (of the events
         this device holds) and read its numbering afresh."""
         await self.save()
-        had = self.view.holds().intersection(held)
+        known = self.view.holds()
+        if self.view.base:
+            known |= await self.store.served_before_record(self.view.base)
+        had = known.intersection(held)
         await self.store.restart(had, forget_lost=False)
         self._lost |= had
         self.view.restart()
         self.complete = False
+        self.changed_since_published = True
         self._read_from = 0
 
     async def new_relay(self) -> None:
@@ -287,6 +304,7 @@ class RelayTracker:
         self._lost = set()
         self.view.restart()
         self.complete = False
+        self.changed_since_published = True
         self._read_from = 0
 
     async def read_complete(self, cursor: int) -> None:
@@ -294,6 +312,7 @@ class RelayTracker:
         started over, the stored cursor went back to 0 and only ever moved over seqs
         read, so the first such session completes a reading from the start."""
         self.view.finish_read(self._read_from, cursor, now_ms())
+        self.changed_since_published = True
         if not self.complete:
             self.complete = True
             await self.store.mark_complete()
@@ -304,6 +323,7 @@ class RelayTracker:
         return sorted(self._lost) if self.complete else []
 
     async def publish(self, findings: list[Finding]) -> None:
+        self.changed_since_published = False
         if findings != self.findings:
             await self.store.save_findings(findings)
         self.findings = findings

@@ -51,6 +51,7 @@ from client.session import (
     RelayRewound,
     SessionEvent,
     SyncSession,
+    UpToDate,
 )
 from client.transport import SyncConnection
 from client.verify import LogVerifier, Member, Membership, Verdict, VerifiedEvent
@@ -546,6 +547,10 @@ class Space:
                 case RelayBehind() | RelayRewound():
                     report.relay_behind = True
                     await self._tracker.relay_lost_data(self._events)
+                case UpToDate():
+                    # Read up to the relay's head: what is still missing is overdue.
+                    await self._tracker.read_complete(session.cursor)
+                    await self._refresh_integrity()
                 case _:
                     pass
             if self._join is not None and session.up_to_date:
@@ -554,13 +559,12 @@ class Space:
         self._connection = connection
         try:
             await connection.run(handle, until_up_to_date=until_up_to_date)
-            if session.caught_up:
-                await self._tracker.read_complete(session.cursor)
         finally:
             self._connection = None
             await self._tracker.challenged(session.challenge)
             await self._tracker.save()
-            await self._refresh_integrity()
+            if self._tracker.changed_since_published:
+                await self._refresh_integrity()
         await self._store.put({_META_LAST_SYNC: str(now_ms()).encode()})
         report.pending = len(self._pending)
 

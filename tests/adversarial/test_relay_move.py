@@ -3,6 +3,7 @@ the partners, both partners re-seed it, and they converge there."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from client.space import Space
 from tests.adversarial.story import codes, event_ids, journal, partners, sync, write
+from tests.integration.cli import pair_homes, run
 from tests.integration.relay_process import RelayProcess
 
 
@@ -55,3 +57,26 @@ async def test_both_partners_move_to_a_new_relay_and_converge_there_with_nothing
     assert journal(alex) == journal(blake)
     assert "Blake wrote this offline." in journal(alex)
     assert codes(alex) == codes(blake) == []
+
+
+def test_trellis_relay_set_moves_a_space_and_the_partner_who_moved_first_finishes_on_sync(
+    tmp_path: Path, relay: RelayProcess, new_relay: RelayProcess
+) -> None:
+    alex, blake = pair_homes(tmp_path, relay.url)
+    run(blake, "journal", "add", "Only Blake's device has this yet.")
+    run(blake, "sync")
+
+    waiting = run(blake, "relay", "set", new_relay.url).stdout
+    assert "does not know this device yet" in waiting
+    moved = run(alex, "relay", "set", new_relay.url).stdout
+    assert "Registered 1 other device(s)" in moved
+    relay.stop()
+    run(blake, "sync")  # finishes Blake's move: its copy goes to the new relay
+    run(alex, "sync")
+
+    listed = json.loads(run(alex, "journal", "list", "--json").stdout)
+    assert [item["text"] for item in listed] == ["Only Blake's device has this yet."]
+    for home in (alex, blake):
+        status = json.loads(run(home, "status", "--json").stdout)
+        assert status["relay"] == new_relay.url
+        assert status["integrity"] == "ok"
