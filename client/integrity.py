@@ -87,14 +87,14 @@ _FORKED = "forked"
 
 _REFUSALS: dict[str, tuple[str, str]] = {
     # code: (kind, what it means, in words for people)
-    "bad_envelope": (_FORGED, "they are not well-formed events (changed or cut bytes)"),
-    "wrong_space": (_FORGED, "they belong to another shared space"),
-    "bad_signature": (_FORGED, "their signatures do not match their authors"),
-    "undecryptable": (_FORGED, "they do not open with this space's keys"),
-    "not_a_member": (_FORGED, "they were written by a device nobody invited"),
-    "bad_genesis": (_FORGED, "they claim to start the space a second time"),
-    "bad_invite_proof": (_FORGED, "they join the space without a valid invite"),
-    "invite_reused": (_FORGED, "they reuse an invite that was already used"),
+    "bad_envelope": (_FORGED, "not a well-formed event: bytes were changed or cut"),
+    "wrong_space": (_FORGED, "an event of another shared space"),
+    "bad_signature": (_FORGED, "the signature does not match the author"),
+    "undecryptable": (_FORGED, "it does not open with this space's keys"),
+    "not_a_member": (_FORGED, "written by a device nobody invited"),
+    "bad_genesis": (_FORGED, "it claims to start the space a second time"),
+    "bad_invite_proof": (_FORGED, "it joins the space without a valid invite"),
+    "invite_reused": (_FORGED, "it reuses an invite that was already used"),
     "equivocation": (_FORKED, ""),
     "chain_bad_prev": (_FORKED, ""),
 }
@@ -138,9 +138,9 @@ def refusal_findings(
                 Finding(
                     FindingCode.FORGED_EVENT,
                     Severity.PROOF,
-                    f"{count} delivered by the relay {_were(len(ids))} not genuine: {why}. "
-                    "They were set aside and are not shown. The relay, or something between "
-                    "it and this device, changed or invented them.",
+                    f"Not genuine: {count} delivered by the relay ({why}). Set aside and not "
+                    "shown. The relay, or something between it and this device, changed or "
+                    "made this up; the real event, if there is one, is asked for again.",
                     ids,
                 )
             )
@@ -150,9 +150,9 @@ def refusal_findings(
                 Finding(
                     FindingCode.INVALID_EVENT,
                     Severity.PROOF,
-                    f"{count} signed by a device of this space {_were(len(ids))} set aside "
-                    f"because {_it_they(len(ids))} break the space's rules ({code}: {reason}). "
-                    "This is a problem with that device's app, not with the relay.",
+                    f"Set aside: {count} signed by a device of this space but breaking the "
+                    f"space's rules ({code}: {reason}). This is a problem with that device's "
+                    "app, not with the relay.",
                     ids,
                 )
             )
@@ -316,7 +316,9 @@ def split_view_findings(
         for earlier in reversed(chain[:-1]):
             at = view.seq_of(earlier.event_id)
             seen = view.seen_at(earlier.event_id)
-            if at is None or seen is None or at <= unseen_at:
+            if at is not None and at <= unseen_at:
+                break  # a relay stores each chain in order: the rest came earlier still
+            if at is None or seen is None:
                 continue
             if newest.body.recorded_at > seen + grace_ms:
                 name = name_of(author)
@@ -413,10 +415,10 @@ def assess(
 ) -> list[Finding]:
     """The findings that stand now, proofs first."""
     events = list(events)
-    positions: dict[tuple[bytes, int], EventId] = {
-        (e.author, e.envelope.seq): e.event_id for e in events
-    }
     forks = {r.digest: r for r in refusals if _REFUSALS.get(r.code, (_INVALID, ""))[0] == _FORKED}
+    positions: dict[tuple[bytes, int], EventId] = {}
+    if forks:
+        positions = {(e.author, e.envelope.seq): e.event_id for e in events}
     overdue = [w for w in waiting if _placed(w, view) <= cursor]
     findings = [
         *refusal_findings(refusals, positions, name_of),
@@ -446,14 +448,6 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 def _events(n: int) -> str:
     return "one event" if n == 1 else f"{n} events"
-
-
-def _were(n: int) -> str:
-    return "was" if n == 1 else "were"
-
-
-def _it_they(n: int) -> str:
-    return "it" if n == 1 else "they"
 
 
 def _positions(n: int) -> str:

@@ -148,12 +148,12 @@ async def move_relay(space: Space, url: str) -> MoveReport:
     genesis = space._events[membership.genesis].canonical
     # Registering the same genesis again answers success: retrying a move is safe.
     await http.create_space(CreateSpaceRequest(space_id=space.space_id.hex(), genesis=genesis))
-    if endpoint.url != space.endpoint.url:
-        space.endpoint = endpoint
-        await space._store.put(
-            {_META_RELAY: endpoint.url.encode(), _META_CURSOR: b"0", _META_RESEED_DUE: b"1"}
-        )
-        await space._tracker.new_relay()
+    # Even at the same address: a relay that forgot the space numbers it anew.
+    space.endpoint = endpoint
+    await space._store.put(
+        {_META_RELAY: endpoint.url.encode(), _META_CURSOR: b"0", _META_RESEED_DUE: b"1"}
+    )
+    await space._tracker.new_relay()
     report = MoveReport(relay=endpoint.url)
     try:
         report.registered = await _admit_devices(space, http)
