@@ -269,7 +269,7 @@ def rollback_finding(lost: Sequence[bytes]) -> Finding | None:
         f"The relay lost {_events(len(lost))} it had already stored: it went back to an "
         "older state, perhaps restored from a backup. Nothing is lost on this device. Run "
         "'trellis sync --reseed' to give the relay this device's copy back; this warning "
-        "clears when the relay holds them again.",
+        f"clears when the relay holds {'it' if len(lost) == 1 else 'them'} again.",
         tuple(sorted(e.hex() for e in lost)),
     )
 
