@@ -56,6 +56,8 @@ async def cmd_init(args: argparse.Namespace) -> int:
 
 
 async def cmd_invite(args: argparse.Namespace) -> int:
+    if args.rejoin:
+        return await cli_devices.cmd_rejoin_invite(args)
     async with await open_space(args) as space:
         code = await space.invite(ttl_s=int(args.hours * 3600))
         print(
@@ -79,6 +81,8 @@ async def cmd_join(args: argparse.Namespace) -> int:
             others = [m.name for m in space.members() if not m.is_me]
             partner = " and ".join(others) or "your partner"
             print(f"You joined the space shared with {partner}.")
+            for line in await cli_devices.rejoin_lines(space):
+                print(line)
             print("Compare safety numbers in person: 'trellis safety-number'.")
         else:
             print(
@@ -144,6 +148,8 @@ async def cmd_sync(args: argparse.Namespace) -> int:
             if moved is not None:
                 print("\n".join(cli_relay.reseed_lines(moved, space)))
             report = await space.sync()
+            for line in await cli_devices.rejoin_lines(space, finish=True):
+                print(line)
             if report.refused:
                 raise TrellisError(
                     "The relay refused some of this device's events "
@@ -271,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=24.0,
         help="how long the code works (default 24, at most 168)",
+    )
+    p.add_argument(
+        "--rejoin",
+        action="store_true",
+        help="your partner lost every device: a code that adds their new device to them "
+        "(same person, full history) and removes the lost ones",
     )
     p.set_defaults(handler=cmd_invite)
 

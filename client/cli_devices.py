@@ -28,6 +28,49 @@ async def cmd_device_invite(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_rejoin_invite(args: argparse.Namespace) -> int:
+    """``trellis invite --rejoin``: for a partner who lost every device (§5.9)."""
+    async with await open_space(args) as space:
+        code = await devices.rejoin_invite(space, ttl_s=int(args.hours * 3600))
+        print(
+            "Give this code to your partner, and only to them, for their new device: "
+            "'trellis join CODE --name NAME' adds it to them as the same person, with the "
+            "whole history, and removes their lost devices. It works once and expires in "
+            f"{args.hours:g} hours."
+        )
+        print(code)
+    return 0
+
+
+async def rejoin_lines(space: Space, *, finish: bool = False) -> list[str]:
+    """After ``trellis join`` (or a later sync) through a rejoin invite: what happened to
+    the lost devices. ``finish`` retries removing them if the join could not."""
+    removed = await devices.finish_rejoin(space) if finish else []
+    if await devices.rejoin_pending(space):
+        return [
+            "Your lost devices are not removed yet (the relay could not be reached); "
+            "run 'trellis sync' to finish."
+        ]
+    if finish and not removed:
+        return []
+    me = space.me()
+    if me is None or await space.get_local(devices.META_REJOIN) is None:
+        return []
+    if finish:
+        count = len(removed)
+    else:
+        count = sum(
+            r.status == "revoked" and r.member == me.name and not r.this_device
+            for r in devices.device_rows(space)
+        )
+    return [
+        f"This device is yours again, {me.name}. {count} lost device(s) are removed: the "
+        "relay refuses them, and what is written from now on uses a new key they do not "
+        "have.",
+        "Compare safety numbers with your partner again: 'trellis safety-number'.",
+    ]
+
+
 async def cmd_devices(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
         rows = devices.device_rows(space)

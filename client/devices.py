@@ -10,6 +10,12 @@ it must not know, so after ``member_left`` it is the *remaining* partner's devic
 rotates, when a sync shows it the leave: the active device with the smallest id, so two
 devices of that partner do not both start the same epoch. Any cut-off that no rotation
 has followed yet (a revoker that crashed between the two events) is repaired the same way.
+
+Lost every device (docs/PROTOCOL.md §5.9). The *other* partner issues a ``rejoin``
+invite naming the lost partner (``trellis invite --rejoin``); the new device that redeems
+it becomes a device of that same member, receives every epoch key through the invite and
+the history through sync, and in the same ``trellis join`` removes every older device of
+its member (relay first, then ``device_revoked`` for each) and rotates the key once.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ if TYPE_CHECKING:
 
 META_SAFETY_CONFIRMED = "safety_number_confirmed"
 META_LEFT = "left_space"
+META_REJOIN = "rejoin_pending"
+"""Set when a device joins through a rejoin invite; b"0" once the lost devices are removed."""
 META_PASSPHRASE_FAILURES = "passphrase_failures"  # noqa: S105 - a key name
 META_PASSPHRASE_WAIT_UNTIL = "passphrase_wait_until"  # noqa: S105 - a key name
 
@@ -122,15 +130,7 @@ async def revoke(space: Space, text: str, *, reason: str | None = None) -> Devic
             code="not_your_device",
         )
     already = not m.lifecycle.active(target)
-    signed_at = now_ms()
-    request = RevokeDeviceRequest(
-        device_id=space.device_id.hex(),
-        signed_at=signed_at,
-        signature=space.device.sign(
-            revoke_device_transcript(space.space_id, space.device_id, target, signed_at)
-        ),
-    )
-    await RelayHttp(space.endpoint).revoke_device(space.space_id.hex(), target.hex(), request)
+    await _relay_revoke(space, target)
     # The relay refuses the device from now on; pulling now makes last_seq cover every
     # event of it the relay holds, so all partners cut its chain at the same place.
     await space.sync()
@@ -141,6 +141,88 @@ async def revoke(space: Space, text: str, *, reason: str | None = None) -> Devic
     await rotate_if_due(space, force=True)
     await space.sync()
     return target
+
+
+async def _relay_revoke(space: Space, target: DeviceId) -> None:
+    signed_at = now_ms()
+    request = RevokeDeviceRequest(
+        device_id=space.device_id.hex(),
+        signed_at=signed_at,
+        signature=space.device.sign(
+            revoke_device_transcript(space.space_id, space.device_id, target, signed_at)
+        ),
+    )
+    await RelayHttp(space.endpoint).revoke_device(space.space_id.hex(), target.hex(), request)
+
+
+# -- a partner who lost every device --------------------------------------------------
+
+
+async def rejoin_invite(space: Space, *, ttl_s: int) -> str:
+    """A code with which the partner who lost every device rejoins as themselves."""
+    me = space.me()
+    m = space.membership
+    if me is None:
+        raise TrellisError("This device has not finished joining.", code="join_incomplete")
+    partners = [
+        member
+        for member in m.members.values()
+        if member.member_id != me.member_id and member.member_id not in m.lifecycle.left
+    ]
+    if not partners:
+        raise TrellisError(
+            "Your partner is not in the space (never joined, or left), so there is nobody "
+            "to re-pair; use 'trellis invite' for a new partner.",
+            code="no_partner",
+        )
+    return await space.invite(ttl_s=ttl_s, kind="rejoin", for_member=partners[0].member_id)
+
+
+def lost_devices(space: Space) -> list[DeviceId]:
+    """This member's other active devices: after a rejoin, the ones that were lost."""
+    me = space.me()
+    m = space.membership
+    if me is None:
+        return []
+    return sorted(
+        d.device_id
+        for d in m.devices.values()
+        if d.member_id == me.member_id
+        and d.device_id != space.device_id
+        and m.lifecycle.active(d.device_id)
+    )
+
+
+async def rejoin_pending(space: Space) -> bool:
+    return await space.get_local(META_REJOIN) == b"1"
+
+
+async def finish_rejoin(space: Space) -> list[DeviceId]:
+    """After joining through a rejoin invite: remove every other device of this member
+    (the lost ones) and rotate the key once, so they read nothing written afterwards.
+    Runs once per rejoin (Space.join calls it; 'trellis sync' retries it if it failed)."""
+    if not space.joined or not await rejoin_pending(space):
+        return []
+    lost = lost_devices(space)
+    for target in lost:
+        await _relay_revoke(space, target)
+    # Refused by the relay from now on; pulling now makes each last_seq cover every
+    # event of theirs the relay holds, as in revoke().
+    await space.sync()
+    m = space.membership
+    for target in lost:
+        if m.lifecycle.active(target):
+            await space.append(
+                DeviceRevoked(
+                    device_id=target,
+                    last_seq=space.chain_seq(target),
+                    reason="lost; replaced through a rejoin invite",
+                )
+            )
+    await rotate_if_due(space, force=True)
+    await space.sync()
+    await space.put_local({META_REJOIN: b"0"})
+    return lost
 
 
 def _rotator(space: Space) -> DeviceId | None:

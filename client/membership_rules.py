@@ -30,6 +30,11 @@ The rules (each refusal is a stable RejectCode of client/verify.py):
    the rotation (written offline, concurrently) is accepted: nothing is lost, and the
    removed device gains nothing it did not already hold, since that old key was its.
    An event in an epoch whose key this device lacks stays pending (verify.py).
+6. **Rejoin.** An ``invite_issued`` of kind ``rejoin`` names ``for_member``: an existing
+   member, other than the issuer's own, that has not left (``bad_rejoin``); no other
+   kind names one. A device that joins through it becomes a device of ``for_member``
+   (the partner who lost every device), and is refused if that member left before the
+   join (``bad_leave``), as a device invite is when its issuer left.
 
 Known limit (documented in docs/THREAT_MODEL.md): an event of a removed device above its
 cut-off that a client accepted *before* the revocation reached it stays accepted there;
@@ -45,6 +50,7 @@ from typing import TYPE_CHECKING
 from schemas.ids import DeviceId, EventId, InviteId, MemberId
 from schemas.payloads import (
     DeviceRevoked,
+    InviteIssued,
     KeyRotated,
     MemberJoined,
     MemberLeft,
@@ -60,6 +66,7 @@ BAD_REVOCATION = "bad_revocation"
 BAD_LEAVE = "bad_leave"
 BAD_ROTATION = "bad_rotation"
 STALE_EPOCH = "stale_epoch"
+BAD_REJOIN = "bad_rejoin"
 
 Position = tuple[DeviceId, int]
 Refusal = tuple[str, str]
@@ -122,10 +129,32 @@ class Lifecycle:
             return None
         if isinstance(payload, KeyRotated):
             return self._check_rotation(event, payload, membership, seen)
+        if isinstance(payload, InviteIssued):
+            return self._check_invite(payload, membership, author)
         if isinstance(payload, MemberJoined):
             invite = membership.invites.get(InviteId(payload.invite_id))
-            if invite is not None and invite.kind == "device" and invite.issuer_member in self.left:
+            joins = None if invite is None else invite.joins_member
+            if joins is not None and joins in self.left:
                 return BAD_LEAVE, "joins as a device of a partner who left"
+        return None
+
+    def _check_invite(
+        self, invite: InviteIssued, membership: Membership, author: DeviceId
+    ) -> Refusal | None:
+        if invite.kind != "rejoin":
+            if invite.for_member is not None:
+                return BAD_REJOIN, "only a rejoin invite names the partner it is for"
+            return None
+        if invite.for_member is None:
+            return BAD_REJOIN, "a rejoin invite must name the partner it is for"
+        target = MemberId(invite.for_member)
+        issuer = membership.member_of(author)
+        if target not in membership.members:
+            return BAD_REJOIN, "a rejoin invite must be for a partner in the space"
+        if issuer is None or issuer.member_id == target:
+            return BAD_REJOIN, "a rejoin invite is for the other partner, not its issuer"
+        if target in self.left:
+            return BAD_REJOIN, "a rejoin invite cannot be for a partner who left"
         return None
 
     def _check_revocation(

@@ -283,6 +283,7 @@ class Space:
                     _META_RELAY: endpoint.url.encode(),
                     _META_CURSOR: b"0",
                     _META_JOIN: msgspec.msgpack.encode(pending),
+                    **({devices.META_REJOIN: b"1"} if info.kind == "rejoin" else {}),
                 }
             )
             space = cls(home, store, secrets, space_id, endpoint)
@@ -294,6 +295,9 @@ class Space:
         # successful one, and ``space.joined`` tells the caller which happened.
         with contextlib.suppress(TrellisError):
             await space.sync()
+            if info.kind == "rejoin":
+                # Lost every device: the old ones are removed in the same step (§5.9).
+                await devices.finish_rejoin(space)
         return space
 
     @classmethod
@@ -416,9 +420,32 @@ class Space:
             await self._connection.flush()
         return event
 
-    async def invite(self, *, ttl_s: int = DEFAULT_INVITE_TTL_S, kind: str = "member") -> str:
+    async def invite(
+        self,
+        *,
+        ttl_s: int = DEFAULT_INVITE_TTL_S,
+        kind: str = "member",
+        for_member: MemberId | None = None,
+    ) -> str:
         """Register an invite at the relay, record it in a signed event, push it, and
-        return the code to give the partner (secret: show it only to them)."""
+        return the code to give the partner (secret: show it only to them).
+
+        ``kind="rejoin"`` with ``for_member`` (the other partner, who lost every device)
+        lets that partner rejoin as themselves (client/devices.py, rejoin_invite)."""
+        for_device: DeviceId | None = None
+        if kind == "rejoin":
+            m = self.membership
+            targets = sorted(
+                d.device_id
+                for d in m.devices.values()
+                if d.member_id == for_member and m.lifecycle.active(d.device_id)
+            )
+            if not targets:
+                raise TrellisError(
+                    "Your partner has no device left in the space to replace.",
+                    code="no_partner_device",
+                )
+            for_device = targets[0]
         if not 60 <= ttl_s <= MAX_INVITE_TTL_S:
             raise TrellisError(
                 "An invite can last from one minute to seven days.", code="bad_invite_ttl"
@@ -435,9 +462,10 @@ class Space:
                 vault.encode_space_keys(vault.SpaceKeys(space_keys=self._verifier.space_keys))
             ),
             expires_at=expires_at,
-            kind="device" if kind == "device" else "member",
+            kind="device" if kind == "device" else "rejoin" if kind == "rejoin" else "member",
             signed_at=now,
             signature=bytes(64),
+            for_device=None if for_device is None else for_device.hex(),
         )
         request = msgspec.structs.replace(
             unsigned, signature=self.device.sign(invite_create_transcript(self.space_id, unsigned))
@@ -449,6 +477,7 @@ class Space:
                 verify_key=keys.verify_key,
                 kind=request.kind,
                 expires_at=expires_at,
+                for_member=for_member if kind == "rejoin" else None,
             )
         )
         await self.sync()
@@ -626,9 +655,10 @@ class Space:
             # The partner's invite event has not reached the relay yet; try next sync.
             return
         member_id, name = pending.member_id, pending.name
-        if pending.kind == "device":
-            member_id = invite.issuer_member
-            name = self._verifier.membership.members[invite.issuer_member].name
+        joins = invite.joins_member
+        if joins is not None and joins in self._verifier.membership.members:
+            member_id = joins
+            name = self._verifier.membership.members[joins].name
         payload = MemberJoined(
             member_id=member_id,
             name=name,

@@ -72,6 +72,7 @@ class RejectCode(StrEnum):
     BAD_LEAVE = "bad_leave"
     BAD_ROTATION = "bad_rotation"
     STALE_EPOCH = "stale_epoch"
+    BAD_REJOIN = "bad_rejoin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,18 @@ class _Invite:
     kind: str
     issuer_member: MemberId
     used_by: DeviceId | None = None
+    for_member: MemberId | None = None
+    """A rejoin invite's partner (membership_rules.py, rule 6)."""
+
+    @property
+    def joins_member(self) -> MemberId | None:
+        """The existing member a device joining through this invite becomes, or None
+        for a member invite (which adds a new member)."""
+        if self.kind == "device":
+            return self.issuer_member
+        if self.kind == "rejoin":
+            return self.for_member
+        return None
 
 
 @dataclass
@@ -358,16 +371,21 @@ class LogVerifier:
         elif isinstance(payload, InviteIssued):
             issuer = m.devices[author].member_id
             m.invites[InviteId(payload.invite_id)] = _Invite(
-                InviteId(payload.invite_id), payload.verify_key, payload.kind, issuer
+                InviteId(payload.invite_id),
+                payload.verify_key,
+                payload.kind,
+                issuer,
+                for_member=None if payload.for_member is None else MemberId(payload.for_member),
             )
         elif isinstance(payload, MemberJoined):
             invite = m.invites[InviteId(payload.invite_id)]
             invite.used_by = author
-            if invite.kind == "member":
+            joins = invite.joins_member
+            if joins is None:
                 member_id = MemberId(payload.member_id)
                 m.members[member_id] = Member(member_id, payload.name, event.event_id)
             else:
-                member_id = invite.issuer_member
+                member_id = joins
             m.devices[author] = Device(author, member_id, payload.box_key, event.event_id)
         m.lifecycle.record(event, m)
         if isinstance(payload, KeyRotated):

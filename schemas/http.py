@@ -24,7 +24,7 @@ _Sig = Annotated[bytes, msgspec.Meta(min_length=64, max_length=64)]
 _Key32 = Annotated[bytes, msgspec.Meta(min_length=32, max_length=32)]
 _Millis = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 
-InviteKind = Literal["member", "device"]
+InviteKind = Literal["member", "device", "rejoin"]
 
 
 class CreateSpaceRequest(msgspec.Struct, frozen=True):
@@ -51,6 +51,9 @@ class CreateInviteRequest(msgspec.Struct, frozen=True):
     signed_at: _Millis
     signature: _Sig
     """By ``device_id`` over :func:`invite_create_transcript`."""
+    for_device: _Hex32 | None = None
+    """For ``kind == "rejoin"`` only: an active device of the partner who lost every
+    device; the redeemer joins that device's member group (docs/PROTOCOL.md §7.10)."""
 
 
 class CreateInviteResponse(msgspec.Struct, frozen=True):
@@ -132,6 +135,8 @@ def invite_create_transcript(space_id: bytes, req: CreateInviteRequest) -> bytes
             req.expires_at,
             req.kind,
             req.signed_at,
+            # Appended only when set, so a transcript without it is unchanged.
+            *(() if req.for_device is None else (bytes.fromhex(req.for_device),)),
         )
     )
 

@@ -101,8 +101,11 @@ class InviteIssued(msgspec.Struct, tag="invite_issued", tag_field="type", frozen
 
     invite_id: _InviteIdBytes
     verify_key: _Key32
-    kind: Literal["member", "device"]
+    kind: Literal["member", "device", "rejoin"]
     expires_at: _Millis
+    for_member: _MemberIdBytes | None = None
+    """For ``kind == "rejoin"`` only: the partner who lost every device and rejoins as
+    themselves through this invite, issued by the *other* partner (docs/PROTOCOL.md §5.9)."""
 
 
 class MemberJoined(msgspec.Struct, tag="member_joined", tag_field="type", frozen=True):

@@ -42,6 +42,7 @@ from schemas.http import (
     ErrorBody,
     HealthResponse,
     InviteInfo,
+    InviteKind,
     LeaveRequest,
     LeaveResponse,
     RedeemInviteRequest,
@@ -62,6 +63,7 @@ from server.membership import (
     check_invite_usable,
     check_leave_request,
     check_redeem_proof,
+    check_rejoin_target,
     check_revoke_request,
     is_retry_of,
     parse_device_id,
@@ -70,6 +72,9 @@ from server.membership import (
 )
 from server.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from server.store import Membership, NewEvent, RedeemOutcome, RevokeOutcome
+
+_INVITE_KINDS: dict[str, InviteKind] = {"device": "device", "rejoin": "rejoin"}
+"""Stored invite kinds as shown to the redeemer; any other is a member invite."""
 
 _REDEEM_ERRORS: dict[RedeemOutcome, ErrorCode] = {
     RedeemOutcome.NOT_FOUND: ErrorCode.INVITE_NOT_FOUND,
@@ -230,6 +235,11 @@ class SpacesController(Controller):
             clock_skew_s=settings.clock_skew_s,
             invite_ttl_max_s=settings.invite_ttl_max_s,
         )
+        if invite.for_device is not None:
+            check_rejoin_target(
+                await relay.store.device_group(space, issuer),
+                await relay.store.device_group(space, invite.for_device),
+            )
         created = await relay.writer.run_exclusive(space, lambda store: store.create_invite(invite))
         if not created:
             stored = await relay.store.get_invite(invite.invite_id)
@@ -349,7 +359,7 @@ class InvitesController(Controller):
             space_id=invite.space_id.hex(),
             wrapped_keys=invite.wrapped_keys,
             expires_at=invite.expires_at_ms,
-            kind="device" if invite.kind == "device" else "member",
+            kind=_INVITE_KINDS.get(invite.kind, "member"),
         )
 
     @post(

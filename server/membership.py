@@ -35,7 +35,7 @@ from schemas.ids import (
 )
 from server.errors import RelayError
 from server.ingest import CheckedEnvelope, check_envelope, signature_valid
-from server.store import InviteRecord, Membership
+from server.store import DeviceStatus, InviteRecord, Membership
 
 MS_PER_S = 1000
 
@@ -111,6 +111,10 @@ def check_invite_request(
             ErrorCode.BAD_REQUEST,
             f"an invite may last at most {invite_ttl_max_s} s on this relay",
         )
+    if (req.kind == "rejoin") != (req.for_device is not None):
+        raise RelayError(
+            ErrorCode.BAD_REQUEST, "a rejoin invite, and only a rejoin invite, names for_device"
+        )
     return InviteRecord(
         invite_id=invite_id,
         space_id=space_id,
@@ -120,7 +124,27 @@ def check_invite_request(
         expires_at_ms=req.expires_at,
         created_by=device_id,
         created_at_ms=now_ms,
+        for_device=None if req.for_device is None else parse_device_id(req.for_device),
     )
+
+
+def check_rejoin_target(
+    issuer: tuple[DeviceStatus, bytes | None] | None,
+    target: tuple[DeviceStatus, bytes | None] | None,
+) -> None:
+    """A rejoin invite's ``for_device`` (§7.10) is an active device of the space in a
+    member group other than the issuer's: the relay cannot read member ids, but it can
+    keep a partner from taking over its own group, a departed one, or a stranger."""
+    if target is None:
+        raise RelayError(ErrorCode.BAD_REQUEST, "for_device is not a device of this space")
+    if target[0] is not DeviceStatus.ACTIVE:
+        raise RelayError(
+            ErrorCode.BAD_REQUEST, "for_device was removed or its partner left the space"
+        )
+    if issuer is None or target[1] is None or target[1] == issuer[1]:
+        raise RelayError(
+            ErrorCode.BAD_REQUEST, "a rejoin invite is for the other partner, not the issuer"
+        )
 
 
 def check_signed_at(signed_at: int, now_ms: int, clock_skew_s: int) -> None:

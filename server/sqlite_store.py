@@ -186,7 +186,8 @@ class SqliteStore:
             self._reader() as db,
             db.execute(
                 "SELECT invite_id, space_id, verify_key, wrapped_keys, kind, expires_at, "
-                "created_by, created_at, redeemed_at, redeemed_by FROM invites WHERE invite_id = ?",
+                "created_by, created_at, redeemed_at, redeemed_by, for_device "
+                "FROM invites WHERE invite_id = ?",
                 (invite_id,),
             ) as cursor,
         ):
@@ -320,7 +321,7 @@ class SqliteStore:
         db = self._writer_db
         cursor = await db.execute(
             "INSERT OR IGNORE INTO invites (invite_id, space_id, verify_key, wrapped_keys, kind, "
-            "expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "expires_at, created_by, created_at, for_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 invite.invite_id,
                 invite.space_id,
@@ -330,9 +331,25 @@ class SqliteStore:
                 invite.expires_at_ms,
                 invite.created_by,
                 invite.created_at_ms,
+                invite.for_device,
             ),
         )
         return cursor.rowcount == 1
+
+    async def device_group(
+        self, space_id: SpaceId, device_id: DeviceId
+    ) -> tuple[DeviceStatus, bytes | None] | None:
+        async with (
+            self._reader() as db,
+            db.execute(
+                "SELECT status, member_group FROM devices WHERE space_id = ? AND device_id = ?",
+                (space_id, device_id),
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return DeviceStatus(row[0]), None if row[1] is None else bytes(row[1])
 
     async def redeem_invite(
         self, invite_id: InviteId, device_id: DeviceId, now_ms: int
@@ -351,7 +368,8 @@ class SqliteStore:
         self, db: aiosqlite.Connection, invite_id: InviteId, device_id: DeviceId, now_ms: int
     ) -> tuple[RedeemOutcome, SpaceId | None]:
         async with db.execute(
-            "SELECT space_id, redeemed_by, kind, created_by FROM invites WHERE invite_id = ?",
+            "SELECT space_id, redeemed_by, kind, created_by, for_device FROM invites "
+            "WHERE invite_id = ?",
             (invite_id,),
         ) as cur:
             row = await cur.fetchone()
@@ -359,9 +377,13 @@ class SqliteStore:
             return RedeemOutcome.NOT_FOUND, None
         space_id = SpaceId(bytes(row[0]))
         redeemed_by = None if row[1] is None else bytes(row[1])
-        # A device invite keeps its creator's member group; a member invite starts one.
-        group = await self._member_group(db, space_id, DeviceId(bytes(row[3])))
-        if row[2] != "device" or group is None:
+        # A device invite keeps its creator's member group, a rejoin invite joins its
+        # target's (§7.10); a member invite starts one.
+        if row[2] == "rejoin" and row[4] is not None:
+            group = await self._member_group(db, space_id, DeviceId(bytes(row[4])))
+        else:
+            group = await self._member_group(db, space_id, DeviceId(bytes(row[3])))
+        if row[2] not in ("device", "rejoin") or group is None:
             group = device_id
         async with db.execute(
             "SELECT status FROM devices WHERE space_id = ? AND device_id = ?",
@@ -507,4 +529,5 @@ def _invite_from_row(row: Any) -> InviteRecord:
         created_at_ms=int(row[7]),
         redeemed_at_ms=None if row[8] is None else int(row[8]),
         redeemed_by=None if row[9] is None else DeviceId(bytes(row[9])),
+        for_device=None if row[10] is None else DeviceId(bytes(row[10])),
     )

@@ -2,7 +2,8 @@
 
 Two kinds of callers, two halves of the interface:
 
-* **Reads** (``membership``, ``head``, ``events_after``, ``get_invite``) may come from
+* **Reads** (``membership``, ``head``, ``events_after``, ``get_invite``,
+  ``device_group``) may come from
   any task at any time and see only committed data.
 * **Writes** and the look-ups the writer decides with (``load_space``,
   ``find_positions``, ``append_events``, ``create_space``, ``create_invite``,
@@ -110,6 +111,8 @@ class InviteRecord:
     created_at_ms: int
     redeemed_at_ms: int | None = None
     redeemed_by: DeviceId | None = None
+    for_device: DeviceId | None = None
+    """A rejoin invite's target: the redeemer joins this device's member group."""
 
 
 class RedeemOutcome(Enum):
@@ -178,6 +181,13 @@ class Store(Protocol):
         """Create the space, its first active device and its seq-1 event.
 
         Returns False, changing nothing, when the space already exists."""
+
+    async def device_group(
+        self, space_id: SpaceId, device_id: DeviceId
+    ) -> tuple[DeviceStatus, bytes | None] | None:
+        """A device's status and member group in the space (docs/PROTOCOL.md §7.8),
+        or None if it is not a device of the space."""
+        ...
 
     async def create_invite(self, invite: InviteRecord) -> bool:
         """Returns False, changing nothing, when the invite id is taken."""

@@ -13,9 +13,17 @@ import pytest
 
 from client import crypto
 from client.verify import LogVerifier, RejectCode, Verdict
-from schemas.payloads import DeviceRevoked, JournalEntry, KeyRotated, MemberLeft, SealedKey
+from schemas.payloads import (
+    DeviceRevoked,
+    InviteIssued,
+    JournalEntry,
+    KeyRotated,
+    MemberLeft,
+    SealedKey,
+)
 from tests.client.builders import (
     EPOCH_KEYS,
+    INVITE_EXPIRES_AT,
     SPACE_ID,
     Built,
     Writer,
@@ -281,3 +289,137 @@ def test_a_device_no_member_invited_is_still_rejected(story: Story) -> None:
     stranger = Writer("inserted by the relay", "Mallory")
 
     assert_refused(verifier, entry(stranger, "hello"), RejectCode.NOT_A_MEMBER)
+
+
+# --- rejoin: a partner who lost every device (rule 6) -----------------------------------
+
+NEW_PHONE_SECRET = fixed_bytes("alex new phone rejoin secret", 20)
+
+
+def rejoin_invite(
+    issuer: Writer, for_member: bytes | None, deps: Sequence[Built], *, advance: bool = True
+) -> Built:
+    keys = crypto.InviteKeys.from_secret(NEW_PHONE_SECRET)
+    payload = InviteIssued(
+        invite_id=keys.invite_id,
+        verify_key=keys.verify_key,
+        kind="rejoin",
+        expires_at=INVITE_EXPIRES_AT,
+        for_member=for_member,
+    )
+    return issuer.write(payload, deps=deps, advance=advance)
+
+
+def test_a_rejoin_invite_from_the_partner_makes_the_new_device_the_same_member(
+    story: Story,
+) -> None:
+    verifier = admitted(story, me=story.blake)
+    invite = rejoin_invite(story.blake, story.phone.member_id, story.frontier(story.blake))
+    new_phone = Writer("alex new phone", "Alex (new phone)")
+    joined = member_joined(
+        new_phone,
+        NEW_PHONE_SECRET,
+        deps=story.frontier(new_phone, invite),
+        member_id=story.phone.member_id,
+    )
+    admit_accepting(verifier, invite, joined)
+
+    member = verifier.membership.member_of(new_phone.device_id)
+    assert member is not None
+    assert member.member_id == story.phone.member_id
+    assert member.name == "Alex"
+    assert len(verifier.membership.members) == 2
+    # Now Alex's own device: it may remove the lost ones, and rotate to who remains.
+    deps = story.frontier(new_phone, invite)
+    off_phone = revoke(new_phone, story.phone, story.phone.seq, deps)
+    off_laptop = revoke(new_phone, story.laptop, story.laptop.seq, deps)
+    rotated = rotate(new_phone, [story.blake, new_phone], deps)
+    admit_accepting(verifier, off_phone, off_laptop, rotated)
+    assert not verifier.membership.is_active(story.phone.device_id)
+    assert not verifier.membership.is_active(story.laptop.device_id)
+    assert verifier.space_keys[1] == NEW_SPACE_KEY
+
+
+def test_a_rejoin_invite_for_its_issuers_own_member_is_rejected(story: Story) -> None:
+    verifier = admitted(story)
+    attack = rejoin_invite(story.blake, story.blake.member_id, story.frontier(story.blake))
+
+    assert_refused(verifier, attack, RejectCode.BAD_REJOIN)
+
+
+def test_a_rejoin_invite_for_an_unknown_member_or_none_is_rejected(story: Story) -> None:
+    verifier = admitted(story)
+    stranger = fixed_bytes("nobody's member id", 16)
+    deps = story.frontier(story.blake)
+
+    assert_refused(
+        verifier, rejoin_invite(story.blake, stranger, deps, advance=False), RejectCode.BAD_REJOIN
+    )
+    assert_refused(
+        verifier,
+        story.blake.write(
+            InviteIssued(
+                invite_id=crypto.InviteKeys.from_secret(NEW_PHONE_SECRET).invite_id,
+                verify_key=crypto.InviteKeys.from_secret(NEW_PHONE_SECRET).verify_key,
+                kind="rejoin",
+                expires_at=INVITE_EXPIRES_AT,
+            ),
+            deps=deps,
+            advance=False,
+        ),
+        RejectCode.BAD_REJOIN,
+    )
+
+
+def test_only_a_rejoin_invite_names_a_member(story: Story) -> None:
+    verifier = admitted(story)
+    keys = crypto.InviteKeys.from_secret(NEW_PHONE_SECRET)
+    attack = story.blake.write(
+        InviteIssued(
+            invite_id=keys.invite_id,
+            verify_key=keys.verify_key,
+            kind="device",
+            expires_at=INVITE_EXPIRES_AT,
+            for_member=story.phone.member_id,
+        ),
+        deps=story.frontier(story.blake),
+    )
+
+    assert_refused(verifier, attack, RejectCode.BAD_REJOIN)
+
+
+def test_a_rejoin_invite_for_a_partner_who_left_is_rejected(story: Story) -> None:
+    verifier = admitted(story)
+    left = story.laptop.write(
+        MemberLeft(member_id=story.phone.member_id), deps=story.frontier(story.laptop)
+    )
+    admit_accepting(verifier, left)
+
+    assert_refused(
+        verifier,
+        rejoin_invite(story.blake, story.phone.member_id, story.frontier(story.blake, left)),
+        RejectCode.BAD_REJOIN,
+    )
+
+
+def test_a_join_through_a_rejoin_invite_after_its_partner_left_is_rejected(
+    story: Story,
+) -> None:
+    verifier = admitted(story)
+    invite = rejoin_invite(story.blake, story.phone.member_id, story.frontier(story.blake))
+    left = story.laptop.write(
+        MemberLeft(member_id=story.phone.member_id), deps=story.frontier(story.laptop, invite)
+    )
+    admit_accepting(verifier, invite, left)
+    new_phone = Writer("alex new phone", "Alex")
+
+    assert_refused(
+        verifier,
+        member_joined(
+            new_phone,
+            NEW_PHONE_SECRET,
+            deps=story.frontier(new_phone, invite, left),
+            member_id=story.phone.member_id,
+        ),
+        RejectCode.BAD_LEAVE,
+    )
