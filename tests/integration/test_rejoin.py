@@ -21,7 +21,8 @@ from client.relay_http import RelayHttp
 from client.space import Space
 from schemas.http import CreateInviteRequest, invite_create_transcript
 from schemas.ids import DeviceId
-from schemas.payloads import AgreementProposed, JournalEntry
+from schemas.payloads import JournalEntry
+from schemas.practices import AgreementProposed
 from tests.integration.cli import run
 from tests.integration.pairing import PASSPHRASE, pair
 from tests.integration.relay_process import RelayProcess
