@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 READY_TIMEOUT_S = 20.0
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -23,7 +24,9 @@ def free_port() -> int:
 class RelayProcess:
     """``python -m server`` on 127.0.0.1 with its own SQLite file."""
 
-    def __init__(self, db: Path, port: int | None = None, extra_args: list[str] | None = None):
+    def __init__(
+        self, db: Path, extra_args: list[str] | None = None, port: int | None = None
+    ) -> None:
         self.db = db
         self.port = port or free_port()
         self.extra_args = extra_args or []
@@ -33,6 +36,12 @@ class RelayProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    http_url = url
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/v1/sync"
 
     def start(self) -> RelayProcess:
         log = self.log_path.open("ab")
@@ -53,6 +62,7 @@ class RelayProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
+            cwd=REPO_ROOT,
         )
         log.close()
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -81,17 +91,13 @@ class RelayProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=20)  # a drain may finish in-flight commits first
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         code = self.proc.returncode
         self.proc = None
         return code
-
-    def restart(self) -> RelayProcess:
-        self.kill()
-        return self.start()
 
     def log(self) -> str:
         try:

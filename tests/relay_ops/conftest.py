@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.helpers import RelayProcess
+from tests.integration.relay_process import RelayProcess
 
 RelayFactory = Callable[..., RelayProcess]
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 
+from tests.integration.relay_process import RelayProcess
 from tests.server.conftest import SpaceUnderTest
-from tests.server.helpers import Device, RelayProcess, admit, create_space_body, new_space_id
+from tests.server.helpers import Device, admit, create_space_body, new_space_id
 
 
 async def new_space(relay: RelayProcess, *members: Device) -> SpaceUnderTest:

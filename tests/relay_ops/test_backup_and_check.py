@@ -17,10 +17,11 @@ from server.ingest import check_batch
 from server.ops import check_database
 from server.sqlite_store import SqliteStore
 from server.store import NewEvent
+from tests.integration.relay_process import REPO_ROOT
 from tests.relay_ops.conftest import RelayFactory
 from tests.relay_ops.spaces import new_space
 from tests.server.conftest import SpaceUnderTest
-from tests.server.helpers import REPO_ROOT, Device, new_space_id
+from tests.server.helpers import Device, new_space_id
 
 BATCH = 50
 PUSH_INTERVAL_S = 0.02

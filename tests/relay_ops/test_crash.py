@@ -30,10 +30,11 @@ from schemas.payloads import JournalEntry
 from schemas.protocol import Acked, Push
 from server.ops import check_database
 from tests.integration.pairing import pair
+from tests.integration.relay_process import RelayProcess
 from tests.relay_ops.conftest import RelayFactory
 from tests.relay_ops.spaces import new_space
 from tests.server.conftest import SpaceUnderTest
-from tests.server.helpers import RelayProcess, SyncClient
+from tests.server.helpers import SyncClient
 
 ROUNDS = 4
 RAW_BATCH = 25

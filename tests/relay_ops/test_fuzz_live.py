@@ -25,10 +25,11 @@ from websockets.exceptions import ConnectionClosed
 from schemas.envelope import decode_envelope, event_id_of
 from schemas.errors import ERRORS, ErrorCode
 from schemas.protocol import Error, Live, Page, Pull, RelayMessage, relay_message_decoder
+from tests.integration.relay_process import RelayProcess
 from tests.relay_ops.spaces import metric, new_space
 from tests.server.conftest import SpaceUnderTest
 from tests.server.frames import Frame, client_frames
-from tests.server.helpers import RelayProcess, SyncClient
+from tests.server.helpers import SyncClient
 
 EXAMPLES = 100
 ANSWER_TIMEOUT_S = 5.0

@@ -18,9 +18,10 @@ import pytest
 
 from schemas.errors import CLOSE_AUTH, CLOSE_RATE, CLOSE_TIMEOUT, CLOSE_TOO_BIG, ErrorCode
 from schemas.protocol import Acked, Authenticate, Challenge, Error, Hello, Push, auth_transcript
+from tests.integration.relay_process import RelayProcess
 from tests.relay_ops.spaces import new_space
 from tests.server.conftest import SpaceUnderTest
-from tests.server.helpers import Device, RelayProcess, SyncClient, new_space_id
+from tests.server.helpers import Device, SyncClient, new_space_id
 
 MAX_FRAME = 16 * 1024
 MAX_ENVELOPE = 4096

@@ -22,7 +22,7 @@ from schemathesis.checks import positive_data_acceptance
 
 from server.app import create_app
 from server.settings import Settings
-from tests.server.helpers import RelayProcess
+from tests.integration.relay_process import RelayProcess
 
 EXAMPLES = 40
 OPERATIONS = sorted(

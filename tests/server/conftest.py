@@ -11,7 +11,8 @@ import pytest
 from schemas.envelope import event_id_of
 from schemas.ids import EventId, SpaceId
 from schemas.protocol import Ack, Acked, Page, Stored
-from tests.server.helpers import Device, RelayProcess, SyncClient, create_space_body, new_space_id
+from tests.integration.relay_process import RelayProcess
+from tests.server.helpers import Device, SyncClient, create_space_body, new_space_id
 
 AUTH_TIMEOUT_S = 1.5
 """Short, so the auth-timeout test is quick; sign-in on loopback takes milliseconds."""

@@ -8,14 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -55,7 +49,6 @@ from schemas.protocol import (
     relay_message_decoder,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 20.0
 RECEIVE_TIMEOUT_S = 10.0
 
@@ -197,90 +190,6 @@ async def admit(
 
 
 # --- the relay as a process --------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RelayProcess:
-    """``python -m server`` on a free loopback port with its own database file."""
-
-    def __init__(self, db: Path, extra_args: list[str] | None = None) -> None:
-        self.db = db
-        self.port = free_port()
-        self.extra_args = extra_args or []
-        self.log_path = db.with_suffix(".log")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/v1/sync"
-
-    def start(self) -> RelayProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRELLIS_RELAY_")}
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "server",
-                    "--port",
-                    str(self.port),
-                    "--db",
-                    str(self.db),
-                    *self.extra_args,
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=REPO_ROOT,
-            )
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"relay exited early:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.http_url}/healthz", timeout=1) as resp:
-                    if resp.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"relay did not become healthy:\n{self.log()}")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-    def stop(self) -> int | None:
-        """SIGTERM and wait; the exit status (None if it was not running)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        code = self.proc.returncode
-        self.proc = None
-        return code
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
 
 
 # --- a minimal sync client ---------------------------------------------------------

@@ -14,7 +14,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 from server.cli import build_parser, main, uvicorn_config
 from server.settings import CONFIG_ENV_VAR, Settings, from_sources, settings_table
-from tests.server.helpers import REPO_ROOT, RelayProcess
+from tests.integration.relay_process import REPO_ROOT, RelayProcess
 
 
 def test_every_setting_is_documented_in_help_with_its_flag_and_env_var() -> None:

@@ -6,8 +6,9 @@ import httpx
 
 from schemas.envelope import event_id_of
 from schemas.protocol import Acked, Push
+from tests.integration.relay_process import RelayProcess
 from tests.server.conftest import SpaceUnderTest
-from tests.server.helpers import Device, RelayProcess, create_space_body, new_space_id
+from tests.server.helpers import Device, create_space_body, new_space_id
 
 
 async def test_everything_acknowledged_survives_a_sigkill_and_chains_continue(

@@ -8,8 +8,9 @@ import httpx
 
 from schemas.errors import CLOSE_RATE, ErrorCode
 from schemas.protocol import Error, Live
+from tests.integration.relay_process import RelayProcess
 from tests.server.conftest import SpaceUnderTest
-from tests.server.helpers import Device, RelayProcess, admit, create_space_body, new_space_id
+from tests.server.helpers import Device, admit, create_space_body, new_space_id
 
 ENVELOPE_CIPHERTEXT_BYTES = 200 * 1024
 PUSHES = 100

@@ -34,8 +34,9 @@ from schemas.protocol import (
     auth_transcript,
     encode_message,
 )
+from tests.integration.relay_process import RelayProcess
 from tests.server.conftest import AUTH_TIMEOUT_S, SpaceUnderTest
-from tests.server.helpers import Device, RelayProcess, SyncClient, admit, new_space_id
+from tests.server.helpers import Device, SyncClient, admit, new_space_id
 
 MAX_FRAME_BYTES = 1024 * 1024
 
