@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -604,10 +605,11 @@ class Space:
         accepted: list[tuple[VerifiedEvent, int | None]] = []
         # Signatures first, a page at a time on every core (client/signatures.py).
         verified = signatures.valid_signatures([data for data, _ in items])
-        queue = list(items)
+        queue = deque(items)
         first_readings = len(items)
+        accepted_since_retry = False
         while queue:
-            data, relay_seq = queue.pop(0)
+            data, relay_seq = queue.popleft()
             outcome = self._verifier.admit(data, trusted=data in verified)
             if first_readings:
                 # What the relay served at that seq (pending ones re-admitted are not).
@@ -621,8 +623,7 @@ class Space:
             if outcome.verdict is Verdict.ACCEPTED and outcome.event is not None:
                 accepted.append((outcome.event, relay_seq))
                 self._pending.pop(outcome.event.event_id, None)
-                # Whatever waited for this event may pass now.
-                queue.extend(self._pending.values())
+                accepted_since_retry = True
             elif outcome.verdict is Verdict.PENDING and outcome.event_id is not None:
                 if outcome.event_id not in self._pending:
                     self._pending[outcome.event_id] = (data, relay_seq)
@@ -639,6 +640,11 @@ class Space:
                     await self._store.add_rejected(
                         outcome.event_id, data, str(outcome.code), outcome.reason, relay_seq
                     )
+            if not queue and accepted_since_retry and self._pending:
+                # What waited may pass now: one more round over the held events, and
+                # again only while a round lets something through (not once per event).
+                accepted_since_retry = False
+                queue.extend(self._pending.values())
         if accepted:
             await self._store.add_events(_new_event(e, s) for e, s in accepted)
             for event, _ in accepted:
