@@ -65,18 +65,22 @@ def test_the_document_describes_every_http_route() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    "mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
-)
-@pytest.mark.parametrize("label", OPERATIONS)
+# Invalid input needs an input to spoil: operations without parameters get valid calls only.
+CASES = [
+    (label, mode)
+    for label in OPERATIONS
+    for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
+    if not (mode is schemathesis.GenerationMode.NEGATIVE and label in NO_PARAMETERS)
+]
+
+
+@pytest.mark.parametrize(("label", "mode"), CASES)
 def test_the_relay_answers_as_its_openapi_document_says(
     api: schemathesis.BaseSchema,
     relay: RelayProcess,
     label: str,
     mode: schemathesis.GenerationMode,
 ) -> None:
-    if mode is schemathesis.GenerationMode.NEGATIVE and label in NO_PARAMETERS:
-        pytest.skip("nothing to make invalid: the operation takes no input")
     [operation] = [r.ok() for r in api.get_all_operations() if r.ok().label == label]
     excluded = [positive_data_acceptance] if label in SIGNED_CONTENT else []
 
