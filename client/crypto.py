@@ -30,6 +30,7 @@ from schemas.envelope import (
     NONCE_BYTES,
     Envelope,
     header_bytes,
+    key_commitment_of,
     signed_bytes,
 )
 from schemas.ids import DeviceId, EventId, InviteId, SpaceId
@@ -51,6 +52,11 @@ SAFETY_NUMBER_DIGITS = 30
 
 class CryptoError(Exception):
     """Something did not decrypt or verify. Never carries key or plaintext bytes."""
+
+
+class KeyCommitmentError(CryptoError):
+    """A content key that is not the one the envelope's signed header commits to
+    (docs/PROTOCOL.md §4.5): the event may have a second reading, so it has none."""
 
 
 def derive_subkey(root_key: bytes, purpose: bytes, size: int = 32) -> bytes:
@@ -192,6 +198,7 @@ def seal_event(
         prev=prev,
         epoch=epoch,
         wrapped_key=wrap_content_key(events_key, content_key, wrap_nonce),
+        key_commitment=key_commitment_of(content_key),
         nonce=nonce,
         ciphertext=b"\x00" * 16,
         signature=b"\x00" * 64,
@@ -210,7 +217,13 @@ def content_key_of(events_key: bytes, env: Envelope) -> bytes:
 
 
 def open_with_content_key(content_key: bytes, env: Envelope) -> bytes:
-    """Decrypt and unpad with one event's content key (also used for exports)."""
+    """Check the key commitment, decrypt and unpad with one event's content key.
+
+    Every path that opens an event comes here (admission, exports, verify-export), so no
+    reader ever accepts a key other than the one the author signed (§4.5).
+    """
+    if not secrets_equal(key_commitment_of(content_key), env.key_commitment):
+        raise KeyCommitmentError("the content key is not the one the event commits to")
     return unpad(_open(content_key, env.nonce, env.ciphertext, header_bytes(env)))
 
 

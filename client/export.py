@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from client import crypto, export_html
+from client import crypto, export_attribution, export_html
 from client.errors import TrellisError
 from client.export_format import (
     FORMAT_NAME,
@@ -78,7 +78,9 @@ def build_export(
     device holds, in causal order).
 
     The exporter's own first event (its ``space_created`` or ``member_joined``) is always
-    revealed too, so the holder can see which member made the export.
+    revealed too, and so is every membership event that says whose device wrote a
+    revealed event (client/export_attribution.py), so the verifier attributes each event
+    exactly as the apps do.
     """
     if not 1 <= len(title) <= MAX_EXPORT_TITLE_CHARS:
         raise ExportError(f"An export title has 1 to {MAX_EXPORT_TITLE_CHARS} characters.")
@@ -90,7 +92,8 @@ def build_export(
     own_chain = chains.get(exporter.device_id)
     if own_chain is None:
         raise ExportError("This device has no events of its own in the space to export from.")
-    reveal = {*chosen, own_chain[0].event_id}
+    writers = {e.author for e in events if e.event_id in chosen} | {exporter.device_id}
+    reveal = {*chosen, *export_attribution.support(events, writers)}
 
     revealed_events = [e for e in events if e.event_id in reveal]
     authors = list(dict.fromkeys(e.author for e in revealed_events))

@@ -99,9 +99,11 @@ class FindingCode(StrEnum):
     REVEALED_MISSING = "revealed_missing"
     DUPLICATE_REVEALED = "duplicate_revealed"
     BAD_CONTENT_KEY = "bad_content_key"
+    BAD_KEY_COMMITMENT = "bad_key_commitment"
     BAD_PAYLOAD = "bad_payload"
     REVEALED_OUT_OF_ORDER = "revealed_out_of_order"
     EXPORTER_UNKNOWN = "exporter_unknown"
+    AUTHOR_UNKNOWN = "author_unknown"
     HTML_ALTERED = "html_altered"
 
 

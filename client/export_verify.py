@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from client import crypto
+from client.export_attribution import Attribution, attribute
 from client.export_format import (
     ChainDoc,
     ExportDocument,
@@ -28,16 +29,13 @@ from client.export_format import (
 from client.present import event_summary
 from client.verify import VerifiedEvent
 from schemas.envelope import Envelope, EnvelopeFormatError, decode_envelope, event_id_of
-from schemas.ids import DeviceId, EventId, SpaceId
+from schemas.ids import DeviceId, EventId, MemberId, SpaceId
 from schemas.payloads import (
     EventBody,
-    MemberJoined,
     Payload,
     PayloadFormatError,
-    SpaceCreated,
     UnknownPayload,
-    decode_body,
-    decode_payload,
+    decode_event,
     payload_kind,
 )
 
@@ -76,7 +74,10 @@ class VerifiedExport:
     """In the causal order the exporter gave, which verification checked."""
     chains: list[ChainSummary] = field(default_factory=list)
     members: dict[DeviceId, str] = field(default_factory=dict)
-    """Device → name, from the revealed membership events (each device's seq 1)."""
+    """Device → its member's name, derived from the revealed membership events exactly
+    as the apps derive it (client/export_attribution.py)."""
+    device_members: dict[DeviceId, bytes] = field(default_factory=dict)
+    """Device → member id, by the same rules."""
 
     @property
     def sealed_count(self) -> int:
@@ -135,17 +136,31 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
                 )
             )
 
-    revealed, members = _open_revealed(doc, held, findings)
+    revealed, attribution = _open_revealed(doc, space_id, held, findings)
     exporter = DeviceId(bytes.fromhex(doc.exporter))
-    if exporter not in members and not findings:
-        findings.append(
-            _finding(
-                FindingCode.EXPORTER_UNKNOWN,
-                "The export does not reveal how its exporter's device joined the space, so "
-                "it cannot say which member exported it.",
-                "exporter",
+    # Attribution is judged only on an otherwise sound document: with a broken chain
+    # or an unopened event, a missing member is a consequence, not a second problem.
+    if not findings:
+        if exporter not in attribution.devices:
+            findings.append(
+                _finding(
+                    FindingCode.EXPORTER_UNKNOWN,
+                    "The export does not reveal how its exporter's device joined the space, "
+                    "so it cannot say which member exported it.",
+                    "exporter",
+                )
             )
-        )
+        for chain in doc.chains:
+            if DeviceId(bytes.fromhex(chain.device)) not in attribution.devices:
+                findings.append(
+                    _finding(
+                        FindingCode.AUTHOR_UNKNOWN,
+                        "The export does not reveal the signed facts that say whose device "
+                        "this is (how it joined, and by whose invite), so it cannot say who "
+                        "wrote its events.",
+                        f"chains, device {chain.device[:8]}",
+                    )
+                )
     if findings:
         return None, findings
     seqs: dict[DeviceId, list[int]] = {}
@@ -166,7 +181,11 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
             )
             for c in doc.chains
         ],
-        members=members,
+        members={
+            d: attribution.names.get(m, f"member {m.hex()[:8]}")
+            for d, m in attribution.devices.items()
+        },
+        device_members={d: bytes(m) for d, m in attribution.devices.items()},
     ), []
 
 
@@ -251,10 +270,13 @@ def _link_problem(
 
 
 def _open_revealed(
-    doc: ExportDocument, held: dict[EventId, _Held], findings: list[ExportFinding]
-) -> tuple[list[RevealedEvent], dict[DeviceId, str]]:
+    doc: ExportDocument,
+    space_id: SpaceId,
+    held: dict[EventId, _Held],
+    findings: list[ExportFinding],
+) -> tuple[list[RevealedEvent], Attribution]:
     """Open each revealed event with its key, in the listed order, and check that order
-    is causal; return the events and the device names their membership events give."""
+    is causal; return the events and who wrote them, by the apps' membership rules."""
     opened: list[tuple[_Held, EventId, EventBody, Payload | UnknownPayload]] = []
     position: dict[EventId, int] = {}
     for index, item in enumerate(doc.revealed):
@@ -281,6 +303,16 @@ def _open_revealed(
             plaintext = crypto.open_with_content_key(
                 bytes.fromhex(item.content_key), event.envelope
             )
+        except crypto.KeyCommitmentError:
+            findings.append(
+                _finding(
+                    FindingCode.BAD_KEY_COMMITMENT,
+                    "A revealed event's key is not the key its author signed for it: the "
+                    "event could be read two ways, so it is not read at all.",
+                    where,
+                )
+            )
+            continue
         except crypto.CryptoError:
             findings.append(
                 _finding(
@@ -289,15 +321,7 @@ def _open_revealed(
             )
             continue
         try:
-            body = decode_body(plaintext)
-            payload = decode_payload(body.payload)
-        except UnicodeDecodeError:
-            # schemas.payloads lets msgspec's UnicodeDecodeError through for a string
-            # that is not UTF-8; it is a malformed payload all the same.
-            findings.append(
-                _finding(FindingCode.BAD_PAYLOAD, "A revealed event has broken text.", where)
-            )
-            continue
+            body, payload = decode_event(plaintext)
         except PayloadFormatError as exc:
             findings.append(
                 _finding(FindingCode.BAD_PAYLOAD, f"A revealed event is malformed: {exc}.", where)
@@ -305,14 +329,8 @@ def _open_revealed(
             continue
         opened.append((event, event_id, body, payload))
 
-    # Only a device's first event introduces it (§9.1 step 10); a name anywhere else
-    # is not how that device joined.
-    members = {
-        DeviceId(h.envelope.author): p.name
-        for h, _, _, p in opened
-        if h.envelope.seq == 1 and isinstance(p, SpaceCreated | MemberJoined)
-    }
-    names = _Names(members)
+    attribution = attribute(space_id, [(h.envelope, p) for h, _, _, p in opened])
+    names = _Names(attribution)
     revealed: list[RevealedEvent] = []
     for event, event_id, body, payload in opened:
         env = event.envelope
@@ -338,7 +356,7 @@ def _open_revealed(
                 summary=event_summary(verified, names),
             )
         )
-    return revealed, members
+    return revealed, attribution
 
 
 def _plain(value: Any) -> Any:
@@ -352,13 +370,16 @@ def _plain(value: Any) -> Any:
 
 
 class _Names:
-    """Names for client.present: from revealed membership events only."""
+    """Names for client.present: from revealed membership events only, by the apps'
+    rules (client/export_attribution.py)."""
 
-    def __init__(self, devices: dict[DeviceId, str]) -> None:
-        self._devices = devices
+    def __init__(self, attribution: Attribution) -> None:
+        self._attribution = attribution
 
     def author_name(self, device_id: bytes) -> str:
-        return self._devices.get(DeviceId(device_id), f"device {device_id.hex()[:8]}")
+        name = self._attribution.name_of(device_id)
+        return name if name is not None else f"device {device_id.hex()[:8]}"
 
     def member_name(self, member_id: bytes) -> str:
-        return f"member {member_id.hex()[:8]}"
+        name = self._attribution.names.get(MemberId(member_id))
+        return name if name is not None else f"member {member_id.hex()[:8]}"

@@ -91,6 +91,7 @@ _REFUSALS: dict[str, tuple[str, str]] = {
     "wrong_space": (_FORGED, "an event of another shared space"),
     "bad_signature": (_FORGED, "the signature does not match the author"),
     "undecryptable": (_FORGED, "it does not open with this space's keys"),
+    "bad_key_commitment": (_FORGED, "it could be read two ways: its key is not the one it names"),
     "not_a_member": (_FORGED, "written by a device nobody invited"),
     "bad_genesis": (_FORGED, "it claims to start the space a second time"),
     "bad_invite_proof": (_FORGED, "it joins the space without a valid invite"),

@@ -40,8 +40,7 @@ from schemas.payloads import (
     PayloadFormatError,
     SpaceCreated,
     UnknownPayload,
-    decode_body,
-    decode_payload,
+    decode_event,
 )
 
 
@@ -61,6 +60,7 @@ class RejectCode(StrEnum):
     CHAIN_BAD_PREV = "chain_bad_prev"
     EQUIVOCATION = "equivocation"
     UNDECRYPTABLE = "undecryptable"
+    BAD_KEY_COMMITMENT = "bad_key_commitment"
     BAD_PAYLOAD = "bad_payload"
     BAD_LAMPORT = "bad_lamport"
     NOT_A_MEMBER = "not_a_member"
@@ -240,8 +240,13 @@ class LogVerifier:
         if events_key is None:
             return Outcome(Verdict.PENDING, event_id, waiting_for=f"key for epoch {env.epoch}")
         try:
-            body = decode_body(crypto.open_event(events_key, env))
-            payload = decode_payload(body.payload)
+            body, payload = decode_event(crypto.open_event(events_key, env))
+        except crypto.KeyCommitmentError:
+            return self._reject(
+                event_id,
+                RejectCode.BAD_KEY_COMMITMENT,
+                "its wrapped key is not the key its signed header commits to",
+            )
         except crypto.CryptoError:
             return self._reject(event_id, RejectCode.UNDECRYPTABLE, "does not decrypt")
         except PayloadFormatError as exc:

@@ -1,16 +1,23 @@
 """The envelope: what the relay stores and forwards (docs/PROTOCOL.md §4).
 
-An envelope is a msgpack array of ten fields in a fixed order. The canonical bytes are
+An envelope is a msgpack array of eleven fields in a fixed order. The canonical bytes are
 msgspec's msgpack encoding of that array: integers in their shortest form, byte strings
 as ``bin``, ``None`` as ``nil``. Any language can rebuild them, so signatures and event
 ids do not depend on our library.
 
-    header  = [version, space_id, author, seq, prev, epoch, wrapped_key, nonce]
+    header  = [version, space_id, author, seq, prev, epoch, wrapped_key, key_commitment,
+               nonce]
     signed  = header + [ciphertext]           -> Ed25519 signature by ``author``
     envelope = signed + [signature]           -> BLAKE2b-256 gives the event id
 
 The header is also the associated data of the payload encryption, so a ciphertext
 cannot be moved to another space, author, position or epoch without failing to open.
+
+Version 2 added ``key_commitment`` (docs/PROTOCOL.md §4.5): XChaCha20-Poly1305 does not
+commit to its key, so one ciphertext can be made to open under two content keys to two
+different payloads. The signed header names a hash of the one content key that counts,
+and every reader refuses any other key. Version 1 envelopes are refused: there is no
+compatibility path.
 """
 
 from __future__ import annotations
@@ -22,7 +29,10 @@ import msgspec
 
 from schemas.ids import DEVICE_ID_BYTES, EVENT_ID_BYTES, SPACE_ID_BYTES, EventId
 
-ENVELOPE_VERSION = 1
+ENVELOPE_VERSION = 2
+KEY_COMMITMENT_PURPOSE = b"trellis-kcommit"
+"""Personalisation of the key commitment's keyed BLAKE2b (docs/PROTOCOL.md §4.5)."""
+KEY_COMMITMENT_BYTES = 32
 NONCE_BYTES = 24
 """XChaCha20-Poly1305-IETF public nonce."""
 AEAD_TAG_BYTES = 16
@@ -41,13 +51,15 @@ def _fixed(size: int) -> msgspec.Meta:
 class Envelope(msgspec.Struct, array_like=True, frozen=True):
     """One signed, encrypted event. Field order is part of the wire format: never reorder."""
 
-    version: Annotated[int, msgspec.Meta(ge=1, le=255)]
+    version: Annotated[int, msgspec.Meta(ge=ENVELOPE_VERSION, le=ENVELOPE_VERSION)]
     space_id: Annotated[bytes, _fixed(SPACE_ID_BYTES)]
     author: Annotated[bytes, _fixed(DEVICE_ID_BYTES)]
     seq: Annotated[int, msgspec.Meta(ge=1, le=2**53 - 1)]
     prev: Annotated[bytes, _fixed(EVENT_ID_BYTES)] | None
     epoch: Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
     wrapped_key: Annotated[bytes, _fixed(WRAPPED_KEY_BYTES)]
+    key_commitment: Annotated[bytes, _fixed(KEY_COMMITMENT_BYTES)]
+    """:func:`key_commitment_of` the content key: binds the one key that opens this event."""
     nonce: Annotated[bytes, _fixed(NONCE_BYTES)]
     ciphertext: Annotated[
         bytes, msgspec.Meta(min_length=AEAD_TAG_BYTES, max_length=MAX_CIPHERTEXT_BYTES)
@@ -75,6 +87,7 @@ def header_tuple(env: Envelope) -> tuple[object, ...]:
         env.prev,
         env.epoch,
         env.wrapped_key,
+        env.key_commitment,
         env.nonce,
     )
 
@@ -87,6 +100,19 @@ def header_bytes(env: Envelope) -> bytes:
 def signed_bytes(env: Envelope) -> bytes:
     """The bytes the author's Ed25519 signature covers (docs/PROTOCOL.md §4.3)."""
     return _encoder.encode((*header_tuple(env), env.ciphertext))
+
+
+def key_commitment_of(content_key: bytes) -> bytes:
+    """BLAKE2b-256 keyed with the content key, personalised with ``trellis-kcommit``, over
+    the empty message (docs/PROTOCOL.md §4.5).
+
+    Collision resistance of BLAKE2b means no one can find a second content key with the
+    same commitment, so the signed header fixes the one key, and so the one plaintext,
+    of the event. It reveals nothing of the key: it is a pseudorandom function of it.
+    """
+    return hashlib.blake2b(
+        b"", digest_size=KEY_COMMITMENT_BYTES, key=content_key, person=KEY_COMMITMENT_PURPOSE
+    ).digest()
 
 
 def encode_envelope(env: Envelope) -> bytes:
@@ -105,6 +131,11 @@ def decode_envelope(data: bytes) -> Envelope:
     Requiring canonical bytes means every party computes the same event id from what it
     received; a relay or peer cannot make two encodings of one event.
     """
+    # Read the version first so an envelope of another version is named as such, not
+    # as a field error (its field count differs).
+    version = _version_of(data)
+    if version is not None and version != ENVELOPE_VERSION:
+        raise EnvelopeFormatError(f"unsupported envelope version {version}")
     try:
         env = _decoder.decode(data)
     except msgspec.ValidationError as exc:
@@ -113,8 +144,15 @@ def decode_envelope(data: bytes) -> Envelope:
         raise EnvelopeFormatError("envelope is not valid msgpack") from None
     if (env.seq == 1) != (env.prev is None):
         raise EnvelopeFormatError("prev must be empty exactly when seq is 1")
-    if env.version != ENVELOPE_VERSION:
-        raise EnvelopeFormatError(f"unsupported envelope version {env.version}")
     if _encoder.encode(env) != data:
         raise EnvelopeFormatError("envelope is not in canonical form")
     return env
+
+
+def _version_of(data: bytes) -> int | None:
+    """The first element of a msgpack fixarray if it is a small integer, else None."""
+    if len(data) < 2 or not 0x90 <= data[0] <= 0x9F:
+        return None
+    if data[1] < 0x80:
+        return data[1]
+    return data[2] if data[1] == 0xCC and len(data) >= 3 else None

@@ -92,14 +92,17 @@ def _envelope() -> JsonObject:
     doc = _document(
         "Envelope",
         "What the relay stores and forwards: one signed, encrypted event, a msgpack array "
-        "of ten fields (docs/PROTOCOL.md §4). Only the canonical encoding is valid: "
-        "exactly these ten fields, shortest integer forms, byte strings as bin, absent "
-        "prev as nil. prev is nil exactly when seq is 1; version is 1. " + _MSGPACK_NOTE,
+        "of eleven fields (docs/PROTOCOL.md §4). Only the canonical encoding is valid: "
+        "exactly these eleven fields, shortest integer forms, byte strings as bin, absent "
+        "prev as nil. prev is nil exactly when seq is 1; version is 2 (version 1, without "
+        "key_commitment, is refused). key_commitment is BLAKE2b-256 keyed with the "
+        "content key, personal 'trellis-kcommit', over the empty message (§4.5). "
+        + _MSGPACK_NOTE,
         envelope.Envelope,
     )
     # msgspec ignores trailing array items when decoding, so it cannot express this;
     # decode_envelope rejects them through its canonical-form check.
-    doc["$defs"]["Envelope"]["maxItems"] = 10
+    doc["$defs"]["Envelope"]["maxItems"] = 11
     return doc
 
 

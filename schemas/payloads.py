@@ -38,6 +38,7 @@ from schemas.practices import (
     SignalSent,
     SobrietyStarted,
 )
+from schemas.strict import StrictFormatError, check_strict
 
 MAX_TEXT_CHARS = 20_000
 MAX_NAME_CHARS = 80
@@ -257,7 +258,62 @@ def encode_body(body: EventBody) -> bytes:
     return _encoder.encode(body)
 
 
+def decode_event(plaintext: bytes) -> tuple[EventBody, Payload | UnknownPayload]:
+    """The one strict reading of an event's plaintext (padding removed), docs/PROTOCOL.md
+    §5.12: every reader (admission, exports, verify-export) comes through here.
+
+    Raises :class:`PayloadFormatError` for anything that is not exactly one canonical
+    msgpack value (duplicate keys, trailing bytes, non-string keys, bad UTF-8, long
+    forms) or does not follow the schema; never anything else.
+    """
+    body = _decode_body(plaintext)
+    payload = _decode_payload(body.payload)
+    raw = bytes(body.payload)
+    # Fast path: bytes equal to msgspec's own encoding of what was read are canonical
+    # (shortest forms, string keys, each once, valid UTF-8), so the walk is not needed.
+    # Anything else (a newer app's extra fields, keys in another order, or an attempt at
+    # a second reading) is walked byte by byte.
+    canonical = _encoder.encode(body) == plaintext and (
+        not isinstance(payload, UnknownPayload) and _encoder.encode(payload) == raw
+    )
+    if not canonical:
+        _check_strict(plaintext, "event")
+    return body, payload
+
+
 def decode_body(data: bytes) -> EventBody:
+    """The event body alone, read strictly (§5.12); its payload stays raw."""
+    body = _decode_body(data)
+    if _encoder.encode(body) != data or not _payload_is_canonical(body.payload):
+        _check_strict(data, "event")
+    return body
+
+
+def decode_payload(raw: msgspec.Raw | bytes) -> Payload | UnknownPayload:
+    """Decode a payload strictly (§5.12); a well-formed payload of an unknown type is
+    not an error."""
+    payload = _decode_payload(raw)
+    if isinstance(payload, UnknownPayload) or _encoder.encode(payload) != bytes(raw):
+        _check_strict(bytes(raw), "payload")
+    return payload
+
+
+def _payload_is_canonical(raw: msgspec.Raw) -> bool:
+    try:
+        payload = _decode_payload(raw)
+    except PayloadFormatError:
+        return False
+    return not isinstance(payload, UnknownPayload) and _encoder.encode(payload) == bytes(raw)
+
+
+def _check_strict(data: bytes, what: str) -> None:
+    try:
+        check_strict(data)
+    except StrictFormatError as exc:
+        raise PayloadFormatError(f"{what} is not in its one encoding: {exc}") from None
+
+
+def _decode_body(data: bytes) -> EventBody:
     try:
         return _body_decoder.decode(data)
     except msgspec.ValidationError as exc:
@@ -266,8 +322,7 @@ def decode_body(data: bytes) -> EventBody:
         raise PayloadFormatError("event body is not valid msgpack") from None
 
 
-def decode_payload(raw: msgspec.Raw | bytes) -> Payload | UnknownPayload:
-    """Decode a payload; a well-formed payload of an unknown type is not an error."""
+def _decode_payload(raw: msgspec.Raw | bytes) -> Payload | UnknownPayload:
     try:
         tag = _tag_decoder.decode(raw).type
     except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):

@@ -9,8 +9,9 @@ independent msgpack writer in tests/tools/rawpack.py, following docs/PROTOCOL.md
 3. payload     = plaintext || 0x80 || zeros, up to padme_length(len(plaintext) + 1)
 4. wrapped_key = wrap_nonce || XChaCha20-Poly1305-IETF(content_key, aad=none,
                                                        wrap_nonce, events_key)
-5. header      = msgpack [version=1, space_id, author, seq, prev|nil, epoch,
-                          wrapped_key, nonce]
+5. commitment  = BLAKE2b-256(message="", key=content_key, personal="trellis-kcommit")
+   header      = msgpack [version=2, space_id, author, seq, prev|nil, epoch,
+                          wrapped_key, key_commitment, nonce]
 6. ciphertext  = XChaCha20-Poly1305-IETF(payload, aad=header, nonce, content_key)
 7. signature   = Ed25519(signing key, msgpack [...header fields, ciphertext])
 8. envelope    = msgpack [...header fields, ciphertext, signature]
@@ -24,6 +25,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import nacl.bindings as sodium
 import pytest
 
@@ -51,9 +53,28 @@ def _h(vector: dict[str, Any], field: str) -> bytes:
     return bytes.fromhex(vector[field])
 
 
-def _header_fields(v: dict[str, Any], author: bytes, wrapped_key: bytes) -> list[Any]:
+def _blake2b_keyed(key: bytes, purpose: bytes) -> bytes:
+    # hashlib, not libsodium.js-style crypto_generichash_blake2b_salt_personal wrappers
+    # that hash only an empty message: the call below is plain BLAKE2b with key and
+    # personal, which every BLAKE2b library offers (docs/PROTOCOL.md §3.1).
+    return hashlib.blake2b(b"", digest_size=32, key=key, person=purpose).digest()
+
+
+def _header_fields(
+    v: dict[str, Any], author: bytes, wrapped_key: bytes, commitment: bytes
+) -> list[Any]:
     prev = None if v["prev"] is None else _h(v, "prev")
-    return [1, _h(v, "space_id"), author, v["seq"], prev, v["epoch"], wrapped_key, _h(v, "nonce")]
+    return [
+        2,
+        _h(v, "space_id"),
+        author,
+        v["seq"],
+        prev,
+        v["epoch"],
+        wrapped_key,
+        commitment,
+        _h(v, "nonce"),
+    ]
 
 
 def _rederive(v: dict[str, Any]) -> dict[str, bytes]:
@@ -69,7 +90,8 @@ def _rederive(v: dict[str, Any]) -> dict[str, bytes]:
     wrapped_key = wrap_nonce + sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
         _h(v, "content_key"), None, wrap_nonce, events_key
     )
-    fields = _header_fields(v, author, wrapped_key)
+    commitment = _blake2b_keyed(_h(v, "content_key"), b"trellis-kcommit")
+    fields = _header_fields(v, author, wrapped_key, commitment)
     header = pack(fields)
     ciphertext = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
         payload, header, _h(v, "nonce"), _h(v, "content_key")
@@ -81,6 +103,7 @@ def _rederive(v: dict[str, Any]) -> dict[str, bytes]:
         "author": author,
         "payload": payload,
         "wrapped_key": wrapped_key,
+        "key_commitment": commitment,
         "header": header,
         "ciphertext": ciphertext,
         "signature": signature,
@@ -111,6 +134,7 @@ def test_the_vectors_cover_the_cases_another_client_needs():
         "author",
         "payload",
         "wrapped_key",
+        "key_commitment",
         "header",
         "ciphertext",
         "signature",
@@ -143,3 +167,23 @@ def test_vector_plaintext_is_an_event_body_carrying_a_journal_entry(vector):
 @pytest.mark.parametrize("vector", VECTORS, ids=_ids)
 def test_client_derives_the_vector_events_key_from_the_space_key(vector):
     assert crypto.events_key_for(_h(vector, "space_key")) == _h(vector, "events_key")
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=_ids)
+def test_vector_body_is_the_decoded_plaintext(vector):
+    body = decode_body(_h(vector, "plaintext"))
+    expected = vector["body"]
+    assert [d.hex() for d in body.deps] == expected["deps"]
+    assert (body.lamport, body.recorded_at, body.occurred_at) == (
+        expected["lamport"],
+        expected["recorded_at"],
+        expected["occurred_at"],
+    )
+    assert msgspec.msgpack.decode(bytes(body.payload)) == expected["payload"]
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=_ids)
+def test_a_different_content_key_is_refused_by_the_commitment(vector):
+    env = decode_envelope(_h(vector, "envelope"))
+    with pytest.raises(crypto.KeyCommitmentError):
+        crypto.open_with_content_key(bytes(32), env)

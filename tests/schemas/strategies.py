@@ -114,6 +114,7 @@ def envelopes(draw: st.DrawFn) -> Envelope:
         prev=prev,
         epoch=draw(st.integers(0, 2**32 - 1)),
         wrapped_key=draw(st.binary(min_size=WRAPPED_KEY_BYTES, max_size=WRAPPED_KEY_BYTES)),
+        key_commitment=draw(st.binary(min_size=32, max_size=32)),
         nonce=draw(st.binary(min_size=NONCE_BYTES, max_size=NONCE_BYTES)),
         ciphertext=draw(st.binary(min_size=AEAD_TAG_BYTES, max_size=MAX_BYTES)),
         signature=draw(st.binary(min_size=SIGNATURE_BYTES, max_size=SIGNATURE_BYTES)),

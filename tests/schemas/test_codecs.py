@@ -90,13 +90,14 @@ def test_signed_bytes_are_the_header_plus_ciphertext_and_envelope_adds_the_signa
             env.prev,
             env.epoch,
             env.wrapped_key,
+            env.key_commitment,
             env.nonce,
         ]
     )
     assert header_bytes(env) == header
     tail = rawpack.bin_(env.ciphertext)
-    assert signed_bytes(env) == b"\x99" + header[1:] + tail
-    assert encode_envelope(env) == b"\x9a" + header[1:] + tail + rawpack.bin_(env.signature)
+    assert signed_bytes(env) == b"\x9a" + header[1:] + tail
+    assert encode_envelope(env) == b"\x9b" + header[1:] + tail + rawpack.bin_(env.signature)
 
 
 @pytest.mark.parametrize("cls", CLIENT_MESSAGES, ids=_tag)
@@ -186,13 +187,14 @@ def test_garbage_never_crashes_the_payload_decoder(data):
 # --- canonical form of the envelope ------------------------------------------------
 
 _ENV = Envelope(
-    version=1,
+    version=2,
     space_id=bytes(range(16)),
     author=bytes(range(32)),
     seq=2,
     prev=bytes(range(32, 64)),
     epoch=3,
     wrapped_key=bytes(72),
+    key_commitment=bytes(range(100, 132)),
     nonce=bytes(24),
     ciphertext=bytes(40),
     signature=bytes(64),
@@ -203,24 +205,25 @@ _FIELDS: list[bytes] = [rawpack.pack(getattr(_ENV, f)) for f in Envelope.__struc
 def _with_field(index: int, encoded: bytes) -> bytes:
     fields = list(_FIELDS)
     fields[index] = encoded
-    return rawpack.array_header(10) + b"".join(fields)
+    return rawpack.array_header(11) + b"".join(fields)
 
 
 def test_the_hand_built_envelope_is_canonical():
-    assert rawpack.array_header(10) + b"".join(_FIELDS) == encode_envelope(_ENV)
+    assert rawpack.array_header(11) + b"".join(_FIELDS) == encode_envelope(_ENV)
     assert decode_envelope(encode_envelope(_ENV)) == _ENV
 
 
 NON_CANONICAL = {
-    "version as uint8": _with_field(0, rawpack.uint(1, width=1)),
+    "version as uint8": _with_field(0, rawpack.uint(2, width=1)),
     "seq as uint16": _with_field(3, rawpack.uint(2, width=2)),
     "epoch as uint64": _with_field(5, rawpack.uint(3, width=8)),
     "space id as bin16": _with_field(1, rawpack.bin_(_ENV.space_id, width=2)),
-    "ciphertext as bin32": _with_field(8, rawpack.bin_(_ENV.ciphertext, width=4)),
+    "ciphertext as bin32": _with_field(9, rawpack.bin_(_ENV.ciphertext, width=4)),
     "space id as str": _with_field(1, rawpack.str_(_ENV.space_id)),
-    "signature as str": _with_field(9, rawpack.str_(_ENV.signature)),
-    "array16 header": rawpack.array_header(10, wide=True) + b"".join(_FIELDS),
-    "eleventh field": rawpack.array_header(11) + b"".join(_FIELDS) + rawpack.NIL,
+    "signature as str": _with_field(10, rawpack.str_(_ENV.signature)),
+    "key commitment as bin16": _with_field(7, rawpack.bin_(_ENV.key_commitment, width=2)),
+    "array16 header": rawpack.array_header(11, wide=True) + b"".join(_FIELDS),
+    "twelfth field": rawpack.array_header(12) + b"".join(_FIELDS) + rawpack.NIL,
     "trailing byte": encode_envelope(_ENV) + b"\x00",
     "map instead of array": msgspec.msgpack.encode(msgspec.structs.asdict(_ENV)),
 }
@@ -244,15 +247,32 @@ def test_prev_missing_after_seq_1_is_rejected():
         decode_envelope(data)
 
 
-def test_unsupported_envelope_version_is_rejected():
+@pytest.mark.parametrize("version", [0, 1, 3, 255])
+def test_unsupported_envelope_version_is_rejected(version):
     with pytest.raises(EnvelopeFormatError, match="version"):
-        decode_envelope(_with_field(0, rawpack.uint(2)))
+        decode_envelope(_with_field(0, rawpack.uint(version)))
+
+
+def test_a_version_1_envelope_of_ten_fields_is_refused_as_version_1():
+    ten = [f for i, f in enumerate(_FIELDS) if i != 7]
+    ten[0] = rawpack.uint(1)
+    with pytest.raises(EnvelopeFormatError, match="version 1"):
+        decode_envelope(rawpack.array_header(10) + b"".join(ten))
 
 
 @pytest.mark.parametrize(
     ("index", "size"),
-    [(1, 15), (2, 33), (4, 31), (6, 71), (7, 25), (8, 15), (9, 63)],
-    ids=["space_id", "author", "prev", "wrapped_key", "nonce", "ciphertext", "signature"],
+    [(1, 15), (2, 33), (4, 31), (6, 71), (7, 31), (8, 25), (9, 15), (10, 63)],
+    ids=[
+        "space_id",
+        "author",
+        "prev",
+        "wrapped_key",
+        "key_commitment",
+        "nonce",
+        "ciphertext",
+        "signature",
+    ],
 )
 def test_envelope_byte_field_of_the_wrong_size_is_rejected(index, size):
     with pytest.raises(EnvelopeFormatError, match="field invalid"):

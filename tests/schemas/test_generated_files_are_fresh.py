@@ -78,11 +78,13 @@ def test_msgpack_schemas_say_that_base64_strings_are_msgpack_bin_on_the_wire():
     assert "msgpack bin" in json.loads(generate()["event_body.json"])["description"]
 
 
-def test_envelope_schema_is_an_array_of_exactly_ten_fields():
+def test_envelope_schema_is_an_array_of_exactly_eleven_fields_of_version_2():
     env = json.loads(generate()["envelope.json"])["$defs"]["Envelope"]
     assert env["type"] == "array"
-    assert len(env["prefixItems"]) == 10
-    assert env["minItems"] == env["maxItems"] == 10
+    assert len(env["prefixItems"]) == 11
+    assert env["minItems"] == env["maxItems"] == 11
+    assert env["prefixItems"][0]["minimum"] == env["prefixItems"][0]["maximum"] == 2
+    assert env["prefixItems"][7]["title"] == "key_commitment"
 
 
 def test_error_codes_file_lists_every_code_with_message_close_code_and_status():

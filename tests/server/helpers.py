@@ -115,6 +115,7 @@ def make_envelope(
         prev=prev,
         epoch=0,
         wrapped_key=os.urandom(WRAPPED_KEY_BYTES),
+        key_commitment=os.urandom(32),
         nonce=os.urandom(NONCE_BYTES),
         ciphertext=ciphertext if ciphertext is not None else os.urandom(48),
         signature=b"\x00" * 64,

@@ -2,6 +2,8 @@
 
 - ``schemas/json/*.json``: JSON Schema from :func:`schemas.jsonschema.generate`; files
   there that it no longer produces are removed.
+- ``schemas/json/export.json``: JSON Schema of the export document (client/export_format.py;
+  generated here because ``schemas`` may not import ``client``).
 - ``schemas/vectors/envelope.json``: known-answer vectors from :mod:`tests.tools.vectors`.
 
 tests/schemas/test_generated_files_are_fresh.py fails until this has been run after a
@@ -12,7 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schemas.jsonschema import generate
+import msgspec
+
+from client.export_format import ExportDocument
+from schemas.jsonschema import generate, render
 from tests.tools.vectors import VECTORS_FILE, render_envelope_vectors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,16 +25,35 @@ JSON_DIR = ROOT / "schemas" / "json"
 VECTORS_DIR = ROOT / "schemas" / "vectors"
 
 
+EXPORT_SCHEMA_FILE = "export.json"
+
+
+def export_schema() -> bytes:
+    """JSON Schema of the export document (docs/PROTOCOL.md §12)."""
+    document = msgspec.json.schema(ExportDocument)
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    document["title"] = "ExportDocument"
+    document["description"] = (
+        "A Trellis export (docs/PROTOCOL.md §12): one JSON object, valid only in its "
+        "canonical encoding (fields in this order, compact, UTF-8, no BOM, '<', '>' and "
+        "'&' written as \\u003c, \\u003e, \\u0026). Unknown fields are refused. "
+        "chains[].envelopes are canonical envelope bytes (envelope.json) in standard "
+        "padded base64; ids, keys and signatures are lowercase hex."
+    )
+    return render(document)
+
+
 def expected_files() -> dict[Path, bytes]:
     """Every generated path with the contents it should have."""
     files = {JSON_DIR / name: data for name, data in generate().items()}
+    files[JSON_DIR / EXPORT_SCHEMA_FILE] = export_schema()
     files[VECTORS_DIR / VECTORS_FILE] = render_envelope_vectors()
     return files
 
 
 def stale_json_files() -> list[Path]:
     """Schema files on disk that the generator no longer produces."""
-    produced = set(generate())
+    produced = {*generate(), EXPORT_SCHEMA_FILE}
     return sorted(p for p in JSON_DIR.glob("*.json") if p.name not in produced)
 
 

@@ -206,11 +206,26 @@ def _build(case: _Case, index: int, earlier_ids: list[bytes]) -> dict[str, objec
         "author": bytes(device.device_id).hex(),
         "payload": crypto.pad(plaintext).hex(),
         "wrapped_key": env.wrapped_key.hex(),
+        "key_commitment": env.key_commitment.hex(),
+        "body": _decoded_body(case.body),
         "header": envelope_header_bytes(env).hex(),
         "ciphertext": env.ciphertext.hex(),
         "signature": env.signature.hex(),
         "envelope": canonical.hex(),
         "event_id": bytes(event_id).hex(),
+    }
+
+
+def _decoded_body(body: EventBody) -> dict[str, object]:
+    """The plaintext as a reader should decode it (docs/PROTOCOL.md §5.1): byte strings
+    in hex, the payload as its map."""
+    payload = msgspec.msgpack.decode(bytes(body.payload))
+    return {
+        "deps": [bytes(d).hex() for d in body.deps],
+        "lamport": body.lamport,
+        "recorded_at": body.recorded_at,
+        "occurred_at": body.occurred_at,
+        "payload": payload,
     }
 
 
