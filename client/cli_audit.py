@@ -11,8 +11,10 @@ from pathlib import Path
 
 from client.cli_common import UsageError, open_space, print_json
 from client.errors import TrellisError
-from client.export import build_export, render_html, verify_export
-from client.present import event_json, event_line, local_time
+from client.export import VerifiedExport, build_export, render_html, verify_export
+from client.export_compare import CrossCheck, cross_check
+from client.export_verify import utc_text
+from client.present import event_json, event_line
 from client.space import Space
 from client.views import Moment
 from schemas.ids import EventId
@@ -118,28 +120,68 @@ async def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-async def cmd_verify_export(args: argparse.Namespace) -> int:
+async def _read_export(name: str) -> bytes:
     try:
-        data = await asyncio.to_thread(Path(args.file).read_bytes)
+        return await asyncio.to_thread(Path(name).read_bytes)
     except OSError as exc:
-        raise TrellisError(f"Could not read {args.file}: {exc.strerror}.", code="io") from None
+        raise TrellisError(f"Could not read {name}: {exc.strerror}.", code="io") from None
+
+
+def _verified_or_report(name: str, data: bytes) -> VerifiedExport | None:
     result, findings = verify_export(data)
     if findings or result is None:
-        print(f"This export does NOT verify ({len(findings)} problem(s)):")
+        print(f"{name}: this export does NOT verify ({len(findings)} problem(s)):")
         for finding in findings:
             print(f"  {finding.code} at {finding.where}: {finding.message}")
+        return None
+    return result
+
+
+async def cmd_verify_export(args: argparse.Namespace) -> int:
+    names = [args.file] if args.other is None else [args.file, args.other]
+    verified: list[VerifiedExport] = []
+    for name in names:
+        result = _verified_or_report(name, await _read_export(name))
+        if result is None:
+            return 1
+        verified.append(result)
+    for label, (name, result) in zip("AB", zip(names, verified, strict=True), strict=False):
+        prefix = f"{label} ({name}): " if len(names) == 2 else ""
+        print(
+            f"{prefix}Verified: {result.title}, exported {utc_text(result.created_at)} by "
+            f"{result.name_of(result.exporter)}; {len(result.revealed)} events readable, "
+            "every signature and chain link holds."
+        )
+        print(f"  {result.scope}")
+        if args.show:
+            _show(result)
+    if len(verified) == 2:
+        return _print_cross_check(cross_check(verified[0], verified[1]))
+    sys.stdout.flush()
+    return 0
+
+
+def _show(result: VerifiedExport) -> None:
+    for event in result.revealed:
+        print(f"  {utc_text(event.recorded_at)}  {event.summary}")
+        clauses = event.payload.get("clauses") or []
+        for clause in clauses:
+            print(f"      - {clause}")
+
+
+def _print_cross_check(check: CrossCheck) -> int:
+    for note in check.notes:
+        print(f"Note: {note}")
+    if check.findings:
+        print(f"The two exports do NOT agree ({len(check.findings)} difference(s)):")
+        for finding in check.findings:
+            print(f"  {finding.code} at {finding.where}: {finding.message}")
+        sys.stdout.flush()
         return 1
     print(
-        f"Verified: {result.title}, exported {local_time(result.created_at)} by "
-        f"{result.name_of(result.exporter)}; {len(result.revealed)} events readable, every "
-        "signature and chain link holds."
+        "The two exports agree: every device's events that both carry are the same, and "
+        "neither leaves out an event the other holds."
     )
-    if args.show:
-        for event in result.revealed:
-            print(f"  {local_time(event.recorded_at)}  {event.summary}")
-            clauses = event.payload.get("clauses") or []
-            for clause in clauses:
-                print(f"      - {clause}")
     sys.stdout.flush()
     return 0
 
@@ -161,7 +203,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--out", required=True, metavar="FILE")
     p.set_defaults(handler=cmd_export)
 
-    p = sub.add_parser("verify-export", help="verify an export offline, with no account")
-    p.add_argument("file")
+    p = sub.add_parser(
+        "verify-export",
+        help="verify an export offline, with no account; given two, check them against each other",
+    )
+    p.add_argument("file", help="an export (.json or the .html report)")
+    p.add_argument(
+        "other",
+        nargs="?",
+        help="a second export of the same space, made by the other partner: both are "
+        "verified, then checked for events one leaves out or a history that forks",
+    )
     p.add_argument("--show", action="store_true", help="also print the revealed events")
     p.set_defaults(handler=cmd_verify_export)

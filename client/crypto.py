@@ -56,7 +56,7 @@ class CryptoError(Exception):
 
 class KeyCommitmentError(CryptoError):
     """A content key that is not the one the envelope's signed header commits to
-    (docs/PROTOCOL.md §4.5): the event may have a second reading, so it has none."""
+    (docs/PROTOCOL.md §4.7): the event may have a second reading, so it has none."""
 
 
 def derive_subkey(root_key: bytes, purpose: bytes, size: int = 32) -> bytes:
@@ -220,7 +220,7 @@ def open_with_content_key(content_key: bytes, env: Envelope) -> bytes:
     """Check the key commitment, decrypt and unpad with one event's content key.
 
     Every path that opens an event comes here (admission, exports, verify-export), so no
-    reader ever accepts a key other than the one the author signed (§4.5).
+    reader ever accepts a key other than the one the author signed (§4.7).
     """
     if not secrets_equal(key_commitment_of(content_key), env.key_commitment):
         raise KeyCommitmentError("the content key is not the one the event commits to")

@@ -1,5 +1,5 @@
 """Who wrote each event of an export, derived as the apps derive it (docs/PROTOCOL.md
-§12.9).
+"Exports", "Attribution").
 
 A device's own ``member_joined`` names a member and a name, but for a device invite (and
 a rejoin invite) the apps ignore both and count the device as the member the invite

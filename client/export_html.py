@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from client import crypto
 from client.export_format import FORMAT_VERSION, HTML_SCRIPT_CLOSE, HTML_SCRIPT_OPEN
-from client.export_verify import RevealedEvent, VerifiedExport
+from client.export_verify import RevealedEvent, VerifiedExport, utc_text
 
 _EVENT_REFERENCES = frozenset({"revises", "version", "entry", "disclosure", "signal"})
 """Payload fields that name another event by its id (schemas/practices.py)."""
@@ -79,11 +78,7 @@ def _e(text: str) -> str:
 
 
 def _utc(ms: int) -> str:
-    try:
-        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    except (ValueError, OverflowError, OSError):
-        # Times are checked to be 0 ≤ t ≤ 2^53 - 1 ms, which reaches past year 9999.
-        return f"{ms} ms after 1970-01-01 00:00 UTC"
+    return utc_text(ms)
 
 
 def _short(data: bytes) -> str:
@@ -126,11 +121,15 @@ def _about(v: VerifiedExport) -> list[str]:
         "this file. They are there so that anyone can check that no event was removed, "
         "reordered or slipped in among the ones shown. The table of devices below shows "
         "where they sit.</p>",
+        f"<p><strong>{_e(v.scope)}</strong></p>",
         "<p>What this file cannot show: events written after the export, or that had not "
-        f"reached {exporter}'s device by then; what the sealed events say. The names come "
-        "from how each device joined the space. To be sure these devices are the partners' "
-        "own, compare the safety number above with the one their Trellis apps show "
-        "(<code>trellis safety-number</code>).</p>",
+        f"reached {exporter}'s device by then, or that it chose to leave out; what the "
+        "sealed events say. Each device's events are complete up to the last one this file "
+        "carries, but a device's later events (its partner's withdrawal of consent, say) "
+        "may exist and are not here. The names come from how each device joined the space, "
+        "by the same signed invites the partners' apps use. To be sure these devices are "
+        "the partners' own, compare the safety number above with the one their Trellis "
+        "apps show (<code>trellis safety-number</code>).</p>",
         "</section>",
     ]
 
@@ -242,10 +241,14 @@ def _how_to_verify(v: VerifiedExport) -> list[str]:
         "<p><code>trellis verify-export FILE</code></p>",
         "<p>where FILE is this page as saved, or the JSON export it was made from. The check "
         "confirms that each event was signed by the device shown; that each device's events "
-        "are all present and in order; that the keys in the file open exactly the events "
+        "are all present and in order up to the last one this file carries (later ones "
+        "may exist); that the keys in the file open exactly the events "
         f"listed here; that {exporter}'s device signed the export; and that the words on this "
         "page are exactly what the signed data says. If any byte of the file was changed, "
         "the check fails and says where.</p>",
+        "<p>Given an export made by each partner, <code>trellis verify-export A B</code> "
+        "checks them against each other: it reports any event one of them holds that the "
+        "other leaves out, and any device whose events differ between the two.</p>",
         "<p>The signed data itself is inside this file, in machine-readable form, after this "
         "text.</p>",
         "</section>",

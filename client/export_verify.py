@@ -11,6 +11,7 @@ document with any finding verifies nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -52,6 +53,8 @@ class RevealedEvent:
     """The payload as JSON-able builtins, byte strings (event ids) in hex."""
     summary: str
     """The app's plain sentence for the event (client/present.py)."""
+    deps: tuple[EventId, ...] = ()
+    """The author's frontier when it wrote the event: what its device had seen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,8 @@ class ChainSummary:
     head_seq: int
     head_id: EventId
     revealed_seqs: tuple[int, ...]
+    event_ids: tuple[EventId, ...] = ()
+    """Every event id of the chain, seq 1 first: what a cross-check compares."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,32 @@ class VerifiedExport:
 
     def name_of(self, device: bytes) -> str:
         return self.members.get(DeviceId(device), f"device {device.hex()[:8]}")
+
+    @property
+    def scope(self) -> str:
+        """What this export can and cannot prove, in one plain sentence (docs/PROTOCOL.md
+        "Exports", "What an export proves"): it is one device's copy, at one time."""
+        who = self.name_of(self.exporter)
+        return (
+            f"This is the history as held by {who}'s device ({self.exporter.hex()[:8]}) at "
+            f"{utc_text(self.created_at)}. Events {who}'s device had not received by then, "
+            f"or left out, cannot be seen here: a later event of {who}'s partner (a "
+            "withdrawal, say) may exist. An export made by the other partner, checked "
+            "together with this one (trellis verify-export A B), shows whether either left "
+            "anything out."
+        )
+
+
+def utc_text(ms: int) -> str:
+    """A time as ``YYYY-MM-DD HH:MM UTC``, the same on every machine; never raises.
+
+    Times are checked to be 0 ≤ t ≤ 2^53 − 1 ms, which reaches past the year 9999 that
+    ``datetime`` can show: such a time is written as a count of milliseconds.
+    """
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (ValueError, OverflowError, OSError):
+        return f"{ms} ms after 1970-01-01 00:00 UTC"
 
 
 def _finding(code: FindingCode, message: str, where: str) -> ExportFinding:
@@ -178,8 +209,9 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
                 head_seq=c.head_seq,
                 head_id=EventId(bytes.fromhex(c.head_id)),
                 revealed_seqs=tuple(sorted(seqs.get(DeviceId(bytes.fromhex(c.device)), []))),
+                event_ids=tuple(event_id_of(raw) for raw in raws),
             )
-            for c in doc.chains
+            for c, raws in zip(doc.chains, decoded, strict=True)
         ],
         members={
             d: attribution.names.get(m, f"member {m.hex()[:8]}")
@@ -354,6 +386,7 @@ def _open_revealed(
                 kind=payload_kind(payload),
                 payload=_plain(msgspec.to_builtins(payload, builtin_types=(bytes,))),
                 summary=event_summary(verified, names),
+                deps=tuple(EventId(d) for d in body.deps),
             )
         )
     return revealed, attribution

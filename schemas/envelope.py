@@ -13,7 +13,7 @@ ids do not depend on our library.
 The header is also the associated data of the payload encryption, so a ciphertext
 cannot be moved to another space, author, position or epoch without failing to open.
 
-Version 2 added ``key_commitment`` (docs/PROTOCOL.md §4.5): XChaCha20-Poly1305 does not
+Version 2 added ``key_commitment`` (docs/PROTOCOL.md §4.7): XChaCha20-Poly1305 does not
 commit to its key, so one ciphertext can be made to open under two content keys to two
 different payloads. The signed header names a hash of the one content key that counts,
 and every reader refuses any other key. Version 1 envelopes are refused: there is no
@@ -31,7 +31,7 @@ from schemas.ids import DEVICE_ID_BYTES, EVENT_ID_BYTES, SPACE_ID_BYTES, EventId
 
 ENVELOPE_VERSION = 2
 KEY_COMMITMENT_PURPOSE = b"trellis-kcommit"
-"""Personalisation of the key commitment's keyed BLAKE2b (docs/PROTOCOL.md §4.5)."""
+"""Personalisation of the key commitment's keyed BLAKE2b (docs/PROTOCOL.md §4.7)."""
 KEY_COMMITMENT_BYTES = 32
 NONCE_BYTES = 24
 """XChaCha20-Poly1305-IETF public nonce."""
@@ -104,7 +104,7 @@ def signed_bytes(env: Envelope) -> bytes:
 
 def key_commitment_of(content_key: bytes) -> bytes:
     """BLAKE2b-256 keyed with the content key, personalised with ``trellis-kcommit``, over
-    the empty message (docs/PROTOCOL.md §4.5).
+    the empty message (docs/PROTOCOL.md §4.7).
 
     Collision resistance of BLAKE2b means no one can find a second content key with the
     same commitment, so the signed header fixes the one key, and so the one plaintext,

@@ -96,8 +96,7 @@ def _envelope() -> JsonObject:
         "exactly these eleven fields, shortest integer forms, byte strings as bin, absent "
         "prev as nil. prev is nil exactly when seq is 1; version is 2 (version 1, without "
         "key_commitment, is refused). key_commitment is BLAKE2b-256 keyed with the "
-        "content key, personal 'trellis-kcommit', over the empty message (§4.5). "
-        + _MSGPACK_NOTE,
+        "content key, personal 'trellis-kcommit', over the empty message (§4.7). " + _MSGPACK_NOTE,
         envelope.Envelope,
     )
     # msgspec ignores trailing array items when decoding, so it cannot express this;

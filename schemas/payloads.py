@@ -260,7 +260,7 @@ def encode_body(body: EventBody) -> bytes:
 
 def decode_event(plaintext: bytes) -> tuple[EventBody, Payload | UnknownPayload]:
     """The one strict reading of an event's plaintext (padding removed), docs/PROTOCOL.md
-    §5.12: every reader (admission, exports, verify-export) comes through here.
+    §5.10: every reader (admission, exports, verify-export) comes through here.
 
     Raises :class:`PayloadFormatError` for anything that is not exactly one canonical
     msgpack value (duplicate keys, trailing bytes, non-string keys, bad UTF-8, long
@@ -282,7 +282,7 @@ def decode_event(plaintext: bytes) -> tuple[EventBody, Payload | UnknownPayload]
 
 
 def decode_body(data: bytes) -> EventBody:
-    """The event body alone, read strictly (§5.12); its payload stays raw."""
+    """The event body alone, read strictly (§5.10); its payload stays raw."""
     body = _decode_body(data)
     if _encoder.encode(body) != data or not _payload_is_canonical(body.payload):
         _check_strict(data, "event")
@@ -290,7 +290,7 @@ def decode_body(data: bytes) -> EventBody:
 
 
 def decode_payload(raw: msgspec.Raw | bytes) -> Payload | UnknownPayload:
-    """Decode a payload strictly (§5.12); a well-formed payload of an unknown type is
+    """Decode a payload strictly (§5.10); a well-formed payload of an unknown type is
     not an error."""
     payload = _decode_payload(raw)
     if isinstance(payload, UnknownPayload) or _encoder.encode(payload) != bytes(raw):

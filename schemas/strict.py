@@ -1,4 +1,4 @@
-"""One reading per payload: the strict msgpack rules (docs/PROTOCOL.md §5.12).
+"""One reading per payload: the strict msgpack rules (docs/PROTOCOL.md §5.10).
 
 msgspec, like most msgpack readers, is lenient: with duplicate map keys the last one
 wins, it skips unknown fields without checking their text, and it accepts any of the

@@ -199,12 +199,14 @@ def test_an_agreements_export_verifies_and_reveals_its_history_in_order(
     assert verified.exporter == story.pair.alex.device_id
     assert [e.kind for e in verified.revealed] == [
         "space_created",
+        "invite_issued",
         "member_joined",
         "agreement_proposed",
         "agreement_accepted",
         "agreement_withdrawn",
     ]
-    assert {e.event_id for e in verified.revealed} == story.chosen
+    # The invite Blake joined by is revealed too: it is what says whose device Blake's is.
+    assert {e.event_id for e in verified.revealed} == story.chosen | {story.pair.invite.event_id}
     assert verified.members == {
         story.pair.alex.device_id: "Alex",
         story.pair.blake.device_id: "Blake",
@@ -227,11 +229,12 @@ def test_the_export_carries_each_authors_whole_chain_and_counts_what_stays_seale
     assert verified is not None
     chains = {c.device: c for c in verified.chains}
     alex, blake = chains[story.pair.alex.device_id], chains[story.pair.blake.device_id]
-    assert (alex.head_seq, alex.revealed_seqs) == (6, (1, 4, 6))
+    # Alex's seq 2 is the invite Blake joined by: revealed so Blake's device is attributed.
+    assert (alex.head_seq, alex.revealed_seqs) == (6, (1, 2, 4, 6))
     assert (blake.head_seq, blake.revealed_seqs) == (4, (1, 3))
     assert alex.head_id == story.withdrawn.event_id
-    # invite, two of Alex's entries... the events between the revealed ones stay sealed.
-    assert verified.sealed_count == 5
+    # Alex's and Blake's journal entries between the revealed events stay sealed.
+    assert verified.sealed_count == 4
 
 
 def test_the_holder_can_read_the_chosen_events_and_nothing_else(
@@ -239,13 +242,13 @@ def test_the_holder_can_read_the_chosen_events_and_nothing_else(
 ) -> None:
     doc = doc_of(export)
     revealed_ids = {bytes.fromhex(r.event_id) for r in doc.revealed}
-    assert revealed_ids == story.chosen
+    assert revealed_ids == story.chosen | {story.pair.invite.event_id}
     for data in (export, report):
         for text in JOURNAL_TEXTS:
             assert text.encode() not in data
         for secret in (SPACE_KEY, EVENTS_KEY):
             assert not _carries(data, secret)
-        for built in [*story.journal, story.pair.invite]:
+        for built in story.journal:
             content_key = crypto.content_key_of(EVENTS_KEY, decode_envelope(built.data))
             assert not _carries(data, content_key)
 
@@ -275,8 +278,8 @@ def test_the_html_report_reads_plainly_and_says_how_to_check_it(report: bytes) -
     text = report.decode()
     assert "<h1>Phones &amp; dinner &lt;history&gt;</h1>" in text
     assert "trellis verify-export FILE" in text
-    assert "You can read the 5 events listed below, and nothing else" in text
-    assert "5 other events" in text
+    assert "You can read the 6 events listed below, and nothing else" in text
+    assert "4 other events" in text
     assert "Exported by</dt><dd>Alex" in text
     assert "<li>No phones at the table</li>" in text
     assert "Alex withdrew consent to an agreement" in text
@@ -408,11 +411,11 @@ def test_removing_the_withdrawal_and_its_head_is_caught_by_the_exporters_signatu
 def test_an_edited_content_key_does_not_open_its_event(story: Story, export: bytes) -> None:
     def edit_key(d: ExportDocument) -> ExportDocument:
         revealed = list(d.revealed)
-        revealed[2] = msgspec.structs.replace(revealed[2], content_key="ab" * 32)
+        revealed[3] = msgspec.structs.replace(revealed[3], content_key="ab" * 32)
         return msgspec.structs.replace(d, revealed=revealed)
 
     tampered = edited(export, edit_key)
-    assert_finding(tampered, FindingCode.BAD_CONTENT_KEY, f"device {alex_short(story)} seq 4")
+    assert_finding(tampered, FindingCode.BAD_KEY_COMMITMENT, f"device {alex_short(story)} seq 4")
 
 
 def test_a_content_key_of_another_event_does_not_open_a_revealed_one(
@@ -423,11 +426,12 @@ def test_a_content_key_of_another_event_does_not_open_a_revealed_one(
 
     def give_key(d: ExportDocument) -> ExportDocument:
         revealed = list(d.revealed)
-        revealed[2] = msgspec.structs.replace(revealed[2], content_key=journal_key.hex())
+        revealed[3] = msgspec.structs.replace(revealed[3], content_key=journal_key.hex())
         return msgspec.structs.replace(d, revealed=revealed)
 
     assert_finding(
-        signed_by(give_key(doc_of(export)), story.pair.alex.device), FindingCode.BAD_CONTENT_KEY
+        signed_by(give_key(doc_of(export)), story.pair.alex.device),
+        FindingCode.BAD_KEY_COMMITMENT,
     )
 
 
@@ -456,7 +460,7 @@ def test_revealed_events_listed_against_causal_order_are_refused(
 ) -> None:
     doc = doc_of(export)
     revealed = list(doc.revealed)
-    revealed[2], revealed[3] = revealed[3], revealed[2]  # the acceptance before the proposal
+    revealed[3], revealed[4] = revealed[4], revealed[3]  # the acceptance before the proposal
     tampered = signed_by(msgspec.structs.replace(doc, revealed=revealed), story.pair.alex.device)
     blake = story.pair.blake.device_id.hex()[:8]
     assert_finding(tampered, FindingCode.REVEALED_OUT_OF_ORDER, f"device {blake} seq 3")

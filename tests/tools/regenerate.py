@@ -29,12 +29,12 @@ EXPORT_SCHEMA_FILE = "export.json"
 
 
 def export_schema() -> bytes:
-    """JSON Schema of the export document (docs/PROTOCOL.md §12)."""
+    """JSON Schema of the export document (docs/PROTOCOL.md "Exports")."""
     document = msgspec.json.schema(ExportDocument)
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     document["title"] = "ExportDocument"
     document["description"] = (
-        "A Trellis export (docs/PROTOCOL.md §12): one JSON object, valid only in its "
+        "A Trellis export (docs/PROTOCOL.md, Exports): one JSON object, valid only in its "
         "canonical encoding (fields in this order, compact, UTF-8, no BOM, '<', '>' and "
         "'&' written as \\u003c, \\u003e, \\u0026). Unknown fields are refused. "
         "chains[].envelopes are canonical envelope bytes (envelope.json) in standard "
