@@ -12,6 +12,9 @@ either is signed by its author; comparing them finds:
   When a revealed event of the other export depends on one of them (its author's device
   had seen it), that export provably left it out; otherwise the other export may simply
   have been made before the event arrived, and the message says when each was made.
+- ``different_members``: between them the two exports name more than two members. A
+  space has two partners for its whole life, so one export made a member up (a partner's
+  own second device joined "as" the other partner through a member invite, say).
 - ``different_spaces``: the exports are of two different spaces; nothing is compared.
 
 Pure: takes two :class:`VerifiedExport` values, returns findings.
@@ -60,6 +63,20 @@ def cross_check(a: VerifiedExport, b: VerifiedExport) -> CrossCheck:
     chains_b = {c.device: c for c in b.chains}
     for device in sorted(chains_a.keys() & chains_b.keys()):
         findings.extend(_compare_chain(a, b, chains_a[device], chains_b[device]))
+    members = {**a.member_names, **b.member_names}
+    if len(members) > 2:
+        listed = ", ".join(
+            f"{name} ({member.hex()[:8]}, in export {_where(member, a, b)})"
+            for member, name in sorted(members.items())
+        )
+        findings.append(
+            CrossFinding(
+                "different_members",
+                "Between them the two exports name more than the two partners a space has: "
+                f"{listed}. One of them shows a member the other partner never was.",
+                "members",
+            )
+        )
     findings.extend(_implied(a, b, "A", "B"))
     findings.extend(_implied(b, a, "B", "A"))
     for label, mine, theirs, export in (("A", chains_a, chains_b, a), ("B", chains_b, chains_a, b)):
@@ -142,6 +159,12 @@ def _implied(
                 )
             )
     return out
+
+
+def _where(member: bytes, a: VerifiedExport, b: VerifiedExport) -> str:
+    return " and ".join(
+        label for label, export in (("A", a), ("B", b)) if member in export.member_names
+    )
 
 
 def _unique(findings: list[CrossFinding]) -> list[CrossFinding]:

@@ -83,6 +83,8 @@ class VerifiedExport:
     as the apps derive it (client/export_attribution.py)."""
     device_members: dict[DeviceId, bytes] = field(default_factory=dict)
     """Device → member id, by the same rules."""
+    member_names: dict[bytes, str] = field(default_factory=dict)
+    """Member id → name, for every member the revealed events establish."""
 
     @property
     def sealed_count(self) -> int:
@@ -218,6 +220,7 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
             for d, m in attribution.devices.items()
         },
         device_members={d: bytes(m) for d, m in attribution.devices.items()},
+        member_names={bytes(m): n for m, n in attribution.names.items()},
     ), []
 
 
