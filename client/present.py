@@ -51,15 +51,27 @@ class Names(Protocol):
 
 
 def iso_utc(ms: int) -> str:
-    return (
-        datetime.fromtimestamp(ms / 1000, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    """Never raises: a signed time may lie past the year 9999 that datetime can show."""
+    try:
+        return (
+            datetime.fromtimestamp(ms / 1000, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+    except (ValueError, OverflowError, OSError):
+        return _beyond_calendar(ms)
 
 
 def local_time(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
+    """Never raises, like :func:`iso_utc`."""
+    try:
+        return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OverflowError, OSError):
+        return _beyond_calendar(ms)
+
+
+def _beyond_calendar(ms: int) -> str:
+    return f"{ms} ms after 1970-01-01 00:00 UTC"
 
 
 def event_summary(event: VerifiedEvent, names: Names) -> str:

@@ -323,54 +323,112 @@ def test_a_fork_between_two_exports_is_reported():
     assert f"seq {accepted.seq}" in forks[0].where
 
 
-# --- 4. a duplicate-key payload --------------------------------------------------------
+# --- 4. a payload with two readings ---------------------------------------------------
 
 
-def _map(*items: tuple[bytes, bytes]) -> bytes:
-    return bytes([0x80 | len(items)]) + b"".join(k + v for k, v in items)
+def _map(*items: tuple[bytes, bytes], wide: bool = False) -> bytes:
+    header = b"\xde" + len(items).to_bytes(2, "big") if wide else bytes([0x80 | len(items)])
+    return header + b"".join(k + v for k, v in items)
 
 
-def _s(text: str) -> bytes:
-    return bytes([0xA0 | len(text)]) + text.encode()
+def _s(text: str | bytes) -> bytes:
+    raw = text.encode() if isinstance(text, str) else text
+    return bytes([0xA0 | len(raw)]) + raw
 
 
-def test_a_duplicate_key_payload_is_refused_by_admission_and_by_verify_export():
+def _u64(value: int) -> bytes:
+    return b"\xcf" + value.to_bytes(8, "big")
+
+
+def _payload(version: EventId, *extra: tuple[bytes, bytes]) -> bytes:
+    return _map(
+        (_s("type"), _s("agreement_accepted")), (_s("version"), b"\xc4\x20" + version), *extra
+    )
+
+
+def _body(dep: Built, payload: bytes, *, lamport: bytes | None = None, **kw: bool) -> bytes:
+    items = [
+        (_s("deps"), b"\x91\xc4\x20" + dep.event_id),
+        (_s("lamport"), lamport if lamport is not None else bytes([dep.lamport + 1])),
+        (_s("recorded_at"), _u64(START_MS + 300_000)),
+        (_s("occurred_at"), _u64(START_MS + 300_000)),
+        (_s("payload"), payload),
+    ]
+    if kw.get("twice"):
+        items.insert(2, (_s("lamport"), bytes([dep.lamport + 1])))
+    return _map(*items, wide=kw.get("wide", False))
+
+
+TWO_READINGS = {
+    # "declined" to a reader that keeps the first "type", "accepted" to one keeping the last
+    "duplicate key in the payload": lambda p: _body(
+        p,
+        _map(
+            (_s("type"), _s("agreement_declined")),
+            (_s("version"), b"\xc4\x20" + p.event_id),
+            (_s("type"), _s("agreement_accepted")),
+        ),
+    ),
+    "duplicate key in the body": lambda p: _body(p, _payload(p.event_id), twice=True),
+    "trailing bytes": lambda p: _body(p, _payload(p.event_id)) + b"\xc0",
+    "non-string key": lambda p: _body(p, _payload(p.event_id, (b"\x01", _s("x")))),
+    "invalid UTF-8 in a field this version skips": lambda p: _body(
+        p, _payload(p.event_id, (_s("future"), _s(b"\xff\xfe")))
+    ),
+    "invalid UTF-8 in a known field": lambda p: _body(
+        p, _payload(p.event_id, (_s("note"), _s(b"ok \xc3\x28")))
+    ),
+    "integer in a longer form": lambda p: _body(
+        p, _payload(p.event_id), lamport=b"\xcd" + (p.lamport + 1).to_bytes(2, "big")
+    ),
+    "string in a longer form": lambda p: _body(
+        p,
+        _map(
+            (_s("type"), b"\xd9\x12agreement_accepted"),
+            (_s("version"), b"\xc4\x20" + p.event_id),
+        ),
+    ),
+    "map in a longer form": lambda p: _body(p, _payload(p.event_id), wide=True),
+}
+
+
+@pytest.mark.parametrize("make", TWO_READINGS.values(), ids=TWO_READINGS.keys())
+def test_a_payload_without_one_reading_is_refused_by_admission_and_by_verify_export(make):
     pair = paired()
     proposal = pair.alex.write(PROPOSAL, deps=[pair.joined])
-    version = b"\xc4\x20" + proposal.event_id
-    # "declined" to a reader that keeps the first "type", "accepted" to one keeping the last.
-    payload = _map(
-        (_s("type"), _s("agreement_declined")),
-        (_s("version"), version),
-        (_s("type"), _s("agreement_accepted")),
-    )
-    lamport = proposal.lamport + 1
-    body = _map(
-        (_s("deps"), b"\x91\xc4\x20" + proposal.event_id),
-        (_s("lamport"), bytes([lamport])),
-        (_s("recorded_at"), b"\xcf" + (START_MS + 300_000).to_bytes(8, "big")),
-        (_s("occurred_at"), b"\xcf" + (START_MS + 300_000).to_bytes(8, "big")),
-        (_s("payload"), payload),
-    )
-    assert isinstance(msgspec.msgpack.decode(body, type=EventBody), EventBody)  # lenient reads
+    body = make(proposal)
     with pytest.raises(PayloadFormatError):
         decode_body(body)
-    two_readings = pair.blake.write(b"", deps=[proposal], plaintext=body)
+    forged = pair.blake.write(b"", deps=[proposal], plaintext=body)
 
     verifier, events = admitted(*pair.membership, proposal)
-    outcome = verifier.admit(two_readings.data)
+    outcome = verifier.admit(forged.data)
     assert outcome.verdict is Verdict.REJECTED
     assert outcome.code is RejectCode.BAD_PAYLOAD
 
-    # Blake's tool puts it in an export anyway.
-    env = msgspec.msgpack.decode(two_readings.data, type=Envelope)
-    lenient = msgspec.msgpack.decode(body, type=EventBody)
-    forged_event = VerifiedEvent(
-        two_readings.event_id,
+    # Blake's own tool puts it in an export anyway, as it reads it.
+    env = msgspec.msgpack.decode(forged.data, type=Envelope)
+    as_forger_reads = VerifiedEvent(
+        forged.event_id,
         env,
-        two_readings.data,
-        lenient,
+        forged.data,
+        EventBody(
+            deps=[proposal.event_id],
+            lamport=proposal.lamport + 1,
+            recorded_at=0,
+            occurred_at=0,
+            payload=msgspec.Raw(b""),
+        ),
         AgreementAccepted(version=proposal.event_id),
     )
-    export = export_by(pair.blake, [*events, forged_event], {two_readings.event_id})
+    export = export_by(pair.blake, [*events, as_forger_reads], {forged.event_id})
     assert FindingCode.BAD_PAYLOAD in codes_of(export)
+
+
+def test_the_duplicate_key_payload_reads_as_accepted_to_a_lenient_reader():
+    """Why the rule exists: msgspec alone (last key wins) reads the forgery as accepted."""
+    pair = paired()
+    proposal = pair.alex.write(PROPOSAL, deps=[pair.joined])
+    body = TWO_READINGS["duplicate key in the payload"](proposal)
+    lenient = msgspec.msgpack.decode(body, type=EventBody)
+    assert msgspec.msgpack.decode(bytes(lenient.payload))["type"] == "agreement_accepted"
