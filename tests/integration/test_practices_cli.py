@@ -215,6 +215,35 @@ def test_an_export_verifies_offline_and_a_one_byte_edit_fails(
         assert "does NOT verify" in bad.stdout
 
 
+def test_verify_export_cross_checks_one_export_from_each_partner(
+    paired: tuple[Path, Path], tmp_path: Path
+) -> None:
+    alex, blake = paired
+    run(alex, "agreement", "propose", "--title", "Phones", "--clause", "Away at dinner")
+    sync_both(alex, blake)
+    [listed] = json.loads(run(blake, "agreement", "list", "--json").stdout)
+    run(blake, "agreement", "accept", listed["id"])
+    sync_both(alex, blake)
+    alex_export, blake_export = tmp_path / "alex.json", tmp_path / "blake.html"
+    run(alex, "export", "--agreements", "--format", "json", "--out", str(alex_export))
+    run(blake, "export", "--agreements", "--format", "html", "--out", str(blake_export))
+    nobody = tmp_path / "nobody"
+
+    agree = run(nobody, "verify-export", str(alex_export), str(blake_export), "--show")
+    assert "as held by Alex's device" in agree.stdout
+    assert "cannot be seen here" in agree.stdout
+    assert "The two exports agree" in agree.stdout
+
+    # Blake withdraws; Alex's older export now lacks what Blake's new one holds.
+    run(blake, "agreement", "withdraw", listed["id"])
+    sync_both(alex, blake)
+    run(blake, "export", "--agreements", "--format", "html", "--out", str(blake_export))
+    differ = run(nobody, "verify-export", str(alex_export), str(blake_export), check=False)
+    assert differ.returncode == 1
+    assert "do NOT agree" in differ.stdout
+    assert "left_out" in differ.stdout
+
+
 async def test_verify_lists_illegal_agreement_transitions_and_exits_non_zero(
     tmp_path: Path, relay: RelayProcess
 ) -> None:
