@@ -166,6 +166,15 @@ def verify_export(data: bytes) -> tuple[VerifiedExport | None, list[ExportFindin
     None and every finding; never raises on any input."""
     if data.startswith(b"{"):
         return verify_document(data)
+    if _resaved_json(data):
+        return None, [
+            ExportFinding(
+                FindingCode.NOT_CANONICAL,
+                "The export starts with a byte-order mark or blank space: another program "
+                "saved it again. Only the file exactly as Trellis wrote it can be checked.",
+                "byte 0",
+            )
+        ]
     json_bytes = _embedded_json(data)
     if json_bytes is None:
         return None, [
@@ -203,6 +212,17 @@ def render_html(export_json: bytes) -> str:
         first = findings[0]
         raise ExportError(f"The export does not verify: {first.message} ({first.where})")
     return export_html.render_report(verified, json_bytes)
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_JSON_WHITESPACE = b" \t\r\n"
+
+
+def _resaved_json(data: bytes) -> bool:
+    """A JSON export behind a UTF-8 byte-order mark or JSON whitespace (docs/PROTOCOL.md
+    "Exports", "Recognising a file"): the document, but not in its one encoding."""
+    rest = data[len(_UTF8_BOM) :] if data.startswith(_UTF8_BOM) else data
+    return rest.lstrip(_JSON_WHITESPACE).startswith(b"{")
 
 
 def _embedded_json(data: bytes) -> bytes | None:

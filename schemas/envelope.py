@@ -33,6 +33,9 @@ ENVELOPE_VERSION = 2
 KEY_COMMITMENT_PURPOSE = b"trellis-kcommit"
 """Personalisation of the key commitment's keyed BLAKE2b (docs/PROTOCOL.md §4.7)."""
 KEY_COMMITMENT_BYTES = 32
+MAX_EPOCH = 2**31 - 1
+"""The largest epoch: the same limit as ``KeyRotated.epoch``, which starts every epoch
+after 0, so an envelope can never name an epoch no rotation could reach."""
 NONCE_BYTES = 24
 """XChaCha20-Poly1305-IETF public nonce."""
 AEAD_TAG_BYTES = 16
@@ -56,7 +59,7 @@ class Envelope(msgspec.Struct, array_like=True, frozen=True):
     author: Annotated[bytes, _fixed(DEVICE_ID_BYTES)]
     seq: Annotated[int, msgspec.Meta(ge=1, le=2**53 - 1)]
     prev: Annotated[bytes, _fixed(EVENT_ID_BYTES)] | None
-    epoch: Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
+    epoch: Annotated[int, msgspec.Meta(ge=0, le=MAX_EPOCH)]
     wrapped_key: Annotated[bytes, _fixed(WRAPPED_KEY_BYTES)]
     key_commitment: Annotated[bytes, _fixed(KEY_COMMITMENT_BYTES)]
     """:func:`key_commitment_of` the content key: binds the one key that opens this event."""

@@ -496,6 +496,13 @@ def test_a_newer_format_or_another_json_is_named_as_such(export: bytes) -> None:
     assert_finding(export.replace(b"Phones", b"\\u0050hones", 1), FindingCode.NOT_CANONICAL)
 
 
+@pytest.mark.parametrize("prefix", [b"\xef\xbb\xbf", b"\n", b"  ", b"\xef\xbb\xbf\r\n"])
+def test_a_json_export_saved_again_with_a_bom_or_blank_space_is_not_canonical(
+    export: bytes, prefix: bytes
+) -> None:
+    assert_finding(prefix + export, FindingCode.NOT_CANONICAL, "byte 0")
+
+
 def test_an_edited_word_in_the_html_report_is_found_with_its_line(report: bytes) -> None:
     tampered = report.replace(b"I need to rethink this", b"I need to rethink that", 1)
     finding = assert_finding(tampered, FindingCode.HTML_ALTERED, "HTML line")

@@ -126,7 +126,7 @@ def test_unpad_rejects_malformed_padding(padded):
 # --- sealing and opening events ----------------------------------------------------
 
 
-@given(st.binary(max_size=3000), st.integers(1, 2**20), st.integers(0, 2**32 - 1))
+@given(st.binary(max_size=3000), st.integers(1, 2**20), st.integers(0, 2**31 - 1))
 def test_sealed_event_opens_to_its_plaintext_and_carries_a_valid_signature(plaintext, seq, epoch):
     env = _seal(plaintext, seq=seq, epoch=epoch)
     decoded = decode_envelope(encode_envelope(env))

@@ -112,7 +112,7 @@ def envelopes(draw: st.DrawFn) -> Envelope:
         author=draw(st.binary(min_size=DEVICE_ID_BYTES, max_size=DEVICE_ID_BYTES)),
         seq=seq,
         prev=prev,
-        epoch=draw(st.integers(0, 2**32 - 1)),
+        epoch=draw(st.integers(0, 2**31 - 1)),
         wrapped_key=draw(st.binary(min_size=WRAPPED_KEY_BYTES, max_size=WRAPPED_KEY_BYTES)),
         key_commitment=draw(st.binary(min_size=32, max_size=32)),
         nonce=draw(st.binary(min_size=NONCE_BYTES, max_size=NONCE_BYTES)),
