@@ -5,5 +5,6 @@ relay (``server``) and the client (``client``) can both depend on it and a clien
 another language can be written from it and docs/PROTOCOL.md alone.
 """
 
-PROTOCOL_VERSION = 1
-"""Version of the relay protocol and of the envelope layout (docs/PROTOCOL.md §1)."""
+PROTOCOL_VERSION = 2
+"""Version of the relay protocol and of the envelope layout (docs/PROTOCOL.md §1). Version 2
+brought the envelope's key commitment; a version 1 client is refused at ``Hello``."""

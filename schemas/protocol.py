@@ -23,6 +23,7 @@ from typing import Annotated
 
 import msgspec
 
+from schemas import PROTOCOL_VERSION
 from schemas.ids import DEVICE_ID_BYTES, EVENT_ID_BYTES, SPACE_ID_BYTES
 
 CHALLENGE_BYTES = 32
@@ -44,7 +45,7 @@ _Cursor = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
 class Hello(msgspec.Struct, tag="hello", tag_field="type", frozen=True):
     space_id: _SpaceIdBytes
     device_id: _DeviceIdBytes
-    version: int = 1
+    version: int = PROTOCOL_VERSION
 
 
 class Authenticate(msgspec.Struct, tag="authenticate", tag_field="type", frozen=True):
@@ -73,7 +74,7 @@ ClientMessage = Hello | Authenticate | Push | Pull
 
 class Challenge(msgspec.Struct, tag="challenge", tag_field="type", frozen=True):
     nonce: bytes
-    version: int = 1
+    version: int = PROTOCOL_VERSION
 
 
 class Welcome(msgspec.Struct, tag="welcome", tag_field="type", frozen=True):

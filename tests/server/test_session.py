@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from schemas import PROTOCOL_VERSION
 from schemas.errors import CLOSE_AUTH, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_PROTOCOL, ErrorCode
 from schemas.ids import SpaceId
 from schemas.protocol import (
@@ -103,7 +104,9 @@ def test_push_before_authentication_is_not_authenticated() -> None:
 
 
 def test_another_protocol_version_is_unsupported() -> None:
-    hello = Hello(space_id=new_space_id(), device_id=Device().device_id, version=2)
+    hello = Hello(
+        space_id=new_space_id(), device_id=Device().device_id, version=PROTOCOL_VERSION + 1
+    )
     assert_fails(feed(new_session(), hello), ErrorCode.UNSUPPORTED_VERSION, CLOSE_PROTOCOL)
 
 

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from schemas import PROTOCOL_VERSION
 from schemas.envelope import decode_envelope, encode_envelope, event_id_of
 from schemas.errors import (
     CLOSE_AUTH,
@@ -157,7 +158,9 @@ async def test_a_revoked_device_is_refused(space: SpaceUnderTest, http: httpx.As
 
 async def test_another_protocol_version_is_refused(space: SpaceUnderTest) -> None:
     client = await SyncClient.open(space.relay.ws_url)
-    hello = Hello(space_id=space.space_id, device_id=space.creator.device_id, version=2)
+    hello = Hello(
+        space_id=space.space_id, device_id=space.creator.device_id, version=PROTOCOL_VERSION + 1
+    )
     await client.send(hello)
     await expect_error_then_close(client, ErrorCode.UNSUPPORTED_VERSION, CLOSE_PROTOCOL)
 
