@@ -173,6 +173,9 @@ class ConnectionCounts(Generic[C, K]):
     def in_space(self, space: K) -> int:
         return self._by_space[space]
 
+    def device_connected(self, space: K, device: bytes) -> bool:
+        return self._by_device[(space, device)] > 0
+
 
 def _decrement(counter: Counter[K], key: K) -> None:
     counter[key] -= 1

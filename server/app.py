@@ -51,6 +51,7 @@ from server.http_api import (
 from server.hub import Hub
 from server.ingest import Quota
 from server.metrics import RelayMetrics
+from server.partners import SignIns
 from server.settings import Settings
 from server.sqlite_store import SqliteStore
 from server.store import Store
@@ -180,6 +181,7 @@ def create_app(
             address_attempts=KeyedLimiter(
                 settings.redeem_attempts_per_address, settings.redeem_window_s
             ),
+            sign_ins=SignIns(clock_ms()),
         )
         try:
             yield

@@ -389,6 +389,7 @@ class _Connection:
                         return
                     # Subscribe first, then read the head: whatever commits in between
                     # arrives live (maybe twice, which clients dedupe by event id).
+                    relay.sign_ins.record(space_id, device_id, relay.clock_ms())
                     relay.hub.subscribe(space_id, self)
                     self._subscribed = space_id
                     head = await relay.store.head(space_id)
