@@ -15,6 +15,7 @@ from server.metrics import RelayMetrics
 from server.partners import SignIns
 from server.settings import Settings
 from server.store import Store
+from server.verification import SignatureVerifier
 from server.writer import Writer
 
 Clock = Callable[[], int]
@@ -60,6 +61,8 @@ class Relay:
     invite_attempts: KeyedLimiter[InviteId]
     address_attempts: KeyedLimiter[str]
     sign_ins: SignIns
+    verifier: SignatureVerifier
+    """Verifies pushed envelopes' signatures off the loop (server/verification.py)."""
     """When each device last signed in (server/partners.py, the rejoin rule)."""
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 

@@ -56,6 +56,7 @@ from server.settings import Settings
 from server.sqlite_store import SqliteStore
 from server.store import Store
 from server.sync import sync_handler
+from server.verification import SignatureVerifier
 from server.writer import Writer
 
 
@@ -161,6 +162,7 @@ def create_app(
         quota = Quota(settings.max_space_events, settings.max_space_bytes)
         writer = Writer(store, hub, clock_ms, quota=quota, metrics=relay_metrics)
         writer.start()
+        verifier = SignatureVerifier()
         connections: ConnectionCounts[Drainable, SpaceId] = ConnectionCounts(
             settings.max_connections_per_address, settings.max_connections_per_space
         )
@@ -182,11 +184,13 @@ def create_app(
                 settings.redeem_attempts_per_address, settings.redeem_window_s
             ),
             sign_ins=SignIns(clock_ms()),
+            verifier=verifier,
         )
         try:
             yield
         finally:
             await writer.stop()
+            verifier.close()
             await store.close()
 
     app = Litestar(
