@@ -378,13 +378,15 @@ class _Connection:
                     membership = await relay.store.membership(space_id, device_id)
                     await self._perform(self._session.device_checked(membership))
                 case StartSync(space_id, device_id):
-                    if not relay.connections.sign_in(self, space_id, device_id):
+                    found = await relay.store.device_group(space_id, device_id)
+                    member = None if found is None else found[1]
+                    if not relay.connections.sign_in(self, space_id, device_id, member):
                         relay.metrics.limit_hits.inc(label="max_connections_per_space")
                         self._apply(
                             self._session.fail(
                                 ErrorCode.RATE_LIMITED,
-                                "this space has too many connections open at this relay; "
-                                "close some and try again",
+                                "your devices hold their share of this space's connections "
+                                "at this relay; close some and try again",
                                 close_code=CLOSE_RATE,
                             )
                         )
