@@ -121,14 +121,23 @@ class ConnectionCounts(Generic[C, K]):
     ``C`` is whatever stands for one connection (the shell's object), ``K`` a space id.
     """
 
-    def __init__(self, max_per_address: int, max_per_space: int) -> None:
+    def __init__(
+        self, max_per_address: int, max_per_space: int, max_unauthenticated: int = 0
+    ) -> None:
         self.max_per_address = max_per_address
         self.max_per_space = max_per_space
+        self.max_unauthenticated = max_unauthenticated
+        self.unauthenticated = 0
+        """Open connections that have not signed in (yet)."""
         self._entries: dict[C, _Entry[K]] = {}
         self._by_address: Counter[str] = Counter()
         self._by_space: Counter[K] = Counter()
         self._by_device: Counter[tuple[K, bytes]] = Counter()
         self._by_member: Counter[tuple[K, bytes]] = Counter()
+
+    def unauthenticated_full(self) -> bool:
+        """Whether the relay already holds its limit of connections not signed in."""
+        return bool(self.max_unauthenticated) and self.unauthenticated >= self.max_unauthenticated
 
     def open(self, connection: C, address: str) -> bool:
         """Count a new connection from ``address``; False (counting nothing) if that
@@ -137,6 +146,7 @@ class ConnectionCounts(Generic[C, K]):
             return False
         self._entries[connection] = _Entry(address)
         self._by_address[address] += 1
+        self.unauthenticated += 1
         return True
 
     @property
@@ -159,6 +169,7 @@ class ConnectionCounts(Generic[C, K]):
         entry.space = space
         entry.device = (space, device)
         entry.member = partner
+        self.unauthenticated -= 1
         self._by_space[space] += 1
         self._by_device[entry.device] += 1
         self._by_member[partner] += 1
@@ -169,7 +180,9 @@ class ConnectionCounts(Generic[C, K]):
         if entry is None:
             return
         _decrement(self._by_address, entry.address)
-        if entry.space is not None:
+        if entry.space is None:
+            self.unauthenticated -= 1
+        else:
             _decrement(self._by_space, entry.space)
         if entry.device is not None:
             _decrement(self._by_device, entry.device)

@@ -66,6 +66,9 @@ from server.membership import MEMBERSHIP_ERRORS
 from server.settings import FRAME_OVERHEAD_BYTES
 from server.store import EventPage, Membership
 
+MAX_SIGN_IN_FRAME_BYTES = 256
+"""Largest frame before sign-in: a Hello or an Authenticate is under 128 bytes."""
+
 PER_EVENT_OVERHEAD_BYTES = 16
 """msgpack framing of one Stored(seq, envelope) beyond the envelope bytes."""
 
@@ -167,10 +170,13 @@ def decode_client_frame(data: bytes) -> ClientMessage | tuple[ErrorCode, str]:
     be newer) from "not a valid frame at all"."""
     try:
         return client_message_decoder.decode(data)
+    except RecursionError:
+        # msgspec gives up on deep nesting with RecursionError: bad input like any other.
+        return ErrorCode.MALFORMED_FRAME, "frame nests too deeply"
     except msgspec.ValidationError as exc:
         try:
             probe = _probe_decoder.decode(data)
-        except (msgspec.MsgspecError, UnicodeDecodeError):
+        except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
             return ErrorCode.MALFORMED_FRAME, "frame is not a msgpack map with a string type"
         if probe.type not in _KNOWN_TYPES:
             shown = probe.type[:_MAX_ECHOED_TYPE_CHARS]
@@ -246,6 +252,14 @@ class SyncSession:
             return []
         if self.state not in _ACCEPTS:
             raise ShellError(f"frame fed in state {self.state.value}")
+        if self.state is not State.READY and len(data) > MAX_SIGN_IN_FRAME_BYTES:
+            # Before sign-in only Hello and Authenticate are valid, both small: nobody
+            # who has not proved a device key gets the relay to decode more (§6.7).
+            return self._fail(
+                ErrorCode.FRAME_TOO_LARGE,
+                f"frame is {len(data)} bytes; before signing in this relay accepts at most "
+                f"{MAX_SIGN_IN_FRAME_BYTES}",
+            )
         if len(data) > self.limits.max_frame_bytes:
             return self._fail(
                 ErrorCode.FRAME_TOO_LARGE,

@@ -171,6 +171,16 @@ class _Connection:
     async def run(self) -> None:
         connection_id.set(new_log_id())
         relay = self._relay
+        if relay.connections.unauthenticated_full():
+            # Stalled sign-ins cannot pile up (docs/THREAT_MODEL.md §18): refuse at once.
+            relay.metrics.limit_hits.inc(label="max_unauthenticated_connections")
+            await self._refuse(
+                ErrorCode.RATE_LIMITED,
+                "the relay is busy with too many connections that have not signed in; "
+                "try again shortly",
+                CLOSE_RATE,
+            )
+            return
         if not relay.connections.open(self, self._address):
             relay.metrics.limit_hits.inc(label="max_connections_per_address")
             await self._refuse(

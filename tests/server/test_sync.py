@@ -78,10 +78,15 @@ async def test_a_device_signs_in_and_learns_the_head(space: SpaceUnderTest) -> N
 
 async def test_push_before_authentication_is_refused(space: SpaceUnderTest) -> None:
     client = await SyncClient.open(space.relay.ws_url)
+    await client.send(Push(req=1, envelopes=[]))
+    await expect_error_then_close(client, ErrorCode.NOT_AUTHENTICATED, CLOSE_AUTH)
+    # A push with an envelope is larger than any sign-in frame: refused for its size
+    # before it is even decoded (docs/PROTOCOL.md §6.7).
+    client = await SyncClient.open(space.relay.ws_url)
     await client.send(
         Push(req=1, envelopes=[space.creator.envelope(space.space_id, advance=False)])
     )
-    await expect_error_then_close(client, ErrorCode.NOT_AUTHENTICATED, CLOSE_AUTH)
+    await expect_error_then_close(client, ErrorCode.FRAME_TOO_LARGE, CLOSE_TOO_BIG)
     await space.assert_still_served_and_nothing_lost()
 
 
