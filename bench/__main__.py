@@ -111,6 +111,29 @@ def figures(runs: Runs) -> dict[str, float]:
     return out
 
 
+CALIBRATION_S = 1.0
+RATIO_TARGETS = {"ingest_batched_eps": 0.625, "ingest_single_eps": 0.33, "catchup_eps": 0.42}
+"""Targets as ratios to the same-run calibration (DESIGN.md, "Performance notes"): they
+hold on machines of any speed, where the absolute limits hold on a 24k/s machine."""
+
+
+def ed25519_verify_per_core(seconds: float = CALIBRATION_S) -> float:
+    """Single-thread Ed25519 verifications a second (PyNaCl, 1 KiB messages): the
+    calibration every throughput figure is compared with."""
+    import nacl.signing
+
+    key = nacl.signing.SigningKey.generate()
+    message = os.urandom(1024)
+    signature = key.sign(message).signature
+    verify_key = key.verify_key
+    count, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        for _ in range(50):
+            verify_key.verify(message, signature)
+        count += 50
+    return count / elapsed
+
+
 def _busy_cpu_s() -> float:
     """CPU seconds the whole machine has spent busy since boot (/proc/stat)."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -255,17 +278,25 @@ def main(argv: list[str] | None = None) -> int:
     names = [name for name in ORDER if name in chosen]
     output = args.output or (None if args.only else RESULTS_PATH)
     runs: Runs = {name: [] for name in names}
+    calibrations: list[float] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="trellis-bench-") as tmp:
         for run in range(1, args.runs + 1):
             for name in names:
                 workdir = Path(tmp) / f"{name}-{run}"
                 workdir.mkdir()
+                calibrations.append(ed25519_verify_per_core())
                 result = measured(_benchmarks(workdir)[name])
                 runs[name].append(result)
                 shown = ", ".join(f"{k}={v:,.2f}" for k, v in result.items())
                 print(f"run {run}/{args.runs} {name}: {shown}", file=sys.stderr, flush=True)
     values = figures(runs)
+    calibration = statistics.median(calibrations) if calibrations else 0.0
+    ratios = {
+        key: round(values[key] / calibration, 3)
+        for key in RATIO_TARGETS
+        if key in values and calibration
+    }
     source = {
         "ingest_batched_eps": "ingest_batched",
         "ingest_single_eps": "ingest_single",
@@ -282,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table(values, counts))
     box = machine()
     print(f"{box['cores']} cores, {box['cpu_model']}; medians of {args.runs} run(s)")
+    print(f"calibration ed25519_verify_per_core: {calibration:,.0f}/s")
+    for key, ratio in ratios.items():
+        met = "yes" if ratio >= RATIO_TARGETS[key] else "NO"
+        print(f"  {key} / calibration = {ratio:.3f} (target >= {RATIO_TARGETS[key]}): {met}")
     if output is not None:
         document = {
             **{key: round(value, 3) for key, value in values.items()},
@@ -290,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
                 for t in TARGETS
                 if t.key in values
             },
+            "ed25519_verify_per_core": round(calibration, 1),
+            "ratios_to_calibration": ratios,
             "runs_per_benchmark": args.runs,
             "machine": box,
             "versions": versions(),

@@ -49,6 +49,8 @@ class ErrorCode(StrEnum):
     IDLE_TIMEOUT = "idle_timeout"
     WRONG_HOST = "wrong_host"
     NOT_READY = "not_ready"
+    SPACE_FULL = "space_full"
+    PARTNER_ACTIVE = "partner_active"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +180,18 @@ ERRORS: dict[ErrorCode, ErrorInfo] = {
     ),
     ErrorCode.NOT_READY: ErrorInfo(
         "The relay cannot store anything right now; try again shortly.", None, 503
+    ),
+    ErrorCode.SPACE_FULL: ErrorInfo(
+        "This space already has its two partners, and a space is for two people only. "
+        "To add one of your own devices, use a device invite.",
+        None,
+        409,
+    ),
+    ErrorCode.PARTNER_ACTIVE: ErrorInfo(
+        "Your partner still uses a device in this space, so a rejoin invite for them cannot "
+        "be used. If they have a device, they can add a new one with a device invite.",
+        None,
+        409,
     ),
 }
 

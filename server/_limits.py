@@ -4,7 +4,8 @@
 ``KeyedLimiter`` keeps one bucket per key (an invite, a client address) for the invite
 limits, forgetting the least recently used keys beyond ``max_keys`` so that a flood of
 new keys costs bounded memory. ``ConnectionCounts`` counts open sync connections per
-client address and signed-in ones per space (docs/OPERATIONS.md §2, limits).
+client address and signed-in ones per space, each partner of a space holding at most
+half of the space's (docs/OPERATIONS.md §2, limits).
 
 A limit of 0 means "no limit" throughout.
 """
@@ -111,6 +112,7 @@ class _Entry(Generic[K]):
     address: str
     space: K | None = None
     device: tuple[K, bytes] | None = None
+    member: tuple[K, bytes] | None = None
 
 
 class ConnectionCounts(Generic[C, K]):
@@ -119,13 +121,23 @@ class ConnectionCounts(Generic[C, K]):
     ``C`` is whatever stands for one connection (the shell's object), ``K`` a space id.
     """
 
-    def __init__(self, max_per_address: int, max_per_space: int) -> None:
+    def __init__(
+        self, max_per_address: int, max_per_space: int, max_unauthenticated: int = 0
+    ) -> None:
         self.max_per_address = max_per_address
         self.max_per_space = max_per_space
+        self.max_unauthenticated = max_unauthenticated
+        self.unauthenticated = 0
+        """Open connections that have not signed in (yet)."""
         self._entries: dict[C, _Entry[K]] = {}
         self._by_address: Counter[str] = Counter()
         self._by_space: Counter[K] = Counter()
         self._by_device: Counter[tuple[K, bytes]] = Counter()
+        self._by_member: Counter[tuple[K, bytes]] = Counter()
+
+    def unauthenticated_full(self) -> bool:
+        """Whether the relay already holds its limit of connections not signed in."""
+        return bool(self.max_unauthenticated) and self.unauthenticated >= self.max_unauthenticated
 
     def open(self, connection: C, address: str) -> bool:
         """Count a new connection from ``address``; False (counting nothing) if that
@@ -134,17 +146,33 @@ class ConnectionCounts(Generic[C, K]):
             return False
         self._entries[connection] = _Entry(address)
         self._by_address[address] += 1
+        self.unauthenticated += 1
         return True
 
-    def sign_in(self, connection: C, space: K, device: bytes) -> bool:
-        """Count a signed-in connection in ``space``; False if the space is full."""
+    @property
+    def max_per_member(self) -> int:
+        """A partner's share of a space's connections: half, rounded up (0: no limit)."""
+        return (self.max_per_space + 1) // 2
+
+    def sign_in(self, connection: C, space: K, device: bytes, member: bytes | None = None) -> bool:
+        """Count a signed-in connection in ``space``; False if the space is full, or
+        the device's partner (``member``: its member group; None counts the device as
+        its own) already holds its share. Shared out per partner so that one partner's
+        devices can never take every connection and lock the other out
+        (docs/THREAT_MODEL.md §17)."""
         entry = self._entries[connection]
         if self.max_per_space and self._by_space[space] >= self.max_per_space:
             return False
+        partner = (space, device if member is None else member)
+        if self.max_per_space and self._by_member[partner] >= self.max_per_member:
+            return False
         entry.space = space
         entry.device = (space, device)
+        entry.member = partner
+        self.unauthenticated -= 1
         self._by_space[space] += 1
         self._by_device[entry.device] += 1
+        self._by_member[partner] += 1
         return True
 
     def close(self, connection: C) -> None:
@@ -152,10 +180,14 @@ class ConnectionCounts(Generic[C, K]):
         if entry is None:
             return
         _decrement(self._by_address, entry.address)
-        if entry.space is not None:
+        if entry.space is None:
+            self.unauthenticated -= 1
+        else:
             _decrement(self._by_space, entry.space)
         if entry.device is not None:
             _decrement(self._by_device, entry.device)
+        if entry.member is not None:
+            _decrement(self._by_member, entry.member)
 
     def connections(self) -> list[C]:
         return list(self._entries)
@@ -172,6 +204,9 @@ class ConnectionCounts(Generic[C, K]):
 
     def in_space(self, space: K) -> int:
         return self._by_space[space]
+
+    def device_connected(self, space: K, device: bytes) -> bool:
+        return self._by_device[(space, device)] > 0
 
 
 def _decrement(counter: Counter[K], key: K) -> None:

@@ -12,8 +12,10 @@ from schemas.ids import InviteId, SpaceId
 from server._limits import ConnectionCounts, KeyedLimiter
 from server.hub import Hub
 from server.metrics import RelayMetrics
+from server.partners import SignIns
 from server.settings import Settings
 from server.store import Store
+from server.verification import SignatureVerifier
 from server.writer import Writer
 
 Clock = Callable[[], int]
@@ -58,6 +60,10 @@ class Relay:
     connections: ConnectionCounts[Drainable, SpaceId]
     invite_attempts: KeyedLimiter[InviteId]
     address_attempts: KeyedLimiter[str]
+    sign_ins: SignIns
+    verifier: SignatureVerifier
+    """Verifies pushed envelopes' signatures off the loop (server/verification.py)."""
+    """When each device last signed in (server/partners.py, the rejoin rule)."""
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     async def drain(self, timeout_s: float) -> bool:

@@ -7,6 +7,12 @@
   connection gets ``shutting_down`` and close 1001), then lets uvicorn finish its own
   shutdown (the lifespan stops the writer and closes the database), and returns, so
   the process exits 0. A second signal while draining stops at once.
+* **Stalled handshakes.** uvicorn waits for a request's head forever. With
+  ``handshake_limited_http`` a connection whose request head (an HTTP request or the
+  websocket upgrade) has not arrived within ``auth_timeout_s`` is closed, and while
+  ``max_unauthenticated_connections`` connections are waiting for theirs, a new one is
+  closed at once (docs/THREAT_MODEL.md §18). What a stalled connection holds is then
+  bounded in count and time: file descriptors and memory cannot run out.
 * **Client pings.** The app never sees websocket ping frames, yet "silent" means no
   message *and* no ping (``idle_timeout_s``). ``ActivityWebSocketProtocol`` notes the
   time of each ping in a ``ClientActivity`` that it hands the app in the ASGI scope.
@@ -25,6 +31,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from server._log import logger
@@ -51,6 +58,49 @@ class ActivityWebSocketProtocol(WebSocketsSansIOProtocol):
     def handle_ping(self) -> None:
         self.client_activity.last_ping_at = self.loop.time()
         super().handle_ping()
+
+
+def handshake_limited_http(timeout_s: float, max_waiting: int) -> type[H11Protocol]:
+    """uvicorn's h11 protocol, closing connections whose request head is late (above)."""
+    waiting: set[H11Protocol] = set()
+
+    class HandshakeLimitedH11Protocol(H11Protocol):
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if max_waiting and len(waiting) >= max_waiting:
+                transport.close()
+                return
+            waiting.add(self)
+            self._head_timer = self.loop.call_later(timeout_s, self._head_expired)
+
+        def _head_arrived(self) -> None:
+            waiting.discard(self)
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.cycle is not None:
+                self._head_arrived()
+
+        def handle_websocket_upgrade(self, event: Any) -> None:
+            self._head_arrived()
+            super().handle_websocket_upgrade(event)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._head_arrived()
+            super().connection_lost(exc)
+
+        def _head_expired(self) -> None:
+            self._head_timer = None
+            waiting.discard(self)
+            if self.cycle is None:
+                self.transport.close()
+
+    return HandshakeLimitedH11Protocol
 
 
 class RelayServer(uvicorn.Server):

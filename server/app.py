@@ -51,10 +51,12 @@ from server.http_api import (
 from server.hub import Hub
 from server.ingest import Quota
 from server.metrics import RelayMetrics
+from server.partners import SignIns
 from server.settings import Settings
 from server.sqlite_store import SqliteStore
 from server.store import Store
 from server.sync import sync_handler
+from server.verification import SignatureVerifier
 from server.writer import Writer
 
 
@@ -105,7 +107,18 @@ def _on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respo
     return _error_response(request, code, detail, status, headers=dict(exc.headers or {}))
 
 
+DECODER_RECURSION = "while deserializing"
+"""msgspec's RecursionError message: raised only by its decoders, on deep nesting."""
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    if isinstance(exc, RecursionError) and DECODER_RECURSION in str(exc):
+        # A body nested deeper than the JSON decoder goes (Litestar decodes it before any
+        # handler runs): bad input, not a fault of the relay (docs/THREAT_MODEL.md §18).
+        logger.info("refused a request body nested too deeply")
+        return _error_response(
+            request, ErrorCode.BAD_REQUEST, "the request body is nested too deeply"
+        )
     # The outermost layer of an HTTP request: log (no bodies) and answer a typed 500.
     logger.error("unexpected error in an HTTP handler", exc_info=exc)
     return _error_response(
@@ -160,8 +173,11 @@ def create_app(
         quota = Quota(settings.max_space_events, settings.max_space_bytes)
         writer = Writer(store, hub, clock_ms, quota=quota, metrics=relay_metrics)
         writer.start()
+        verifier = SignatureVerifier()
         connections: ConnectionCounts[Drainable, SpaceId] = ConnectionCounts(
-            settings.max_connections_per_address, settings.max_connections_per_space
+            settings.max_connections_per_address,
+            settings.max_connections_per_space,
+            settings.max_unauthenticated_connections,
         )
         relay_metrics.bind_connections(
             lambda: len(connections), lambda: connections.signed_in_devices
@@ -180,11 +196,14 @@ def create_app(
             address_attempts=KeyedLimiter(
                 settings.redeem_attempts_per_address, settings.redeem_window_s
             ),
+            sign_ins=SignIns(clock_ms()),
+            verifier=verifier,
         )
         try:
             yield
         finally:
             await writer.stop()
+            verifier.close()
             await store.close()
 
     app = Litestar(

@@ -29,7 +29,7 @@ from litestar import Litestar
 from server import __version__
 from server._log import configure_logging, logger
 from server._runtime import Relay
-from server._uvicorn import ActivityWebSocketProtocol, RelayServer
+from server._uvicorn import ActivityWebSocketProtocol, RelayServer, handshake_limited_http
 from server.app import create_app
 from server.ops import OpsError, backup_database, check_database
 from server.settings import (
@@ -140,6 +140,9 @@ def uvicorn_config(settings: Settings, app: Litestar | None = None) -> uvicorn.C
         app or create_app(settings),
         host=settings.host,
         port=settings.port,
+        http=handshake_limited_http(
+            settings.auth_timeout_s, settings.max_unauthenticated_connections
+        ),
         ws=ActivityWebSocketProtocol,
         ws_per_message_deflate=False,
         ws_max_size=settings.max_frame_bytes * WS_MAX_SIZE_FACTOR,

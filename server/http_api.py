@@ -50,7 +50,7 @@ from schemas.http import (
     RevokeDeviceRequest,
     RevokeDeviceResponse,
 )
-from schemas.ids import InviteId
+from schemas.ids import DeviceId, InviteId, SpaceId
 from server import __version__
 from server._limits import address_key
 from server._log import logger, short
@@ -71,7 +71,8 @@ from server.membership import (
     parse_space_id,
 )
 from server.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
-from server.store import Membership, NewEvent, RedeemOutcome, RevokeOutcome
+from server.partners import rejoin_contest
+from server.store import DeviceStatus, Membership, NewEvent, RedeemOutcome, RevokeOutcome
 
 _INVITE_KINDS: dict[str, InviteKind] = {"device": "device", "rejoin": "rejoin"}
 """Stored invite kinds as shown to the redeemer; any other is a member invite."""
@@ -81,6 +82,7 @@ _REDEEM_ERRORS: dict[RedeemOutcome, ErrorCode] = {
     RedeemOutcome.USED: ErrorCode.INVITE_USED,
     RedeemOutcome.EXPIRED: ErrorCode.INVITE_EXPIRED,
     RedeemOutcome.DEVICE_REVOKED: ErrorCode.DEVICE_REVOKED,
+    RedeemOutcome.SPACE_FULL: ErrorCode.SPACE_FULL,
 }
 
 
@@ -134,9 +136,7 @@ def _client_address(request: Request[Any, Any, Any]) -> str:
     return address_key(request.client.host if request.client else None)
 
 
-def count_invite_attempt(relay: Relay, request: Request[Any, Any, Any], invite_id: str) -> InviteId:
-    """Count one look-up or redemption against the address, then against the invite.
-    (A malformed id or body never gets here: it is refused with 400 first.)"""
+def _count_address(relay: Relay, request: Request[Any, Any, Any]) -> None:
     address = _client_address(request)
     if not relay.address_attempts.allow(address):
         relay.metrics.limit_hits.inc(label="redeem_attempts_per_address")
@@ -145,7 +145,24 @@ def count_invite_attempt(relay: Relay, request: Request[Any, Any, Any], invite_i
             "too many invite attempts from this address; wait a few minutes",
             retry_after_s=relay.address_attempts.retry_after_s(address),
         )
+
+
+def count_invite_lookup(relay: Relay, request: Request[Any, Any, Any], invite_id: str) -> InviteId:
+    """Count one look-up against the client address only. A look-up reveals nothing
+    without the invite secret (the keys are wrapped under it), so it is not counted
+    against the invite: an attacker who learned an invite id must not be able to keep
+    its rightful holder from reading it (docs/THREAT_MODEL.md §17)."""
     parsed = parse_invite_id(invite_id)
+    _count_address(relay, request)
+    return parsed
+
+
+def count_invite_attempt(
+    relay: Relay, request: Request[Any, Any, Any], parsed: InviteId
+) -> InviteId:
+    """Count one *failed* redemption against the address, then against the invite.
+    (A malformed id or body never gets here: it is refused with 400 first.)"""
+    _count_address(relay, request)
     if not relay.invite_attempts.allow(parsed):
         relay.metrics.limit_hits.inc(label="redeem_attempts_per_invite")
         raise RelayError(
@@ -154,6 +171,35 @@ def count_invite_attempt(relay: Relay, request: Request[Any, Any, Any], invite_i
             retry_after_s=relay.invite_attempts.retry_after_s(parsed),
         )
     return parsed
+
+
+async def check_rejoin_uncontested(
+    relay: Relay,
+    space: SpaceId,
+    for_device: DeviceId,
+    issued_at_ms: int | None,
+    redeemer: DeviceId | None = None,
+) -> None:
+    """Refuse a rejoin (issuing or redeeming) while the partner it replaces is evidently
+    not lost: one of their devices is connected or signed in since it was issued
+    (server/partners.py, docs/PROTOCOL.md §7.11)."""
+    target = await relay.store.device_group(space, for_device)
+    group = None if target is None else target[1]
+    snapshot = await relay.store.load_space(space)
+    partner_devices = [for_device]
+    if snapshot is not None and group is not None:
+        for device, status in snapshot.devices.items():
+            # The redeemer itself (retrying a redemption) is no sign of the partner.
+            if status is not DeviceStatus.ACTIVE or device in (for_device, redeemer):
+                continue
+            found = await relay.store.device_group(space, device)
+            if found is not None and found[1] == group:
+                partner_devices.append(device)
+    refusal = rejoin_contest(
+        space, partner_devices, issued_at_ms, relay.sign_ins, relay.connections.device_connected
+    )
+    if refusal is not None:
+        raise RelayError(*refusal)
 
 
 def relay_from_state(state: State) -> Relay:
@@ -215,6 +261,7 @@ class SpacesController(Controller):
             ErrorCode.DEVICE_REVOKED,
             ErrorCode.UNKNOWN_SPACE,
             ErrorCode.INVITE_EXISTS,
+            ErrorCode.PARTNER_ACTIVE,
             *_WRITE_ERRORS,
         ),
     )
@@ -240,6 +287,7 @@ class SpacesController(Controller):
                 await relay.store.device_group(space, issuer),
                 await relay.store.device_group(space, invite.for_device),
             )
+            await check_rejoin_uncontested(relay, space, invite.for_device, None)
         created = await relay.writer.run_exclusive(space, lambda store: store.create_invite(invite))
         if not created:
             stored = await relay.store.get_invite(invite.invite_id)
@@ -350,7 +398,7 @@ class InvitesController(Controller):
         self, invite_id: InviteIdPath, request: Request[Any, Any, Any], relay: RelayDep
     ) -> InviteInfo:
         """What a new device needs to join: the wrapped space keys, if still usable."""
-        invite = await relay.store.get_invite(count_invite_attempt(relay, request, invite_id))
+        invite = await relay.store.get_invite(count_invite_lookup(relay, request, invite_id))
         if invite is None:
             raise RelayError(ErrorCode.INVITE_NOT_FOUND)
         check_invite_usable(invite, relay.clock_ms())
@@ -371,6 +419,8 @@ class InvitesController(Controller):
             ErrorCode.DEVICE_REVOKED,
             ErrorCode.INVITE_USED,
             ErrorCode.INVITE_EXPIRED,
+            ErrorCode.SPACE_FULL,
+            ErrorCode.PARTNER_ACTIVE,
             *_INVITE_LIMIT,
             *_WRITE_ERRORS,
         ),
@@ -383,10 +433,22 @@ class InvitesController(Controller):
         relay: RelayDep,
     ) -> RedeemInviteResponse:
         """Admit a device, proven by the invite key; single use, enforced atomically."""
-        invite = await relay.store.get_invite(count_invite_attempt(relay, request, invite_id))
-        if invite is None:
-            raise RelayError(ErrorCode.INVITE_NOT_FOUND)
-        device_id = check_redeem_proof(invite, data)
+        parsed = parse_invite_id(invite_id)
+        invite = await relay.store.get_invite(parsed)
+        try:
+            if invite is None:
+                raise RelayError(ErrorCode.INVITE_NOT_FOUND)
+            device_id = check_redeem_proof(invite, data)
+        except RelayError:
+            # Only failed attempts are counted, after the fact: a valid proof (which only
+            # the holder of the invite secret can make) is never held up by what others
+            # tried with the same invite id (docs/THREAT_MODEL.md §17).
+            count_invite_attempt(relay, request, parsed)
+            raise
+        if invite.kind == "rejoin" and invite.for_device is not None:
+            await check_rejoin_uncontested(
+                relay, invite.space_id, invite.for_device, invite.created_at_ms, device_id
+            )
         now_ms = relay.clock_ms()
         outcome, _ = await relay.writer.run_exclusive(
             invite.space_id,

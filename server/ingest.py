@@ -11,24 +11,25 @@ Two stages, split by what they need to know:
    each envelope continue its author's chain? Running it in one task, right before the
    commit, is what stops two connections of one device from both appending seq N.
 
-Where signatures are verified, and why (docs/THREAT_MODEL.md §6): the connection's
-sign-in (a signed challenge, PROTOCOL.md §6.2) already proves which device pushes, so
-the relay does NOT verify the signature of an envelope whose author is that device.
-A device that pushes its own envelopes with bad signatures harms only itself: every
-client rejects them (``bad_signature``), the chain rules still hold them to one event
-per position, and quotas bound what they can store. Envelopes authored by *another*
-device (a client re-seeding a relay with its partner's events) are verified, so no
-device can put words in another's mouth even at the relay. Verification is ~41 µs an
-envelope, more than half of the relay's work per event when it ran for every one
-(DESIGN.md, "Performance notes"; README.md, "Performance");
-skipping it for the pusher's own events took batched ingest from ~12,000 to ~30,000
-events a second on the 2-core reference machine. Clients verify everything again
-regardless: the relay is not trusted for integrity.
+Where signatures are verified, and why (docs/THREAT_MODEL.md §6): the relay verifies
+the Ed25519 signature of *every* envelope before it stores it, whoever pushes it. Its
+chain bookkeeping depends on what it stores: one envelope stored unverified (written
+badly by a buggy client, or a bit flipped on its way) would take its author's position
+for good, every later push of that device would get ``chain_conflict``, and the partner
+would hold a ``forged_event`` proof against an honest relay. Verification (~41 µs an
+envelope) is the largest cost of ingest, so for pushes it runs off the event loop, in
+batches across connections, on every core (server/verification.py): stage 1 here
+decodes and checks the format, ``signature_items`` lists what to verify, and the shell
+verifies and turns the first failure into a ``bad_signature`` rejection
+(``first_bad_signature``) before anything reaches the writer. The genesis (HTTP) is
+verified inline. Clients verify everything again regardless: the relay is not trusted
+for integrity.
 
 Batch semantics: a push is all-or-nothing. The first envelope that breaks a rule
 rejects the batch with its index, and nothing of that batch is stored. Stage-1 failures
-are reported before stage-2 ones, so the index is the first envelope failing the
-stateless checks, or else the first failing the chain rules.
+are reported before signatures, and signatures before stage-2 ones, so the index is the
+first envelope failing the format checks, or else the first whose signature fails, or
+else the first failing the chain rules.
 
 Quota: a space stores at most ``Quota.max_events`` events and ``Quota.max_bytes`` bytes
 of envelopes (0: no limit). A push that would pass either is refused whole with
@@ -46,9 +47,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import nacl.exceptions
-import nacl.signing
-
 from schemas.envelope import (
     Envelope,
     EnvelopeFormatError,
@@ -59,6 +57,7 @@ from schemas.envelope import (
 from schemas.errors import ErrorCode
 from schemas.ids import DeviceId, EventId, SpaceId
 from schemas.protocol import Ack
+from schemas.signatures import Item, verify_signature
 from server.store import ChainHead, DeviceStatus, Position, SpaceSnapshot, StoredPosition
 
 
@@ -89,20 +88,19 @@ class Rejection:
 
 
 def signature_valid(verify_key: bytes, message: bytes, signature: bytes) -> bool:
-    try:
-        nacl.signing.VerifyKey(verify_key).verify(message, signature)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError):
-        return False
-    return True
+    return verify_signature(verify_key, message, signature)
+
+
+BAD_SIGNATURE_DETAIL = "envelope signature does not verify with its author key"
 
 
 def check_envelope(
-    raw: bytes, space_id: SpaceId, max_envelope_bytes: int, signed_in: DeviceId | None = None
+    raw: bytes, space_id: SpaceId, max_envelope_bytes: int, *, verify: bool = True
 ) -> CheckedEnvelope | tuple[ErrorCode, str]:
     """Stage 1 for one envelope: the checks that need only its bytes.
 
-    ``signed_in`` is the device the connection proved to be; its own envelopes skip the
-    signature check (module docstring). None (an HTTP request, a genesis) verifies all."""
+    ``verify=False`` leaves the signature to the caller, who must verify it before the
+    envelope goes anywhere near the store (pushes: ``signature_items``)."""
     if len(raw) > max_envelope_bytes:
         return (
             ErrorCode.ENVELOPE_TOO_LARGE,
@@ -114,10 +112,8 @@ def check_envelope(
         return ErrorCode.BAD_ENVELOPE, str(exc)
     if env.space_id != space_id:
         return ErrorCode.WRONG_SPACE, "envelope belongs to another space than this connection"
-    if env.author != signed_in and not signature_valid(
-        env.author, signed_bytes(env), env.signature
-    ):
-        return ErrorCode.BAD_SIGNATURE, "envelope signature does not verify with its author key"
+    if verify and not signature_valid(env.author, signed_bytes(env), env.signature):
+        return ErrorCode.BAD_SIGNATURE, BAD_SIGNATURE_DETAIL
     return CheckedEnvelope(env, raw, event_id_of(raw))
 
 
@@ -125,17 +121,34 @@ def check_batch(
     raws: Sequence[bytes],
     space_id: SpaceId,
     max_envelope_bytes: int,
-    signed_in: DeviceId | None = None,
+    *,
+    verify: bool = True,
 ) -> list[CheckedEnvelope] | Rejection:
     """Stage 1 for a whole push: every envelope checked, first failure wins."""
     checked = []
     for index, raw in enumerate(raws):
-        result = check_envelope(raw, space_id, max_envelope_bytes, signed_in)
+        result = check_envelope(raw, space_id, max_envelope_bytes, verify=verify)
         if isinstance(result, tuple):
             code, detail = result
             return Rejection(code, detail, index)
         checked.append(result)
     return checked
+
+
+def signature_items(batch: Sequence[CheckedEnvelope]) -> list[Item]:
+    """What to verify for a batch checked with ``verify=False``: one item per envelope."""
+    return [
+        (item.envelope.author, signed_bytes(item.envelope), item.envelope.signature)
+        for item in batch
+    ]
+
+
+def first_bad_signature(results: Sequence[bool]) -> Rejection | None:
+    """The rejection for the first envelope whose signature failed, or None."""
+    for index, ok in enumerate(results):
+        if not ok:
+            return Rejection(ErrorCode.BAD_SIGNATURE, BAD_SIGNATURE_DETAIL, index)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

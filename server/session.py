@@ -66,6 +66,9 @@ from server.membership import MEMBERSHIP_ERRORS
 from server.settings import FRAME_OVERHEAD_BYTES
 from server.store import EventPage, Membership
 
+MAX_SIGN_IN_FRAME_BYTES = 256
+"""Largest frame before sign-in: a Hello or an Authenticate is under 128 bytes."""
+
 PER_EVENT_OVERHEAD_BYTES = 16
 """msgpack framing of one Stored(seq, envelope) beyond the envelope bytes."""
 
@@ -111,7 +114,10 @@ class StartSync:
 
 @dataclass(frozen=True, slots=True)
 class SubmitPush:
-    """Hand the checked envelopes to the writer; call ``push_finished`` with the outcome."""
+    """Verify every envelope's signature (``ingest.signature_items``; the first failure
+    is the push's ``bad_signature`` rejection, ``ingest.first_bad_signature``), then
+    hand the envelopes to the writer, in the order of the pushes; call
+    ``push_finished`` with the outcome."""
 
     space_id: SpaceId
     req: int
@@ -164,10 +170,13 @@ def decode_client_frame(data: bytes) -> ClientMessage | tuple[ErrorCode, str]:
     be newer) from "not a valid frame at all"."""
     try:
         return client_message_decoder.decode(data)
+    except RecursionError:
+        # msgspec gives up on deep nesting with RecursionError: bad input like any other.
+        return ErrorCode.MALFORMED_FRAME, "frame nests too deeply"
     except msgspec.ValidationError as exc:
         try:
             probe = _probe_decoder.decode(data)
-        except (msgspec.MsgspecError, UnicodeDecodeError):
+        except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
             return ErrorCode.MALFORMED_FRAME, "frame is not a msgpack map with a string type"
         if probe.type not in _KNOWN_TYPES:
             shown = probe.type[:_MAX_ECHOED_TYPE_CHARS]
@@ -243,6 +252,14 @@ class SyncSession:
             return []
         if self.state not in _ACCEPTS:
             raise ShellError(f"frame fed in state {self.state.value}")
+        if self.state is not State.READY and len(data) > MAX_SIGN_IN_FRAME_BYTES:
+            # Before sign-in only Hello and Authenticate are valid, both small: nobody
+            # who has not proved a device key gets the relay to decode more (§6.7).
+            return self._fail(
+                ErrorCode.FRAME_TOO_LARGE,
+                f"frame is {len(data)} bytes; before signing in this relay accepts at most "
+                f"{MAX_SIGN_IN_FRAME_BYTES}",
+            )
         if len(data) > self.limits.max_frame_bytes:
             return self._fail(
                 ErrorCode.FRAME_TOO_LARGE,
@@ -361,7 +378,7 @@ class SyncSession:
         return [StartSync(space_id, device_id)]
 
     def _on_push(self, push: Push) -> list[Action]:
-        space_id, device_id = self._identity()
+        space_id, _ = self._identity()
         if self._pushes is not None and not self._pushes.take(self._clock()):
             return self._fail(
                 ErrorCode.RATE_LIMITED,
@@ -378,8 +395,10 @@ class SyncSession:
             )
         if not push.envelopes:
             return [Send(Acked(req=push.req, acks=[]))]
+        # Signatures are verified by the shell, off the event loop, before the writer
+        # sees the batch (SubmitPush; server/verification.py).
         checked = check_batch(
-            push.envelopes, space_id, self.limits.max_envelope_bytes, signed_in=device_id
+            push.envelopes, space_id, self.limits.max_envelope_bytes, verify=False
         )
         if isinstance(checked, Rejection):
             return self._fail(checked.code, checked.detail, req=push.req, index=checked.index)

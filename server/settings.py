@@ -101,8 +101,16 @@ class Settings:
     # --- limits on many connections ---------------------------------------------------
     max_connections_per_space: int = _setting(
         16,
-        "Signed-in connections one space may hold at once; more are refused with "
-        "rate_limited (close 4029). 0 turns it off.",
+        "Signed-in connections one space may hold at once, shared out between its two "
+        "partners (each partner's devices hold at most half, rounded up); more are refused "
+        "with rate_limited (close 4029). 0 turns it off.",
+    )
+    max_unauthenticated_connections: int = _setting(
+        512,
+        "Connections, across the whole relay, that have not signed in yet: HTTP requests "
+        "still arriving, and sync connections before sign-in, each counted up to this. "
+        "More are closed at once; with auth_timeout_s this bounds what slow or stalled "
+        "handshakes can hold. 0 turns it off.",
     )
     max_connections_per_address: int = _setting(
         100,
@@ -129,12 +137,14 @@ class Settings:
     )
     redeem_attempts_per_invite: int = _setting(
         10,
-        "Look-ups and redemptions of one invite per redeem_window_s; more are refused "
-        "with rate_limited (HTTP 429). 0 turns it off.",
+        "Failed redemptions of one invite per redeem_window_s; more failures are refused "
+        "with rate_limited (HTTP 429), while a valid proof is always admitted. "
+        "0 turns it off.",
     )
     redeem_attempts_per_address: int = _setting(
         30,
-        "Invite look-ups and redemptions from one client address per redeem_window_s; "
+        "Invite look-ups and failed redemptions from one client address per "
+        "redeem_window_s; "
         "more are refused with rate_limited (HTTP 429). 0 turns it off.",
     )
     redeem_window_s: float = _setting(
@@ -206,6 +216,7 @@ _ZERO_TURNS_OFF = (
     "ping_interval_s",
     "max_connections_per_space",
     "max_connections_per_address",
+    "max_unauthenticated_connections",
     "max_space_events",
     "max_space_bytes",
     "redeem_attempts_per_invite",

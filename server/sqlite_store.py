@@ -392,6 +392,10 @@ class SqliteStore:
             status_row = await cur.fetchone()
         if status_row is not None and status_row[0] == DeviceStatus.REVOKED:
             return RedeemOutcome.DEVICE_REVOKED, space_id
+        if group == device_id and redeemed_by is None and await self._partners(db, space_id) >= 2:
+            # Two partners for the space's whole life (docs/PROTOCOL.md §7.5): a device
+            # that would start a third member group is refused, whatever the client did.
+            return RedeemOutcome.SPACE_FULL, space_id
         # Single use, enforced by the database itself (docs/PROTOCOL.md §5.3): only one
         # UPDATE can ever match the unredeemed, unexpired row.
         cursor = await db.execute(
@@ -411,6 +415,14 @@ class SqliteStore:
         if redeemed_by is not None:
             return RedeemOutcome.USED, space_id
         return RedeemOutcome.EXPIRED, space_id
+
+    async def _partners(self, db: aiosqlite.Connection, space_id: SpaceId) -> int:
+        """Member groups the space ever had, left ones included."""
+        async with db.execute(
+            "SELECT COUNT(DISTINCT member_group) FROM devices WHERE space_id = ?", (space_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return 0 if row is None else int(row[0])
 
     async def _member_group(
         self, db: aiosqlite.Connection, space_id: SpaceId, device_id: DeviceId

@@ -123,6 +123,8 @@ class RedeemOutcome(Enum):
     EXPIRED = "expired"
     NOT_FOUND = "not_found"
     DEVICE_REVOKED = "device_revoked"
+    SPACE_FULL = "space_full"
+    """A member invite, but the space already has its two partners (§7.5)."""
 
 
 class RevokeOutcome(Enum):

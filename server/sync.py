@@ -46,7 +46,7 @@ from server._log import connection_id, logger, new_log_id, short
 from server._outbox import CloseFrame, Outbox
 from server._runtime import ACTIVITY_EXTENSION, ClientActivity, Relay
 from server.errors import RelayError
-from server.ingest import CheckedEnvelope
+from server.ingest import CheckedEnvelope, Rejection, first_bad_signature, signature_items
 from server.session import (
     Action,
     Close,
@@ -110,6 +110,8 @@ class _Connection:
         self._outbox = Outbox(settings.send_queue_bytes)
         self._inflight = asyncio.Semaphore(settings.max_inflight_pushes)
         self._push_waits: set[asyncio.Task[None]] = set()
+        self._last_handed: asyncio.Future[None] | None = None
+        """Set once this connection's latest push went to the writer (or was refused)."""
         self._subscribed: SpaceId | None = None
         self._address = address_key(socket.client.host if socket.client else None)
         extension = (socket.scope.get("extensions") or {}).get(ACTIVITY_EXTENSION)
@@ -169,6 +171,16 @@ class _Connection:
     async def run(self) -> None:
         connection_id.set(new_log_id())
         relay = self._relay
+        if relay.connections.unauthenticated_full():
+            # Stalled sign-ins cannot pile up (docs/THREAT_MODEL.md §18): refuse at once.
+            relay.metrics.limit_hits.inc(label="max_unauthenticated_connections")
+            await self._refuse(
+                ErrorCode.RATE_LIMITED,
+                "the relay is busy with too many connections that have not signed in; "
+                "try again shortly",
+                CLOSE_RATE,
+            )
+            return
         if not relay.connections.open(self, self._address):
             relay.metrics.limit_hits.inc(label="max_connections_per_address")
             await self._refuse(
@@ -376,19 +388,22 @@ class _Connection:
                     membership = await relay.store.membership(space_id, device_id)
                     await self._perform(self._session.device_checked(membership))
                 case StartSync(space_id, device_id):
-                    if not relay.connections.sign_in(self, space_id, device_id):
+                    found = await relay.store.device_group(space_id, device_id)
+                    member = None if found is None else found[1]
+                    if not relay.connections.sign_in(self, space_id, device_id, member):
                         relay.metrics.limit_hits.inc(label="max_connections_per_space")
                         self._apply(
                             self._session.fail(
                                 ErrorCode.RATE_LIMITED,
-                                "this space has too many connections open at this relay; "
-                                "close some and try again",
+                                "your devices hold their share of this space's connections "
+                                "at this relay; close some and try again",
                                 close_code=CLOSE_RATE,
                             )
                         )
                         return
                     # Subscribe first, then read the head: whatever commits in between
                     # arrives live (maybe twice, which clients dedupe by event id).
+                    relay.sign_ins.record(space_id, device_id, relay.clock_ms())
                     relay.hub.subscribe(space_id, self)
                     self._subscribed = space_id
                     head = await relay.store.head(space_id)
@@ -406,26 +421,47 @@ class _Connection:
     async def _submit(self, space_id: SpaceId, req: int, envelopes: list[CheckedEnvelope]) -> None:
         # Backpressure: with max_inflight_pushes unacknowledged, stop reading frames.
         await self._inflight.acquire()
-        try:
-            future = self._relay.writer.submit(space_id, envelopes, self)
-        except RelayError as exc:
-            self._inflight.release()
-            self._finish_push(req, exc)
-            return
-        task = asyncio.create_task(self._await_ack(req, future))
+        # Verification starts now, beside the loop (server/verification.py); the writer
+        # gets this push only after it verified AND after the previous push of this
+        # connection went to the writer, so pushes keep their order.
+        verified = asyncio.ensure_future(self._relay.verifier.verify(signature_items(envelopes)))
+        handed: asyncio.Future[None] = self._loop.create_future()
+        previous, self._last_handed = self._last_handed, handed
+        task = asyncio.create_task(
+            self._verify_and_write(space_id, req, envelopes, verified, previous, handed)
+        )
         self._push_waits.add(task)
         task.add_done_callback(self._push_waits.discard)
 
-    async def _await_ack(self, req: int, future: asyncio.Future[PushResult]) -> None:
+    async def _verify_and_write(
+        self,
+        space_id: SpaceId,
+        req: int,
+        envelopes: list[CheckedEnvelope],
+        verified: asyncio.Future[list[bool]],
+        previous: asyncio.Future[None] | None,
+        handed: asyncio.Future[None],
+    ) -> None:
         try:
-            outcome: PushResult | RelayError = await future
-        except RelayError as exc:
-            outcome = exc
+            try:
+                results = await verified
+                if previous is not None:
+                    await previous
+                outcome: PushResult | RelayError | Rejection | None = first_bad_signature(results)
+                if outcome is None:
+                    ack = self._relay.writer.submit(space_id, envelopes, self)
+                    handed.set_result(None)  # queued: the next push may follow at once
+                    outcome = await ack
+            except RelayError as exc:
+                outcome = exc
+            finally:
+                if not handed.done():
+                    handed.set_result(None)
         finally:
             self._inflight.release()
         self._finish_push(req, outcome)
 
-    def _finish_push(self, req: int, outcome: PushResult | RelayError) -> None:
+    def _finish_push(self, req: int, outcome: PushResult | RelayError | Rejection) -> None:
         actions = self._session.push_finished(req, outcome)
         self._count_refusals(actions)
         self._apply(actions)

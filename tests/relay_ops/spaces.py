@@ -15,8 +15,8 @@ async def new_space(relay: RelayProcess, *members: Device) -> SpaceUnderTest:
     async with httpx.AsyncClient(base_url=relay.http_url, timeout=10) as http:
         response = await http.post("/v1/spaces", json=create_space_body(creator, space_id))
         assert response.status_code == 201, response.text
-        for member in members:
-            await admit(http, creator, space_id, member)
+        for index, member in enumerate(members):
+            await admit(http, creator, space_id, member, "member" if index == 0 else "device")
     space = SpaceUnderTest(relay, space_id, creator)
     assert creator.head is not None
     space.acked[creator.head] = 1

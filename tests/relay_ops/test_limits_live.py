@@ -14,14 +14,25 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
+import nacl.signing
 import pytest
 
 from schemas.errors import CLOSE_AUTH, CLOSE_RATE, CLOSE_TIMEOUT, CLOSE_TOO_BIG, ErrorCode
-from schemas.protocol import Acked, Authenticate, Challenge, Error, Hello, Push, auth_transcript
+from schemas.protocol import (
+    Acked,
+    Authenticate,
+    Challenge,
+    Error,
+    Hello,
+    Push,
+    Welcome,
+    auth_transcript,
+)
 from tests.integration.relay_process import RelayProcess
 from tests.relay_ops.spaces import new_space
 from tests.server.conftest import SpaceUnderTest
-from tests.server.helpers import Device, SyncClient, new_space_id
+from tests.server.helpers import Device, SyncClient, invite_body, new_space_id
+from tests.server.helpers import redeem_body as signed_redeem_body
 
 MAX_FRAME = 16 * 1024
 MAX_ENVELOPE = 4096
@@ -198,8 +209,12 @@ async def test_a_connection_that_does_not_sign_in_in_time_is_auth_timeout(
 async def test_a_space_holds_at_most_its_connections_and_other_spaces_are_unaffected(
     relay: RelayProcess,
 ) -> None:
-    crowded, other = await new_space(relay), await new_space(relay)
-    clients = [await crowded.connect() for _ in range(PER_SPACE)]
+    partner = Device()
+    crowded, other = await new_space(relay, partner), await new_space(relay)
+    # Each partner holds at most half of the space's connections (rounded up).
+    share = (PER_SPACE + 1) // 2
+    clients = [await crowded.connect() for _ in range(share)]
+    clients += [await crowded.connect(partner) for _ in range(PER_SPACE - share)]
     extra = await SyncClient.open(relay.ws_url)
     await extra.send(Hello(space_id=crowded.space_id, device_id=crowded.creator.device_id))
     challenge = await extra.receive()
@@ -214,7 +229,7 @@ async def test_a_space_holds_at_most_its_connections_and_other_spaces_are_unaffe
     await other.push_ok(elsewhere, 1, [other.creator.envelope(other.space_id)])
     await clients.pop().close()
     await asyncio.sleep(0.2)
-    clients.append(await crowded.connect())  # room again once one left
+    clients.append(await crowded.connect(partner))  # room again once one left
     for client in [*clients, elsewhere]:
         await client.close()
     assert await limit_hits(relay, "max_connections_per_space") >= 1
@@ -298,8 +313,12 @@ async def test_an_invite_can_be_tried_only_so_often_and_other_invites_are_unaffe
 ) -> None:
     invite_id = os.urandom(16).hex()
     for n in range(PER_INVITE):
-        # Each attempt from another address: the per-invite count is what applies.
-        response = await http.get(f"/v1/invites/{invite_id}", headers=from_address(f"192.0.2.{n}"))
+        # Each failed attempt from another address: the per-invite count is what applies.
+        response = await http.post(
+            f"/v1/invites/{invite_id}/redeem",
+            json=redeem_body(),
+            headers=from_address(f"192.0.2.{n}"),
+        )
         assert response.json()["code"] == ErrorCode.INVITE_NOT_FOUND.value
     response = await http.post(
         f"/v1/invites/{invite_id}/redeem",
@@ -314,6 +333,35 @@ async def test_an_invite_can_be_tried_only_so_often_and_other_invites_are_unaffe
     )
     assert other.json()["code"] == ErrorCode.INVITE_NOT_FOUND.value
     assert await limit_hits(relay, "redeem_attempts_per_invite") >= 1
+
+
+async def test_failed_attempts_by_someone_who_knows_the_invite_id_never_block_its_holder(
+    http: httpx.AsyncClient, relay: RelayProcess
+) -> None:
+    # docs/THREAT_MODEL.md §17: an attacker who learned an invite id keeps failing with
+    # it, from many addresses, for as long as they like; the person holding the code
+    # still reads the invite and redeems it at once.
+    space = await new_space(relay)
+    invite_key = nacl.signing.SigningKey.generate()
+    invite_id = os.urandom(16)
+    body = invite_body(space.creator, space.space_id, invite_key, invite_id=invite_id)
+    created = await http.post(f"/v1/spaces/{space.space_id.hex()}/invites", json=body)
+    assert created.status_code == 201, created.text
+    for n in range(PER_INVITE * 3):
+        attacker = from_address(f"198.51.100.{n}")
+        await http.get(f"/v1/invites/{invite_id.hex()}", headers=attacker)
+        await http.post(
+            f"/v1/invites/{invite_id.hex()}/redeem", json=redeem_body(), headers=attacker
+        )
+    holder = from_address("203.0.113.7")
+    shown = await http.get(f"/v1/invites/{invite_id.hex()}", headers=holder)
+    assert shown.status_code == 200, shown.text
+    redeemed = await http.post(
+        f"/v1/invites/{invite_id.hex()}/redeem",
+        json=signed_redeem_body(invite_key, space.space_id, invite_id, Device()),
+        headers=holder,
+    )
+    assert redeemed.status_code == 200, redeemed.text
 
 
 async def test_an_address_can_try_invites_only_so_often_and_other_addresses_are_served(
@@ -349,3 +397,32 @@ async def test_with_public_hosts_a_sign_in_under_another_name_is_wrong_host(
     assert f"127.0.0.1:{relay.port}" in refused.detail
     assert await other_name.close_code() == CLOSE_AUTH
     await space.assert_still_served_and_nothing_lost()  # under its own name it serves
+
+
+async def test_one_partner_cannot_take_every_connection_of_the_space(
+    relay: RelayProcess,
+) -> None:
+    # Alex's devices open as many connections as the relay lets them (docs/THREAT_MODEL.md
+    # §17): they get their share and no more, and Blake can still connect and push.
+    blake = Device()
+    space = await new_space(relay, blake)
+    alex_clients = []
+    for _ in range(PER_SPACE):
+        client = await SyncClient.open(relay.ws_url)
+        device = space.creator
+        await client.send(Hello(space_id=space.space_id, device_id=device.device_id))
+        challenge = await client.receive()
+        assert isinstance(challenge, Challenge)
+        transcript = auth_transcript(space.host, space.space_id, device.device_id, challenge.nonce)
+        await client.send(Authenticate(signature=device.sign(transcript)))
+        reply = await client.receive()
+        if isinstance(reply, Welcome):
+            alex_clients.append(client)
+        else:
+            error(reply, ErrorCode.RATE_LIMITED)
+            assert await client.close_code() == CLOSE_RATE
+    assert len(alex_clients) == (PER_SPACE + 1) // 2
+    blakes = await space.connect(blake)
+    await space.push_ok(blakes, 1, [blake.envelope(space.space_id)])
+    for client in [*alex_clients, blakes]:
+        await client.close()

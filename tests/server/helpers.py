@@ -175,12 +175,17 @@ def redeem_body(
 
 
 async def admit(
-    http: httpx.AsyncClient, creator: Device, space_id: bytes, newcomer: Device
+    http: httpx.AsyncClient,
+    creator: Device,
+    space_id: bytes,
+    newcomer: Device,
+    kind: str = "member",
 ) -> None:
-    """Invite and redeem through the relay, so ``newcomer`` is an active device."""
+    """Invite and redeem through the relay, so ``newcomer`` is an active device (a
+    space takes one member invite, its second partner; more devices take ``device``)."""
     invite_key = nacl.signing.SigningKey.generate()
     invite_id = os.urandom(16)
-    body = invite_body(creator, space_id, invite_key, invite_id=invite_id)
+    body = invite_body(creator, space_id, invite_key, invite_id=invite_id, kind=kind)
     response = await http.post(f"/v1/spaces/{space_id.hex()}/invites", json=body)
     assert response.status_code == 201, response.text
     response = await http.post(

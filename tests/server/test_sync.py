@@ -79,10 +79,15 @@ async def test_a_device_signs_in_and_learns_the_head(space: SpaceUnderTest) -> N
 
 async def test_push_before_authentication_is_refused(space: SpaceUnderTest) -> None:
     client = await SyncClient.open(space.relay.ws_url)
+    await client.send(Push(req=1, envelopes=[]))
+    await expect_error_then_close(client, ErrorCode.NOT_AUTHENTICATED, CLOSE_AUTH)
+    # A push with an envelope is larger than any sign-in frame: refused for its size
+    # before it is even decoded (docs/PROTOCOL.md §6.7).
+    client = await SyncClient.open(space.relay.ws_url)
     await client.send(
         Push(req=1, envelopes=[space.creator.envelope(space.space_id, advance=False)])
     )
-    await expect_error_then_close(client, ErrorCode.NOT_AUTHENTICATED, CLOSE_AUTH)
+    await expect_error_then_close(client, ErrorCode.FRAME_TOO_LARGE, CLOSE_TOO_BIG)
     await space.assert_still_served_and_nothing_lost()
 
 
@@ -261,20 +266,19 @@ async def test_a_partners_envelope_with_a_wrong_signature_rejects_the_whole_batc
     assert error.index == 1
 
 
-async def test_the_signed_in_devices_own_envelopes_are_not_signature_checked(
+async def test_the_signed_in_devices_own_envelope_with_a_bad_signature_is_refused(
     space: SpaceUnderTest,
 ) -> None:
-    # Sign-in proved who pushes (docs/THREAT_MODEL.md §6): a bad signature on one's own
-    # event is stored, and only hurts its author, since every client rejects it.
+    # The relay stores only what verifies, whoever pushes it (docs/THREAT_MODEL.md §6):
+    # a bad signature on one's own event is refused and nothing of the push is stored,
+    # so the device's chain stays open for the correctly signed event.
     creator = space.creator
     env = decode_envelope(creator.envelope(space.space_id, advance=False))
     own = encode_envelope(msgspec.structs.replace(env, signature=os.urandom(64)))
-    client = await space.connect()
-    acks = await space.push_ok(client, 1, [own])
-    await client.close()
-    assert [ack.event_id for ack in acks] == [event_id_of(own)]
-    creator.seq, creator.head = env.seq, event_id_of(own)  # its chain goes on from there
-    await space.assert_still_served_and_nothing_lost()
+    # (rejected_push then pushes the device's next, well-signed event at that seq.)
+    error = await rejected_push(space, [own], ErrorCode.BAD_SIGNATURE)
+    assert error.index == 0
+    assert creator.seq == env.seq
 
 
 async def test_a_chain_gap_rejects_the_batch(space: SpaceUnderTest) -> None:
@@ -383,7 +387,7 @@ async def test_concurrent_pushes_from_many_connections_get_dense_unique_seqs(
 ) -> None:
     devices = [space.creator] + [Device() for _ in range(4)]
     for device in devices[1:]:
-        await admit(http, space.creator, space.space_id, device)
+        await admit(http, space.creator, space.space_id, device, kind="device")
     clients = [await space.connect(d) for d in devices]
     batches_per_device, batch_size = 6, 10
 
