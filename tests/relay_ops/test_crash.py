@@ -117,17 +117,19 @@ def relay_events(relay: RelayProcess) -> dict[bytes, tuple[int, bytes]]:
     """event id -> (seq, envelope) of everything the relay stores."""
     db = sqlite3.connect(f"{relay.db.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        rows = db.execute("SELECT event_id, seq, envelope FROM events").fetchall()
+        rows = db.execute("SELECT seq, envelope FROM events").fetchall()
     finally:
         db.close()
-    return {bytes(e): (int(s), bytes(env)) for e, s, env in rows}
+    # The relay stores no event id: it is the hash of the envelope.
+    return {event_id_of(bytes(env)): (int(s), bytes(env)) for s, env in rows}
 
 
 def events_in_space(relay: RelayProcess, space_id: bytes) -> int:
     db = sqlite3.connect(f"{relay.db.resolve().as_uri()}?mode=ro", uri=True)
     try:
         (count,) = db.execute(
-            "SELECT COUNT(*) FROM events WHERE space_id = ?", (space_id,)
+            "SELECT COUNT(*) FROM events WHERE space = (SELECT id FROM spaces WHERE space_id = ?)",
+            (space_id,),
         ).fetchone()
     finally:
         db.close()
