@@ -22,6 +22,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 from litestar import Litestar
@@ -32,6 +33,7 @@ from server._runtime import Relay
 from server._uvicorn import ActivityWebSocketProtocol, RelayServer
 from server.app import create_app
 from server.ops import OpsError, backup_database, check_database
+from server.pg_store import is_postgres_url
 from server.settings import (
     CONFIG_ENV_VAR,
     SettingInfo,
@@ -40,6 +42,7 @@ from server.settings import (
     parse_value,
     settings_table,
 )
+from server.stores import sqlite_path
 
 WS_MAX_SIZE_FACTOR = 2
 """uvicorn drops frames above ws_max_size with a bare 1009; reading up to twice our own
@@ -155,13 +158,25 @@ def uvicorn_config(settings: Settings, app: Litestar | None = None) -> uvicorn.C
     )
 
 
+def describe_db(db: str) -> str:
+    """The database for a log line: a SQLite file's full path, or a PostgreSQL URL
+    without its password."""
+    if is_postgres_url(db):
+        parts = urlsplit(db)
+        host = parts.hostname or ""
+        user = f"{parts.username}@" if parts.username else ""
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+    return os.path.abspath(sqlite_path(db))
+
+
 def serve(settings: Settings) -> None:
     app = create_app(settings)
     config = uvicorn_config(settings, app)
     where = (
         f"trellis-relay {__version__} listening on http://{settings.host}:{settings.port} "
         f"(sync at ws://{settings.host}:{settings.port}/v1/sync), "
-        f"database {os.path.abspath(settings.db)}"
+        f"database {describe_db(settings.db)}"
     )
     if settings.log_format == "json":
         logger.info("%s", where)
