@@ -39,7 +39,7 @@ from importlib import resources
 from typing import Any, TypeAlias
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy  # noqa: F401 - named in _Conn
+from asyncpg.pool import PoolConnectionProxy
 
 from schemas.envelope import event_id_of
 from schemas.ids import DeviceId, InviteId, SpaceId

@@ -10,6 +10,7 @@ by it. Where ``initdb`` is missing, ``tests/tools/ensure_postgres.sh`` (run by
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shlex
@@ -114,10 +115,8 @@ class PgServer:
 
     def stop(self) -> None:
         if self.data.exists():
-            try:
+            with contextlib.suppress(RuntimeError):
                 self._run([_find("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])
-            except RuntimeError:
-                pass
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:

@@ -95,7 +95,8 @@ async def test_the_store_contract(pg_url: str) -> None:
         # No stored event id: a duplicate push is recognised by its position's hash.
         found = await store.find_positions(space_id, {(alex, 3), (alex, 99)})
         assert (alex, 99) not in found
-        assert found[(alex, 3)].event_id == rows[1].event_id and found[(alex, 3)].seq == 3
+        assert found[(alex, 3)].event_id == rows[1].event_id
+        assert found[(alex, 3)].seq == 3
         snapshot = await store.load_space(space_id)
         assert snapshot is not None
         assert (snapshot.head, snapshot.chains[alex].event_id) == (10, rows[-1].event_id)
@@ -117,7 +118,9 @@ async def test_the_store_contract(pg_url: str) -> None:
         assert await store.create_invite(invite)
         assert not await store.create_invite(invite)
         got = await store.get_invite(invite.invite_id)
-        assert got is not None and got.space_id == space_id and got.kind == "device"
+        assert got is not None
+        assert got.space_id == space_id
+        assert got.kind == "device"
         assert await store.redeem_invite(invite.invite_id, blake, NOW_MS) == (
             RedeemOutcome.REDEEMED,
             space_id,
@@ -134,7 +137,8 @@ async def test_the_store_contract(pg_url: str) -> None:
         assert await store.revoke_device(space_id, alex, blake) is RevokeOutcome.ALREADY_REVOKED
         assert await store.membership(space_id, blake) is Membership.REVOKED
         outcome = await store.leave(space_id, alex)
-        assert outcome.revoked == [alex] and outcome.space_deleted
+        assert outcome.revoked == [alex]
+        assert outcome.space_deleted
         assert await store.head(space_id) is None
         await store.check_writable(NOW_MS)
     finally:
@@ -155,7 +159,8 @@ async def test_a_view_made_stale_by_another_process_is_refused_not_written(pg_ur
             await one.append_events([event(space_id, 2, alex)], {space_id: 2})
         # Reloaded, process one decides seq 3 and commits it.
         snapshot = await one.load_space(space_id)
-        assert snapshot is not None and snapshot.head == 2
+        assert snapshot is not None
+        assert snapshot.head == 2
         await one.append_events([event(space_id, 3, alex)], {space_id: 3})
         page = await one.events_after(space_id, 0, 10, 1 << 20)
         assert [e.seq for e in page.events] == [1, 2, 3]
@@ -192,7 +197,8 @@ async def test_a_revocation_elsewhere_stops_pushes_decided_before_it(pg_url: str
         with pytest.raises(StaleSpace):
             await one.append_events([event(space_id, 2, blake, 1)], {space_id: 2})
         snapshot = await one.load_space(space_id)
-        assert snapshot is not None and snapshot.devices[blake] == "revoked"
+        assert snapshot is not None
+        assert snapshot.devices[blake] == "revoked"
     finally:
         await one.close()
         await two.close()
