@@ -33,7 +33,7 @@ import contextlib
 import os
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeAlias
@@ -150,6 +150,8 @@ class PgStore:
         """Names this process in its notifications, so it ignores its own."""
         self._epochs: dict[SpaceId, int] = {}
         self._listener: asyncio.Task[None] | None = None
+        self._held: _Conn | None = None
+        """The writer's connection while it holds spaces locked (``holding``)."""
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -314,8 +316,33 @@ class PgStore:
 
     # --- writer task only ----------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def holding(self, space_ids: Collection[SpaceId]) -> AsyncIterator[None]:
+        """Lock these spaces for the writer's whole load-decide-append, in one
+        transaction: used after a StaleSpace, so a space busy on several processes is
+        decided under its lock and the retry cannot be outrun again."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            for space_id in sorted(space_ids):
+                await conn.execute("SELECT 1 FROM spaces WHERE space_id = $1 FOR UPDATE", space_id)
+            self._held = conn
+            try:
+                yield
+            finally:
+                self._held = None
+
+    @contextlib.asynccontextmanager
+    async def _writer_conn(self) -> AsyncIterator[_Conn]:
+        if self._held is not None:
+            yield self._held
+            return
+        async with self.pool.acquire() as conn:
+            yield conn
+
     async def load_space(self, space_id: SpaceId) -> SpaceSnapshot | None:
-        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        async with (
+            self._writer_conn() as conn,
+            conn.transaction(isolation=None if self._held is not None else "repeatable_read"),
+        ):
             row = await conn.fetchrow(
                 "SELECT id, head, bytes, epoch FROM spaces WHERE space_id = $1", space_id
             )
@@ -347,7 +374,7 @@ class PgStore:
         for author, author_seq in positions:
             by_author.setdefault(author, []).append(author_seq)
         found: dict[Position, StoredPosition] = {}
-        async with self.pool.acquire() as conn:
+        async with self._writer_conn() as conn:
             for author, seqs in by_author.items():
                 for author_seq, envelope, seq in await conn.fetch(
                     "SELECT e.author_seq, e.envelope, e.seq FROM events e "
@@ -368,7 +395,7 @@ class PgStore:
         by_space: defaultdict[SpaceId, list[NewEvent]] = defaultdict(list)
         for row in rows:
             by_space[row.space_id].append(row)
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._writer_conn() as conn, conn.transaction():
             # Lock in one order (by space id) so that two processes never deadlock.
             for space_id in sorted(by_space):
                 batch = by_space[space_id]

@@ -45,11 +45,6 @@ MAX_GROUP_BYTES = 32 * 1024 * 1024
 """A group stops growing at either bound: they cap the latency and memory of one
 transaction (a single push may still exceed them; it is never split)."""
 
-MAX_STALE_RETRIES = 8
-"""Times a group is decided again because another relay process changed one of its
-spaces meanwhile (pg_store.py); each retry reloads that space, so this is only reached
-under a storm of concurrent writes, and the group then fails with internal_error."""
-
 MAX_CACHED_SPACES = 10_000
 """Spaces whose view the writer keeps in memory; the least recently used are dropped."""
 
@@ -208,19 +203,20 @@ class Writer:
         if not jobs:
             return
         try:
-            for attempt in range(MAX_STALE_RETRIES + 1):
-                try:
+            try:
+                await self._decide_and_commit(jobs)
+            except StaleSpace as stale:
+                # Another relay process wrote to one of these spaces since this view was
+                # loaded (pg_store.py). Nothing was written or answered, but deciding
+                # advanced the views: reload them and decide again, this time holding
+                # the spaces locked so that the retry cannot be outrun.
+                logger.debug("space %s changed elsewhere; deciding again", short(stale.space_id))
+                self._logs.clear()
+                holding = getattr(self._store, "holding", None)
+                if holding is None:
+                    raise
+                async with holding({job.space_id for job in jobs}):
                     await self._decide_and_commit(jobs)
-                    break
-                except StaleSpace as stale:
-                    # Nothing was written or answered, but deciding advanced the
-                    # views: reload them all from the database and decide again.
-                    logger.debug(
-                        "space %s changed elsewhere; deciding again", short(stale.space_id)
-                    )
-                    self._logs.clear()
-                    if attempt == MAX_STALE_RETRIES:
-                        raise
         except Exception:
             # A database error (or a bug) while deciding or committing: nothing of this
             # group was committed, so fail it all and rebuild the views from disk.
