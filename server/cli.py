@@ -33,6 +33,7 @@ from server._runtime import Relay
 from server._uvicorn import ActivityWebSocketProtocol, RelayServer
 from server.app import create_app
 from server.ops import OpsError, backup_database, check_database
+from server.pg_ops import check_pg_database, migrate_store
 from server.pg_store import is_postgres_url
 from server.settings import (
     CONFIG_ENV_VAR,
@@ -133,6 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not verify envelope signatures (faster on very large databases)",
     )
     _config_and_db_flags(check, suppress=True)
+    migrate = commands.add_parser(
+        "migrate-store",
+        help="copy a SQLite relay database into an empty PostgreSQL database",
+        description="Copy every space, device, invite and event (with its sequence "
+        "number) from the SQLite file into the empty PostgreSQL database, in one "
+        "transaction, then check the copy. Stop the relay first. docs/OPERATIONS.md §12.",
+    )
+    migrate.add_argument("--from", dest="source", required=True, metavar="PATH")
+    migrate.add_argument("--to", dest="target", required=True, metavar="URL")
     return parser
 
 
@@ -191,6 +201,13 @@ def serve(settings: Settings) -> None:
 
 
 def run_backup(settings: Settings, out: str) -> int:
+    if is_postgres_url(settings.db):
+        print(
+            "trellis-relay backup: this relay stores in PostgreSQL; back it up with "
+            "pg_dump (docs/OPERATIONS.md §12.3)",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
     try:
         target = backup_database(settings.db, out)
     except OpsError as exc:
@@ -202,12 +219,32 @@ def run_backup(settings: Settings, out: str) -> int:
 
 def run_check(settings: Settings, *, signatures: bool) -> int:
     try:
-        report = check_database(settings.db, signatures=signatures)
+        if is_postgres_url(settings.db):
+            report = check_pg_database(settings.db, signatures=signatures)
+        else:
+            report = check_database(sqlite_path(settings.db), signatures=signatures)
     except OpsError as exc:
         print(f"trellis-relay check: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
     print(report.summary())
     return 0 if report.ok else EXIT_PROBLEMS
+
+
+def run_migrate_store(source: str, target: str) -> int:
+    if not is_postgres_url(target):
+        print("trellis-relay migrate-store: --to must be a postgresql:// URL", file=sys.stderr)
+        return EXIT_PROBLEMS
+    try:
+        moved = migrate_store(sqlite_path(source), target)
+    except OpsError as exc:
+        print(f"trellis-relay migrate-store: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(
+        f"copied {moved.spaces} spaces, {moved.devices} devices, {moved.invites} invites "
+        f"and {moved.events} events to {describe_db(target)}"
+    )
+    print(moved.check.summary())
+    return 0 if moved.check.ok else EXIT_PROBLEMS
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -223,5 +260,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(run_backup(settings, args.out))
         case "check":
             sys.exit(run_check(settings, signatures=not args.skip_signatures))
+        case "migrate-store":
+            sys.exit(run_migrate_store(args.source, args.target))
         case _:
             serve(settings)

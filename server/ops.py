@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,7 @@ def _check_schema(db: sqlite3.Connection, report: CheckReport) -> None:
         )
 
 
-_SPACES = (
+SPACES_SUMMARY = (
     "SELECT s.space_id, s.head, s.bytes, COUNT(e.seq), COALESCE(MAX(e.seq), 0), "
     "COALESCE(MIN(e.seq), 1), COALESCE(SUM(LENGTH(e.envelope)), 0) "
     "FROM spaces s LEFT JOIN events e ON e.space = s.id GROUP BY s.id"
@@ -189,7 +189,18 @@ _SPACES = (
 
 
 def _check_spaces(db: sqlite3.Connection, report: CheckReport) -> None:
-    for space_id, head, stored_bytes, count, top, bottom, total in _rows(db, _SPACES):
+    check_space_rows(_rows(db, SPACES_SUMMARY), report)
+    for (space_id,) in _rows(
+        db,
+        "SELECT DISTINCT space FROM events WHERE space NOT IN (SELECT id FROM spaces)",
+    ):
+        report.problem(f"events of an unknown space (number {space_id})")
+
+
+def check_space_rows(rows: Iterable[Sequence[Any]], report: CheckReport) -> None:
+    """Each space's seqs are 1..head without gaps and its byte count is right; rows
+    are those of ``_SPACES`` (PostgreSQL runs the same query, pg_ops.py)."""
+    for space_id, head, stored_bytes, count, top, bottom, total in rows:
         name = bytes(space_id)[:4].hex()
         report.spaces += 1
         report.events += count
@@ -201,23 +212,37 @@ def _check_spaces(db: sqlite3.Connection, report: CheckReport) -> None:
             )
         if stored_bytes != total:
             report.problem(f"space {name}: bytes is {stored_bytes} but its events hold {total}")
-    for (space_id,) in _rows(
-        db,
-        "SELECT DISTINCT space FROM events WHERE space NOT IN (SELECT id FROM spaces)",
-    ):
-        report.problem(f"events of an unknown space (number {space_id})")
+
+
+EVENTS_IN_CHAIN_ORDER = (
+    "SELECT s.space_id, e.seq, d.device_id, e.author_seq, e.envelope FROM events e "
+    "JOIN spaces s ON s.id = e.space JOIN devices d ON d.id = e.author "
+    "ORDER BY e.space, e.author, e.author_seq"
+)
 
 
 def _check_events(db: sqlite3.Connection, report: CheckReport, *, signatures: bool) -> None:
-    # Schema version 5 stores no event id: it is the hash of the envelope, and a
-    # changed envelope shows as a broken signature, chain or canonical form.
-    previous: tuple[bytes, bytes, int, bytes] | None = None  # space, author, author_seq, id
-    for space_id, seq, author, author_seq, envelope in _rows(
-        db,
-        "SELECT s.space_id, e.seq, d.device_id, e.author_seq, e.envelope FROM events e "
-        "JOIN spaces s ON s.id = e.space JOIN devices d ON d.id = e.author "
-        "ORDER BY e.space, e.author, e.author_seq",
-    ):
+    check_event_rows(_rows(db, EVENTS_IN_CHAIN_ORDER), report, signatures=signatures)
+
+
+ChainPlace = tuple[bytes, bytes, int, bytes]
+"""space, author, author_seq, event id of the last event checked."""
+
+
+def check_event_rows(
+    rows: Iterable[Sequence[Any]],
+    report: CheckReport,
+    *,
+    signatures: bool,
+    previous: ChainPlace | None = None,
+) -> ChainPlace | None:
+    """Every envelope is canonical, in its row's space and chain place, signed, and
+    linked to its author's previous one; rows as ``EVENTS_IN_CHAIN_ORDER`` gives them.
+
+    Schema version 5 stores no event id: it is the hash of the envelope, and a changed
+    envelope shows as a broken signature, chain or canonical form. Returns where it
+    stopped, to go on with the next chunk of rows from there."""
+    for space_id, seq, author, author_seq, envelope in rows:
         space, author, raw = bytes(space_id), bytes(author), bytes(envelope)
         event_id = event_id_of(raw)
         where = f"space {space[:4].hex()} seq {seq}"
@@ -239,15 +264,22 @@ def _check_events(db: sqlite3.Connection, report: CheckReport, *, signatures: bo
         elif env.prev != expected_prev:
             report.problem(f"{where}: prev does not name the author's previous event")
         previous = (space, author, author_seq, event_id)
+    return previous
+
+
+INVITES_OF_NO_DEVICE = (
+    "SELECT s.space_id, i.redeemed_by FROM invites i JOIN spaces s ON s.id = i.space "
+    "WHERE i.redeemed_by IS NOT NULL AND NOT EXISTS (SELECT 1 FROM devices d "
+    "WHERE d.space = i.space AND d.device_id = i.redeemed_by)"
+)
 
 
 def _check_invites(db: sqlite3.Connection, report: CheckReport) -> None:
-    for space_id, redeemed_by in _rows(
-        db,
-        "SELECT s.space_id, i.redeemed_by FROM invites i JOIN spaces s ON s.id = i.space "
-        "WHERE i.redeemed_by IS NOT NULL AND NOT EXISTS (SELECT 1 FROM devices d "
-        "WHERE d.space = i.space AND d.device_id = i.redeemed_by)",
-    ):
+    check_invite_rows(_rows(db, INVITES_OF_NO_DEVICE), report)
+
+
+def check_invite_rows(rows: Iterable[Sequence[Any]], report: CheckReport) -> None:
+    for space_id, redeemed_by in rows:
         report.problem(
             f"space {bytes(space_id)[:4].hex()}: an invite was redeemed by device "
             f"{bytes(redeemed_by)[:4].hex()}, which is not a device of the space"
