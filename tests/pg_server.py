@@ -113,6 +113,13 @@ class PgServer:
             ]
         )
 
+    def pause(self) -> None:
+        """Stop the server (fast: open connections are cut); ``resume`` starts it again."""
+        self._run([_find("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
+
+    def resume(self) -> None:
+        self._start()
+
     def stop(self) -> None:
         if self.data.exists():
             with contextlib.suppress(RuntimeError):
