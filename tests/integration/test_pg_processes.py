@@ -7,14 +7,18 @@ pushed through the other (LISTEN/NOTIFY); a killed process loses nothing it ackn
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from schemas.envelope import event_id_of
-from schemas.protocol import Acked, Live, Page, Stored
+from schemas.errors import CLOSE_FORBIDDEN
+from schemas.http import RevokeDeviceRequest, revoke_device_transcript
+from schemas.protocol import Acked, Error, Hello, Live, Page, Stored
 from tests.integration.relay_process import RelayProcess
 from tests.server.helpers import Device, SyncClient, admit, create_space_body, new_space_id
 
@@ -166,3 +170,46 @@ async def test_a_process_killed_during_pushes_loses_nothing_it_acknowledged(
     for event_id, seq in acked.items():
         assert by_id[event_id] == seq, "no acknowledged event was lost"
     assert {event_id_of(e) for e in sent} <= set(by_id)
+
+
+@pytest.mark.slow
+async def test_a_device_revoked_through_one_process_is_cut_off_on_the_other(
+    two_relays: tuple[RelayProcess, RelayProcess],
+) -> None:
+    one, two = two_relays
+    space_id, alex, blake = await new_pair(one)
+    connected = await signed_in(one, blake, space_id)
+    # Blake's device removes itself (its own member group) through process 2.
+    signed_at = time.time_ns() // 1_000_000
+    unsigned = RevokeDeviceRequest(
+        device_id=blake.device_id.hex(), signed_at=signed_at, signature=b"\x00" * 64
+    )
+    signature = blake.sign(
+        revoke_device_transcript(space_id, blake.device_id, blake.device_id, signed_at)
+    )
+    body = msgspec.to_builtins(msgspec.structs.replace(unsigned, signature=signature))
+    async with httpx.AsyncClient(base_url=two.http_url, timeout=10) as http:
+        response = await http.post(
+            f"/v1/spaces/{space_id.hex()}/devices/{blake.device_id.hex()}/revoke", json=body
+        )
+    assert response.status_code == 200, response.text
+    # Process 1 heard of it (NOTIFY trellis_revoke) and ended Blake's open connection.
+    async with asyncio.timeout(LIVE_TIMEOUT_S):
+        message = await connected.receive()
+    assert isinstance(message, Error), message
+    assert message.code == "device_revoked"
+    assert await connected.close_code() == CLOSE_FORBIDDEN
+    # And a push Blake decided before cannot land through process 1 either.
+    again = await SyncClient.open(one.ws_url)
+    try:
+        await again.send(Hello(space_id=space_id, device_id=blake.device_id))
+        refused = await again.receive()
+        assert isinstance(refused, Error), refused
+        assert refused.code == "device_revoked"
+    finally:
+        await again.close()
+    reader = await signed_in(one, alex, space_id)
+    try:
+        assert [s.seq for s in await pull_all(reader)] == [1]
+    finally:
+        await reader.close()
