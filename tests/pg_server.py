@@ -41,7 +41,9 @@ def _find(program: str) -> str:
 class PgServer:
     """One throwaway cluster; ``database()`` gives each test its own database."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        """``durable``: fsync on, as in production (benchmarks); tests turn it off."""
+        self.durable = durable
         self.folder = Path(tempfile.mkdtemp(prefix="trellis-pg-"))
         self.data = self.folder / "data"
         self.port = free_port()
@@ -84,9 +86,13 @@ class PgServer:
             "listen_addresses = '127.0.0.1'\n"
             f"port = {self.port}\n"
             f"unix_socket_directories = '{self.folder}'\n"
-            "fsync = off\nfull_page_writes = off\nsynchronous_commit = off\n"
-            "max_connections = 200\nshared_buffers = 32MB\n"
+            "max_connections = 200\n"
         )
+        if not self.durable:
+            settings += "fsync = off\nfull_page_writes = off\nsynchronous_commit = off\n"
+            settings += "shared_buffers = 32MB\n"
+        else:
+            settings += "shared_buffers = 256MB\n"
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(settings)
         self._start()
