@@ -213,3 +213,26 @@ async def test_a_device_revoked_through_one_process_is_cut_off_on_the_other(
         assert [s.seq for s in await pull_all(reader)] == [1]
     finally:
         await reader.close()
+
+
+@pytest.mark.slow
+async def test_a_device_that_moves_between_processes_continues_its_chain(
+    two_relays: tuple[RelayProcess, RelayProcess],
+) -> None:
+    """Process 1 holds a view of the space from an earlier push; the device then pushes
+    through process 2 and comes back. Process 1's view lags behind, and what it would
+    refuse (a chain gap) it first re-reads under the lock: the push is accepted."""
+    one, two = two_relays
+    space_id, alex, _blake = await new_pair(one)
+    for relay, req in ((one, 1), (two, 2), (two, 3), (one, 4)):
+        client = await signed_in(relay, alex, space_id)
+        try:
+            reply = await client.push(req, [alex.envelope(space_id)])
+            assert isinstance(reply, Acked), reply
+        finally:
+            await client.close()
+    reader = await signed_in(two, alex, space_id)
+    try:
+        assert [s.seq for s in await pull_all(reader)] == [1, 2, 3, 4, 5]
+    finally:
+        await reader.close()
