@@ -395,48 +395,65 @@ class PgStore:
         by_space: defaultdict[SpaceId, list[NewEvent]] = defaultdict(list)
         for row in rows:
             by_space[row.space_id].append(row)
+        space_ids = sorted(by_space)
+        # A handful of statements per group whatever the number of spaces in it: each
+        # round trip to the server costs more than the rows themselves.
         async with self._writer_conn() as conn, conn.transaction():
-            # Lock in one order (by space id) so that two processes never deadlock.
-            for space_id in sorted(by_space):
-                batch = by_space[space_id]
-                locked = await conn.fetchrow(
-                    "SELECT id, head, epoch FROM spaces WHERE space_id = $1 FOR UPDATE",
-                    space_id,
+            # Locked in one order (by space id), so that two processes never deadlock.
+            locked = {
+                SpaceId(bytes(r[0])): (int(r[1]), int(r[2]), int(r[3]))
+                for r in await conn.fetch(
+                    "SELECT space_id, id, head, epoch FROM spaces "
+                    "WHERE space_id = ANY($1::bytea[]) ORDER BY space_id FOR UPDATE",
+                    space_ids,
                 )
-                first = min(r.seq for r in batch)
+            }
+            internal: dict[SpaceId, int] = {}
+            for space_id in space_ids:
+                first = min(r.seq for r in by_space[space_id])
+                found = locked.get(space_id)
                 if (
-                    locked is None
-                    or int(locked[1]) != first - 1
-                    or int(locked[2]) != self._epochs.get(space_id, -1)
+                    found is None
+                    or found[1] != first - 1
+                    or found[2] != self._epochs.get(space_id, -1)
                 ):
                     self._epochs.pop(space_id, None)
                     raise StaleSpace(space_id)
-                space = int(locked[0])
-                await conn.execute(
-                    "INSERT INTO events (space, seq, author, author_seq, envelope, received_at) "
-                    "SELECT $1, r.seq, d.id, r.author_seq, r.envelope, r.received_at "
-                    "FROM unnest($2::bigint[], $3::bytea[], $4::bigint[], $5::bytea[], "
-                    "$6::bigint[]) AS r (seq, author, author_seq, envelope, received_at) "
-                    "JOIN devices d ON d.space = $1 AND d.device_id = r.author",
-                    space,
-                    [r.seq for r in batch],
-                    [r.author for r in batch],
-                    [r.author_seq for r in batch],
-                    [r.envelope for r in batch],
-                    [r.received_at_ms for r in batch],
-                )
-                last = heads[space_id]
-                await conn.execute(
-                    "UPDATE spaces SET head = $2, bytes = bytes + $3 WHERE id = $1",
-                    space,
-                    last,
-                    sum(len(r.envelope) for r in batch),
-                )
-                await conn.execute(
-                    "SELECT pg_notify($1, $2)",
-                    EVENTS_CHANNEL,
-                    f"{self._token}:{space_id.hex()}:{first}:{last}",
-                )
+                internal[space_id] = found[0]
+            inserted = await conn.execute(
+                "INSERT INTO events (space, seq, author, author_seq, envelope, received_at) "
+                "SELECT r.space, r.seq, d.id, r.author_seq, r.envelope, r.received_at "
+                "FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bigint[], "
+                "$5::bytea[], $6::bigint[]) "
+                "AS r (space, seq, author, author_seq, envelope, received_at) "
+                "JOIN devices d ON d.space = r.space AND d.device_id = r.author",
+                [internal[r.space_id] for r in rows],
+                [r.seq for r in rows],
+                [r.author for r in rows],
+                [r.author_seq for r in rows],
+                [r.envelope for r in rows],
+                [r.received_at_ms for r in rows],
+            )
+            if inserted != f"INSERT 0 {len(rows)}":
+                # An author that is not a device of its space: never acknowledge that.
+                raise LookupError("an event's author is not a device of its space")
+            await conn.execute(
+                "UPDATE spaces s SET head = u.head, bytes = s.bytes + u.added "
+                "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u (id, head, added) "
+                "WHERE s.id = u.id",
+                [internal[space_id] for space_id in space_ids],
+                [heads[space_id] for space_id in space_ids],
+                [sum(len(r.envelope) for r in by_space[space_id]) for space_id in space_ids],
+            )
+            await conn.execute(
+                "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                EVENTS_CHANNEL,
+                [
+                    f"{self._token}:{space_id.hex()}:"
+                    f"{min(r.seq for r in by_space[space_id])}:{heads[space_id]}"
+                    for space_id in space_ids
+                ],
+            )
 
     async def create_space(self, genesis: NewEvent, created_at_ms: int) -> bool:
         async with self.pool.acquire() as conn, conn.transaction():

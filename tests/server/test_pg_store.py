@@ -231,3 +231,20 @@ async def test_commits_and_revocations_are_notified_to_other_processes(pg_url: s
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_group_with_an_author_that_is_no_device_writes_nothing(pg_url: str) -> None:
+    store = await opened(pg_url)
+    try:
+        space_id, alex = SpaceId(os.urandom(16)), DeviceId(os.urandom(32))
+        assert await store.create_space(event(space_id, 1, alex), NOW_MS)
+        stranger = DeviceId(os.urandom(32))
+        with pytest.raises(LookupError):
+            await store.append_events(
+                [event(space_id, 2, alex), event(space_id, 3, stranger, 1)], {space_id: 3}
+            )
+        assert await store.head(space_id) == 1
+        page = await store.events_after(space_id, 0, 10, 1 << 20)
+        assert [e.seq for e in page.events] == [1]
+    finally:
+        await store.close()
