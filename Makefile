@@ -33,6 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
+	sh tests/tools/ensure_postgres.sh
 	$(BIN)/pytest
 
 schemas: $(STAMP)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from bench import catchup, fanout, idle, ingest
+from bench import catchup, fanout, idle, ingest, pg
 
 RESULTS_PATH = Path(__file__).with_name("results.json")
 
@@ -58,6 +58,14 @@ TARGETS = [
     Target("catchup_eps", "catch-up of 100,000 events by a new device", "events/s", 10_000, True),
     Target("idle_5000_rss_mb", "relay RSS with 5,000 idle devices", "MiB", 300, False),
     Target("storage_bytes_per_event", "relay bytes on disk per 1 KiB event", "bytes", 1536, False),
+    Target(
+        "pg_ingest_batched_eps_2proc",
+        "PostgreSQL ingest, batched, 2 relay processes",
+        "events/s",
+        10_000,
+        True,
+    ),
+    Target("pg_fanout_p99_ms", "PostgreSQL fan-out p99 across 2 processes", "ms", 20, False),
 ]
 
 Runs = dict[str, list[dict[str, float]]]
@@ -71,10 +79,27 @@ def _benchmarks(workdir: Path) -> dict[str, Callable[[], dict[str, float]]]:
         "fanout_100": lambda: fanout.run(100, workdir),
         "catchup": lambda: catchup.run(workdir),
         "idle": lambda: idle.run(workdir),
+        "pg_ingest_batched_1": lambda: pg.run_ingest(ingest.BATCHED, 1, workdir),
+        "pg_ingest_batched_2": lambda: pg.run_ingest(ingest.BATCHED, 2, workdir),
+        "pg_ingest_single_1": lambda: pg.run_ingest(ingest.SINGLE, 1, workdir),
+        "pg_ingest_single_2": lambda: pg.run_ingest(ingest.SINGLE, 2, workdir),
+        "pg_fanout_100": lambda: pg.run_fanout(100, workdir),
     }
 
 
-ORDER = ["ingest_batched", "ingest_single", "fanout_1", "fanout_100", "catchup", "idle"]
+ORDER = [
+    "ingest_batched",
+    "ingest_single",
+    "fanout_1",
+    "fanout_100",
+    "catchup",
+    "idle",
+    "pg_ingest_batched_1",
+    "pg_ingest_batched_2",
+    "pg_ingest_single_1",
+    "pg_ingest_single_2",
+    "pg_fanout_100",
+]
 
 GROUPS = {
     "ingest": ["ingest_batched", "ingest_single"],
@@ -82,6 +107,13 @@ GROUPS = {
     "catchup": ["catchup"],
     "storage": ["catchup"],
     "idle": ["idle"],
+    "pg": [
+        "pg_ingest_batched_1",
+        "pg_ingest_batched_2",
+        "pg_ingest_single_1",
+        "pg_ingest_single_2",
+        "pg_fanout_100",
+    ],
 }
 
 
@@ -108,6 +140,17 @@ def figures(runs: Runs) -> dict[str, float]:
         out["envelope_bytes_per_event"] = _median(runs, "catchup", "envelope_bytes_per_event")
     if "idle" in runs:
         out["idle_5000_rss_mb"] = _median(runs, "idle", "rss_mb")
+    for name, key in (
+        ("pg_ingest_batched_1", "pg_ingest_batched_eps_1proc"),
+        ("pg_ingest_batched_2", "pg_ingest_batched_eps_2proc"),
+        ("pg_ingest_single_1", "pg_ingest_single_eps_1proc"),
+        ("pg_ingest_single_2", "pg_ingest_single_eps_2proc"),
+    ):
+        if name in runs:
+            out[key] = _median(runs, name, "events_per_s")
+    if "pg_fanout_100" in runs:
+        out["pg_fanout_p50_ms"] = _median(runs, "pg_fanout_100", "p50_ms")
+        out["pg_fanout_p99_ms"] = _median(runs, "pg_fanout_100", "p99_ms")
     return out
 
 
@@ -251,6 +294,10 @@ def table(values: dict[str, float], counts: dict[str, int]) -> str:
         ("fanout_1pair_p50_ms", "fan-out p50, 1 pair"),
         ("fanout_1pair_p99_ms", "fan-out p99, 1 pair"),
         ("envelope_bytes_per_event", "envelope size per 1 KiB event"),
+        ("pg_ingest_batched_eps_1proc", "PostgreSQL ingest, batched, 1 relay process"),
+        ("pg_ingest_single_eps_1proc", "PostgreSQL ingest, single, 1 relay process"),
+        ("pg_ingest_single_eps_2proc", "PostgreSQL ingest, single, 2 relay processes"),
+        ("pg_fanout_p50_ms", "PostgreSQL fan-out p50 across 2 processes"),
     ):
         if key in values:
             rows.append((label, f"{values[key]:,.2f}", "", "", str(counts.get(key, 0))))
@@ -308,6 +355,12 @@ def main(argv: list[str] | None = None) -> int:
         "storage_bytes_per_event": "catchup",
         "envelope_bytes_per_event": "catchup",
         "idle_5000_rss_mb": "idle",
+        "pg_ingest_batched_eps_1proc": "pg_ingest_batched_1",
+        "pg_ingest_batched_eps_2proc": "pg_ingest_batched_2",
+        "pg_ingest_single_eps_1proc": "pg_ingest_single_1",
+        "pg_ingest_single_eps_2proc": "pg_ingest_single_2",
+        "pg_fanout_p50_ms": "pg_fanout_100",
+        "pg_fanout_p99_ms": "pg_fanout_100",
     }
     counts = {key: len(runs[name]) for key, name in source.items() if name in runs}
     print(table(values, counts))

@@ -53,8 +53,8 @@ from server.ingest import Quota
 from server.metrics import RelayMetrics
 from server.partners import SignIns
 from server.settings import Settings
-from server.sqlite_store import SqliteStore
 from server.store import Store
+from server.stores import link_processes, store_for
 from server.sync import sync_handler
 from server.verification import SignatureVerifier
 from server.writer import Writer
@@ -159,10 +159,7 @@ def create_app(
     """Build the relay. ``store_factory`` lets a test or another backend supply the Store."""
     settings = (settings or Settings()).validate()
 
-    def default_store(s: Settings) -> Store:
-        return SqliteStore(s.db, s.read_connections)
-
-    make_store = store_factory or default_store
+    make_store = store_factory or store_for
 
     @asynccontextmanager
     async def relay_lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -174,6 +171,7 @@ def create_app(
         writer = Writer(store, hub, clock_ms, quota=quota, metrics=relay_metrics)
         writer.start()
         verifier = SignatureVerifier()
+        link_processes(store, hub)
         connections: ConnectionCounts[Drainable, SpaceId] = ConnectionCounts(
             settings.max_connections_per_address,
             settings.max_connections_per_space,

@@ -22,6 +22,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 from litestar import Litestar
@@ -32,6 +33,8 @@ from server._runtime import Relay
 from server._uvicorn import ActivityWebSocketProtocol, RelayServer, handshake_limited_http
 from server.app import create_app
 from server.ops import OpsError, backup_database, check_database
+from server.pg_ops import check_pg_database, migrate_store
+from server.pg_store import is_postgres_url
 from server.settings import (
     CONFIG_ENV_VAR,
     SettingInfo,
@@ -40,6 +43,7 @@ from server.settings import (
     parse_value,
     settings_table,
 )
+from server.stores import sqlite_path
 
 WS_MAX_SIZE_FACTOR = 2
 """uvicorn drops frames above ws_max_size with a bare 1009; reading up to twice our own
@@ -130,6 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not verify envelope signatures (faster on very large databases)",
     )
     _config_and_db_flags(check, suppress=True)
+    migrate = commands.add_parser(
+        "migrate-store",
+        help="copy a SQLite relay database into an empty PostgreSQL database",
+        description="Copy every space, device, invite and event (with its sequence "
+        "number) from the SQLite file into the empty PostgreSQL database, in one "
+        "transaction, then check the copy. Stop the relay first. docs/OPERATIONS.md §12.",
+    )
+    migrate.add_argument("--from", dest="source", required=True, metavar="PATH")
+    migrate.add_argument("--to", dest="target", required=True, metavar="URL")
     return parser
 
 
@@ -158,13 +171,25 @@ def uvicorn_config(settings: Settings, app: Litestar | None = None) -> uvicorn.C
     )
 
 
+def describe_db(db: str) -> str:
+    """The database for a log line: a SQLite file's full path, or a PostgreSQL URL
+    without its password."""
+    if is_postgres_url(db):
+        parts = urlsplit(db)
+        host = parts.hostname or ""
+        user = f"{parts.username}@" if parts.username else ""
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+    return os.path.abspath(sqlite_path(db))
+
+
 def serve(settings: Settings) -> None:
     app = create_app(settings)
     config = uvicorn_config(settings, app)
     where = (
         f"trellis-relay {__version__} listening on http://{settings.host}:{settings.port} "
         f"(sync at ws://{settings.host}:{settings.port}/v1/sync), "
-        f"database {os.path.abspath(settings.db)}"
+        f"database {describe_db(settings.db)}"
     )
     if settings.log_format == "json":
         logger.info("%s", where)
@@ -179,6 +204,13 @@ def serve(settings: Settings) -> None:
 
 
 def run_backup(settings: Settings, out: str) -> int:
+    if is_postgres_url(settings.db):
+        print(
+            "trellis-relay backup: this relay stores in PostgreSQL; back it up with "
+            "pg_dump (docs/OPERATIONS.md §12.3)",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
     try:
         target = backup_database(settings.db, out)
     except OpsError as exc:
@@ -190,12 +222,32 @@ def run_backup(settings: Settings, out: str) -> int:
 
 def run_check(settings: Settings, *, signatures: bool) -> int:
     try:
-        report = check_database(settings.db, signatures=signatures)
+        if is_postgres_url(settings.db):
+            report = check_pg_database(settings.db, signatures=signatures)
+        else:
+            report = check_database(sqlite_path(settings.db), signatures=signatures)
     except OpsError as exc:
         print(f"trellis-relay check: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
     print(report.summary())
     return 0 if report.ok else EXIT_PROBLEMS
+
+
+def run_migrate_store(source: str, target: str) -> int:
+    if not is_postgres_url(target):
+        print("trellis-relay migrate-store: --to must be a postgresql:// URL", file=sys.stderr)
+        return EXIT_PROBLEMS
+    try:
+        moved = migrate_store(sqlite_path(source), target)
+    except OpsError as exc:
+        print(f"trellis-relay migrate-store: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(
+        f"copied {moved.spaces} spaces, {moved.devices} devices, {moved.invites} invites "
+        f"and {moved.events} events to {describe_db(target)}"
+    )
+    print(moved.check.summary())
+    return 0 if moved.check.ok else EXIT_PROBLEMS
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -211,5 +263,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(run_backup(settings, args.out))
         case "check":
             sys.exit(run_check(settings, signatures=not args.skip_signatures))
+        case "migrate-store":
+            sys.exit(run_migrate_store(args.source, args.target))
         case _:
             serve(settings)

@@ -6,7 +6,9 @@ waits: each subscriber owns a bounded send queue (sync.py), and one that cannot 
 is closed rather than allowed to hold up the writer or anyone else. It loses nothing by
 that: it pulls from its cursor when it reconnects.
 
-One process, one hub: a relay that outgrows one machine would put a broker here.
+One hub per process. With several relay processes on one PostgreSQL database, each
+process also publishes here what the others commit, and ends the connections of devices
+the others revoke (stores.link_processes, through LISTEN/NOTIFY).
 """
 
 from __future__ import annotations

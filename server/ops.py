@@ -10,8 +10,9 @@ that keeps serving, or inside the relay before it migrates a database.
   a backup file that exists is always complete.
 * ``check_database`` opens a database read-only and checks SQLite's own integrity and
   the relay's invariants: each space's seqs are dense and end at its head, its byte
-  count is right, every stored envelope is canonical, belongs to its space, hashes to
-  its event id, is signed by its author, and continues its author's chain.
+  count is right, every stored envelope is canonical, belongs to its space, is signed
+  by its author, and continues its author's chain (whose links are the hashes of the
+  stored envelopes: schema version 5 keeps no separate event id).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from server.ingest import signature_valid
 BACKUP_FILE_MODE = 0o600
 MAX_PROBLEMS_SHOWN = 50
 BUSY_TIMEOUT_S = 30.0
+INTEGER_IDS_VERSION = 5
+"""The schema this check reads (server/migrations/0005_integer_ids.sql)."""
 
 
 class OpsError(RuntimeError):
@@ -147,6 +150,13 @@ def check_database(path: str, *, signatures: bool = True) -> CheckReport:
         _check_schema(db, report)
         if report.schema_version < 1:
             return report
+        if report.schema_version < INTEGER_IDS_VERSION:
+            report.problem(
+                f"schema version {report.schema_version} is older than this relay's "
+                f"({len(migrations())}); start the relay on a copy once to upgrade it, "
+                "then check that copy"
+            )
+            return report
         _check_spaces(db, report)
         _check_events(db, report, signatures=signatures)
         _check_invites(db, report)
@@ -171,23 +181,26 @@ def _check_schema(db: sqlite3.Connection, report: CheckReport) -> None:
         )
 
 
-def _has_bytes_column(db: sqlite3.Connection) -> bool:
-    return any(row[1] == "bytes" for row in db.execute("PRAGMA table_info(spaces)"))
-
-
-_SPACES_WITH_BYTES = (
+SPACES_SUMMARY = (
     "SELECT s.space_id, s.head, s.bytes, COUNT(e.seq), COALESCE(MAX(e.seq), 0), "
     "COALESCE(MIN(e.seq), 1), COALESCE(SUM(LENGTH(e.envelope)), 0) "
-    "FROM spaces s LEFT JOIN events e ON e.space_id = s.space_id GROUP BY s.space_id"
+    "FROM spaces s LEFT JOIN events e ON e.space = s.id GROUP BY s.id"
 )
-_SPACES_WITHOUT_BYTES = _SPACES_WITH_BYTES.replace("s.bytes", "NULL")
-"""Schema version 1 had no bytes column."""
 
 
 def _check_spaces(db: sqlite3.Connection, report: CheckReport) -> None:
-    with_bytes = _has_bytes_column(db)
-    sql = _SPACES_WITH_BYTES if with_bytes else _SPACES_WITHOUT_BYTES
-    for space_id, head, stored_bytes, count, top, bottom, total in _rows(db, sql):
+    check_space_rows(_rows(db, SPACES_SUMMARY), report)
+    for (space_id,) in _rows(
+        db,
+        "SELECT DISTINCT space FROM events WHERE space NOT IN (SELECT id FROM spaces)",
+    ):
+        report.problem(f"events of an unknown space (number {space_id})")
+
+
+def check_space_rows(rows: Iterable[Sequence[Any]], report: CheckReport) -> None:
+    """Each space's seqs are 1..head without gaps and its byte count is right; rows
+    are those of ``_SPACES`` (PostgreSQL runs the same query, pg_ops.py)."""
+    for space_id, head, stored_bytes, count, top, bottom, total in rows:
         name = bytes(space_id)[:4].hex()
         report.spaces += 1
         report.events += count
@@ -197,36 +210,47 @@ def _check_spaces(db: sqlite3.Connection, report: CheckReport) -> None:
                 f"space {name}: {count} events with seqs {bottom}..{top}, head {head}; "
                 "seqs must be 1..head without gaps"
             )
-        if with_bytes and stored_bytes != total:
+        if stored_bytes != total:
             report.problem(f"space {name}: bytes is {stored_bytes} but its events hold {total}")
-    for (space_id,) in _rows(
-        db,
-        "SELECT DISTINCT space_id FROM events WHERE space_id NOT IN (SELECT space_id FROM spaces)",
-    ):
-        report.problem(f"events of an unknown space {bytes(space_id)[:4].hex()}")
+
+
+EVENTS_IN_CHAIN_ORDER = (
+    "SELECT s.space_id, e.seq, d.device_id, e.author_seq, e.envelope FROM events e "
+    "JOIN spaces s ON s.id = e.space JOIN devices d ON d.id = e.author "
+    "ORDER BY e.space, e.author, e.author_seq"
+)
 
 
 def _check_events(db: sqlite3.Connection, report: CheckReport, *, signatures: bool) -> None:
-    devices = {
-        (bytes(s), bytes(d)) for s, d in db.execute("SELECT space_id, device_id FROM devices")
-    }
-    previous: tuple[bytes, bytes, int, bytes] | None = None  # space, author, author_seq, id
-    for space_id, seq, event_id, author, author_seq, envelope in _rows(
-        db,
-        "SELECT space_id, seq, event_id, author, author_seq, envelope FROM events "
-        "ORDER BY space_id, author, author_seq",
-    ):
+    check_event_rows(_rows(db, EVENTS_IN_CHAIN_ORDER), report, signatures=signatures)
+
+
+ChainPlace = tuple[bytes, bytes, int, bytes]
+"""space, author, author_seq, event id of the last event checked."""
+
+
+def check_event_rows(
+    rows: Iterable[Sequence[Any]],
+    report: CheckReport,
+    *,
+    signatures: bool,
+    previous: ChainPlace | None = None,
+) -> ChainPlace | None:
+    """Every envelope is canonical, in its row's space and chain place, signed, and
+    linked to its author's previous one; rows as ``EVENTS_IN_CHAIN_ORDER`` gives them.
+
+    Schema version 5 stores no event id: it is the hash of the envelope, and a changed
+    envelope shows as a broken signature, chain or canonical form. Returns where it
+    stopped, to go on with the next chunk of rows from there."""
+    for space_id, seq, author, author_seq, envelope in rows:
         space, author, raw = bytes(space_id), bytes(author), bytes(envelope)
+        event_id = event_id_of(raw)
         where = f"space {space[:4].hex()} seq {seq}"
-        if (space, author) not in devices:
-            report.problem(f"{where}: its author is not a device of the space")
-        if event_id_of(raw) != bytes(event_id):
-            report.problem(f"{where}: the envelope does not hash to its event id")
         try:
             env = decode_envelope(raw)
         except EnvelopeFormatError as exc:
             report.problem(f"{where}: not a canonical envelope ({exc})")
-            previous = (space, author, author_seq, bytes(event_id))
+            previous = (space, author, author_seq, event_id)
             continue
         if env.space_id != space or env.author != author or env.seq != author_seq:
             report.problem(f"{where}: the envelope's space, author or seq differ from its row")
@@ -239,16 +263,23 @@ def _check_events(db: sqlite3.Connection, report: CheckReport, *, signatures: bo
             report.problem(f"{where}: author seq {author_seq} where {expected_seq} was due")
         elif env.prev != expected_prev:
             report.problem(f"{where}: prev does not name the author's previous event")
-        previous = (space, author, author_seq, bytes(event_id))
+        previous = (space, author, author_seq, event_id)
+    return previous
+
+
+INVITES_OF_NO_DEVICE = (
+    "SELECT s.space_id, i.redeemed_by FROM invites i JOIN spaces s ON s.id = i.space "
+    "WHERE i.redeemed_by IS NOT NULL AND NOT EXISTS (SELECT 1 FROM devices d "
+    "WHERE d.space = i.space AND d.device_id = i.redeemed_by)"
+)
 
 
 def _check_invites(db: sqlite3.Connection, report: CheckReport) -> None:
-    for space_id, redeemed_by in _rows(
-        db,
-        "SELECT i.space_id, i.redeemed_by FROM invites i WHERE i.redeemed_by IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.space_id = i.space_id "
-        "AND d.device_id = i.redeemed_by)",
-    ):
+    check_invite_rows(_rows(db, INVITES_OF_NO_DEVICE), report)
+
+
+def check_invite_rows(rows: Iterable[Sequence[Any]], report: CheckReport) -> None:
+    for space_id, redeemed_by in rows:
         report.problem(
             f"space {bytes(space_id)[:4].hex()}: an invite was redeemed by device "
             f"{bytes(redeemed_by)[:4].hex()}, which is not a device of the space"

@@ -46,7 +46,11 @@ class Settings:
     # --- where it listens and what it stores ---------------------------------------
     host: str = _setting("127.0.0.1", "Address to listen on. Keep loopback behind a proxy.")
     port: int = _setting(8765, "TCP port to listen on.")
-    db: str = _setting("./trellis-relay.db", "Path of the SQLite database file.")
+    db: str = _setting(
+        "./trellis-relay.db",
+        "Path of the SQLite database file (or sqlite:PATH), or a PostgreSQL URL "
+        "(postgresql://user@host/dbname) for several relay processes on one database.",
+    )
     public_hosts: tuple[str, ...] = _setting(
         (),
         "Comma-separated host[:port] names the relay answers to, as apps dial it "

@@ -26,7 +26,8 @@ from typing import Any
 
 import aiosqlite
 
-from schemas.ids import DeviceId, EventId, InviteId, SpaceId
+from schemas.envelope import event_id_of
+from schemas.ids import DeviceId, InviteId, SpaceId
 from server._log import logger
 from server._migrations import apply_migrations, rollback_quietly
 from server.ops import backup_database, migration_backup_path
@@ -48,6 +49,10 @@ from server.store import (
 
 _FETCH_CHUNK_ROWS = 64
 _BUSY_TIMEOUT_MS = 5000
+PAGE_SIZE = 65536
+"""Bytes per database page (schema version 5). Envelopes of 1 KiB events are ~1.4 KB;
+a page holds whole rows only, so small pages waste much of themselves (two rows in a
+4 KiB page) and 64 KiB pages almost nothing (server/migrations/0005_integer_ids.sql)."""
 
 
 class SqliteStore:
@@ -59,6 +64,8 @@ class SqliteStore:
         self._db: aiosqlite.Connection | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
+        self._space_keys: dict[SpaceId, int] = {}
+        self._device_keys: dict[tuple[int, DeviceId], int] = {}
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -73,11 +80,14 @@ class SqliteStore:
     async def _open(self) -> None:
         db = await aiosqlite.connect(self._path, isolation_level=None)
         self._db = db
+        # Takes effect on a new, empty database; an existing one is rebuilt below.
+        await db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=FULL")
         await db.execute("PRAGMA foreign_keys=ON")
         await db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         await apply_migrations(db, self._backup_before_upgrade)
+        await self._raise_page_size(db)
         for _ in range(self._read_count):
             reader = await aiosqlite.connect(self._path, isolation_level=None)
             self._all_readers.append(reader)
@@ -94,6 +104,21 @@ class SqliteStore:
             current,
             newest,
         )
+
+    async def _raise_page_size(self, db: aiosqlite.Connection) -> None:
+        """Rebuild a database made with smaller pages (before schema version 5).
+
+        The page size of a WAL database cannot change, so the file leaves WAL for the
+        VACUUM that rewrites it. It ran after the backup the migration took."""
+        async with db.execute("PRAGMA page_size") as cursor:
+            row = await cursor.fetchone()
+        if row is None or int(row[0]) >= PAGE_SIZE:
+            return
+        logger.warning("rebuilding the database with %d-byte pages (one time)", PAGE_SIZE)
+        await db.execute("PRAGMA journal_mode=DELETE")
+        await db.execute(f"PRAGMA page_size={PAGE_SIZE}")
+        await db.execute("VACUUM")
+        await db.execute("PRAGMA journal_mode=WAL")
 
     async def close(self) -> None:
         for reader in self._all_readers:
@@ -124,7 +149,8 @@ class SqliteStore:
             self._reader() as db,
             db.execute(
                 "SELECT (SELECT 1 FROM spaces WHERE space_id = ?), "
-                "(SELECT status FROM devices WHERE space_id = ? AND device_id = ?)",
+                "(SELECT status FROM devices WHERE space = "
+                "(SELECT id FROM spaces WHERE space_id = ?) AND device_id = ?)",
                 (space_id, space_id, device_id),
             ) as cursor,
         ):
@@ -156,15 +182,15 @@ class SqliteStore:
             await db.execute("BEGIN")
             try:
                 async with db.execute(
-                    "SELECT head FROM spaces WHERE space_id = ?", (space_id,)
+                    "SELECT id, head FROM spaces WHERE space_id = ?", (space_id,)
                 ) as cursor:
                     row = await cursor.fetchone()
-                head = 0 if row is None else int(row[0])
+                space, head = (None, 0) if row is None else (int(row[0]), int(row[1]))
                 # limit + 1 rows tell whether more remain (etebase's stoken handler).
                 async with db.execute(
-                    "SELECT seq, envelope FROM events WHERE space_id = ? AND seq > ? "
+                    "SELECT seq, envelope FROM events WHERE space = ? AND seq > ? "
                     "ORDER BY seq LIMIT ?",
-                    (space_id, after, limit + 1),
+                    (space, after, limit + 1),
                 ) as cursor:
                     while not more:
                         chunk = await cursor.fetchmany(_FETCH_CHUNK_ROWS)
@@ -185,9 +211,10 @@ class SqliteStore:
         async with (
             self._reader() as db,
             db.execute(
-                "SELECT invite_id, space_id, verify_key, wrapped_keys, kind, expires_at, "
-                "created_by, created_at, redeemed_at, redeemed_by, for_device "
-                "FROM invites WHERE invite_id = ?",
+                "SELECT i.invite_id, s.space_id, i.verify_key, i.wrapped_keys, i.kind, "
+                "i.expires_at, i.created_by, i.created_at, i.redeemed_at, i.redeemed_by, "
+                "i.for_device FROM invites i JOIN spaces s ON s.id = i.space "
+                "WHERE i.invite_id = ?",
                 (invite_id,),
             ) as cursor,
         ):
@@ -196,31 +223,68 @@ class SqliteStore:
 
     # --- writer task only ----------------------------------------------------------
 
+    async def _space_key(self, db: aiosqlite.Connection, space_id: SpaceId) -> int | None:
+        """The integer id of a space (writer task; cached until the space is deleted)."""
+        key = self._space_keys.get(space_id)
+        if key is not None:
+            return key
+        async with db.execute("SELECT id FROM spaces WHERE space_id = ?", (space_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        self._space_keys[space_id] = key = int(row[0])
+        return key
+
+    async def _device_key(self, db: aiosqlite.Connection, space: int, device_id: DeviceId) -> int:
+        """The integer id of a device of a space (writer task; cached likewise)."""
+        key = self._device_keys.get((space, device_id))
+        if key is not None:
+            return key
+        async with db.execute(
+            "SELECT id FROM devices WHERE space = ? AND device_id = ?", (space, device_id)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise LookupError("an event's author is not a device of its space")
+        self._device_keys[(space, device_id)] = key = int(row[0])
+        return key
+
+    def _forget_keys(self) -> None:
+        self._space_keys.clear()
+        self._device_keys.clear()
+
     async def load_space(self, space_id: SpaceId) -> SpaceSnapshot | None:
         db = self._writer_db
         async with db.execute(
-            "SELECT head, bytes FROM spaces WHERE space_id = ?", (space_id,)
+            "SELECT id, head, bytes FROM spaces WHERE space_id = ?", (space_id,)
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return None
-        head, stored_bytes = int(row[0]), int(row[1])
+        space, head, stored_bytes = int(row[0]), int(row[1]), int(row[2])
+        self._space_keys[space_id] = space
         async with db.execute(
-            "SELECT device_id, status FROM devices WHERE space_id = ?", (space_id,)
+            "SELECT id, device_id, status FROM devices WHERE space = ?", (space,)
         ) as cur:
-            devices = {DeviceId(bytes(d)): DeviceStatus(s) for d, s in await cur.fetchall()}
+            rows = await cur.fetchall()
+        devices: dict[DeviceId, DeviceStatus] = {}
+        keys: dict[DeviceId, int] = {}
+        for key, device, status in rows:
+            devices[DeviceId(bytes(device))] = DeviceStatus(status)
+            keys[DeviceId(bytes(device))] = int(key)
+            self._device_keys[(space, DeviceId(bytes(device)))] = int(key)
         chains: dict[DeviceId, ChainHead] = {}
         # Only devices can author (ingest.py), and a space has a handful of them: one
         # indexed look-up each beats a GROUP BY over every event of the space.
-        for device_id in devices:
+        for device_id, key in keys.items():
             async with db.execute(
-                "SELECT author_seq, event_id FROM events WHERE space_id = ? AND author = ? "
+                "SELECT author_seq, envelope FROM events WHERE author = ? "
                 "ORDER BY author_seq DESC LIMIT 1",
-                (space_id, device_id),
+                (key,),
             ) as cur:
                 top = await cur.fetchone()
             if top is not None:
-                chains[device_id] = ChainHead(int(top[0]), EventId(bytes(top[1])))
+                chains[device_id] = ChainHead(int(top[0]), event_id_of(bytes(top[1])))
         return SpaceSnapshot(head, devices, chains, stored_bytes)
 
     async def find_positions(
@@ -231,15 +295,20 @@ class SqliteStore:
             by_author.setdefault(author, []).append(author_seq)
         found: dict[Position, StoredPosition] = {}
         db = self._writer_db
+        space = await self._space_key(db, space_id)
+        if space is None:
+            return found
         for author, seqs in by_author.items():
+            # The event id is not stored: it is the hash of the envelope (schema v5).
             async with db.execute(
-                "SELECT author_seq, event_id, seq FROM events "
-                "WHERE space_id = ? AND author = ? AND author_seq BETWEEN ? AND ?",
-                (space_id, author, min(seqs), max(seqs)),
+                "SELECT e.author_seq, e.envelope, e.seq FROM events e "
+                "JOIN devices d ON d.id = e.author "
+                "WHERE d.space = ? AND d.device_id = ? AND e.author_seq BETWEEN ? AND ?",
+                (space, author, min(seqs), max(seqs)),
             ) as cur:
-                for author_seq, event_id, seq in await cur.fetchall():
+                for author_seq, envelope, seq in await cur.fetchall():
                     found[(author, int(author_seq))] = StoredPosition(
-                        EventId(bytes(event_id)), int(seq)
+                        event_id_of(bytes(envelope)), int(seq)
                     )
         return found
 
@@ -250,21 +319,17 @@ class SqliteStore:
             added[row.space_id] += len(row.envelope)
         await db.execute("BEGIN IMMEDIATE")
         try:
+            values = []
+            for r in rows:
+                space = await self._space_key(db, r.space_id)
+                if space is None:
+                    raise LookupError("events for a space the relay does not hold")
+                author = await self._device_key(db, space, r.author)
+                values.append((space, r.seq, author, r.author_seq, r.envelope, r.received_at_ms))
             await db.executemany(
-                "INSERT INTO events (space_id, seq, event_id, author, author_seq, envelope, "
-                "received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        r.space_id,
-                        r.seq,
-                        r.event_id,
-                        r.author,
-                        r.author_seq,
-                        r.envelope,
-                        r.received_at_ms,
-                    )
-                    for r in rows
-                ],
+                "INSERT INTO events (space, seq, author, author_seq, envelope, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                values,
             )
             await db.executemany(
                 "UPDATE spaces SET head = ?, bytes = bytes + ? WHERE space_id = ?",
@@ -272,6 +337,7 @@ class SqliteStore:
             )
             await db.execute("COMMIT")
         except BaseException:
+            self._forget_keys()
             await rollback_quietly(db)
             raise
 
@@ -287,25 +353,20 @@ class SqliteStore:
             if cursor.rowcount != 1:
                 await db.execute("ROLLBACK")
                 return False
-            await db.execute(
-                "INSERT INTO devices (space_id, device_id, status, added_at, member_group) "
+            space = cursor.lastrowid
+            cursor = await db.execute(
+                "INSERT INTO devices (space, device_id, status, added_at, member_group) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (
-                    genesis.space_id,
-                    genesis.author,
-                    DeviceStatus.ACTIVE.value,
-                    created_at_ms,
-                    genesis.author,
-                ),
+                (space, genesis.author, DeviceStatus.ACTIVE.value, created_at_ms, genesis.author),
             )
+            author = cursor.lastrowid
             await db.execute(
-                "INSERT INTO events (space_id, seq, event_id, author, author_seq, envelope, "
-                "received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events (space, seq, author, author_seq, envelope, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (
-                    genesis.space_id,
+                    space,
                     genesis.seq,
-                    genesis.event_id,
-                    genesis.author,
+                    author,
                     genesis.author_seq,
                     genesis.envelope,
                     genesis.received_at_ms,
@@ -313,6 +374,7 @@ class SqliteStore:
             )
             await db.execute("COMMIT")
         except BaseException:
+            self._forget_keys()
             await rollback_quietly(db)
             raise
         return True
@@ -320,8 +382,10 @@ class SqliteStore:
     async def create_invite(self, invite: InviteRecord) -> bool:
         db = self._writer_db
         cursor = await db.execute(
-            "INSERT OR IGNORE INTO invites (invite_id, space_id, verify_key, wrapped_keys, kind, "
-            "expires_at, created_by, created_at, for_device) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO invites (invite_id, space, verify_key, wrapped_keys, kind, "
+            "expires_at, created_by, created_at, for_device) VALUES "
+            "(?, (SELECT id FROM spaces WHERE space_id = ?), ?, ?, ?, ?, "
+            "?, ?, ?)",
             (
                 invite.invite_id,
                 invite.space_id,
@@ -342,7 +406,9 @@ class SqliteStore:
         async with (
             self._reader() as db,
             db.execute(
-                "SELECT status, member_group FROM devices WHERE space_id = ? AND device_id = ?",
+                "SELECT status, member_group FROM devices WHERE space = "
+                "(SELECT id FROM spaces WHERE space_id = ?) "
+                "AND device_id = ?",
                 (space_id, device_id),
             ) as cur,
         ):
@@ -368,26 +434,27 @@ class SqliteStore:
         self, db: aiosqlite.Connection, invite_id: InviteId, device_id: DeviceId, now_ms: int
     ) -> tuple[RedeemOutcome, SpaceId | None]:
         async with db.execute(
-            "SELECT space_id, redeemed_by, kind, created_by, for_device FROM invites "
-            "WHERE invite_id = ?",
+            "SELECT s.space_id, i.redeemed_by, i.kind, i.created_by, i.for_device, s.id "
+            "FROM invites i JOIN spaces s ON s.id = i.space WHERE i.invite_id = ?",
             (invite_id,),
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return RedeemOutcome.NOT_FOUND, None
         space_id = SpaceId(bytes(row[0]))
+        space = int(row[5])
         redeemed_by = None if row[1] is None else bytes(row[1])
         # A device invite keeps its creator's member group, a rejoin invite joins its
         # target's (§7.10); a member invite starts one.
         if row[2] == "rejoin" and row[4] is not None:
-            group = await self._member_group(db, space_id, DeviceId(bytes(row[4])))
+            group = await self._member_group(db, space, DeviceId(bytes(row[4])))
         else:
-            group = await self._member_group(db, space_id, DeviceId(bytes(row[3])))
+            group = await self._member_group(db, space, DeviceId(bytes(row[3])))
         if row[2] not in ("device", "rejoin") or group is None:
             group = device_id
         async with db.execute(
-            "SELECT status FROM devices WHERE space_id = ? AND device_id = ?",
-            (space_id, device_id),
+            "SELECT status FROM devices WHERE space = ? AND device_id = ?",
+            (space, device_id),
         ) as cur:
             status_row = await cur.fetchone()
         if status_row is not None and status_row[0] == DeviceStatus.REVOKED:
@@ -405,9 +472,9 @@ class SqliteStore:
         )
         if cursor.rowcount == 1:
             await db.execute(
-                "INSERT INTO devices (space_id, device_id, status, added_at, member_group) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (space_id, device_id) DO NOTHING",
-                (space_id, device_id, DeviceStatus.ACTIVE.value, now_ms, group),
+                "INSERT INTO devices (space, device_id, status, added_at, member_group) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (space, device_id) DO NOTHING",
+                (space, device_id, DeviceStatus.ACTIVE.value, now_ms, group),
             )
             return RedeemOutcome.REDEEMED, space_id
         if redeemed_by == device_id:
@@ -425,11 +492,11 @@ class SqliteStore:
         return 0 if row is None else int(row[0])
 
     async def _member_group(
-        self, db: aiosqlite.Connection, space_id: SpaceId, device_id: DeviceId
+        self, db: aiosqlite.Connection, space: int, device_id: DeviceId
     ) -> bytes | None:
         async with db.execute(
-            "SELECT member_group FROM devices WHERE space_id = ? AND device_id = ?",
-            (space_id, device_id),
+            "SELECT member_group FROM devices WHERE space = ? AND device_id = ?",
+            (space, device_id),
         ) as cur:
             row = await cur.fetchone()
         return None if row is None or row[0] is None else bytes(row[0])
@@ -439,7 +506,9 @@ class SqliteStore:
     ) -> bytes | None:
         """The member group of an active device, else None."""
         async with db.execute(
-            "SELECT member_group FROM devices WHERE space_id = ? AND device_id = ? AND status = ?",
+            "SELECT member_group FROM devices WHERE space = "
+            "(SELECT id FROM spaces WHERE space_id = ?) AND device_id = ? "
+            "AND status = ?",
             (space_id, device_id, DeviceStatus.ACTIVE.value),
         ) as cur:
             row = await cur.fetchone()
@@ -465,7 +534,9 @@ class SqliteStore:
         if group is None:
             return RevokeOutcome.NOT_ACTIVE
         async with db.execute(
-            "SELECT status, member_group FROM devices WHERE space_id = ? AND device_id = ?",
+            "SELECT status, member_group, id FROM devices WHERE space = "
+            "(SELECT id FROM spaces WHERE space_id = ?) "
+            "AND device_id = ?",
             (space_id, target),
         ) as cur:
             row = await cur.fetchone()
@@ -476,8 +547,7 @@ class SqliteStore:
         if row[0] == DeviceStatus.REVOKED:
             return RevokeOutcome.ALREADY_REVOKED
         await db.execute(
-            "UPDATE devices SET status = ? WHERE space_id = ? AND device_id = ?",
-            (DeviceStatus.REVOKED.value, space_id, target),
+            "UPDATE devices SET status = ? WHERE id = ?", (DeviceStatus.REVOKED.value, row[2])
         )
         return RevokeOutcome.REVOKED
 
@@ -486,32 +556,37 @@ class SqliteStore:
         await db.execute("BEGIN IMMEDIATE")
         try:
             group = await self._active_group(db, space_id, by)
-            if group is None:
+            space = await self._space_key(db, space_id)
+            if group is None or space is None:
                 await db.execute("ROLLBACK")
                 return LeaveOutcome([], space_deleted=False, active=False)
             async with db.execute(
-                "SELECT device_id FROM devices WHERE space_id = ? AND member_group = ? "
-                "AND status = ?",
-                (space_id, group, DeviceStatus.ACTIVE.value),
+                "SELECT device_id FROM devices WHERE space = ? AND member_group = ? AND status = ?",
+                (space, group, DeviceStatus.ACTIVE.value),
             ) as cur:
                 revoked = [DeviceId(bytes(r[0])) for r in await cur.fetchall()]
             await db.execute(
-                "UPDATE devices SET status = ? WHERE space_id = ? AND member_group = ?",
-                (DeviceStatus.REVOKED.value, space_id, group),
+                "UPDATE devices SET status = ? WHERE space = ? AND member_group = ?",
+                (DeviceStatus.REVOKED.value, space, group),
             )
             async with db.execute(
-                "SELECT 1 FROM devices WHERE space_id = ? AND status = ? LIMIT 1",
-                (space_id, DeviceStatus.ACTIVE.value),
+                "SELECT 1 FROM devices WHERE space = ? AND status = ? LIMIT 1",
+                (space, DeviceStatus.ACTIVE.value),
             ) as cur:
                 deleted = await cur.fetchone() is None
             if deleted:
                 # Nobody remains who could read it: the relay keeps nothing of the space.
-                for table in ("events", "invites", "devices", "spaces"):
-                    await db.execute(f"DELETE FROM {table} WHERE space_id = ?", (space_id,))  # noqa: S608
+                await db.execute("DELETE FROM events WHERE space = ?", (space,))
+                await db.execute("DELETE FROM invites WHERE space = ?", (space,))
+                await db.execute("DELETE FROM devices WHERE space = ?", (space,))
+                await db.execute("DELETE FROM spaces WHERE id = ?", (space,))
             await db.execute("COMMIT")
         except BaseException:
+            self._forget_keys()
             await rollback_quietly(db)
             raise
+        if deleted:
+            self._forget_keys()
         return LeaveOutcome(revoked, space_deleted=deleted)
 
     async def check_writable(self, now_ms: int) -> None:

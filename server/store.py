@@ -145,6 +145,16 @@ class LeaveOutcome:
     """False when the asking device was not active: nothing was changed."""
 
 
+class StaleSpace(Exception):
+    """append_events found a space changed since load_space by another relay process
+    (a store shared by several processes, pg_store.py): nothing was written; the writer
+    reloads the space and decides the pushes again."""
+
+    def __init__(self, space_id: SpaceId) -> None:
+        super().__init__("a space changed under this relay process")
+        self.space_id = space_id
+
+
 class Store(Protocol):
     async def open(self) -> None:
         """Connect, apply pending migrations, get ready to serve."""
@@ -177,7 +187,7 @@ class Store(Protocol):
 
     async def append_events(self, rows: Sequence[NewEvent], heads: Mapping[SpaceId, int]) -> None:
         """Insert all rows, set each space's head and add the rows' envelope bytes to
-        its stored bytes, in one transaction."""
+        its stored bytes, in one transaction. May raise StaleSpace, writing nothing."""
 
     async def create_space(self, genesis: NewEvent, created_at_ms: int) -> bool:
         """Create the space, its first active device and its seq-1 event.

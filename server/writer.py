@@ -36,7 +36,7 @@ from server.errors import RelayError
 from server.hub import Hub, Subscriber
 from server.ingest import NO_QUOTA, Accepted, CheckedEnvelope, Quota, Rejection, SpaceLog
 from server.metrics import RelayMetrics
-from server.store import NewEvent, Store
+from server.store import NewEvent, StaleSpace, Store
 
 T = TypeVar("T")
 
@@ -203,7 +203,20 @@ class Writer:
         if not jobs:
             return
         try:
-            await self._decide_and_commit(jobs)
+            holding = getattr(self._store, "holding", None)
+            try:
+                await self._decide_and_commit(jobs, recheck_refusals=holding is not None)
+            except StaleSpace as stale:
+                # Another relay process wrote to one of these spaces since this view was
+                # loaded (pg_store.py). Nothing was written or answered, but deciding
+                # advanced the views: reload them and decide again, this time holding
+                # the spaces locked so that the retry cannot be outrun.
+                logger.debug("space %s changed elsewhere; deciding again", short(stale.space_id))
+                self._logs.clear()
+                if holding is None:
+                    raise
+                async with holding({job.space_id for job in jobs}):
+                    await self._decide_and_commit(jobs, recheck_refusals=False)
         except Exception:
             # A database error (or a bug) while deciding or committing: nothing of this
             # group was committed, so fail it all and rebuild the views from disk.
@@ -215,7 +228,16 @@ class Writer:
             while len(self._logs) > MAX_CACHED_SPACES:
                 self._logs.popitem(last=False)
 
-    async def _decide_and_commit(self, jobs: list[_PushJob]) -> None:
+    async def _decide_and_commit(
+        self, jobs: list[_PushJob], *, recheck_refusals: bool = False
+    ) -> None:
+        """Decide every push, commit the accepted ones, answer all.
+
+        ``recheck_refusals``: with a store that several relay processes share, a view
+        may lag behind what another process stored (a device that moved to this
+        process after pushing through the other looks like a chain gap). A refusal
+        writes nothing, so no commit would notice: before refusing anything, raise
+        StaleSpace so the group is decided again on fresh views under the lock."""
         results: list[PushResult | RelayError] = []
         touched: dict[SpaceId, SpaceLog] = {}
         rows: list[NewEvent] = []
@@ -249,6 +271,10 @@ class Writer:
                     )
                 )
                 out.append((job.origin, Stored(accepted.seq, accepted.item.canonical)))
+        if recheck_refusals:
+            for job, result in zip(jobs, results, strict=True):
+                if isinstance(result, Rejection):
+                    raise StaleSpace(job.space_id)
         if rows:
             await self._store.append_events(
                 rows, {space_id: log.head for space_id, log in touched.items()}

@@ -25,9 +25,17 @@ class RelayProcess:
     """``python -m server`` on 127.0.0.1 with its own SQLite file."""
 
     def __init__(
-        self, db: Path, extra_args: list[str] | None = None, port: int | None = None
+        self,
+        db: Path,
+        extra_args: list[str] | None = None,
+        port: int | None = None,
+        *,
+        database_url: str | None = None,
     ) -> None:
+        """``db`` names the SQLite file (and the log beside it); with ``database_url``
+        (PostgreSQL) the relay stores there instead and ``db`` only places the log."""
         self.db = db
+        self.database_url = database_url
         self.port = port or free_port()
         self.extra_args = extra_args or []
         self.proc: subprocess.Popen[bytes] | None = None
@@ -56,7 +64,7 @@ class RelayProcess:
                 "--port",
                 str(self.port),
                 "--db",
-                str(self.db),
+                self.database_url or str(self.db),
                 *self.extra_args,
             ],
             stdout=log,

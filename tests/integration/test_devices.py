@@ -159,8 +159,8 @@ async def test_a_device_the_relay_inserted_is_rejected_by_clients_and_reported(
         intruder = crypto.DeviceKeys.generate()
         with sqlite3.connect(relay.db) as db:
             db.execute(
-                "INSERT INTO devices (space_id, device_id, status, added_at, member_group) "
-                "VALUES (?, ?, 'active', 0, ?)",
+                "INSERT INTO devices (space, device_id, status, added_at, member_group) "
+                "VALUES ((SELECT id FROM spaces WHERE space_id = ?), ?, 'active', 0, ?)",
                 (alex.space_id, intruder.device_id, intruder.device_id),
             )
         await alex.invite()  # any relay write refreshes its view of the space's devices

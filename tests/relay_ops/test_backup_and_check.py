@@ -15,7 +15,7 @@ from schemas.protocol import Acked, Push
 from server._migrations import migrations
 from server.ingest import check_batch
 from server.ops import check_database
-from server.sqlite_store import SqliteStore
+from server.sqlite_store import PAGE_SIZE, SqliteStore
 from server.store import NewEvent
 from tests.integration.relay_process import REPO_ROOT
 from tests.relay_ops.conftest import RelayFactory
@@ -67,9 +67,9 @@ def restore(backup: Path, db: Path) -> None:
 
 def stored_ids(db: Path) -> dict[bytes, int]:
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT event_id, seq FROM events").fetchall()
+        rows = conn.execute("SELECT envelope, seq FROM events").fetchall()
     conn.close()
-    return {bytes(e): int(s) for e, s in rows}
+    return {event_id_of(bytes(e)): int(s) for e, s in rows}
 
 
 async def test_a_backup_taken_while_serving_is_consistent_and_restores(
@@ -145,7 +145,8 @@ async def test_check_finds_a_changed_envelope_a_gap_and_a_wrong_byte_count(
     report = check_database(str(db))
     assert not report.ok
     text = report.summary()
-    assert "does not hash to its event id" in text
+    assert "not a canonical envelope" in text
+    assert "prev does not name the author's previous event" in text  # seq 4 after 3
     assert "seqs must be 1..head without gaps" in text
     assert "bytes is" in text
     assert "author seq" in text  # the chain around the deleted event
@@ -201,6 +202,11 @@ async def test_a_migration_backs_the_database_up_first(tmp_path: Path) -> None:
             len(migrations()),
         )
         assert new.execute("SELECT bytes FROM spaces").fetchone() == (len(genesis),)
+        # Schema version 5: integer ids, no stored event id, 64 KiB pages.
+        assert new.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,)
+        assert new.execute("SELECT space, seq, author, author_seq FROM events").fetchall() == [
+            (1, 1, 1, 1)
+        ]
     new.close()
     assert check_database(str(db)).ok
 

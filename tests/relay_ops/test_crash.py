@@ -18,9 +18,13 @@ import asyncio
 import os
 import random
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import asyncpg
+import pytest
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from client.space import Space
@@ -29,6 +33,7 @@ from schemas.ids import EventId
 from schemas.payloads import JournalEntry
 from schemas.protocol import Acked, Push
 from server.ops import check_database
+from server.pg_ops import check_pg_database
 from tests.integration.pairing import pair
 from tests.integration.relay_process import RelayProcess
 from tests.relay_ops.conftest import RelayFactory
@@ -113,21 +118,47 @@ async def keep_writing(space: Space, name: str, stop: asyncio.Event) -> int:
     return written
 
 
+def pg_rows(url: str, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    """Rows of a query on PostgreSQL, from synchronous code inside the test's loop."""
+
+    async def query() -> list[tuple[Any, ...]]:
+        conn = await asyncpg.connect(url)
+        try:
+            return [tuple(r) for r in await conn.fetch(sql, *args)]
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, query()).result()
+
+
 def relay_events(relay: RelayProcess) -> dict[bytes, tuple[int, bytes]]:
     """event id -> (seq, envelope) of everything the relay stores."""
+    if relay.database_url is not None:
+        rows = pg_rows(relay.database_url, "SELECT seq, envelope FROM events")
+        return {event_id_of(bytes(env)): (int(s), bytes(env)) for s, env in rows}
     db = sqlite3.connect(f"{relay.db.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        rows = db.execute("SELECT event_id, seq, envelope FROM events").fetchall()
+        rows = db.execute("SELECT seq, envelope FROM events").fetchall()
     finally:
         db.close()
-    return {bytes(e): (int(s), bytes(env)) for e, s, env in rows}
+    # The relay stores no event id: it is the hash of the envelope.
+    return {event_id_of(bytes(env)): (int(s), bytes(env)) for s, env in rows}
 
 
 def events_in_space(relay: RelayProcess, space_id: bytes) -> int:
+    if relay.database_url is not None:
+        [(count,)] = pg_rows(
+            relay.database_url,
+            "SELECT COUNT(*) FROM events WHERE space = (SELECT id FROM spaces WHERE space_id = $1)",
+            space_id,
+        )
+        return int(count)
     db = sqlite3.connect(f"{relay.db.resolve().as_uri()}?mode=ro", uri=True)
     try:
         (count,) = db.execute(
-            "SELECT COUNT(*) FROM events WHERE space_id = ?", (space_id,)
+            "SELECT COUNT(*) FROM events WHERE space = (SELECT id FROM spaces WHERE space_id = ?)",
+            (space_id,),
         ).fetchone()
     finally:
         db.close()
@@ -161,16 +192,29 @@ def assert_nothing_acknowledged_was_lost(
     for partner in partners:
         for event_id, seq, envelope in seen_by_client(partner):
             assert stored.get(event_id) == (seq, envelope), f"{where}: acked event lost or changed"
-    report = check_database(str(relay.db), signatures=signatures)
+    if relay.database_url is not None:
+        with ThreadPoolExecutor(1) as pool:
+            report = pool.submit(
+                check_pg_database, relay.database_url, signatures=signatures
+            ).result()
+    else:
+        report = check_database(str(relay.db), signatures=signatures)
     assert report.ok, f"{where}: {report.summary()}"
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 async def test_sigkill_at_random_moments_loses_nothing_acknowledged_and_clients_finish_alone(
-    tmp_path: Path, start_relay: RelayFactory
+    tmp_path: Path, start_relay: RelayFactory, store: str, request: pytest.FixtureRequest
 ) -> None:
+    """On PostgreSQL the relay process is killed; the database server keeps running."""
     seed = int.from_bytes(os.urandom(4), "big")
     rng = random.Random(seed)
-    relay = start_relay()
+    if store == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        relay = RelayProcess(tmp_path / "relay.db", database_url=url).start()
+        request.addfinalizer(relay.stop)
+    else:
+        relay = start_relay()
     alex, blake = await pair(tmp_path, relay.http_url)
     raw = [RawWriter(await new_space(relay)), RawWriter(await new_space(relay))]
     partners = [alex, blake]

@@ -151,7 +151,8 @@ async def test_a_revoked_device_is_refused(space: SpaceUnderTest, http: httpx.As
     # No revocation endpoint exists yet; mark it in the database as one would.
     with sqlite3.connect(space.relay.db, timeout=5) as db:
         db.execute(
-            "UPDATE devices SET status = 'revoked' WHERE space_id = ? AND device_id = ?",
+            "UPDATE devices SET status = 'revoked' "
+            "WHERE space = (SELECT id FROM spaces WHERE space_id = ?) AND device_id = ?",
             (space.space_id, removed.device_id),
         )
     db.close()

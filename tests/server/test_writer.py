@@ -143,7 +143,8 @@ async def add_member(space_id: SpaceId, device_id: DeviceId, store: Store) -> No
     """Make a device active without an invite (the invite flow has its own tests)."""
     assert isinstance(store, RecordingStore)
     await store.inner._writer_db.execute(
-        "INSERT INTO devices (space_id, device_id, status, added_at) VALUES (?, ?, 'active', ?)",
+        "INSERT INTO devices (space, device_id, status, added_at) "
+        "VALUES ((SELECT id FROM spaces WHERE space_id = ?), ?, 'active', ?)",
         (space_id, device_id, NOW_MS),
     )
 

@@ -1,0 +1,704 @@
+"""The PostgreSQL Store, for relays that outgrow one machine (docs/OPERATIONS.md,
+"More than one machine").
+
+Through asyncpg, with a connection pool. Several relay processes may serve the same
+database; each keeps its own writer task (writer.py) with its own in-memory view of the
+spaces it serves, so this store guards every write against views that another process
+made stale:
+
+* **Per-space order.** A space's row is locked ``FOR UPDATE`` at the start of every
+  transaction that writes to the space. The relay seqs of a push are its writer's
+  ``head + 1 ...``, and ``append_events`` first checks, under that lock, that the
+  space's head (and its membership ``epoch``) is still what the writer's view was
+  built from; if not it raises ``StaleSpace`` and the writer reloads and decides again.
+  So seqs are assigned and committed one transaction at a time per space: seq N+1
+  commits after seq N did, and a reader at cursor N can never miss an event that
+  commits later with a number at or below N (the trap of a global sequence with
+  concurrent writers, where 11 can commit before 10).
+* **Membership.** Every membership change (join, revocation, leaving) takes the same
+  lock and bumps ``spaces.epoch``, so a push decided against a view in which a device
+  was still active cannot commit after its revocation: it retries and is refused.
+* **Fan-out.** Each committing transaction sends ``NOTIFY trellis_events`` (delivered at
+  commit, in commit order); revocations send ``trellis_revoke``. ``listen`` hands them to
+  the app, which reads the new events and delivers them to its own connections
+  (app.py). No polling.
+
+Group commit as on SQLite: one transaction per writer group, acknowledged after COMMIT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, TypeAlias
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from schemas.envelope import event_id_of
+from schemas.ids import DeviceId, InviteId, SpaceId
+from server._log import logger
+from server.store import (
+    ChainHead,
+    DeviceStatus,
+    EventPage,
+    EventRow,
+    InviteRecord,
+    LeaveOutcome,
+    Membership,
+    NewEvent,
+    Position,
+    RedeemOutcome,
+    RevokeOutcome,
+    SpaceSnapshot,
+    StaleSpace,
+    StoredPosition,
+)
+
+EVENTS_CHANNEL = "trellis_events"
+REVOKE_CHANNEL = "trellis_revoke"
+MIGRATION_LOCK = 0x7472656C6C6973  # pg_advisory_xact_lock key: "trellis"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+POOL_SIZE = 8
+CONNECT_TIMEOUT_S = 5.0
+LISTEN_RETRY_S = 0.5
+
+
+_Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
+
+
+class PgMigrationError(RuntimeError):
+    """The database was written by a newer relay, or the migration files are misnumbered."""
+
+
+def is_postgres_url(db: str) -> bool:
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+def pg_migrations() -> list[tuple[int, str]]:
+    """(version, SQL) of every numbered file in server/pg_migrations, in order."""
+    found = []
+    for entry in (resources.files("server") / "pg_migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [version for version, _ in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise PgMigrationError(f"migrations must be numbered 1..n without gaps, got {versions}")
+    return found
+
+
+async def apply_pg_migrations(conn: asyncpg.Connection) -> int:
+    """Bring the database to the newest schema, one transaction per file, under an
+    advisory lock so that relays starting together migrate once. A database at a newer
+    version than this relay knows is refused before anything is changed; PostgreSQL has
+    no file to copy, so the operator backs up with pg_dump (docs/OPERATIONS.md) and the
+    relay stops with a clear message instead."""
+    known = pg_migrations()
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
+        if current > len(known):
+            raise PgMigrationError(
+                f"the database is at schema version {current} but this relay only knows "
+                f"{len(known)}; run a newer relay"
+            )
+        for version, sql in known[current:]:
+            logger.warning("upgrading the PostgreSQL schema to version %d", version)
+            await conn.execute(sql)
+            await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", version)
+    return len(known)
+
+
+@dataclass(frozen=True, slots=True)
+class EventsNotice:
+    """Another relay process committed seqs ``first..last`` of a space."""
+
+    space_id: SpaceId
+    first: int
+    last: int
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeNotice:
+    """Another relay process revoked these devices of a space."""
+
+    space_id: SpaceId
+    devices: list[DeviceId]
+
+
+Notice = EventsNotice | RevokeNotice
+
+
+class PgStore:
+    """Store over one PostgreSQL database. See store.Store for the contract of each
+    method, and the module docstring for what keeps several processes consistent."""
+
+    def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
+        self._url = url
+        self._pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._token = os.urandom(6).hex()
+        """Names this process in its notifications, so it ignores its own."""
+        self._epochs: dict[SpaceId, int] = {}
+        self._listener: asyncio.Task[None] | None = None
+        self._held: _Conn | None = None
+        """The writer's connection while it holds spaces locked (``holding``)."""
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def open(self) -> None:
+        conn = await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT_S)
+        try:
+            await apply_pg_migrations(conn)
+        finally:
+            await conn.close()
+        self._pool = await asyncpg.create_pool(
+            self._url, min_size=1, max_size=self._pool_size, timeout=CONNECT_TIMEOUT_S
+        )
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the store is not open")
+        return self._pool
+
+    def listen(self, on_notice: Callable[[Notice], Awaitable[None]]) -> None:
+        """Receive other processes' commits and revocations, in commit order, until
+        close(). Reconnects by itself when the database goes away."""
+        self._listener = asyncio.create_task(self._listen(on_notice), name="trellis-pg-listen")
+
+    async def _listen(self, on_notice: Callable[[Notice], Awaitable[None]]) -> None:
+        queue: asyncio.Queue[Notice | None] = asyncio.Queue()
+
+        def received(_conn: object, _pid: int, channel: str, payload: object) -> None:
+            notice = self._parse(channel, str(payload))
+            if notice is not None:
+                queue.put_nowait(notice)
+
+        def lost(_conn: object) -> None:
+            queue.put_nowait(None)
+
+        while True:
+            try:
+                conn = await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, asyncpg.PostgresError, TimeoutError):
+                await asyncio.sleep(LISTEN_RETRY_S)
+                continue
+            try:
+                conn.add_termination_listener(lost)
+                await conn.add_listener(EVENTS_CHANNEL, received)
+                await conn.add_listener(REVOKE_CHANNEL, received)
+                while (notice := await queue.get()) is not None:
+                    try:
+                        await on_notice(notice)
+                    except Exception:
+                        logger.exception("delivering another relay process's events failed")
+            except (OSError, asyncpg.PostgresError):
+                pass
+            finally:
+                if not conn.is_closed():
+                    conn.terminate()
+            logger.warning("lost the PostgreSQL notification connection; reconnecting")
+            await asyncio.sleep(LISTEN_RETRY_S)
+
+    def _parse(self, channel: str, payload: str) -> Notice | None:
+        parts = payload.split(":")
+        if len(parts) < 3 or parts[0] == self._token:
+            return None
+        space_id = SpaceId(bytes.fromhex(parts[1]))
+        if channel == EVENTS_CHANNEL and len(parts) == 4:
+            return EventsNotice(space_id, int(parts[2]), int(parts[3]))
+        if channel == REVOKE_CHANNEL:
+            devices = [DeviceId(bytes.fromhex(d)) for d in parts[2].split(",") if d]
+            return RevokeNotice(space_id, devices)
+        return None
+
+    # --- reads ---------------------------------------------------------------------
+
+    async def membership(self, space_id: SpaceId, device_id: DeviceId) -> Membership:
+        row = await self.pool.fetchrow(
+            "SELECT s.id, d.status FROM spaces s LEFT JOIN devices d "
+            "ON d.space = s.id AND d.device_id = $2 WHERE s.space_id = $1",
+            space_id,
+            device_id,
+        )
+        if row is None:
+            return Membership.NO_SPACE
+        if row[1] is None:
+            return Membership.UNKNOWN_DEVICE
+        if row[1] == DeviceStatus.ACTIVE:
+            return Membership.ACTIVE
+        return Membership.REVOKED
+
+    async def head(self, space_id: SpaceId) -> int | None:
+        value = await self.pool.fetchval("SELECT head FROM spaces WHERE space_id = $1", space_id)
+        return None if value is None else int(value)
+
+    async def events_after(
+        self, space_id: SpaceId, after: int, limit: int, max_bytes: int
+    ) -> EventPage:
+        # One statement, one snapshot: the head is from the same snapshot as the rows.
+        rows = await self.pool.fetch(
+            "SELECT s.head, e.seq, e.envelope FROM spaces s LEFT JOIN LATERAL ("
+            "SELECT seq, envelope FROM events WHERE space = s.id AND seq > $2 "
+            "ORDER BY seq LIMIT $3) e ON TRUE WHERE s.space_id = $1 ORDER BY e.seq",
+            space_id,
+            after,
+            limit + 1,
+        )
+        events: list[EventRow] = []
+        total_bytes = 0
+        more = False
+        head = 0 if not rows else int(rows[0][0])
+        for _, seq, envelope in rows:
+            if seq is None:
+                break
+            size = len(envelope)
+            if len(events) == limit or (events and total_bytes + size > max_bytes):
+                more = True
+                break
+            events.append(EventRow(int(seq), bytes(envelope)))
+            total_bytes += size
+        return EventPage(events, more, head)
+
+    async def events_between(self, space_id: SpaceId, first: int, last: int) -> list[EventRow]:
+        """Committed events ``first..last`` of a space (for live fan-out)."""
+        rows = await self.pool.fetch(
+            "SELECT e.seq, e.envelope FROM events e JOIN spaces s ON s.id = e.space "
+            "WHERE s.space_id = $1 AND e.seq BETWEEN $2 AND $3 ORDER BY e.seq",
+            space_id,
+            first,
+            last,
+        )
+        return [EventRow(int(seq), bytes(envelope)) for seq, envelope in rows]
+
+    async def get_invite(self, invite_id: InviteId) -> InviteRecord | None:
+        row = await self.pool.fetchrow(
+            "SELECT i.invite_id, s.space_id, i.verify_key, i.wrapped_keys, i.kind, "
+            "i.expires_at, i.created_by, i.created_at, i.redeemed_at, i.redeemed_by, "
+            "i.for_device FROM invites i JOIN spaces s ON s.id = i.space "
+            "WHERE i.invite_id = $1",
+            invite_id,
+        )
+        return None if row is None else _invite_from_row(row)
+
+    async def device_group(
+        self, space_id: SpaceId, device_id: DeviceId
+    ) -> tuple[DeviceStatus, bytes | None] | None:
+        row = await self.pool.fetchrow(
+            "SELECT d.status, d.member_group FROM devices d JOIN spaces s ON s.id = d.space "
+            "WHERE s.space_id = $1 AND d.device_id = $2",
+            space_id,
+            device_id,
+        )
+        if row is None:
+            return None
+        return DeviceStatus(row[0]), None if row[1] is None else bytes(row[1])
+
+    # --- writer task only ----------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def holding(self, space_ids: Collection[SpaceId]) -> AsyncIterator[None]:
+        """Lock these spaces for the writer's whole load-decide-append, in one
+        transaction: used after a StaleSpace, so a space busy on several processes is
+        decided under its lock and the retry cannot be outrun again."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            for space_id in sorted(space_ids):
+                await conn.execute("SELECT 1 FROM spaces WHERE space_id = $1 FOR UPDATE", space_id)
+            self._held = conn
+            try:
+                yield
+            finally:
+                self._held = None
+
+    @contextlib.asynccontextmanager
+    async def _writer_conn(self) -> AsyncIterator[_Conn]:
+        if self._held is not None:
+            yield self._held
+            return
+        async with self.pool.acquire() as conn:
+            yield conn
+
+    async def load_space(self, space_id: SpaceId) -> SpaceSnapshot | None:
+        async with (
+            self._writer_conn() as conn,
+            conn.transaction(isolation=None if self._held is not None else "repeatable_read"),
+        ):
+            row = await conn.fetchrow(
+                "SELECT id, head, bytes, epoch FROM spaces WHERE space_id = $1", space_id
+            )
+            if row is None:
+                return None
+            space = int(row[0])
+            devices: dict[DeviceId, DeviceStatus] = {}
+            for device, status in await conn.fetch(
+                "SELECT device_id, status FROM devices WHERE space = $1", space
+            ):
+                devices[DeviceId(bytes(device))] = DeviceStatus(status)
+            chains: dict[DeviceId, ChainHead] = {}
+            for device_id, author_seq, envelope in await conn.fetch(
+                "SELECT d.device_id, e.author_seq, e.envelope FROM devices d "
+                "CROSS JOIN LATERAL (SELECT author_seq, envelope FROM events "
+                "WHERE author = d.id ORDER BY author_seq DESC LIMIT 1) e WHERE d.space = $1",
+                space,
+            ):
+                chains[DeviceId(bytes(device_id))] = ChainHead(
+                    int(author_seq), event_id_of(bytes(envelope))
+                )
+        self._epochs[space_id] = int(row[3])
+        return SpaceSnapshot(int(row[1]), devices, chains, int(row[2]))
+
+    async def find_positions(
+        self, space_id: SpaceId, positions: Collection[Position]
+    ) -> dict[Position, StoredPosition]:
+        by_author: dict[DeviceId, list[int]] = {}
+        for author, author_seq in positions:
+            by_author.setdefault(author, []).append(author_seq)
+        found: dict[Position, StoredPosition] = {}
+        async with self._writer_conn() as conn:
+            for author, seqs in by_author.items():
+                for author_seq, envelope, seq in await conn.fetch(
+                    "SELECT e.author_seq, e.envelope, e.seq FROM events e "
+                    "JOIN devices d ON d.id = e.author JOIN spaces s ON s.id = d.space "
+                    "WHERE s.space_id = $1 AND d.device_id = $2 "
+                    "AND e.author_seq BETWEEN $3 AND $4",
+                    space_id,
+                    author,
+                    min(seqs),
+                    max(seqs),
+                ):
+                    found[(author, int(author_seq))] = StoredPosition(
+                        event_id_of(bytes(envelope)), int(seq)
+                    )
+        return found
+
+    async def append_events(self, rows: Sequence[NewEvent], heads: Mapping[SpaceId, int]) -> None:
+        by_space: defaultdict[SpaceId, list[NewEvent]] = defaultdict(list)
+        for row in rows:
+            by_space[row.space_id].append(row)
+        space_ids = sorted(by_space)
+        # A handful of statements per group whatever the number of spaces in it: each
+        # round trip to the server costs more than the rows themselves.
+        async with self._writer_conn() as conn, conn.transaction():
+            # Locked in one order (by space id), so that two processes never deadlock.
+            locked = {
+                SpaceId(bytes(r[0])): (int(r[1]), int(r[2]), int(r[3]))
+                for r in await conn.fetch(
+                    "SELECT space_id, id, head, epoch FROM spaces "
+                    "WHERE space_id = ANY($1::bytea[]) ORDER BY space_id FOR UPDATE",
+                    space_ids,
+                )
+            }
+            internal: dict[SpaceId, int] = {}
+            for space_id in space_ids:
+                first = min(r.seq for r in by_space[space_id])
+                found = locked.get(space_id)
+                if (
+                    found is None
+                    or found[1] != first - 1
+                    or found[2] != self._epochs.get(space_id, -1)
+                ):
+                    self._epochs.pop(space_id, None)
+                    raise StaleSpace(space_id)
+                internal[space_id] = found[0]
+            inserted = await conn.execute(
+                "INSERT INTO events (space, seq, author, author_seq, envelope, received_at) "
+                "SELECT r.space, r.seq, d.id, r.author_seq, r.envelope, r.received_at "
+                "FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bigint[], "
+                "$5::bytea[], $6::bigint[]) "
+                "AS r (space, seq, author, author_seq, envelope, received_at) "
+                "JOIN devices d ON d.space = r.space AND d.device_id = r.author",
+                [internal[r.space_id] for r in rows],
+                [r.seq for r in rows],
+                [r.author for r in rows],
+                [r.author_seq for r in rows],
+                [r.envelope for r in rows],
+                [r.received_at_ms for r in rows],
+            )
+            if inserted != f"INSERT 0 {len(rows)}":
+                # An author that is not a device of its space: never acknowledge that.
+                raise LookupError("an event's author is not a device of its space")
+            await conn.execute(
+                "UPDATE spaces s SET head = u.head, bytes = s.bytes + u.added "
+                "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u (id, head, added) "
+                "WHERE s.id = u.id",
+                [internal[space_id] for space_id in space_ids],
+                [heads[space_id] for space_id in space_ids],
+                [sum(len(r.envelope) for r in by_space[space_id]) for space_id in space_ids],
+            )
+            await conn.execute(
+                "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                EVENTS_CHANNEL,
+                [
+                    f"{self._token}:{space_id.hex()}:"
+                    f"{min(r.seq for r in by_space[space_id])}:{heads[space_id]}"
+                    for space_id in space_ids
+                ],
+            )
+
+    async def create_space(self, genesis: NewEvent, created_at_ms: int) -> bool:
+        async with self.pool.acquire() as conn, conn.transaction():
+            space = await conn.fetchval(
+                "INSERT INTO spaces (space_id, created_at, head, bytes) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (space_id) DO NOTHING RETURNING id",
+                genesis.space_id,
+                created_at_ms,
+                genesis.seq,
+                len(genesis.envelope),
+            )
+            if space is None:
+                return False
+            author = await conn.fetchval(
+                "INSERT INTO devices (space, device_id, status, added_at, member_group) "
+                "VALUES ($1, $2, $3, $4, $2) RETURNING id",
+                space,
+                genesis.author,
+                DeviceStatus.ACTIVE.value,
+                created_at_ms,
+            )
+            await conn.execute(
+                "INSERT INTO events (space, seq, author, author_seq, envelope, received_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6)",
+                space,
+                genesis.seq,
+                author,
+                genesis.author_seq,
+                genesis.envelope,
+                genesis.received_at_ms,
+            )
+        self._epochs[genesis.space_id] = 0
+        return True
+
+    async def create_invite(self, invite: InviteRecord) -> bool:
+        result = await self.pool.execute(
+            "INSERT INTO invites (invite_id, space, verify_key, wrapped_keys, kind, expires_at, "
+            "created_by, created_at, for_device) SELECT $1, id, $3, $4, $5, $6, $7, $8, $9 "
+            "FROM spaces WHERE space_id = $2 ON CONFLICT (invite_id) DO NOTHING",
+            invite.invite_id,
+            invite.space_id,
+            invite.verify_key,
+            invite.wrapped_keys,
+            invite.kind,
+            invite.expires_at_ms,
+            invite.created_by,
+            invite.created_at_ms,
+            invite.for_device,
+        )
+        return str(result) == "INSERT 0 1"
+
+    async def _lock_space(self, conn: _Conn, space_id: SpaceId) -> int | None:
+        """Lock a space's row for a membership change and bump its epoch."""
+        value = await conn.fetchval(
+            "UPDATE spaces SET epoch = epoch + 1 WHERE space_id = $1 RETURNING id", space_id
+        )
+        return None if value is None else int(value)
+
+    async def redeem_invite(
+        self, invite_id: InviteId, device_id: DeviceId, now_ms: int
+    ) -> tuple[RedeemOutcome, SpaceId | None]:
+        async with self.pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                outcome, space_id = await self._redeem(conn, invite_id, device_id, now_ms)
+            except BaseException:
+                await tx.rollback()
+                raise
+            if outcome is RedeemOutcome.REDEEMED:
+                await tx.commit()
+            else:
+                await tx.rollback()
+        return outcome, space_id
+
+    async def _redeem(
+        self, conn: _Conn, invite_id: InviteId, device_id: DeviceId, now_ms: int
+    ) -> tuple[RedeemOutcome, SpaceId | None]:
+        row = await conn.fetchrow(
+            "SELECT s.space_id, i.redeemed_by, i.kind, i.created_by, i.for_device, s.id "
+            "FROM invites i JOIN spaces s ON s.id = i.space WHERE i.invite_id = $1",
+            invite_id,
+        )
+        if row is None:
+            return RedeemOutcome.NOT_FOUND, None
+        space_id = SpaceId(bytes(row[0]))
+        space = await self._lock_space(conn, space_id)
+        if space is None:
+            return RedeemOutcome.NOT_FOUND, None
+        redeemed_by = None if row[1] is None else bytes(row[1])
+        # A device invite keeps its creator's member group, a rejoin invite joins its
+        # target's (§7.10); a member invite starts one.
+        source = row[4] if row[2] == "rejoin" and row[4] is not None else row[3]
+        group = await conn.fetchval(
+            "SELECT member_group FROM devices WHERE space = $1 AND device_id = $2",
+            space,
+            source,
+        )
+        if row[2] not in ("device", "rejoin") or group is None:
+            group = device_id
+        status = await conn.fetchval(
+            "SELECT status FROM devices WHERE space = $1 AND device_id = $2", space, device_id
+        )
+        if status == DeviceStatus.REVOKED:
+            return RedeemOutcome.DEVICE_REVOKED, space_id
+        # Single use (docs/PROTOCOL.md §5.3): only one UPDATE matches the unredeemed row.
+        result = await conn.execute(
+            "UPDATE invites SET redeemed_at = $1, redeemed_by = $2 "
+            "WHERE invite_id = $3 AND redeemed_at IS NULL AND expires_at > $1",
+            now_ms,
+            device_id,
+            invite_id,
+        )
+        if str(result) == "UPDATE 1":
+            await conn.execute(
+                "INSERT INTO devices (space, device_id, status, added_at, member_group) "
+                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (space, device_id) DO NOTHING",
+                space,
+                device_id,
+                DeviceStatus.ACTIVE.value,
+                now_ms,
+                bytes(group),
+            )
+            return RedeemOutcome.REDEEMED, space_id
+        if redeemed_by == device_id:
+            return RedeemOutcome.ALREADY_REDEEMED_BY_DEVICE, space_id
+        if redeemed_by is not None:
+            return RedeemOutcome.USED, space_id
+        return RedeemOutcome.EXPIRED, space_id
+
+    async def revoke_device(
+        self, space_id: SpaceId, by: DeviceId, target: DeviceId
+    ) -> RevokeOutcome:
+        async with self.pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                outcome = await self._revoke(conn, space_id, by, target)
+            except BaseException:
+                await tx.rollback()
+                raise
+            if outcome is RevokeOutcome.REVOKED:
+                await self._notify_revoked(conn, space_id, [target])
+                await tx.commit()
+            else:
+                await tx.rollback()
+        return outcome
+
+    async def _revoke(
+        self, conn: _Conn, space_id: SpaceId, by: DeviceId, target: DeviceId
+    ) -> RevokeOutcome:
+        space = await self._lock_space(conn, space_id)
+        if space is None:
+            return RevokeOutcome.NOT_ACTIVE
+        group = await _active_group(conn, space, by)
+        if group is None:
+            return RevokeOutcome.NOT_ACTIVE
+        row = await conn.fetchrow(
+            "SELECT status, member_group, id FROM devices WHERE space = $1 AND device_id = $2",
+            space,
+            target,
+        )
+        if row is None:
+            return RevokeOutcome.UNKNOWN_TARGET
+        if row[1] is None or bytes(row[1]) != group:
+            return RevokeOutcome.NOT_SAME_MEMBER
+        if row[0] == DeviceStatus.REVOKED:
+            return RevokeOutcome.ALREADY_REVOKED
+        await conn.execute(
+            "UPDATE devices SET status = $1 WHERE id = $2", DeviceStatus.REVOKED.value, row[2]
+        )
+        return RevokeOutcome.REVOKED
+
+    async def _notify_revoked(
+        self, conn: _Conn, space_id: SpaceId, devices: Sequence[bytes]
+    ) -> None:
+        await conn.execute(
+            "SELECT pg_notify($1, $2)",
+            REVOKE_CHANNEL,
+            f"{self._token}:{space_id.hex()}:{','.join(d.hex() for d in devices)}",
+        )
+
+    async def leave(self, space_id: SpaceId, by: DeviceId) -> LeaveOutcome:
+        async with self.pool.acquire() as conn, conn.transaction():
+            space = await self._lock_space(conn, space_id)
+            group = None if space is None else await _active_group(conn, space, by)
+            if space is None or group is None:
+                # Nothing changed but the epoch; harmless (writers just reload).
+                return LeaveOutcome([], space_deleted=False, active=False)
+            revoked = [
+                DeviceId(bytes(r[0]))
+                for r in await conn.fetch(
+                    "UPDATE devices SET status = $3 WHERE space = $1 AND member_group = $2 "
+                    "AND status = $4 RETURNING device_id",
+                    space,
+                    group,
+                    DeviceStatus.REVOKED.value,
+                    DeviceStatus.ACTIVE.value,
+                )
+            ]
+            remaining = await conn.fetchval(
+                "SELECT 1 FROM devices WHERE space = $1 AND status = $2 LIMIT 1",
+                space,
+                DeviceStatus.ACTIVE.value,
+            )
+            deleted = remaining is None
+            if deleted:
+                # Nobody remains who could read it: the relay keeps nothing of the space.
+                await conn.execute("DELETE FROM events WHERE space = $1", space)
+                await conn.execute("DELETE FROM invites WHERE space = $1", space)
+                await conn.execute("DELETE FROM devices WHERE space = $1", space)
+                await conn.execute("DELETE FROM spaces WHERE id = $1", space)
+            await self._notify_revoked(conn, space_id, revoked)
+        return LeaveOutcome(revoked, space_deleted=deleted)
+
+    async def check_writable(self, now_ms: int) -> None:
+        await self.pool.execute(
+            "INSERT INTO relay_meta (key, value) VALUES ('ready_checked_at', $1) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            now_ms,
+        )
+
+
+async def _active_group(conn: _Conn, space: int, device_id: DeviceId) -> bytes | None:
+    """The member group of an active device, else None."""
+    value = await conn.fetchval(
+        "SELECT member_group FROM devices WHERE space = $1 AND device_id = $2 AND status = $3",
+        space,
+        device_id,
+        DeviceStatus.ACTIVE.value,
+    )
+    return None if value is None else bytes(value)
+
+
+def _invite_from_row(row: Any) -> InviteRecord:
+    return InviteRecord(
+        invite_id=InviteId(bytes(row[0])),
+        space_id=SpaceId(bytes(row[1])),
+        verify_key=bytes(row[2]),
+        wrapped_keys=bytes(row[3]),
+        kind=str(row[4]),
+        expires_at_ms=int(row[5]),
+        created_by=DeviceId(bytes(row[6])),
+        created_at_ms=int(row[7]),
+        redeemed_at_ms=None if row[8] is None else int(row[8]),
+        redeemed_by=None if row[9] is None else DeviceId(bytes(row[9])),
+        for_device=None if row[10] is None else DeviceId(bytes(row[10])),
+    )
