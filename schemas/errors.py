@@ -49,6 +49,9 @@ class ErrorCode(StrEnum):
     IDLE_TIMEOUT = "idle_timeout"
     WRONG_HOST = "wrong_host"
     NOT_READY = "not_ready"
+    CREATION_TOKEN_REQUIRED = "creation_token_required"
+    TOO_MANY_SPACES = "too_many_spaces"
+    RELAY_FULL = "relay_full"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,24 @@ ERRORS: dict[ErrorCode, ErrorInfo] = {
     ),
     ErrorCode.NOT_READY: ErrorInfo(
         "The relay cannot store anything right now; try again shortly.", None, 503
+    ),
+    ErrorCode.CREATION_TOKEN_REQUIRED: ErrorInfo(
+        "This relay creates new spaces only with a creation token from its operator; "
+        "ask them for one.",
+        None,
+        401,
+    ),
+    ErrorCode.TOO_MANY_SPACES: ErrorInfo(
+        "Too many spaces were created from this network recently; try again tomorrow or "
+        "ask the relay's operator.",
+        None,
+        429,
+    ),
+    ErrorCode.RELAY_FULL: ErrorInfo(
+        "This relay has no room for more right now; ask the relay's operator. What you "
+        "wrote stays on your device.",
+        None,
+        507,
     ),
 }
 

@@ -29,6 +29,7 @@ class RelayProcess:
     ) -> None:
         self.db = db
         self.port = port or free_port()
+        self.operator_port = free_port()
         self.extra_args = extra_args or []
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = db.with_suffix(".log")
@@ -38,6 +39,11 @@ class RelayProcess:
         return f"http://127.0.0.1:{self.port}"
 
     http_url = url
+
+    @property
+    def operator_url(self) -> str:
+        """The operator listener (metrics, admin), never the public port."""
+        return f"http://127.0.0.1:{self.operator_port}"
 
     @property
     def ws_url(self) -> str:
@@ -57,6 +63,8 @@ class RelayProcess:
                 str(self.port),
                 "--db",
                 str(self.db),
+                "--operator-port",
+                str(self.operator_port),
                 *self.extra_args,
             ],
             stdout=log,
