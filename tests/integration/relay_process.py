@@ -65,6 +65,10 @@ class RelayProcess:
                 str(self.db),
                 "--operator-port",
                 str(self.operator_port),
+                # Every test creates its spaces from 127.0.0.1; a test of this limit
+                # sets it again in extra_args (the last flag wins).
+                "--max-spaces-per-address",
+                "0",
                 *self.extra_args,
             ],
             stdout=log,
