@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 READY_TIMEOUT_S = 20.0
@@ -49,7 +50,7 @@ class RelayProcess:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/v1/sync"
 
-    def start(self) -> RelayProcess:
+    def start(self, preexec_fn: Callable[[], None] | None = None) -> RelayProcess:
         log = self.log_path.open("ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRELLIS_")}
         self.proc = subprocess.Popen(
@@ -75,6 +76,7 @@ class RelayProcess:
             stderr=subprocess.STDOUT,
             env=env,
             cwd=REPO_ROOT,
+            preexec_fn=preexec_fn,
         )
         log.close()
         deadline = time.monotonic() + READY_TIMEOUT_S
