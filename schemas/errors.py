@@ -49,7 +49,7 @@ class ErrorCode(StrEnum):
     IDLE_TIMEOUT = "idle_timeout"
     WRONG_HOST = "wrong_host"
     NOT_READY = "not_ready"
-    CREATION_TOKEN_REQUIRED = "creation_token_required"
+    CREATION_TOKEN_REQUIRED = "creation_token_required"  # noqa: S105 - an error code
     TOO_MANY_SPACES = "too_many_spaces"
     RELAY_FULL = "relay_full"
 
