@@ -186,7 +186,8 @@ class RelayHttp:
             ) as resp:
                 return int(resp.status), bytes(resp.read())
         except urllib.error.HTTPError as exc:
-            return int(exc.code), bytes(exc.read())
+            with exc:  # it holds the connection: close it, or the socket leaks
+                return int(exc.code), bytes(exc.read())
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, ssl.SSLCertVerificationError):
                 raise certificate_error(self.endpoint.url, exc.reason) from None

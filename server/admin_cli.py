@@ -121,10 +121,11 @@ def _operator_call(
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as resp:  # noqa: S310
             return json.loads(resp.read())
     except urllib.error.HTTPError as exc:
-        try:
-            detail = json.loads(exc.read()).get("detail", "")
-        except ValueError:
-            detail = ""
+        with exc:
+            try:
+                detail = json.loads(exc.read()).get("detail", "")
+            except ValueError:
+                detail = ""
         if exc.code == 404:
             raise AdminProblem(f"the relay has no such space ({detail})") from None
         raise AdminProblem(f"the relay refused: {detail or exc.reason}") from None

@@ -38,7 +38,7 @@ from server._log import logger
 from server._runtime import Relay
 from server.errors import RelayError
 from server.ingest import Quota
-from server.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
+from server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from server.quotas import QuotaBook
 
 Scope = dict[str, Any]
@@ -127,7 +127,7 @@ class OperatorApp:
         raw = scope.get("raw_path") or scope["path"].encode()
         path = raw.decode("latin-1").split("?", 1)[0]
         if path == "/metrics" and method == "GET":
-            return 200, METRICS_MEDIA_TYPE, self._relay().metrics.render().encode()
+            return 200, METRICS_CONTENT_TYPE, self._relay().metrics.render().encode()
         parts = path.split("/")
         # "", "admin", "spaces"[, id, action]
         if parts[:3] != ["", "admin", "spaces"] or len(parts) not in (3, 5):
