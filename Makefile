@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8765
 DB ?= trellis-relay.db
 
-.PHONY: run test lint typecheck pytest bench schemas clean
+.PHONY: run test lint typecheck pytest bench schemas clean system-packages
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,13 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	$(BIN)/trellis-relay --host $(HOST) --port $(PORT) --db $(DB)
 
-test: lint typecheck pytest
+test: system-packages lint typecheck pytest
+
+# Programs the tests run for real (nginx, PostgreSQL...): installed with apt-get when root, else a
+# clear message. Add more in tests/tools/ensure_system_packages.sh.
+system-packages:
+	sh tests/tools/ensure_system_packages.sh
+	sh tests/tools/ensure_postgres.sh
 
 SOURCES := $(wildcard schemas server client tests bench)
 
@@ -32,8 +38,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
-	sh tests/tools/ensure_postgres.sh
+pytest: $(STAMP) system-packages
 	$(BIN)/pytest
 
 schemas: $(STAMP)

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -36,6 +37,7 @@ from client.present import (
     journal_json,
     journal_lines,
 )
+from client.relay_http import CA_FILE_ENV
 from client.space import Space
 from client.verify import VerifiedEvent
 from schemas.payloads import JournalAmended, JournalEntry, JournalRetracted
@@ -262,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"folder holding this device's data (default: ${HOME_ENV}, "
         "else your user data folder)",
     )
+    parser.add_argument(
+        "--ca-file",
+        metavar="FILE",
+        help="also trust this PEM certificate authority for the relay's certificate "
+        f"(a relay with a private CA; default: ${CA_FILE_ENV})",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("init", help="start a new shared space on this device")
@@ -358,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.ca_file:
+        os.environ[CA_FILE_ENV] = args.ca_file  # read where the relay is dialled
     handler: Handler = args.handler
     try:
         return asyncio.run(handler(args))

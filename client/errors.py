@@ -5,6 +5,7 @@
     ├── HomeError                 no space here yet / already one here
     ├── InviteCodeError           a code that cannot be an invite
     ├── RelayUnreachable          no connection to the relay
+    │   └── RelayCertificateError the relay's TLS certificate did not verify
     ├── RelayRefused              the relay answered with a typed error (its code)
     └── LocalDataError            the local database is unreadable or from a newer app
 
@@ -41,6 +42,14 @@ class InviteCodeError(TrellisError):
 
 class RelayUnreachable(TrellisError):
     code = "relay_unreachable"
+
+
+class RelayCertificateError(RelayUnreachable):
+    """The relay answered, but its certificate did not verify: a private CA the app
+    was not given (--ca-file), a wrong name, an expired certificate, or someone in
+    between. Nothing was sent."""
+
+    code = "relay_certificate"
 
 
 class RelayRefused(TrellisError):

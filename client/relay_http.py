@@ -8,6 +8,8 @@ dependency for no gain.
 from __future__ import annotations
 
 import asyncio
+import os
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,7 +19,7 @@ from typing import TypeVar
 import msgspec
 from websockets.headers import build_host
 
-from client.errors import RelayRefused, RelayUnreachable, TrellisError
+from client.errors import RelayCertificateError, RelayRefused, RelayUnreachable, TrellisError
 from schemas.errors import ErrorCode, message_for
 from schemas.http import (
     CreateInviteRequest,
@@ -36,6 +38,38 @@ from schemas.http import (
 
 HTTP_TIMEOUT_S = 15.0
 _T = TypeVar("_T")
+
+CA_FILE_ENV = "TRELLIS_CA_FILE"
+"""A PEM file of extra certificate authorities to trust (``trellis --ca-file``), for a
+relay whose certificate comes from a private CA; the system's CAs stay trusted."""
+CREATION_TOKEN_ENV = "TRELLIS_CREATION_TOKEN"  # noqa: S105 - a variable name
+"""The relay operator's creation token, for a relay that requires one to create a space."""
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificate checks as usual, plus the CA file in $TRELLIS_CA_FILE if set."""
+    context = ssl.create_default_context()
+    ca_file = os.environ.get(CA_FILE_ENV)
+    if ca_file:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError):
+            raise TrellisError(
+                f"The certificate authority file {ca_file} cannot be read as a PEM "
+                "certificate. Check the path given with --ca-file or TRELLIS_CA_FILE.",
+                code="bad_ca_file",
+            ) from None
+    return context
+
+
+def certificate_error(url: str, exc: ssl.SSLCertVerificationError) -> RelayCertificateError:
+    reason = exc.verify_message or exc.reason or "it did not verify"
+    return RelayCertificateError(
+        f"The relay at {url} answered, but its certificate could not be verified "
+        f"({reason}). If the relay uses its own certificate authority, give that "
+        "authority's certificate with --ca-file FILE (or TRELLIS_CA_FILE); otherwise do "
+        "not go on: someone may be in between. Nothing was sent."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +119,9 @@ class RelayHttp:
         self.endpoint = endpoint
 
     async def create_space(self, req: CreateSpaceRequest) -> CreateSpaceResponse:
-        return await self._call("POST", "/v1/spaces", req, CreateSpaceResponse)
+        token = os.environ.get(CREATION_TOKEN_ENV, "").strip()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self._call("POST", "/v1/spaces", req, CreateSpaceResponse, headers)
 
     async def create_invite(
         self, space_id_hex: str, req: CreateInviteRequest
@@ -118,10 +154,15 @@ class RelayHttp:
         return await self._call("POST", f"/v1/spaces/{space_id_hex}/leave", req, LeaveResponse)
 
     async def _call(
-        self, method: str, path: str, body: msgspec.Struct | None, result: type[_T]
+        self,
+        method: str,
+        path: str,
+        body: msgspec.Struct | None,
+        result: type[_T],
+        headers: dict[str, str] | None = None,
     ) -> _T:
         data = None if body is None else msgspec.json.encode(body)
-        status, payload = await asyncio.to_thread(self._send, method, path, data)
+        status, payload = await asyncio.to_thread(self._send, method, path, data, headers or {})
         if 200 <= status < 300:
             try:
                 return msgspec.json.decode(payload, type=result)
@@ -131,17 +172,32 @@ class RelayHttp:
                 ) from None
         raise _refusal(status, payload)
 
-    def _send(self, method: str, path: str, data: bytes | None) -> tuple[int, bytes]:
+    def _send(
+        self, method: str, path: str, data: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
         url = self.endpoint.http_base + path
         request = urllib.request.Request(  # noqa: S310 - scheme checked in RelayEndpoint
-            url, data=data, method=method, headers={"Content-Type": "application/json"}
+            url, data=data, method=method, headers={"Content-Type": "application/json", **headers}
         )
+        context = tls_context() if url.startswith("https:") else None
         try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as resp:  # noqa: S310
+            with urllib.request.urlopen(  # noqa: S310
+                request, timeout=HTTP_TIMEOUT_S, context=context
+            ) as resp:
                 return int(resp.status), bytes(resp.read())
         except urllib.error.HTTPError as exc:
-            return int(exc.code), bytes(exc.read())
-        except (urllib.error.URLError, OSError, TimeoutError):
+            with exc:  # it holds the connection: close it, or the socket leaks
+                return int(exc.code), bytes(exc.read())
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, ssl.SSLCertVerificationError):
+                raise certificate_error(self.endpoint.url, exc.reason) from None
+            raise RelayUnreachable(
+                f"Could not reach the relay at {self.endpoint.url}. Check the address and "
+                "your connection; nothing was lost."
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise certificate_error(self.endpoint.url, exc) from None
+        except (OSError, TimeoutError):
             raise RelayUnreachable(
                 f"Could not reach the relay at {self.endpoint.url}. Check the address and "
                 "your connection; nothing was lost."

@@ -8,13 +8,14 @@ not compress, and permessage-deflate cut throughput tenfold when measured.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from client.errors import RelayRefused, RelayUnreachable
-from client.relay_http import RelayEndpoint
+from client.relay_http import RelayEndpoint, certificate_error, tls_context
 from client.session import SessionEvent, SessionFailed, SyncSession
 from schemas.errors import ErrorCode, message_for
 
@@ -51,12 +52,15 @@ class SyncConnection:
                 max_size=MAX_FRAME_BYTES,
                 open_timeout=OPEN_TIMEOUT_S,
                 user_agent_header="trellis",
+                ssl=tls_context() if self.endpoint.sync_url.startswith("wss:") else None,
             ) as ws:
                 self._ws = ws
                 try:
                     await self._loop(ws, handle, until_up_to_date)
                 finally:
                     self._ws = None
+        except ssl.SSLCertVerificationError as exc:  # an OSError: it must come first
+            raise certificate_error(self.endpoint.url, exc) from exc
         except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
             raise RelayUnreachable(
                 f"Could not reach the relay at {self.endpoint.url}. Check the address and "

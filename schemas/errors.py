@@ -51,6 +51,9 @@ class ErrorCode(StrEnum):
     NOT_READY = "not_ready"
     SPACE_FULL = "space_full"
     PARTNER_ACTIVE = "partner_active"
+    CREATION_TOKEN_REQUIRED = "creation_token_required"  # noqa: S105 - an error code
+    TOO_MANY_SPACES = "too_many_spaces"
+    RELAY_FULL = "relay_full"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,24 @@ ERRORS: dict[ErrorCode, ErrorInfo] = {
         "be used. If they have a device, they can add a new one with a device invite.",
         None,
         409,
+    ),
+    ErrorCode.CREATION_TOKEN_REQUIRED: ErrorInfo(
+        "This relay creates new spaces only with a creation token from its operator; "
+        "ask them for one.",
+        None,
+        401,
+    ),
+    ErrorCode.TOO_MANY_SPACES: ErrorInfo(
+        "Too many spaces were created from this network recently; try again tomorrow or "
+        "ask the relay's operator.",
+        None,
+        429,
+    ),
+    ErrorCode.RELAY_FULL: ErrorInfo(
+        "This relay has no room for more right now; ask the relay's operator. What you "
+        "wrote stays on your device.",
+        None,
+        507,
     ),
 }
 

@@ -11,12 +11,14 @@ to it (tests/relay_ops/test_openapi_contract.py).
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
 import msgspec
 import msgspec.inspect as mi
-from litestar import Litestar
+from litestar import Litestar, Request
+from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Schema
 
 from schemas import http
@@ -71,3 +73,46 @@ def correct_bytes_fields(app: Litestar) -> None:
             prop.pattern = pattern
             prop.min_length = min_chars or None
             prop.max_length = max_chars
+
+
+class SelfContainedPage(OpenAPIRenderPlugin):
+    """``GET /schema``: a plain page listing the operations, with links to the document.
+
+    Litestar's default pages (Scalar, Swagger UI, ReDoc...) load scripts, styles and a
+    favicon from a CDN, so every visit would tell a third party who looked at the relay
+    and run code the operator never chose. This page loads nothing from anywhere: no
+    script, no style sheet, no image; only links to ``openapi.json`` and
+    ``openapi.yaml`` on the relay itself."""
+
+    def __init__(self) -> None:
+        super().__init__(path="/", favicon="", style="")
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        info = openapi_schema.get("info", {})
+        rows = []
+        for path, item in sorted(openapi_schema.get("paths", {}).items()):
+            for method, operation in item.items():
+                summary = operation.get("summary") or operation.get("description") or ""
+                rows.append(
+                    f"<tr><td>{html.escape(method.upper())}</td><td><code>"
+                    f"{html.escape(path)}</code></td><td>{html.escape(summary)}</td></tr>"
+                )
+        title = html.escape(f"{info.get('title', '')} {info.get('version', '')}")
+        page = (
+            "<!doctype html><html><head><meta charset='utf-8'>"
+            f"<title>{title}</title></head><body><h1>{title}</h1>"
+            "<p>The relay's HTTP API: <a href='/schema/openapi.json'>openapi.json</a> · "
+            "<a href='/schema/openapi.yaml'>openapi.yaml</a>. The websocket protocol is "
+            "docs/PROTOCOL.md.</p><table><tr><th>Method</th><th>Path</th><th>What it does"
+            f"</th></tr>{''.join(rows)}</table></body></html>"
+        )
+        return page.encode()
+
+
+def openapi_render_plugins() -> list[OpenAPIRenderPlugin]:
+    """The page, the JSON and the YAML document; nothing that loads from elsewhere."""
+    return [
+        SelfContainedPage(),
+        JsonRenderPlugin(path="/openapi.json"),
+        YamlRenderPlugin(path="/openapi.yaml"),
+    ]

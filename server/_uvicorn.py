@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -105,12 +106,24 @@ def handshake_limited_http(timeout_s: float, max_waiting: int) -> type[H11Protoc
 
 class RelayServer(uvicorn.Server):
     def __init__(
-        self, config: uvicorn.Config, relay: Callable[[], Relay | None], drain_timeout_s: float
+        self,
+        config: uvicorn.Config,
+        relay: Callable[[], Relay | None],
+        drain_timeout_s: float,
+        on_listening: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(config)
+        self._on_listening = on_listening
         self._relay = relay
         self._drain_timeout_s = drain_timeout_s
         self._drain_task: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's start-up (the lifespan opens the database, then the sockets
+        listen); then, and only if all of that worked, say "listening"."""
+        await super().startup(sockets=sockets)
+        if self.started and not self.should_exit and self._on_listening is not None:
+            self._on_listening()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

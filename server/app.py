@@ -36,14 +36,13 @@ from schemas.ids import SpaceId
 from server import __version__
 from server._limits import ConnectionCounts, KeyedLimiter
 from server._log import logger, request_id, request_id_from_header
-from server._openapi import correct_bytes_fields
+from server._openapi import correct_bytes_fields, openapi_render_plugins
 from server._runtime import Clock, Drainable, Relay
 from server.errors import RelayError
 from server.http_api import (
     InvitesController,
     SpacesController,
     healthz,
-    metrics,
     readyz,
     relay_from_state,
     retry_after_header,
@@ -52,6 +51,8 @@ from server.hub import Hub
 from server.ingest import Quota
 from server.metrics import RelayMetrics
 from server.partners import SignIns
+from server.operator import refresh_book
+from server.quotas import CreationGate, QuotaBook
 from server.settings import Settings
 from server.store import Store
 from server.stores import link_processes, store_for
@@ -168,7 +169,10 @@ def create_app(
         hub = Hub()
         relay_metrics = RelayMetrics(__version__)
         quota = Quota(settings.max_space_events, settings.max_space_bytes)
-        writer = Writer(store, hub, clock_ms, quota=quota, metrics=relay_metrics)
+        book = QuotaBook(quota, settings.max_total_bytes, settings.max_spaces)
+        app.state.quota_book = book
+        app.state.creation_gate = CreationGate.from_settings(settings)
+        writer = Writer(store, hub, clock_ms, quota=quota, metrics=relay_metrics, quota_book=book)
         writer.start()
         verifier = SignatureVerifier()
         link_processes(store, hub)
@@ -197,6 +201,7 @@ def create_app(
             sign_ins=SignIns(clock_ms()),
             verifier=verifier,
         )
+        await refresh_book(app.state.relay, book)
         try:
             yield
         finally:
@@ -210,7 +215,6 @@ def create_app(
             InvitesController,
             healthz,
             readyz,
-            metrics,
             sync_handler,
         ],
         dependencies={"relay": Provide(relay_from_state, sync_to_thread=False)},
@@ -222,7 +226,9 @@ def create_app(
             HTTPException: _on_http_error,
             Exception: _on_unexpected,
         },
-        openapi_config=OpenAPIConfig(title="Trellis relay", version=__version__),
+        openapi_config=OpenAPIConfig(
+            title="Trellis relay", version=__version__, render_plugins=openapi_render_plugins()
+        ),
         request_max_body_size=settings.max_frame_bytes,
     )
     correct_bytes_fields(app)

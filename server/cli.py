@@ -3,6 +3,8 @@
     trellis-relay [SETTINGS]                 serve (also: trellis-relay serve)
     trellis-relay backup --out FILE          consistent copy of the live database
     trellis-relay check [--skip-signatures]  integrity check of the database
+    trellis-relay settings                   the settings in effect, secrets masked
+    trellis-relay spaces | quota | delete-space   the operator's tools (admin_cli.py)
 
 Every setting in settings.py is a flag here, an environment variable and a key of the
 optional TOML file given with ``--config``; the help text comes from the settings
@@ -25,13 +27,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
-from litestar import Litestar
 
-from server import __version__
+from server import __version__, admin_cli
 from server._log import configure_logging, logger
 from server._runtime import Relay
 from server._uvicorn import ActivityWebSocketProtocol, RelayServer, handshake_limited_http
 from server.app import create_app
+from server.operator import ASGI, OperatorApp, dispatch, write_token
 from server.ops import OpsError, backup_database, check_database
 from server.pg_ops import check_pg_database, migrate_store
 from server.pg_store import is_postgres_url
@@ -42,8 +44,10 @@ from server.settings import (
     from_sources,
     parse_value,
     settings_table,
+    shown_settings,
 )
 from server.stores import sqlite_path
+from server.startup import EXIT_STARTUP_FAILED, StartupProblem, preflight
 
 WS_MAX_SIZE_FACTOR = 2
 """uvicorn drops frames above ws_max_size with a bare 1009; reading up to twice our own
@@ -98,7 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
         "end-to-end encrypted logs. It stores ciphertext and can read none of it.",
         epilog="Each setting comes from, in rising priority: its default, the --config "
         "file, the environment variable shown, the flag. Limits marked '0 turns it off' "
-        "accept 0 for no limit. docs/OPERATIONS.md explains every setting.",
+        "accept 0 for no limit. docs/OPERATIONS.md explains every setting. Exit status: "
+        "0 stopped normally; 1 failed while running, or check found problems; 2 a setting "
+        "or the set-up is wrong (restarting will not help); 3 failed to start for another "
+        "reason (see the log); 4 a port is in use.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"trellis-relay {__version__}")
     _config_and_db_flags(parser, suppress=False)
@@ -139,14 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="copy a SQLite relay database into an empty PostgreSQL database",
         description="Copy every space, device, invite and event (with its sequence "
         "number) from the SQLite file into the empty PostgreSQL database, in one "
-        "transaction, then check the copy. Stop the relay first. docs/OPERATIONS.md §12.",
+        "transaction, then check the copy. Stop the relay first. docs/OPERATIONS.md §15.",
     )
     migrate.add_argument("--from", dest="source", required=True, metavar="PATH")
     migrate.add_argument("--to", dest="target", required=True, metavar="URL")
+    shown = commands.add_parser(
+        "settings", help="print the settings in effect (secrets masked) and exit"
+    )
+    _config_and_db_flags(shown, suppress=True)
+    admin_cli.add_commands(commands, lambda p: _config_and_db_flags(p, suppress=True))
     return parser
 
 
-def uvicorn_config(settings: Settings, app: Litestar | None = None) -> uvicorn.Config:
+def uvicorn_config(settings: Settings, app: ASGI | None = None) -> uvicorn.Config:
     has_uvloop = importlib.util.find_spec("uvloop") is not None
     ping_s = settings.ping_interval_s or None
     return uvicorn.Config(
@@ -168,6 +181,7 @@ def uvicorn_config(settings: Settings, app: Litestar | None = None) -> uvicorn.C
         log_config=None,  # configure_logging set up every logger already
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        limit_concurrency=settings.max_connections,
     )
 
 
@@ -183,31 +197,55 @@ def describe_db(db: str) -> str:
     return os.path.abspath(sqlite_path(db))
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings) -> int:
+    """Check the set-up, bind both ports, serve; the exit status (server/startup.py)."""
+    try:
+        sockets = preflight(settings)
+    except StartupProblem as exc:
+        print(f"trellis-relay: {exc}", file=sys.stderr)
+        return exc.exit_status
     app = create_app(settings)
-    config = uvicorn_config(settings, app)
+    operator = OperatorApp(app, write_token(settings.db) if settings.operator_port else "")
+    config = uvicorn_config(settings, dispatch(app, operator, settings.operator_port))
     where = (
         f"trellis-relay {__version__} listening on http://{settings.host}:{settings.port} "
         f"(sync at ws://{settings.host}:{settings.port}/v1/sync), "
         f"database {describe_db(settings.db)}"
     )
-    if settings.log_format == "json":
-        logger.info("%s", where)
-    else:
-        print(where, flush=True)
+    if settings.operator_port:
+        where += f"; metrics and admin on http://{settings.operator_host}:{settings.operator_port}"
+
+    def listening() -> None:
+        # Only now: the database is open and both sockets accept connections.
+        if settings.log_format == "json":
+            logger.info("%s", where)
+        else:
+            print(where, flush=True)
 
     def current_relay() -> Relay | None:
         relay = getattr(app.state, "relay", None)
         return relay if isinstance(relay, Relay) else None
 
-    RelayServer(config, current_relay, settings.shutdown_timeout_s).run()
+    server = RelayServer(config, current_relay, settings.shutdown_timeout_s, on_listening=listening)
+    try:
+        server.run(sockets=sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+    return 0 if server.started else EXIT_STARTUP_FAILED
+
+
+def show_settings(settings: Settings) -> int:
+    for name, value in shown_settings(settings):
+        print(f"{name} = {value}")
+    return 0
 
 
 def run_backup(settings: Settings, out: str) -> int:
     if is_postgres_url(settings.db):
         print(
             "trellis-relay backup: this relay stores in PostgreSQL; back it up with "
-            "pg_dump (docs/OPERATIONS.md §12.3)",
+            "pg_dump (docs/OPERATIONS.md §15.3)",
             file=sys.stderr,
         )
         return EXIT_PROBLEMS
@@ -265,5 +303,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(run_check(settings, signatures=not args.skip_signatures))
         case "migrate-store":
             sys.exit(run_migrate_store(args.source, args.target))
+        case "settings":
+            sys.exit(show_settings(settings))
+        case "spaces" | "quota" | "delete-space":
+            sys.exit(admin_cli.run(settings, args))
         case _:
-            serve(settings)
+            sys.exit(serve(settings))

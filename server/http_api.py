@@ -27,7 +27,7 @@ import math
 import time
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
@@ -72,6 +72,7 @@ from server.membership import (
 )
 from server.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
 from server.partners import rejoin_contest
+from server.operator import refresh_book
 from server.store import DeviceStatus, Membership, NewEvent, RedeemOutcome, RevokeOutcome
 
 _INVITE_KINDS: dict[str, InviteKind] = {"device": "device", "rejoin": "rejoin"}
@@ -221,14 +222,25 @@ class SpacesController(Controller):
             ErrorCode.BAD_SIGNATURE,
             ErrorCode.ENVELOPE_TOO_LARGE,
             ErrorCode.SPACE_EXISTS,
+            ErrorCode.CREATION_TOKEN_REQUIRED,
+            ErrorCode.TOO_MANY_SPACES,
+            ErrorCode.RELAY_FULL,
             *_WRITE_ERRORS,
         ),
     )
     async def create_space(
-        self, data: JSONBody[CreateSpaceRequest], relay: RelayDep
+        self,
+        data: JSONBody[CreateSpaceRequest],
+        request: Request[Any, Any, Any],
+        relay: RelayDep,
     ) -> CreateSpaceResponse:
-        """Register a new space with its creator device's genesis envelope (seq 1)."""
+        """Register a new space with its creator device's genesis envelope (seq 1).
+        Needs the operator's creation token when one is set (server/quotas.py)."""
+        gate = request.app.state.creation_gate
+        book = request.app.state.quota_book
+        gate.check(request.headers.get("authorization"), _client_address(request))
         checked = check_genesis(data, relay.settings.max_envelope_bytes)
+        book.check_room(len(checked.canonical))
         now_ms = relay.clock_ms()
         genesis = NewEvent(
             space_id=parse_space_id(data.space_id),
@@ -247,6 +259,7 @@ class SpacesController(Controller):
             if not (first.events and first.events[0].envelope == genesis.envelope):
                 raise RelayError(ErrorCode.SPACE_EXISTS)
         else:
+            book.created(len(genesis.envelope))
             logger.info(
                 "space %s created by device %s", short(genesis.space_id), short(genesis.author)
             )
@@ -357,7 +370,11 @@ class SpacesController(Controller):
         ),
     )
     async def leave(
-        self, space_id: SpaceIdPath, data: JSONBody[LeaveRequest], relay: RelayDep
+        self,
+        space_id: SpaceIdPath,
+        data: JSONBody[LeaveRequest],
+        request: Request[Any, Any, Any],
+        relay: RelayDep,
     ) -> LeaveResponse:
         """Refuse every device of the asking device's partner; when nobody remains,
         delete the space's data (docs/PROTOCOL.md §7.9)."""
@@ -370,6 +387,8 @@ class SpacesController(Controller):
         if not outcome.active:
             raise RelayError(ErrorCode.DEVICE_REVOKED)
         relay.hub.revoke(space, set(outcome.revoked))
+        if outcome.space_deleted:
+            await refresh_book(relay, request.app.state.quota_book)
         logger.info(
             "a member left space %s (%d devices revoked%s)",
             short(space),
@@ -496,12 +515,6 @@ async def readyz(relay: RelayDep) -> HealthResponse:
             ) from None
         lifecycle.ready_at = time.monotonic()
     return HealthResponse(status="ready", version=__version__)
-
-
-@get("/metrics", tags=["health"], media_type=METRICS_MEDIA_TYPE)
-async def metrics(relay: RelayDep) -> Response[str]:
-    """The relay's counters in Prometheus text format (docs/OPERATIONS.md §9)."""
-    return Response(relay.metrics.render(), media_type=METRICS_MEDIA_TYPE)
 
 
 def retry_after_header(seconds: float) -> dict[str, str]:

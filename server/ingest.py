@@ -182,6 +182,12 @@ class Quota:
             return f"this space may hold at most {self.max_bytes} bytes on this relay"
         return None
 
+    def refusal(self, events: int, stored_bytes: int) -> tuple[ErrorCode, str] | None:
+        """The error code and reason for a space over its quota (server/quotas.py adds
+        relay_full for the relay's total), or None."""
+        reason = self.refuses(events, stored_bytes)
+        return None if reason is None else (ErrorCode.QUOTA_EXCEEDED, reason)
+
 
 NO_QUOTA = Quota()
 
@@ -281,9 +287,9 @@ class SpaceLog:
                     f"prev of author seq {env.seq} is not the event stored at seq {top}",
                     index,
                 )
-            over = quota.refuses(head + 1, size + len(item.canonical))
+            over = quota.refusal(head + 1, size + len(item.canonical))
             if over is not None:
-                return Rejection(ErrorCode.QUOTA_EXCEEDED, over, index)
+                return Rejection(over[0], over[1], index)
             head += 1
             size += len(item.canonical)
             chains[author] = ChainHead(env.seq, item.event_id)

@@ -1,5 +1,5 @@
 """``trellis-relay check`` on PostgreSQL and ``trellis-relay migrate-store`` (docs/
-OPERATIONS.md §12).
+OPERATIONS.md §15).
 
 * ``check_pg_database`` runs the same checks as ops.check_database (same queries, same
   rules, ops.check_*_rows) in one read-only REPEATABLE READ transaction, so every check

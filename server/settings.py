@@ -31,6 +31,12 @@ ENVELOPE_OVERHEAD_BYTES = 1024
 FRAME_OVERHEAD_BYTES = 1024
 """Room for a frame's own fields (type, req, head...) around the envelopes it carries."""
 
+MIN_TOKEN_CHARS = 16
+"""A creation token shorter than this could be guessed; at 16 random characters it cannot."""
+
+SECRET_SETTINGS = frozenset({"space_creation_token"})
+"""Settings never printed or logged (``trellis-relay settings`` masks them)."""
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
 
@@ -154,6 +160,45 @@ class Settings:
     redeem_window_s: float = _setting(
         600.0, "The window, in seconds, over which invite attempts are counted."
     )
+    # --- who may create spaces, and how much the relay stores (server/quotas.py) --------
+    space_creation_token: str = _setting(
+        "",
+        "Secret that creating a space requires (Authorization: Bearer TOKEN), at least 16 "
+        "characters; hand it to the couples you serve. Empty lets anyone who reaches the "
+        "relay create spaces. A secret: set it in the config file or the environment.",
+    )
+    max_spaces_per_address: int = _setting(
+        10,
+        "Spaces one client address may create per space_creation_window_s; more are "
+        "refused with too_many_spaces (HTTP 429). 0 turns it off.",
+    )
+    space_creation_window_s: float = _setting(
+        86400.0, "The window, in seconds, over which space creations are counted."
+    )
+    max_total_bytes: int = _setting(
+        0,
+        "Bytes of envelopes all spaces together may store; beyond it new spaces and new "
+        "entries are refused with relay_full. 0 turns it off.",
+    )
+    max_spaces: int = _setting(
+        0, "Spaces the relay holds at most; more are refused with relay_full. 0 turns it off."
+    )
+    # --- the operator's own listener (server/operator.py) ---------------------------------
+    operator_host: str = _setting(
+        "127.0.0.1",
+        "Address of the operator listener (metrics, admin). Keep it loopback; never put "
+        "it behind the public proxy.",
+    )
+    operator_port: int = _setting(
+        8766,
+        "TCP port of the operator listener, which serves /metrics and the admin "
+        "endpoints; never the public port. 0 turns it off.",
+    )
+    max_connections: int = _setting(
+        1000,
+        "Connections (sync and HTTP) the relay serves at once; more are answered 503. The "
+        "relay raises its open-file limit to fit, or refuses to start.",
+    )
     # --- running it ---------------------------------------------------------------------
     read_connections: int = _setting(
         2, "Read-only database connections serving pulls and look-ups."
@@ -190,6 +235,12 @@ class Settings:
             problems.append("log_level must be debug, info, warning or error")
         if self.log_format not in LOG_FORMATS:
             problems.append("log_format must be text or json")
+        if self.space_creation_token and len(self.space_creation_token) < MIN_TOKEN_CHARS:
+            problems.append(f"space_creation_token must be at least {MIN_TOKEN_CHARS} characters")
+        if self.operator_port and self.operator_port == self.port:
+            problems.append("operator_port must differ from port (or be 0 to turn it off)")
+        if not 0 <= self.operator_port <= 65535:
+            problems.append("operator_port must be between 0 and 65535")
         for host in self.public_hosts:
             if not host or any(c.isspace() or c in "/@" for c in host):
                 problems.append(
@@ -214,6 +265,8 @@ _POSITIVE = (
     "redeem_window_s",
     "read_connections",
     "shutdown_timeout_s",
+    "space_creation_window_s",
+    "max_connections",
 )
 _ZERO_TURNS_OFF = (
     "idle_timeout_s",
@@ -225,6 +278,9 @@ _ZERO_TURNS_OFF = (
     "max_space_bytes",
     "redeem_attempts_per_invite",
     "redeem_attempts_per_address",
+    "max_spaces_per_address",
+    "max_total_bytes",
+    "max_spaces",
 )
 
 
@@ -256,7 +312,7 @@ class SettingInfo:
     def shown_default(self) -> str:
         if isinstance(self.default, tuple):
             return ",".join(self.default) or "(empty)"
-        return str(self.default)
+        return str(self.default) or "(empty)"
 
 
 _TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "tuple[str, ...]": tuple}
@@ -347,3 +403,18 @@ def from_sources(
         if value is not None and name in known:
             values[name] = value
     return Settings(**values).validate()
+
+
+def shown_settings(settings: Settings) -> list[tuple[str, str]]:
+    """(name, value) of every setting in effect, secrets masked: ``trellis-relay settings``."""
+    shown = []
+    for info in settings_table():
+        value = getattr(settings, info.name)
+        if info.name in SECRET_SETTINGS:
+            text = "(set, hidden)" if value else "(empty)"
+        elif isinstance(value, tuple):
+            text = ",".join(value) or "(empty)"
+        else:
+            text = str(value) or "(empty)"
+        shown.append((info.name, text))
+    return shown

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -30,6 +30,7 @@ from schemas.envelope import event_id_of
 from schemas.ids import DeviceId, InviteId, SpaceId
 from server._log import logger
 from server._migrations import apply_migrations, rollback_quietly
+from server.admin import delete_space_rows, erase_wal
 from server.ops import backup_database, migration_backup_path
 from server.store import (
     ChainHead,
@@ -47,6 +48,7 @@ from server.store import (
     StoredPosition,
 )
 
+_T = TypeVar("_T")
 _FETCH_CHUNK_ROWS = 64
 _BUSY_TIMEOUT_MS = 5000
 PAGE_SIZE = 65536
@@ -85,6 +87,8 @@ class SqliteStore:
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=FULL")
         await db.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows are overwritten with zeros, not left in the file (server/admin.py).
+        await db.execute("PRAGMA secure_delete=ON")
         await db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         await apply_migrations(db, self._backup_before_upgrade)
         await self._raise_page_size(db)
@@ -576,10 +580,7 @@ class SqliteStore:
                 deleted = await cur.fetchone() is None
             if deleted:
                 # Nobody remains who could read it: the relay keeps nothing of the space.
-                await db.execute("DELETE FROM events WHERE space = ?", (space,))
-                await db.execute("DELETE FROM invites WHERE space = ?", (space,))
-                await db.execute("DELETE FROM devices WHERE space = ?", (space,))
-                await db.execute("DELETE FROM spaces WHERE id = ?", (space,))
+                await delete_space_rows(db, space)
             await db.execute("COMMIT")
         except BaseException:
             self._forget_keys()
@@ -587,7 +588,13 @@ class SqliteStore:
             raise
         if deleted:
             self._forget_keys()
+            await erase_wal(db)  # its envelopes leave the write-ahead log too
         return LeaveOutcome(revoked, space_deleted=deleted)
+
+    async def run_on_writer(self, op: Callable[[aiosqlite.Connection], Awaitable[_T]]) -> _T:
+        """Run ``op`` on the write connection: the operator's tools (server/admin.py),
+        in the writer task (Writer.run_exclusive) or with the relay stopped."""
+        return await op(self._writer_db)
 
     async def check_writable(self, now_ms: int) -> None:
         db = self._writer_db

@@ -36,6 +36,7 @@ from server.errors import RelayError
 from server.hub import Hub, Subscriber
 from server.ingest import NO_QUOTA, Accepted, CheckedEnvelope, Quota, Rejection, SpaceLog
 from server.metrics import RelayMetrics
+from server.quotas import QuotaBook
 from server.store import NewEvent, StaleSpace, Store
 
 T = TypeVar("T")
@@ -98,12 +99,14 @@ class Writer:
         *,
         quota: Quota = NO_QUOTA,
         metrics: RelayMetrics | None = None,
+        quota_book: QuotaBook | None = None,
     ) -> None:
         self._store = store
         self._hub = hub
         self._clock_ms = clock_ms
         self._quota = quota
         self._metrics = metrics
+        self._quota_book = quota_book
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._logs: OrderedDict[SpaceId, SpaceLog] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
@@ -251,7 +254,10 @@ class Writer:
                 continue
             needed = log.positions_to_look_up(job.envelopes)
             stored = await self._store.find_positions(job.space_id, needed) if needed else {}
-            decision = log.decide(job.envelopes, stored, self._quota)
+            quota = self._quota
+            if self._quota_book is not None:  # per-space quotas and the relay's total
+                quota = self._quota_book.for_space(job.space_id, log.bytes, quota)
+            decision = log.decide(job.envelopes, stored, quota)
             results.append(decision)
             if isinstance(decision, Rejection) or not decision.new:
                 continue
@@ -280,6 +286,8 @@ class Writer:
                 rows, {space_id: log.head for space_id, log in touched.items()}
             )
             logger.debug("committed %d events from %d pushes", len(rows), len(jobs))
+            if self._quota_book is not None:
+                self._quota_book.added(sum(len(row.envelope) for row in rows))
             if self._metrics is not None:
                 self._metrics.commit_seconds.observe(time.perf_counter() - started)
                 self._metrics.commit_batch_events.observe(len(rows))

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 READY_TIMEOUT_S = 20.0
@@ -37,6 +38,7 @@ class RelayProcess:
         self.db = db
         self.database_url = database_url
         self.port = port or free_port()
+        self.operator_port = free_port()
         self.extra_args = extra_args or []
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = db.with_suffix(".log")
@@ -48,10 +50,15 @@ class RelayProcess:
     http_url = url
 
     @property
+    def operator_url(self) -> str:
+        """The operator listener (metrics, admin), never the public port."""
+        return f"http://127.0.0.1:{self.operator_port}"
+
+    @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/v1/sync"
 
-    def start(self) -> RelayProcess:
+    def start(self, preexec_fn: Callable[[], None] | None = None) -> RelayProcess:
         log = self.log_path.open("ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRELLIS_")}
         self.proc = subprocess.Popen(
@@ -65,12 +72,19 @@ class RelayProcess:
                 str(self.port),
                 "--db",
                 self.database_url or str(self.db),
+                "--operator-port",
+                str(self.operator_port),
+                # Every test creates its spaces from 127.0.0.1; a test of this limit
+                # sets it again in extra_args (the last flag wins).
+                "--max-spaces-per-address",
+                "0",
                 *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
             cwd=REPO_ROOT,
+            preexec_fn=preexec_fn,
         )
         log.close()
         deadline = time.monotonic() + READY_TIMEOUT_S

@@ -1,4 +1,4 @@
-"""``trellis-relay migrate-store --from PATH --to URL`` (docs/OPERATIONS.md §12): a
+"""``trellis-relay migrate-store --from PATH --to URL`` (docs/OPERATIONS.md §15): a
 SQLite relay's spaces, devices, invites and sequence numbers move into PostgreSQL,
 ``trellis-relay check`` finds the copy sound, and the partners' apps sync on against the
 PostgreSQL relay at the same address with no integrity finding."""

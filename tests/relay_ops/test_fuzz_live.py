@@ -137,13 +137,16 @@ async def test_after_the_fuzzing_nothing_leaked_and_a_good_client_is_served(
     relay: RelayProcess, space: SpaceUnderTest
 ) -> None:
     # Runs after the property tests above (file order): the relay they hammered.
-    async with httpx.AsyncClient(base_url=relay.http_url) as http:
+    async with (
+        httpx.AsyncClient(base_url=relay.http_url) as http,
+        httpx.AsyncClient(base_url=relay.operator_url) as operator,
+    ):
         assert (await http.get("/healthz")).status_code == 200
         deadline = time.monotonic() + 5
-        while metric((await http.get("/metrics")).text, "trellis_relay_connections") > 0:
+        while metric((await operator.get("/metrics")).text, "trellis_relay_connections") > 0:
             assert time.monotonic() < deadline, "connections leaked"
             await asyncio.sleep(0.05)
-        text = (await http.get("/metrics")).text
+        text = (await operator.get("/metrics")).text
     assert metric(text, "trellis_relay_authenticated_devices") == 0
     assert relay.proc is not None
     assert relay.proc.poll() is None, "the relay is still running"

@@ -14,6 +14,7 @@ from schemas.errors import ErrorCode
 from schemas.protocol import Error
 from server.app import create_app
 from server.metrics import CONTENT_TYPE
+from server.operator import OperatorApp
 from server.settings import Settings
 from server.sqlite_store import SqliteStore
 from tests.relay_ops.conftest import RelayFactory
@@ -28,25 +29,29 @@ class UnwritableStore(SqliteStore):
 
 
 @pytest.fixture
-async def broken_disk(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+async def broken_disk(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[AsyncTestClient[Any], httpx.AsyncClient]]:
     app = create_app(
         Settings(db=str(tmp_path / "relay.db")),
         store_factory=lambda s: UnwritableStore(s.db, s.read_connections),
     )
-    async with AsyncTestClient(app=app) as client:
-        yield client
+    operator = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=OperatorApp(app, "")), base_url="http://operator"
+    )
+    async with AsyncTestClient(app=app) as client, operator:
+        yield client, operator
 
 
 async def test_readiness_fails_while_the_database_cannot_be_written_but_liveness_holds(
-    broken_disk: AsyncTestClient[Any],
+    broken_disk: tuple[AsyncTestClient[Any], httpx.AsyncClient],
 ) -> None:
-    response = await broken_disk.get("/readyz")
+    public, operator = broken_disk
+    response = await public.get("/readyz")
     assert response.status_code == 503
     assert response.json()["code"] == ErrorCode.NOT_READY.value
-    assert (await broken_disk.get("/healthz")).json()["status"] == "ok"
-    assert (
-        'trellis_relay_errors_total{code="not_ready"} 1' in (await broken_disk.get("/metrics")).text
-    )
+    assert (await public.get("/healthz")).json()["status"] == "ok"
+    assert 'trellis_relay_errors_total{code="not_ready"} 1' in (await operator.get("/metrics")).text
 
 
 async def test_metrics_count_connections_events_commits_errors_and_rejected_frames(
@@ -54,8 +59,11 @@ async def test_metrics_count_connections_events_commits_errors_and_rejected_fram
 ) -> None:
     relay = start_relay()
     space = await new_space(relay)
-    async with httpx.AsyncClient(base_url=relay.http_url) as http:
-        ready = await http.get("/readyz")
+    async with (
+        httpx.AsyncClient(base_url=relay.http_url) as public,
+        httpx.AsyncClient(base_url=relay.operator_url) as http,
+    ):
+        ready = await public.get("/readyz")
         assert ready.json() == {"status": "ready", "version": ready.json()["version"]}
         client = await space.connect()
         response = await http.get("/metrics")
@@ -69,7 +77,7 @@ async def test_metrics_count_connections_events_commits_errors_and_rejected_fram
         assert isinstance(refused, Error)
         await client.send_raw(b"\xc1")  # never valid msgpack: refused, then closed
         await client.close_code()
-        await http.get("/v1/invites/00")  # an HTTP refusal counts too
+        await public.get("/v1/invites/00")  # an HTTP refusal counts too
 
         text = (await http.get("/metrics")).text
     assert metric(text, "trellis_relay_events_ingested_total") == 7

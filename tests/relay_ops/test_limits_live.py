@@ -88,7 +88,7 @@ async def http(relay: RelayProcess) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def limit_hits(relay: RelayProcess, limit: str) -> float:
-    async with httpx.AsyncClient(base_url=relay.http_url) as http:
+    async with httpx.AsyncClient(base_url=relay.operator_url) as http:
         text = (await http.get("/metrics")).text
     prefix = f'trellis_relay_limit_hits_total{{limit="{limit}"}} '
     return next(

@@ -1,4 +1,4 @@
-"""PostgreSQL restarted under a serving relay (docs/OPERATIONS.md §12.2): while it is
+"""PostgreSQL restarted under a serving relay (docs/OPERATIONS.md §15.2): while it is
 down the relay answers ``not_ready`` on /readyz and refuses pushes with a typed error,
 acknowledging nothing; when it is back the relay recovers by itself, with nothing
 acknowledged lost."""

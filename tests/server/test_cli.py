@@ -88,9 +88,10 @@ def test_python_dash_m_server_prints_help() -> None:
 def test_the_relay_says_where_it_listens_and_where_its_database_is(
     relay: RelayProcess,
 ) -> None:
-    first_line = relay.log().splitlines()[0]
-    assert f"http://127.0.0.1:{relay.port}" in first_line
-    assert str(relay.db) in first_line
+    (line,) = [line for line in relay.log().splitlines() if "listening on" in line]
+    assert f"http://127.0.0.1:{relay.port}" in line
+    assert str(relay.db) in line
+    assert f"metrics and admin on http://127.0.0.1:{relay.operator_port}" in line
 
 
 # --- the config file ------------------------------------------------------------------
