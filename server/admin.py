@@ -32,7 +32,14 @@ from server.ingest import Quota
 
 CHECKPOINT_ATTEMPTS = 100
 CHECKPOINT_PAUSE_S = 0.05
-_DELETE_ORDER = ("space_quotas", "events", "invites", "devices", "spaces")
+_DELETE_ORDER = (
+    ("space_quotas", "space"),
+    ("events", "space"),
+    ("invites", "space"),
+    ("devices", "space"),
+    ("spaces", "id"),
+)
+"""Tables and the column naming the space's integer key (schema version 5 and later)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +72,11 @@ async def erase_wal(db: aiosqlite.Connection) -> bool:
 async def list_spaces(db: aiosqlite.Connection) -> list[SpaceSummary]:
     async with db.execute(
         "SELECT s.space_id, s.bytes, s.head, s.created_at, "
-        "(SELECT COUNT(*) FROM devices d WHERE d.space_id = s.space_id), "
-        "(SELECT COUNT(*) FROM devices d WHERE d.space_id = s.space_id AND d.status = 'active'), "
-        "(SELECT e.received_at FROM events e WHERE e.space_id = s.space_id AND e.seq = s.head), "
+        "(SELECT COUNT(*) FROM devices d WHERE d.space = s.id), "
+        "(SELECT COUNT(*) FROM devices d WHERE d.space = s.id AND d.status = 'active'), "
+        "(SELECT e.received_at FROM events e WHERE e.space = s.id AND e.seq = s.head), "
         "q.max_events, q.max_bytes "
-        "FROM spaces s LEFT JOIN space_quotas q ON q.space_id = s.space_id "
+        "FROM spaces s LEFT JOIN space_quotas q ON q.space = s.id "
         "ORDER BY s.created_at, s.space_id"
     ) as cursor:
         rows = await cursor.fetchall()
@@ -94,7 +101,10 @@ async def totals(db: aiosqlite.Connection) -> tuple[int, int, dict[SpaceId, Quot
     async with db.execute("SELECT COALESCE(SUM(bytes), 0), COUNT(*) FROM spaces") as cursor:
         row = await cursor.fetchone()
     total, count = (0, 0) if row is None else (int(row[0]), int(row[1]))
-    async with db.execute("SELECT space_id, max_events, max_bytes FROM space_quotas") as cursor:
+    async with db.execute(
+        "SELECT s.space_id, q.max_events, q.max_bytes "
+        "FROM space_quotas q JOIN spaces s ON s.id = q.space"
+    ) as cursor:
         quotas = {SpaceId(bytes(s)): Quota(int(e), int(b)) for s, e, b in await cursor.fetchall()}
     return total, count, quotas
 
@@ -104,16 +114,17 @@ async def set_quota(db: aiosqlite.Connection, space_id: SpaceId, quota: Quota | 
     relay has no such space."""
     await db.execute("BEGIN IMMEDIATE")
     try:
-        async with db.execute("SELECT 1 FROM spaces WHERE space_id = ?", (space_id,)) as cur:
-            exists = await cur.fetchone() is not None
-        if exists and quota is None:
-            await db.execute("DELETE FROM space_quotas WHERE space_id = ?", (space_id,))
-        elif exists and quota is not None:
+        async with db.execute("SELECT id FROM spaces WHERE space_id = ?", (space_id,)) as cur:
+            row = await cur.fetchone()
+        exists = row is not None
+        if row is not None and quota is None:
+            await db.execute("DELETE FROM space_quotas WHERE space = ?", (row[0],))
+        elif row is not None and quota is not None:
             await db.execute(
-                "INSERT INTO space_quotas (space_id, max_events, max_bytes) VALUES (?, ?, ?) "
-                "ON CONFLICT (space_id) DO UPDATE SET max_events = excluded.max_events, "
+                "INSERT INTO space_quotas (space, max_events, max_bytes) VALUES (?, ?, ?) "
+                "ON CONFLICT (space) DO UPDATE SET max_events = excluded.max_events, "
                 "max_bytes = excluded.max_bytes",
-                (space_id, quota.max_events, quota.max_bytes),
+                (row[0], quota.max_events, quota.max_bytes),
             )
         await db.execute("COMMIT")
     except BaseException:
@@ -125,10 +136,11 @@ async def set_quota(db: aiosqlite.Connection, space_id: SpaceId, quota: Quota | 
     return exists
 
 
-async def delete_space_rows(db: aiosqlite.Connection, space_id: SpaceId) -> None:
-    """Delete every row of a space; the caller holds a write transaction."""
-    for table in _DELETE_ORDER:
-        await db.execute(f"DELETE FROM {table} WHERE space_id = ?", (space_id,))  # noqa: S608
+async def delete_space_rows(db: aiosqlite.Connection, space: int) -> None:
+    """Delete every row of a space by its integer key; the caller holds a write
+    transaction."""
+    for table, column in _DELETE_ORDER:
+        await db.execute(f"DELETE FROM {table} WHERE {column} = ?", (space,))  # noqa: S608
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,16 +156,16 @@ async def delete_space(db: aiosqlite.Connection, space_id: SpaceId) -> Deleted |
     then the write-ahead log. None if the relay has no such space."""
     await db.execute("BEGIN IMMEDIATE")
     try:
-        async with db.execute("SELECT bytes FROM spaces WHERE space_id = ?", (space_id,)) as cur:
+        async with db.execute(
+            "SELECT id, bytes FROM spaces WHERE space_id = ?", (space_id,)
+        ) as cur:
             row = await cur.fetchone()
         if row is None:
             await db.execute("ROLLBACK")
             return None
-        async with db.execute(
-            "SELECT device_id FROM devices WHERE space_id = ?", (space_id,)
-        ) as cur:
+        async with db.execute("SELECT device_id FROM devices WHERE space = ?", (row[0],)) as cur:
             devices = [bytes(r[0]) for r in await cur.fetchall()]
-        await delete_space_rows(db, space_id)
+        await delete_space_rows(db, int(row[0]))
         await db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
@@ -161,4 +173,4 @@ async def delete_space(db: aiosqlite.Connection, space_id: SpaceId) -> Deleted |
         raise
     await erase_wal(db)
     logger.warning("operator deleted space %s (erasure request)", short(space_id))
-    return Deleted(int(row[0]), devices)
+    return Deleted(int(row[1]), devices)

@@ -50,8 +50,8 @@ from server.http_api import (
 from server.hub import Hub
 from server.ingest import Quota
 from server.metrics import RelayMetrics
-from server.partners import SignIns
 from server.operator import refresh_book
+from server.partners import SignIns
 from server.quotas import CreationGate, QuotaBook
 from server.settings import Settings
 from server.store import Store

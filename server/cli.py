@@ -46,8 +46,8 @@ from server.settings import (
     settings_table,
     shown_settings,
 )
-from server.stores import sqlite_path
 from server.startup import EXIT_STARTUP_FAILED, StartupProblem, preflight
+from server.stores import sqlite_path
 
 WS_MAX_SIZE_FACTOR = 2
 """uvicorn drops frames above ws_max_size with a bare 1009; reading up to twice our own

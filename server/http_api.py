@@ -70,9 +70,8 @@ from server.membership import (
     parse_invite_id,
     parse_space_id,
 )
-from server.metrics import MEDIA_TYPE as METRICS_MEDIA_TYPE
-from server.partners import rejoin_contest
 from server.operator import refresh_book
+from server.partners import rejoin_contest
 from server.store import DeviceStatus, Membership, NewEvent, RedeemOutcome, RevokeOutcome
 
 _INVITE_KINDS: dict[str, InviteKind] = {"device": "device", "rejoin": "rejoin"}

@@ -463,7 +463,7 @@ class SqliteStore:
             status_row = await cur.fetchone()
         if status_row is not None and status_row[0] == DeviceStatus.REVOKED:
             return RedeemOutcome.DEVICE_REVOKED, space_id
-        if group == device_id and redeemed_by is None and await self._partners(db, space_id) >= 2:
+        if group == device_id and redeemed_by is None and await self._partners(db, space) >= 2:
             # Two partners for the space's whole life (docs/PROTOCOL.md §7.5): a device
             # that would start a third member group is refused, whatever the client did.
             return RedeemOutcome.SPACE_FULL, space_id
@@ -487,10 +487,10 @@ class SqliteStore:
             return RedeemOutcome.USED, space_id
         return RedeemOutcome.EXPIRED, space_id
 
-    async def _partners(self, db: aiosqlite.Connection, space_id: SpaceId) -> int:
+    async def _partners(self, db: aiosqlite.Connection, space: int) -> int:
         """Member groups the space ever had, left ones included."""
         async with db.execute(
-            "SELECT COUNT(DISTINCT member_group) FROM devices WHERE space_id = ?", (space_id,)
+            "SELECT COUNT(DISTINCT member_group) FROM devices WHERE space = ?", (space,)
         ) as cur:
             row = await cur.fetchone()
         return 0 if row is None else int(row[0])
@@ -593,8 +593,12 @@ class SqliteStore:
 
     async def run_on_writer(self, op: Callable[[aiosqlite.Connection], Awaitable[_T]]) -> _T:
         """Run ``op`` on the write connection: the operator's tools (server/admin.py),
-        in the writer task (Writer.run_exclusive) or with the relay stopped."""
-        return await op(self._writer_db)
+        in the writer task (Writer.run_exclusive) or with the relay stopped. The cached
+        integer keys are dropped afterwards: ``op`` may have deleted a space."""
+        try:
+            return await op(self._writer_db)
+        finally:
+            self._forget_keys()
 
     async def check_writable(self, now_ms: int) -> None:
         db = self._writer_db
