@@ -159,7 +159,7 @@ class ConnectionCounts(Generic[C, K]):
         the device's partner (``member``: its member group; None counts the device as
         its own) already holds its share. Shared out per partner so that one partner's
         devices can never take every connection and lock the other out
-        (docs/THREAT_MODEL.md §17)."""
+        (docs/THREAT_MODEL.md §19)."""
         entry = self._entries[connection]
         if self.max_per_space and self._by_space[space] >= self.max_per_space:
             return False

@@ -11,7 +11,7 @@
   ``handshake_limited_http`` a connection whose request head (an HTTP request or the
   websocket upgrade) has not arrived within ``auth_timeout_s`` is closed, and while
   ``max_unauthenticated_connections`` connections are waiting for theirs, a new one is
-  closed at once (docs/THREAT_MODEL.md §18). What a stalled connection holds is then
+  closed at once (docs/THREAT_MODEL.md §20). What a stalled connection holds is then
   bounded in count and time: file descriptors and memory cannot run out.
 * **Client pings.** The app never sees websocket ping frames, yet "silent" means no
   message *and* no ping (``idle_timeout_s``). ``ActivityWebSocketProtocol`` notes the

@@ -115,7 +115,7 @@ DECODER_RECURSION = "while deserializing"
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     if isinstance(exc, RecursionError) and DECODER_RECURSION in str(exc):
         # A body nested deeper than the JSON decoder goes (Litestar decodes it before any
-        # handler runs): bad input, not a fault of the relay (docs/THREAT_MODEL.md §18).
+        # handler runs): bad input, not a fault of the relay (docs/THREAT_MODEL.md §20).
         logger.info("refused a request body nested too deeply")
         return _error_response(
             request, ErrorCode.BAD_REQUEST, "the request body is nested too deeply"

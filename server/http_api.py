@@ -151,7 +151,7 @@ def count_invite_lookup(relay: Relay, request: Request[Any, Any, Any], invite_id
     """Count one look-up against the client address only. A look-up reveals nothing
     without the invite secret (the keys are wrapped under it), so it is not counted
     against the invite: an attacker who learned an invite id must not be able to keep
-    its rightful holder from reading it (docs/THREAT_MODEL.md §17)."""
+    its rightful holder from reading it (docs/THREAT_MODEL.md §19)."""
     parsed = parse_invite_id(invite_id)
     _count_address(relay, request)
     return parsed
@@ -460,7 +460,7 @@ class InvitesController(Controller):
         except RelayError:
             # Only failed attempts are counted, after the fact: a valid proof (which only
             # the holder of the invite secret can make) is never held up by what others
-            # tried with the same invite id (docs/THREAT_MODEL.md §17).
+            # tried with the same invite id (docs/THREAT_MODEL.md §19).
             count_invite_attempt(relay, request, parsed)
             raise
         if invite.kind == "rejoin" and invite.for_device is not None:

@@ -2,7 +2,7 @@
 
 A space has two partners for its whole life, and nothing one partner's device does at
 the relay may remove, replace or lock out the other partner's devices, except the
-documented operations every client sees as signed events (docs/THREAT_MODEL.md §17).
+documented operations every client sees as signed events (docs/THREAT_MODEL.md §19).
 The relay cannot read who is who in the log; it knows *member groups* (one per partner,
 docs/PROTOCOL.md §7.8) and who signs in when. This module holds the part of those rules
 that depends on sign-ins, sans-I/O:

@@ -463,9 +463,11 @@ class SqliteStore:
             status_row = await cur.fetchone()
         if status_row is not None and status_row[0] == DeviceStatus.REVOKED:
             return RedeemOutcome.DEVICE_REVOKED, space_id
-        if group == device_id and redeemed_by is None and await self._partners(db, space) >= 2:
-            # Two partners for the space's whole life (docs/PROTOCOL.md §7.5): a device
-            # that would start a third member group is refused, whatever the client did.
+        starts_a_group = status_row is None and group == device_id and redeemed_by is None
+        if starts_a_group and await self._partners(db, space) >= 2:
+            # Two partners for the space's whole life (docs/PROTOCOL.md §7.11): a new
+            # device that would start a third member group is refused, whatever the
+            # client did. (A device already in the space keeps its group: no change.)
             return RedeemOutcome.SPACE_FULL, space_id
         # Single use, enforced by the database itself (docs/PROTOCOL.md §5.3): only one
         # UPDATE can ever match the unredeemed, unexpired row.

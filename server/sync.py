@@ -172,7 +172,7 @@ class _Connection:
         connection_id.set(new_log_id())
         relay = self._relay
         if relay.connections.unauthenticated_full():
-            # Stalled sign-ins cannot pile up (docs/THREAT_MODEL.md §18): refuse at once.
+            # Stalled sign-ins cannot pile up (docs/THREAT_MODEL.md §20): refuse at once.
             relay.metrics.limit_hits.inc(label="max_unauthenticated_connections")
             await self._refuse(
                 ErrorCode.RATE_LIMITED,

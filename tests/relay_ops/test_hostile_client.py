@@ -1,5 +1,5 @@
 """The relay under a hostile client, on loopback, bounded in count and time
-(docs/THREAT_MODEL.md §18): stalled handshakes, oversized frames before sign-in, and
+(docs/THREAT_MODEL.md §20): stalled handshakes, oversized frames before sign-in, and
 deeply nested msgpack or JSON. The partners keep syncing throughout, and the relay's log
 holds no traceback."""
 

@@ -338,7 +338,7 @@ async def test_an_invite_can_be_tried_only_so_often_and_other_invites_are_unaffe
 async def test_failed_attempts_by_someone_who_knows_the_invite_id_never_block_its_holder(
     http: httpx.AsyncClient, relay: RelayProcess
 ) -> None:
-    # docs/THREAT_MODEL.md §17: an attacker who learned an invite id keeps failing with
+    # docs/THREAT_MODEL.md §19: an attacker who learned an invite id keeps failing with
     # it, from many addresses, for as long as they like; the person holding the code
     # still reads the invite and redeems it at once.
     space = await new_space(relay)
@@ -403,7 +403,7 @@ async def test_one_partner_cannot_take_every_connection_of_the_space(
     relay: RelayProcess,
 ) -> None:
     # Alex's devices open as many connections as the relay lets them (docs/THREAT_MODEL.md
-    # §17): they get their share and no more, and Blake can still connect and push.
+    # §19): they get their share and no more, and Blake can still connect and push.
     blake = Device()
     space = await new_space(relay, blake)
     alex_clients = []

@@ -1,4 +1,4 @@
-"""One partner against the other, at the relay (docs/PROTOCOL.md §7.11, THREAT_MODEL.md §17).
+"""One partner against the other, at the relay (docs/PROTOCOL.md §7.11, THREAT_MODEL.md §19).
 
 Each test plays a *modified* client: raw HTTP bodies and raw sync frames, none of the
 client library's own checks. A space has two partners for its whole life, and no
