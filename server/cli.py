@@ -205,7 +205,10 @@ def serve(settings: Settings) -> int:
         print(f"trellis-relay: {exc}", file=sys.stderr)
         return exc.exit_status
     app = create_app(settings)
-    operator = OperatorApp(app, write_token(settings.db) if settings.operator_port else "")
+    # The admin tools work on the SQLite store; on PostgreSQL the operator listener
+    # serves metrics only (docs/OPERATIONS.md §15).
+    admin_token = settings.operator_port and not is_postgres_url(settings.db)
+    operator = OperatorApp(app, write_token(sqlite_path(settings.db)) if admin_token else "")
     config = uvicorn_config(settings, dispatch(app, operator, settings.operator_port))
     where = (
         f"trellis-relay {__version__} listening on http://{settings.host}:{settings.port} "

@@ -559,6 +559,14 @@ class PgStore:
         )
         if status == DeviceStatus.REVOKED:
             return RedeemOutcome.DEVICE_REVOKED, space_id
+        if status is None and group == device_id and redeemed_by is None:
+            partners = await conn.fetchval(
+                "SELECT COUNT(DISTINCT member_group) FROM devices WHERE space = $1", space
+            )
+            if int(partners or 0) >= 2:
+                # Two partners for the space's whole life (docs/PROTOCOL.md §7.11), under
+                # the space's lock, so two relay processes cannot each admit a third.
+                return RedeemOutcome.SPACE_FULL, space_id
         # Single use (docs/PROTOCOL.md §5.3): only one UPDATE matches the unredeemed row.
         result = await conn.execute(
             "UPDATE invites SET redeemed_at = $1, redeemed_by = $2 "

@@ -32,7 +32,9 @@ import sqlite3
 from pathlib import Path
 
 from server._migrations import migrations
+from server.pg_store import is_postgres_url
 from server.settings import Settings
+from server.stores import sqlite_path
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -162,8 +164,9 @@ def bind(host: str, port: int, setting: str) -> socket.socket:
 def preflight(settings: Settings) -> list[socket.socket]:
     """Every check above, then the bound sockets: the public one first, then (if on)
     the operator one."""
-    check_database_place(settings.db)
-    check_schema_version(settings.db)
+    if not is_postgres_url(settings.db):  # PostgreSQL checks its own (server/pg_store.py)
+        check_database_place(sqlite_path(settings.db))
+        check_schema_version(sqlite_path(settings.db))
     raise_open_file_limit(settings.max_connections)
     sockets = [bind(settings.host, settings.port, "port")]
     if settings.operator_port:

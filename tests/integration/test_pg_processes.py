@@ -91,7 +91,7 @@ async def test_concurrent_writers_on_two_processes_keep_seqs_dense_and_fan_out_l
     space_id, alex, blake = await new_pair(one)
     watcher_device = Device()
     async with httpx.AsyncClient(base_url=one.http_url, timeout=10) as http:
-        await admit(http, alex, space_id, watcher_device)
+        await admit(http, alex, space_id, watcher_device, kind="device")
     watcher = await signed_in(one, watcher_device, space_id)
     acked: dict[bytes, int] = {}
     # Alex writes through process 1, Blake through process 2, at the same time.
