@@ -42,7 +42,14 @@ def link_processes(store: Store, hub: Hub) -> None:
             hub.revoke(notice.space_id, set(notice.devices))
             return
         if isinstance(notice, EventsNotice) and hub.subscriber_count(notice.space_id):
-            rows = await pg.events_between(notice.space_id, notice.first, notice.last)
-            hub.publish(notice.space_id, [(None, Stored(r.seq, r.envelope)) for r in rows])
+            if notice.envelopes is not None:
+                events = [
+                    Stored(notice.first + n, envelope)
+                    for n, envelope in enumerate(notice.envelopes)
+                ]
+            else:
+                rows = await pg.events_between(notice.space_id, notice.first, notice.last)
+                events = [Stored(r.seq, r.envelope) for r in rows]
+            hub.publish(notice.space_id, [(None, stored) for stored in events])
 
     pg.listen(on_notice)

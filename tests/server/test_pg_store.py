@@ -217,14 +217,21 @@ async def test_commits_and_revocations_are_notified_to_other_processes(pg_url: s
         assert await two.create_space(event(space_id, 1, alex), NOW_MS)
         await asyncio.sleep(0.3)  # the listener connects
         assert await two.load_space(space_id) is not None
-        await two.append_events([event(space_id, s, alex) for s in (2, 3)], {space_id: 3})
+        small = [event(space_id, s, alex) for s in (2, 3)]
+        await two.append_events(small, {space_id: 3})
         notice = await asyncio.wait_for(heard.get(), 10)
-        assert notice == EventsNotice(space_id, 2, 3)
-        rows = await one.events_between(space_id, 2, 3)
-        assert [r.seq for r in rows] == [2, 3]
+        # A few small events ride in the notification itself...
+        assert notice == EventsNotice(space_id, 2, 3, tuple(r.envelope for r in small))
+        # ...many are read from the database by the listening process.
+        large = [event(space_id, s, alex) for s in range(4, 4 + 60)]
+        await two.append_events(large, {space_id: 63})
+        notice = await asyncio.wait_for(heard.get(), 10)
+        assert notice == EventsNotice(space_id, 4, 63, None)
+        rows = await one.events_between(space_id, 4, 63)
+        assert [r.envelope for r in rows] == [r.envelope for r in large]
         # Its own commits are not notified back to a process.
         assert await one.load_space(space_id) is not None
-        await one.append_events([event(space_id, 4, alex)], {space_id: 4})
+        await one.append_events([event(space_id, 64, alex)], {space_id: 64})
         await two.leave(space_id, alex)
         notice = await asyncio.wait_for(heard.get(), 10)
         assert notice == RevokeNotice(space_id, [alex])
