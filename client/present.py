@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from client.admission_checks import InvalidPayload
 from client.fold import JournalItem
 from client.verify import VerifiedEvent
 from schemas.payloads import (
@@ -51,15 +52,32 @@ class Names(Protocol):
 
 
 def iso_utc(ms: int) -> str:
+    """Any time admission let through, and any other: out of datetime's range it is
+    clamped to the nearest it can show, never an exception (docs/PROTOCOL.md §9.9)."""
     return (
-        datetime.fromtimestamp(ms / 1000, UTC)
+        datetime.fromtimestamp(_clamped_ms(ms) / 1000, UTC)
         .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z")
     )
 
 
 def local_time(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
+    try:
+        return (
+            datetime.fromtimestamp(_clamped_ms(ms) / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
+        )
+    except (OverflowError, OSError, ValueError):
+        # The local zone's rules cannot place it (far from now): show it in UTC.
+        return iso_utc(ms)[:16].replace("T", " ") + " UTC"
+
+
+_MIN_SHOWN_MS = 0
+_MAX_SHOWN_MS = 253_402_214_400_000
+"""9999-12-31T00:00:00Z: the last day datetime can show in every zone."""
+
+
+def _clamped_ms(ms: int) -> int:
+    return min(max(ms, _MIN_SHOWN_MS), _MAX_SHOWN_MS)
 
 
 def event_summary(event: VerifiedEvent, names: Names) -> str:
@@ -86,6 +104,8 @@ def event_summary(event: VerifiedEvent, names: Names) -> str:
             return f"{who}'s device changed the space's key so removed devices cannot read on"
         case MemberLeft():
             return f"{who} left the space"
+        case InvalidPayload():
+            return f"{who}'s device wrote something this app set aside (see 'trellis status')"
         case UnknownPayload():
             return f"{who} wrote something this version of Trellis cannot show yet"
     return practice_summary(p, who)

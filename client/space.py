@@ -28,7 +28,7 @@ from pathlib import Path
 
 import msgspec
 
-from client import crypto, devices, relocation, signatures, vault
+from client import crypto, devices, relocation, signatures, vault, write_rules
 from client.audit import AuditReport, audit_log
 from client.errors import (
     HomeError,
@@ -369,6 +369,10 @@ class Space:
         """Sign, encrypt and store one event locally; it is pushed at the next sync
         (or at once while a sync connection is open)."""
         check_payload(payload)
+        me = self.me()
+        write_rules.check_write(
+            payload, None if me is None else me.member_id, self.events, self.membership
+        )
         if self._join is not None:
             raise TrellisError(
                 "Joining is not finished yet: run 'trellis sync' once your "
@@ -433,6 +437,13 @@ class Space:
 
         ``kind="rejoin"`` with ``for_member`` (the other partner, who lost every device)
         lets that partner rejoin as themselves (client/devices.py, rejoin_invite)."""
+        if kind == "member" and len(self.membership.members) >= 2:
+            # A space has exactly two partners, for its whole life (§9.10).
+            raise TrellisError(
+                "Your partner has already joined, and a shared space is for the two of you "
+                "only. To add another device of your own, run 'trellis device invite'.",
+                code="partner_already_joined",
+            )
         for_device: DeviceId | None = None
         if kind == "rejoin":
             m = self.membership
