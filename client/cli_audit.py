@@ -12,7 +12,7 @@ from pathlib import Path
 from client.cli_common import UsageError, open_space, print_json
 from client.errors import TrellisError
 from client.export import build_export, render_html, verify_export
-from client.present import event_json, event_line, local_time
+from client.present import event_json, event_line, local_time, shown
 from client.space import Space
 from client.views import Moment
 from schemas.ids import EventId
@@ -37,16 +37,18 @@ async def cmd_timeline(args: argparse.Namespace) -> int:
         events = [
             e
             for e in space.events()
-            if (args.kind is None or payload_kind(e.payload).startswith(args.kind))
+            if shown(e)
+            and (args.kind is None or payload_kind(e.payload).startswith(args.kind))
             and (since is None or e.body.recorded_at >= since)
         ]
+        void = space.views().without_effect
         if args.json:
-            print_json([event_json(e, space) for e in events])
+            print_json([event_json(e, space, had_effect=e.event_id not in void) for e in events])
             return 0
         if not events:
             print("Nothing in the timeline matches.")
         for event in events:
-            print(event_line(event, space))
+            print(event_line(event, space, had_effect=event.event_id not in void))
     return 0
 
 

@@ -178,13 +178,23 @@ def plain(value: Any) -> Any:
     return value
 
 
-def event_line(event: VerifiedEvent, names: Names) -> str:
-    return f"{local_time(event.body.recorded_at)}  {event_summary(event, names)}"
+NO_EFFECT_NOTE = " (this had no effect: see 'trellis agreement show' or 'trellis verify')"
 
 
-def event_json(event: VerifiedEvent, names: Names) -> dict[str, Any]:
+def shown(event: VerifiedEvent) -> bool:
+    """Whether listings show the event: never one set aside as invalid (§9.9)."""
+    return not isinstance(event.payload, InvalidPayload)
+
+
+def event_line(event: VerifiedEvent, names: Names, *, had_effect: bool = True) -> str:
+    note = "" if had_effect else NO_EFFECT_NOTE
+    return f"{local_time(event.body.recorded_at)}  {event_summary(event, names)}{note}"
+
+
+def event_json(event: VerifiedEvent, names: Names, *, had_effect: bool = True) -> dict[str, Any]:
     p = event.payload
     out: dict[str, Any] = {
+        "had_effect": had_effect,
         "id": event.event_id.hex(),
         "kind": payload_kind(p),
         "author": names.author_name(event.author),

@@ -29,7 +29,7 @@ from pathlib import Path
 import msgspec
 
 from client import crypto, devices, relocation, signatures, vault, write_rules
-from client.audit import AuditReport, audit_log
+from client.audit import AuditReport, audit_log, practice_problems, violation_findings
 from client.errors import (
     HomeError,
     InviteCodeError,
@@ -802,7 +802,11 @@ class Space:
             rejected=len(await self._store.rejected()),
             last_sync_at=int(last.decode()) if last else None,
             joined=self.joined,
-            integrity=self.integrity(),
+            # Whatever makes 'trellis verify' fail is here too (§10.7).
+            integrity=[
+                *self.integrity(),
+                *violation_findings(practice_problems(self.views())),
+            ],
         )
 
     # -- tamper evidence and recovery (docs/PROTOCOL.md §9.6, §9.7) -------------------

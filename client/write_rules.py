@@ -150,3 +150,8 @@ def _member(membership: Membership, event: VerifiedEvent) -> MemberId | None:
 
 def _refuse(message: str) -> None:
     raise TrellisError(message, code=NOT_ALLOWED)
+
+
+def may_be_void(event: VerifiedEvent) -> bool:
+    """Whether a rule here applies to the event, so that it may have had no effect."""
+    return isinstance(event.payload, _RULED)
