@@ -21,6 +21,8 @@ failures take the same road.
 
 from __future__ import annotations
 
+import re
+
 import msgspec
 
 from client.msgpack_scan import replace_map_value
@@ -67,7 +69,7 @@ def open_plaintext(plaintext: bytes) -> tuple[EventBody, Payload | InvalidPayloa
     try:
         payload = decode_payload(body.payload)
     except PayloadFormatError as exc:
-        return body, InvalidPayload(type="invalid", reason=_short(str(exc)))
+        return body, InvalidPayload(type="invalid", reason=_where(str(exc)))
     except (RecursionError, msgspec.MsgspecError, ValueError):
         # Deep nesting or anything else the decoder chokes on: never past this line.
         return body, InvalidPayload(type="invalid", reason="its content does not decode")
@@ -102,5 +104,13 @@ def out_of_range(body: EventBody, payload: Payload) -> str | None:
     return None
 
 
-def _short(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+_PATH = re.compile(r"at `(\$[A-Za-z0-9_.\[\]]{0,80})`")
+
+
+def _where(error: str) -> str:
+    """The decoder's error names the offending value at times ("Invalid enum value
+    'x'"): that is the author's text, so only the place in the payload is kept."""
+    found = _PATH.search(error)
+    if found is None:
+        return "its content does not follow the format"
+    return f"a value out of range at {found.group(1)}"

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import msgspec
 
 from client.admission_checks import InvalidPayload
+from client.agreements import WithoutEffect
 from client.fold import JournalItem
 from client.verify import VerifiedEvent
 from schemas.payloads import (
@@ -246,3 +247,24 @@ def journal_lines(item: JournalItem, names: Names) -> list[str]:
         f"  [{item.id.hex()[:8]}]{suffix}{mood}{tags}"
     )
     return [head, *("    " + line for line in item.text.splitlines() or [""])]
+
+
+_ACTION_PAST = {
+    "accept": "accepted",
+    "decline": "declined",
+    "withdraw": "withdrew consent",
+    "review": "reviewed it",
+}
+
+
+def without_effect_sentence(note: WithoutEffect, names: Names) -> str:
+    """An honest event written concurrently with what made it void (§10.6), in words:
+    "Alex accepted after Sam had withdrawn; it had no effect"."""
+    who = names.member_name(note.member)
+    did = _ACTION_PAST.get(note.action, note.action)
+    if note.after == "accepted":
+        return f"{who} {did} again from another device; it had no effect"
+    if note.after == "superseded" or note.after_member is None:
+        return f"{who} {did} after another version had come into force; it had no effect"
+    first = names.member_name(note.after_member)
+    return f"{who} {did} after {first} had {note.after}; it had no effect"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,7 @@ from client.errors import (
 )
 from client.fold import JournalItem, causal_order, fold_journal
 from client.integrity import SPLIT_VIEW_GRACE_MS, Finding, assess, waiting_item
+from client.integrity_names import name_token, names_in
 from client.integrity_store import RelayTracker
 from client.localstore import DB_FILE_NAME, LocalStore, NewEvent, now_ms
 from client.recovery import Profile, fold_profiles
@@ -354,6 +356,11 @@ class Space:
         if join is not None:
             self._join = msgspec.msgpack.decode(join, type=_PendingJoin)
         await self._tracker.load()
+
+    @property
+    def home_notices(self) -> list[str]:
+        """Sentences about files in the home folder that were made private on opening."""
+        return list(self._store.notices)
 
     # -- writing ------------------------------------------------------------------
 
@@ -813,7 +820,10 @@ class Space:
 
     def integrity(self) -> list[Finding]:
         """The findings that stand now, proofs first; empty when all is well."""
-        return list(self._tracker.findings)
+        return [
+            dataclasses.replace(f, message=names_in(f.message, self.author_name))
+            for f in self._tracker.findings
+        ]
 
     async def reseed(self) -> relocation.ReseedReport:
         """Push this device's whole verified copy (every author's events) back to the
@@ -852,7 +862,8 @@ class Space:
             cursor=cursor,
             lost=self._tracker.lost(),
             sightings=await self._tracker.store.sightings(),
-            name_of=self.author_name,
+            # Stored as written: names go in only when shown (THREAT_MODEL.md §18).
+            name_of=name_token,
             grace_ms=self.split_view_grace_ms,
         )
         await self._tracker.publish(findings)
