@@ -187,7 +187,8 @@ class WithoutEffect:
     action: str
     """``accept``, ``decline``, ``withdraw`` or ``review``."""
     after: str
-    """What had happened first: ``withdrawn``, ``declined``, ``superseded``, ``accepted``."""
+    """What had happened first: ``withdrawn``, ``declined``, ``superseded``,
+    ``accepted`` (by the same partner, from another device) or ``in_force``."""
     after_member: MemberId | None
     """Who did that (None when another version came into force)."""
 
@@ -220,6 +221,8 @@ class AgreementVersion:
     closed_by: tuple[EventId, MemberId | None] | None = None
     """The event that declined, withdrew or superseded it, and its member."""
     without_effect: list[WithoutEffect] = field(default_factory=list)
+    in_force_by: EventId | None = None
+    """The acceptance (or narrowing proposal) that brought it into force."""
 
 
 @dataclass
@@ -450,6 +453,9 @@ class _Fold:
         if code is _DUP:
             mine = [c for c in version.accepted_by if c.member == member]
             return (mine[0].event_id, "accepted", member) if mine else None
+        if version.status in ("in_force", "expired") and version.in_force_by is not None:
+            # Declined or accepted again, concurrently with its coming into force.
+            return version.in_force_by, "in_force", None
         if version.closed_by is None:
             return None
         return version.closed_by[0], version.status, version.closed_by[1]
@@ -467,6 +473,7 @@ class _Fold:
                 other.closed_by = by
         version.status = "in_force"
         version.in_force_since = at
+        version.in_force_by = None if by is None else by[0]
         book.in_force = version
 
     def view(self, today: datetime.date) -> AgreementsView:

@@ -264,6 +264,8 @@ def without_effect_sentence(note: WithoutEffect, names: Names) -> str:
     did = _ACTION_PAST.get(note.action, note.action)
     if note.after == "accepted":
         return f"{who} {did} again from another device; it had no effect"
+    if note.after == "in_force":
+        return f"{who} {did} after it had come into force; it had no effect"
     if note.after == "superseded" or note.after_member is None:
         return f"{who} {did} after another version had come into force; it had no effect"
     first = names.member_name(note.after_member)
