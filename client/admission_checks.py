@@ -1,5 +1,5 @@
 """Opening an event's plaintext, and what happens when it is hostile (docs/PROTOCOL.md
-§9.9, docs/THREAT_MODEL.md §17).
+§9.8, docs/THREAT_MODEL.md §17).
 
 Theory of operation. An envelope that is genuine (its signature holds, it continues its
 author's chain, it opens with the epoch's key) may still carry a plaintext its author's

@@ -179,7 +179,7 @@ class Review:
 @dataclass(frozen=True, slots=True)
 class WithoutEffect:
     """A transition written concurrently with what closed the version (its author had
-    not seen it): honest, kept and shown, and it changed nothing (§10.6)."""
+    not seen it): honest, kept and shown, and it changed nothing (§10.5)."""
 
     member: MemberId
     event_id: EventId
@@ -340,7 +340,7 @@ _ACTIONS: Mapping[type[_Transition], _Action] = {
 
 _CONCURRENT_CODES = frozenset({_ACV, _DUP, _DCV, _WCV, _RIV})
 """Violations an honest device can write when it had not seen the event that caused
-them: they become :class:`WithoutEffect` notes instead (module docstring, §10.6)."""
+them: they become :class:`WithoutEffect` notes instead (module docstring, §10.5)."""
 
 
 class _Fold:

@@ -82,7 +82,7 @@ def audit_log(
 
 def violation_findings(problems: Iterable[Problem]) -> list[Finding]:
     """Rule-breaking events as findings, one per code, so ``trellis status`` shows what
-    makes ``trellis verify`` fail (docs/PROTOCOL.md §10.7)."""
+    makes ``trellis verify`` fail (docs/PROTOCOL.md §10.6)."""
     grouped: dict[str, list[Problem]] = {}
     for problem in problems:
         grouped.setdefault(problem.code, []).append(problem)

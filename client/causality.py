@@ -1,5 +1,5 @@
 """Had the author seen it? The one question that separates honest concurrency from a
-rule broken on purpose (docs/PROTOCOL.md §10.6).
+rule broken on purpose (docs/PROTOCOL.md §10.5).
 
 Two devices working offline can each write something that, folded after the other,
 changes nothing: Alex accepts an agreement that Sam has just withdrawn. Neither client

@@ -1,4 +1,4 @@
-"""Journal amendments and retractions that must not take effect (docs/PROTOCOL.md §10.7).
+"""Journal amendments and retractions that must not take effect (docs/PROTOCOL.md §10.6).
 
 :func:`client.fold.fold_journal` applies only what the entry's own author writes; this
 module names what it set aside, so ``trellis verify`` and ``trellis status`` report it

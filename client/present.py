@@ -54,7 +54,7 @@ class Names(Protocol):
 
 def iso_utc(ms: int) -> str:
     """Any time admission let through, and any other: out of datetime's range it is
-    clamped to the nearest it can show, never an exception (docs/PROTOCOL.md §9.9)."""
+    clamped to the nearest it can show, never an exception (docs/PROTOCOL.md §9.8)."""
     return (
         datetime.fromtimestamp(_clamped_ms(ms) / 1000, UTC)
         .isoformat(timespec="milliseconds")
@@ -183,7 +183,7 @@ NO_EFFECT_NOTE = " (this had no effect: see 'trellis agreement show' or 'trellis
 
 
 def shown(event: VerifiedEvent) -> bool:
-    """Whether listings show the event: never one set aside as invalid (§9.9)."""
+    """Whether listings show the event: never one set aside as invalid (§9.8)."""
     return not isinstance(event.payload, InvalidPayload)
 
 
@@ -258,7 +258,7 @@ _ACTION_PAST = {
 
 
 def without_effect_sentence(note: WithoutEffect, names: Names) -> str:
-    """An honest event written concurrently with what made it void (§10.6), in words:
+    """An honest event written concurrently with what made it void (§10.5), in words:
     "Alex accepted after Sam had withdrawn; it had no effect"."""
     who = names.member_name(note.member)
     did = _ACTION_PAST.get(note.action, note.action)

@@ -445,7 +445,7 @@ class Space:
         ``kind="rejoin"`` with ``for_member`` (the other partner, who lost every device)
         lets that partner rejoin as themselves (client/devices.py, rejoin_invite)."""
         if kind == "member" and len(self.membership.members) >= 2:
-            # A space has exactly two partners, for its whole life (§9.10).
+            # A space has exactly two partners, for its whole life (§9.9).
             raise TrellisError(
                 "Your partner has already joined, and a shared space is for the two of you "
                 "only. To add another device of your own, run 'trellis device invite'.",
@@ -809,7 +809,7 @@ class Space:
             rejected=len(await self._store.rejected()),
             last_sync_at=int(last.decode()) if last else None,
             joined=self.joined,
-            # Whatever makes 'trellis verify' fail is here too (§10.7).
+            # Whatever makes 'trellis verify' fail is here too (§10.6).
             integrity=[
                 *self.integrity(),
                 *violation_findings(practice_problems(self.views())),

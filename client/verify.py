@@ -363,7 +363,7 @@ class LogVerifier:
                 event.event_id, RejectCode.BAD_INVITE_PROOF, "a member invite must add a new member"
             )
         if invite.kind == "member" and len(self.membership.members) >= 2:
-            # A space has exactly two partners for its whole life (§9.10): whatever the
+            # A space has exactly two partners for its whole life (§9.9): whatever the
             # relay lets through, a third member is never let in here.
             self._outsiders.add(DeviceId(event.envelope.author))
             return self._reject(

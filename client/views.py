@@ -70,7 +70,7 @@ class Views:
     """Events that break a rule of their practice: kept in the log, shown by verify."""
     without_effect: set[EventId]
     """Events that changed nothing: every violation, and honest events written
-    concurrently with what made them void (§10.6). Listings say so when showing them."""
+    concurrently with what made them void (§10.5). Listings say so when showing them."""
 
 
 def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Moment) -> Views:

@@ -1,4 +1,4 @@
-"""What a partner may write, checked before anything is signed (docs/PROTOCOL.md §10.7).
+"""What a partner may write, checked before anything is signed (docs/PROTOCOL.md §10.6).
 
 Every rule a receiving client reports as a violation (client/agreements.py,
 client/recovery.py, client/journal_rules.py) is first a rule this client refuses to

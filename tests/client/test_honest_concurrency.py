@@ -1,4 +1,4 @@
-"""Honest concurrency is never a violation (issue #10; docs/PROTOCOL.md §10.6).
+"""Honest concurrency is never a violation (issue #10; docs/PROTOCOL.md §10.5).
 
 Two partners with two devices each act offline and at the same time: every action is
 one the honest client would write on that device at that moment (it passes

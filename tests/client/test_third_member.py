@@ -1,4 +1,4 @@
-"""A space has exactly two partners for its whole life (issue #10; PROTOCOL.md §9.10):
+"""A space has exactly two partners for its whole life (issue #10; PROTOCOL.md §9.9):
 a lying relay that lets a third person in does not get past the client."""
 
 from __future__ import annotations

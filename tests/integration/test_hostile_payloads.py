@@ -1,7 +1,7 @@
 """Events that break the other side (issue #10): a partner's app that signs and encrypts
 hostile content must never stop this client. Each such event is an ``invalid_event``
 finding with its id, stays out of every view, and what comes after it is shown.
-(docs/PROTOCOL.md §9.9, docs/THREAT_MODEL.md §17)"""
+(docs/PROTOCOL.md §9.8, docs/THREAT_MODEL.md §17)"""
 
 from __future__ import annotations
 

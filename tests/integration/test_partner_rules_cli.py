@@ -1,5 +1,5 @@
 """What a partner may write, and files on the device, through the ``trellis`` CLI with a
-real relay (issue #10; docs/PROTOCOL.md §9.10, §10.6, §10.7; THREAT_MODEL.md §18)."""
+real relay (issue #10; docs/PROTOCOL.md §9.9, §10.5, §10.6; THREAT_MODEL.md §18)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Writes a partner may not make (issue #10; docs/PROTOCOL.md §10.7): refused by this
+"""Writes a partner may not make (issue #10; docs/PROTOCOL.md §10.6): refused by this
 client before anything is signed, and, when a modified client writes them anyway, a
 finding that is never shown as having taken effect."""
 
