@@ -32,12 +32,12 @@ from enum import StrEnum
 import msgspec
 
 from client import crypto
-from client.admission_checks import InvalidPayload
+from client.admission_checks import InvalidPayload, open_plaintext
 from client.relay_view import RelayView, Sighting, SightingKind
 from client.verify import VerifiedEvent
 from schemas.envelope import EnvelopeFormatError, decode_envelope, event_id_of
 from schemas.ids import DeviceId, EventId
-from schemas.payloads import PayloadFormatError, decode_body
+from schemas.payloads import PayloadFormatError
 
 SPLIT_VIEW_GRACE_MS = 3_600_000
 """How much later than the evidence a partner's event must be written before its stale
@@ -264,7 +264,8 @@ def waiting_item(
     key = events_key(env.epoch)
     if key is not None:
         try:
-            body = decode_body(crypto.open_event(key, env))
+            # The one decode site (admission_checks.py): a hostile body cannot stop us.
+            body, _ = open_plaintext(crypto.open_event(key, env))
         except (crypto.CryptoError, PayloadFormatError, msgspec.MsgspecError):
             body = None
         if body is not None:

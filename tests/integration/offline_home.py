@@ -53,3 +53,7 @@ def build_home(home: Path, device: Writer, events: Sequence[Built]) -> SyncRepor
         return await deliver(home, events)
 
     return asyncio.run(run())
+
+
+def deliver_more(home: Path, events: Sequence[Built]) -> SyncReport:
+    return asyncio.run(deliver(home, events))

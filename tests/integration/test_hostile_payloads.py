@@ -22,7 +22,7 @@ from client.present import iso_utc, local_time
 from schemas.payloads import EventBody, JournalEntry
 from tests.client.builders import Built, Writer, entry, paired
 from tests.integration.cli import PASSPHRASE
-from tests.integration.offline_home import build_home
+from tests.integration.offline_home import build_home, deliver_more
 
 MAX_MS = 2**53 - 1
 
@@ -244,3 +244,18 @@ def test_an_unreadable_body_is_refused_with_a_finding_and_listings_still_render(
     assert_every_listing_renders(tmp_path)
     _, out, _ = run_cli(tmp_path, "status", "--json")
     assert broken.event_id.hex() in out
+
+
+def test_a_hostile_event_held_pending_does_not_stop_the_integrity_check(
+    tmp_path: Path, passphrase_env: None
+) -> None:
+    pair = paired()
+    skipped = entry(pair.alex, "Not delivered yet.", deps=[pair.joined])
+    hostile = hostile_write(pair.alex, nested(50_000), [pair.joined])
+
+    report = build_home(tmp_path, pair.blake, [*pair.membership, hostile])
+
+    assert report.received == len(pair.membership)  # the hostile one waits for its prev
+    assert_every_listing_renders(tmp_path)
+    build_home_more = deliver_more(tmp_path, [skipped])
+    assert build_home_more.received == 2  # and both pass once it arrives
