@@ -102,6 +102,7 @@ from enum import StrEnum
 from string import hexdigits
 from typing import Literal
 
+from client.causality import had_seen
 from client.verify import Membership, VerifiedEvent
 from schemas.ids import EventId, MemberId
 from schemas.practices import (
@@ -175,6 +176,23 @@ class Review:
     next_review_on: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class WithoutEffect:
+    """A transition written concurrently with what closed the version (its author had
+    not seen it): honest, kept and shown, and it changed nothing (§10.5)."""
+
+    member: MemberId
+    event_id: EventId
+    at: int
+    action: str
+    """``accept``, ``decline``, ``withdraw`` or ``review``."""
+    after: str
+    """What had happened first: ``withdrawn``, ``declined``, ``superseded``,
+    ``accepted`` (by the same partner, from another device) or ``in_force``."""
+    after_member: MemberId | None
+    """Who did that (None when another version came into force)."""
+
+
 @dataclass
 class AgreementVersion:
     id: EventId
@@ -200,6 +218,11 @@ class AgreementVersion:
     narrowing: bool = False
     """In force on its proposer's word: it only removed clauses of a version in force."""
     in_force_since: int | None = None
+    closed_by: tuple[EventId, MemberId | None] | None = None
+    """The event that declined, withdrew or superseded it, and its member."""
+    without_effect: list[WithoutEffect] = field(default_factory=list)
+    in_force_by: EventId | None = None
+    """The acceptance (or narrowing proposal) that brought it into force."""
 
 
 @dataclass
@@ -315,8 +338,14 @@ _ACTIONS: Mapping[type[_Transition], _Action] = {
 }
 
 
+_CONCURRENT_CODES = frozenset({_ACV, _DUP, _DCV, _WCV, _RIV})
+"""Violations an honest device can write when it had not seen the event that caused
+them: they become :class:`WithoutEffect` notes instead (module docstring, §10.5)."""
+
+
 class _Fold:
     def __init__(self, membership: Membership) -> None:
+        self.membership = membership
         self.members = frozenset(membership.members)
         self.books: dict[EventId, _Book] = {}
         self.versions: dict[EventId, AgreementVersion] = {}
@@ -359,7 +388,7 @@ class _Fold:
         self.versions[version.id] = version
         if base is not None and _narrows(version, base):
             version.narrowing = True
-            self.bring_into_force(book, version, event.body.recorded_at)
+            self.bring_into_force(book, version, event.body.recorded_at, (event.event_id, None))
 
     def transition(self, event: VerifiedEvent, member: MemberId, t: _Transition) -> None:
         version = self.versions.get(EventId(t.version))
@@ -386,18 +415,26 @@ class _Fold:
             else:
                 version, effect = successor, "withdraw"
         if isinstance(effect, ViolationCode):
-            self.refuse(event, effect, t.version)
+            cause = self.cause(version, member, effect)
+            if cause is not None and not had_seen(self.membership, event, cause[0]):
+                version.without_effect.append(
+                    WithoutEffect(member, event.event_id, at, _ACTIONS[type(t)], *cause[1:])
+                )
+            else:
+                self.refuse(event, effect, t.version)
         elif isinstance(t, AgreementAccepted):
             version.accepted_by.append(Consent(member, event.event_id, at, t.note))
             others = self.members - {version.proposer}
             if others and others <= {c.member for c in version.accepted_by}:
-                self.bring_into_force(book, version, at)
+                self.bring_into_force(book, version, at, (event.event_id, None))
         elif isinstance(t, AgreementDeclined):
             version.declined_by.append(Consent(member, event.event_id, at, t.reason))
             version.status = "declined"
+            version.closed_by = (event.event_id, member)
         elif isinstance(t, AgreementWithdrawn):
             version.withdrawn_by = Consent(member, event.event_id, at, t.reason)
             version.status = "withdrawn"
+            version.closed_by = (event.event_id, member)
             if book.in_force is version:
                 book.in_force = None
         else:
@@ -405,12 +442,38 @@ class _Fold:
                 Review(member, event.event_id, at, t.outcome, t.note, t.next_review_on)
             )
 
-    def bring_into_force(self, book: _Book, version: AgreementVersion, at: int) -> None:
+    def cause(
+        self, version: AgreementVersion, member: MemberId, code: ViolationCode
+    ) -> tuple[EventId, str, MemberId | None] | None:
+        """The event that made this transition void, when an honest device could have
+        written it without having seen that event; None for a rule no honest device
+        breaks."""
+        if code not in _CONCURRENT_CODES:
+            return None
+        if code is _DUP:
+            mine = [c for c in version.accepted_by if c.member == member]
+            return (mine[0].event_id, "accepted", member) if mine else None
+        if version.status in ("in_force", "expired") and version.in_force_by is not None:
+            # Declined or accepted again, concurrently with its coming into force.
+            return version.in_force_by, "in_force", None
+        if version.closed_by is None:
+            return None
+        return version.closed_by[0], version.status, version.closed_by[1]
+
+    def bring_into_force(
+        self,
+        book: _Book,
+        version: AgreementVersion,
+        at: int,
+        by: tuple[EventId, MemberId | None] | None = None,
+    ) -> None:
         for other in book.versions:
             if other is not version and other.status in ("proposed", "in_force"):
                 other.status = "superseded"
+                other.closed_by = by
         version.status = "in_force"
         version.in_force_since = at
+        version.in_force_by = None if by is None else by[0]
         book.in_force = version
 
     def view(self, today: datetime.date) -> AgreementsView:
@@ -503,3 +566,41 @@ def _utc_date(ms: int) -> str:
     if days > (datetime.date.max - _EPOCH).days:
         return datetime.date.max.isoformat()
     return (_EPOCH + datetime.timedelta(days=days)).isoformat()
+
+
+def transition_refusal(
+    view: AgreementsView, member: MemberId, transition: _Transition
+) -> ViolationCode | None:
+    """What :func:`fold_agreements` would report if ``member`` wrote ``transition`` now,
+    having seen everything in ``view``: None when it would take effect. The same table
+    as the fold, so the client refuses to write exactly what a partner's client would
+    report (client/write_rules.py)."""
+    found: tuple[Agreement, AgreementVersion] | None = None
+    for agreement in view.agreements:
+        for version in agreement.versions:
+            if version.id == transition.version:
+                found = (agreement, version)
+    if found is None:
+        return _V.UNKNOWN_VERSION
+    agreement, version = found
+    who: _Who = (
+        "proposer"
+        if member == version.proposer
+        else "consented"
+        if any(c.member == member for c in version.accepted_by)
+        else "other"
+    )
+    state: _State = "in_force" if version.status == "expired" else version.status
+    effect = _RULES[(_ACTIONS[type(transition)], who)][state]
+    if effect == "narrowed":
+        current = agreement.current
+        step = (
+            current if current is not None and current.status in ("in_force", "expired") else None
+        )
+        by_id = {v.id: v for v in agreement.versions}
+        while step is not None and step.narrowing and step.revises is not None:
+            step = by_id.get(step.revises)
+            if step is version:
+                return None
+        return _V.WITHDRAW_OF_CLOSED_VERSION
+    return effect if isinstance(effect, ViolationCode) else None

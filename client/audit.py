@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from client.admission_checks import InvalidPayload
 from client.fold import causal_order
-from client.integrity import Finding
+from client.integrity import Finding, FindingCode, Severity
 from client.verify import LogVerifier, Verdict, VerifiedEvent
-from client.views import Moment, build_views
+from client.views import Moment, Views, build_views
 from schemas.ids import SpaceId
 
 
@@ -66,6 +67,37 @@ def audit_log(
             Problem(code, f"the relay delivered an event that was refused: {reason}", event_id)
         )
     views = build_views(causal_order(accepted), verifier.membership, moment)
-    for violation in views.violations:
-        problems.append(Problem(violation.code, violation.message, violation.event_id))
+    problems.extend(practice_problems(views))
+    for event in accepted:
+        if isinstance(event.payload, InvalidPayload):
+            problems.append(
+                Problem(
+                    "invalid_event",
+                    f"set aside, its content is not shown: {event.payload.reason}",
+                    event.event_id,
+                )
+            )
     return AuditReport(events=len(accepted), problems=problems, findings=list(findings))
+
+
+def violation_findings(problems: Iterable[Problem]) -> list[Finding]:
+    """Rule-breaking events as findings, one per code, so ``trellis status`` shows what
+    makes ``trellis verify`` fail (docs/PROTOCOL.md §10.6)."""
+    grouped: dict[str, list[Problem]] = {}
+    for problem in problems:
+        grouped.setdefault(problem.code, []).append(problem)
+    return [
+        Finding(
+            FindingCode.INVALID_EVENT,
+            Severity.PROOF,
+            f"{'One event' if len(items) == 1 else f'{len(items)} events'} written against "
+            f"the space's rules ({code}: {items[0].message}). Kept in the history, with no "
+            "effect. An honest app does not write this; 'trellis verify' lists each one.",
+            tuple(p.event_id.hex() for p in items if p.event_id is not None),
+        )
+        for code, items in sorted(grouped.items())
+    ]
+
+
+def practice_problems(views: Views) -> list[Problem]:
+    return [Problem(v.code, v.message, v.event_id) for v in views.violations]

@@ -36,10 +36,12 @@ from client.present import (
     iso_utc,
     journal_json,
     journal_lines,
+    shown,
 )
 from client.relay_http import CA_FILE_ENV
 from client.space import Space
 from client.verify import VerifiedEvent
+from client.write_rules import may_be_void
 from schemas.payloads import JournalAmended, JournalEntry, JournalRetracted
 
 SAFETY_SYNC_TIMEOUT_S = 10.0
@@ -172,10 +174,15 @@ async def cmd_sync(args: argparse.Namespace) -> int:
             return 0
 
         def show(event: VerifiedEvent) -> None:
+            if not shown(event):
+                return
+            # Only events that can be void need the views (folding is not free).
+            effect = not may_be_void(event) or event.event_id not in space.views().without_effect
             if args.json:
-                print(json.dumps(event_json(event, space), ensure_ascii=False), flush=True)
+                line = json.dumps(event_json(event, space, had_effect=effect), ensure_ascii=False)
+                print(line, flush=True)
             else:
-                print(event_line(event, space), flush=True)
+                print(event_line(event, space, had_effect=effect), flush=True)
 
         if not args.json:
             print("Watching for new events. Press Ctrl-C to stop.", flush=True)

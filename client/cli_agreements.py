@@ -16,7 +16,7 @@ from client.cli_common import (
     read_optional,
 )
 from client.errors import TrellisError
-from client.present import iso_utc, local_time
+from client.present import iso_utc, local_time, without_effect_sentence
 from client.recovery import describe_window, next_window
 from client.space import Space
 from client.views import Moment
@@ -112,6 +112,16 @@ def version_json(space: Space, v: AgreementVersion) -> dict[str, Any]:
         "accepted_by": [consent(c) for c in v.accepted_by],
         "declined_by": [consent(c) for c in v.declined_by],
         "withdrawn_by": consent(v.withdrawn_by) if v.withdrawn_by else None,
+        "without_effect": [
+            {
+                "member": space.member_name(w.member),
+                "action": w.action,
+                "at": iso_utc(w.at),
+                "event": w.event_id.hex(),
+                "summary": without_effect_sentence(w, space),
+            }
+            for w in v.without_effect
+        ],
         "reviews": [
             {
                 "member": space.member_name(r.member),
@@ -213,6 +223,8 @@ async def cmd_show(args: argparse.Namespace) -> int:
                     f"  reviewed by {space.member_name(r.member)} on {local_time(r.at)}: "
                     f"{r.outcome}"
                 )
+            for w in v.without_effect:
+                print(f"  {without_effect_sentence(w, space)} ({local_time(w.at)})")
     return 0
 
 

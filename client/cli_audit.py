@@ -14,7 +14,8 @@ from client.errors import TrellisError
 from client.export import VerifiedExport, build_export, render_html, verify_export
 from client.export_compare import CrossCheck, cross_check
 from client.export_verify import utc_text
-from client.present import event_json, event_line
+from client.home_files import write_private
+from client.present import event_json, event_line, local_time, shown
 from client.space import Space
 from client.views import Moment
 from schemas.ids import EventId
@@ -39,16 +40,18 @@ async def cmd_timeline(args: argparse.Namespace) -> int:
         events = [
             e
             for e in space.events()
-            if (args.kind is None or payload_kind(e.payload).startswith(args.kind))
+            if shown(e)
+            and (args.kind is None or payload_kind(e.payload).startswith(args.kind))
             and (since is None or e.body.recorded_at >= since)
         ]
+        void = space.views().without_effect
         if args.json:
-            print_json([event_json(e, space) for e in events])
+            print_json([event_json(e, space, had_effect=e.event_id not in void) for e in events])
             return 0
         if not events:
             print("Nothing in the timeline matches.")
         for event in events:
-            print(event_line(event, space))
+            print(event_line(event, space, had_effect=event.event_id not in void))
     return 0
 
 
@@ -112,10 +115,24 @@ async def cmd_export(args: argparse.Namespace) -> int:
         out = Path(args.out)
         # Bytes, not text: newline translation would alter the verified report.
         payload = render_html(document).encode("utf-8") if args.format == "html" else document
-        await asyncio.to_thread(out.write_bytes, payload)
+        try:
+            # 0600, and never over an existing file unless asked (THREAT_MODEL.md §22).
+            await asyncio.to_thread(write_private, out, payload, force=args.force)
+        except FileExistsError:
+            raise TrellisError(
+                f"{out} already exists; nothing was written. Choose another name, or add "
+                "--force to replace it.",
+                code="file_exists",
+            ) from None
+        except IsADirectoryError:
+            raise TrellisError(
+                f"{out} is a folder; give a file name.", code="file_exists"
+            ) from None
         print(
-            f"Exported {len(chosen)} events to {out}. Whoever holds the file can read those "
-            "events and no others; check it with 'trellis verify-export'."
+            f"Exported {len(chosen)} events to {out}. The file holds their decrypted text and "
+            "the keys that open them: whoever holds it can read those events and no others. "
+            "Keep it private (only you can read it on this computer) and share it only with "
+            "someone you both chose; check it with 'trellis verify-export'."
         )
     return 0
 
@@ -200,7 +217,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--agreements", action="store_true", help="export agreements")
     p.add_argument("--id", help="just this agreement (default: all)")
     p.add_argument("--format", choices=("json", "html"), default="html")
-    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="the file to write (private to you; it holds decrypted text and keys)",
+    )
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser(

@@ -57,7 +57,10 @@ def passphrase(*, new: bool) -> str:
 
 
 async def open_space(args: argparse.Namespace) -> Space:
-    return await Space.open(home_dir(args), passphrase=passphrase(new=False))
+    space = await Space.open(home_dir(args), passphrase=passphrase(new=False))
+    for notice in space.home_notices:
+        print(f"trellis: {notice}", file=sys.stderr)
+    return space
 
 
 def print_json(value: Any) -> None:

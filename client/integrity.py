@@ -32,11 +32,12 @@ from enum import StrEnum
 import msgspec
 
 from client import crypto
+from client.admission_checks import InvalidPayload, open_plaintext
 from client.relay_view import RelayView, Sighting, SightingKind
 from client.verify import VerifiedEvent
 from schemas.envelope import EnvelopeFormatError, decode_envelope, event_id_of
 from schemas.ids import DeviceId, EventId
-from schemas.payloads import PayloadFormatError, decode_body
+from schemas.payloads import PayloadFormatError
 
 SPLIT_VIEW_GRACE_MS = 3_600_000
 """How much later than the evidence a partner's event must be written before its stale
@@ -84,6 +85,7 @@ class Finding:
 _FORGED = "forged"
 _INVALID = "invalid"
 _FORKED = "forked"
+_THIRD = "third"
 
 _REFUSALS: dict[str, tuple[str, str]] = {
     # code: (kind, what it means, in words for people)
@@ -96,6 +98,7 @@ _REFUSALS: dict[str, tuple[str, str]] = {
     "bad_genesis": (_FORGED, "it claims to start the space a second time"),
     "bad_invite_proof": (_FORGED, "it joins the space without a valid invite"),
     "invite_reused": (_FORGED, "it reuses an invite that was already used"),
+    "third_member": (_THIRD, ""),
     "equivocation": (_FORKED, ""),
     "chain_bad_prev": (_FORKED, ""),
 }
@@ -145,6 +148,18 @@ def refusal_findings(
                     ids,
                 )
             )
+        elif kind == _THIRD:
+            findings.append(
+                Finding(
+                    FindingCode.INVALID_EVENT,
+                    Severity.PROOF,
+                    f"Set aside: {count} from a third person. A space is for the two of "
+                    "you only, for its whole life, so someone joining after your partner "
+                    "did is not let in: nothing they wrote is shown, and nothing you agreed "
+                    "changes. The relay should have refused them; tell whoever runs it.",
+                    ids,
+                )
+            )
         else:
             reason = items[0].reason
             findings.append(
@@ -187,6 +202,37 @@ def _fork_finding(
     )
 
 
+def invalid_payload_findings(
+    events: Iterable[VerifiedEvent], name_of: Callable[[bytes], str]
+) -> list[Finding]:
+    """Genuine events whose content could not be read safely (client/admission_checks.py),
+    one finding per author device: kept in the log, out of every view."""
+    by_author: dict[bytes, list[VerifiedEvent]] = {}
+    for event in events:
+        if isinstance(event.payload, InvalidPayload):
+            by_author.setdefault(event.author, []).append(event)
+    findings = []
+    for author, items in sorted(by_author.items()):
+        items.sort(key=lambda e: e.envelope.seq)
+        reasons = "; ".join(_unique(_reason(e) for e in items))
+        findings.append(
+            Finding(
+                FindingCode.INVALID_EVENT,
+                Severity.PROOF,
+                f"Set aside: {_events(len(items))} signed by {name_of(author)}'s device whose "
+                f"content this app will not show ({reasons}). Everything else is shown as "
+                "usual. This is a problem with that device's app, not with the relay.",
+                tuple(e.event_id.hex() for e in items),
+            )
+        )
+    return findings
+
+
+def _reason(event: VerifiedEvent) -> str:
+    payload = event.payload
+    return payload.reason if isinstance(payload, InvalidPayload) else ""
+
+
 # -- what is missing --------------------------------------------------------------------
 
 
@@ -219,7 +265,8 @@ def waiting_item(
     key = events_key(env.epoch)
     if key is not None:
         try:
-            body = decode_body(crypto.open_event(key, env))
+            # The one decode site (admission_checks.py): a hostile body cannot stop us.
+            body, _ = open_plaintext(crypto.open_event(key, env))
         except (crypto.CryptoError, PayloadFormatError, msgspec.MsgspecError):
             body = None
         if body is not None:
@@ -425,6 +472,7 @@ def assess(
         *refusal_findings(refusals, positions, name_of),
         *conflicting_frontier_findings(waiting, forks, name_of),
         *replay_findings(sightings),
+        *invalid_payload_findings(events, name_of),
     ]
     for maybe in (withheld_finding(overdue, view.skipped(cursor)), rollback_finding(lost)):
         if maybe is not None:

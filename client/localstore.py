@@ -16,6 +16,7 @@ from pathlib import Path
 import aiosqlite
 
 from client.errors import LocalDataError
+from client.home_files import create_private, secure_home, tighten_files
 
 DB_FILE_NAME = "trellis.db"
 _MIGRATIONS = "migrations"
@@ -44,20 +45,28 @@ class NewEvent:
 class LocalStore:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self.notices = []
+
+    notices: list[str]
+    """What had to be tightened in the home folder when it was opened (home_files.py)."""
 
     @classmethod
     async def open(cls, path: Path) -> LocalStore:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        notices = secure_home(path.parent)
+        create_private(path)  # SQLite gives -wal and -shm the database file's mode
         db = await aiosqlite.connect(path, isolation_level=None)
         try:
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA synchronous=FULL")
             await db.execute("PRAGMA foreign_keys=ON")
             await _migrate(db)
+            tighten_files(path.parent)
         except BaseException:
             await db.close()
             raise
-        return cls(db)
+        store = cls(db)
+        store.notices = notices
+        return store
 
     async def close(self) -> None:
         await self._db.close()

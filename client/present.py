@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 import msgspec
 
+from client.admission_checks import InvalidPayload
+from client.agreements import WithoutEffect
 from client.fold import JournalItem
 from client.verify import VerifiedEvent
 from schemas.payloads import (
@@ -51,27 +53,32 @@ class Names(Protocol):
 
 
 def iso_utc(ms: int) -> str:
-    """Never raises: a signed time may lie past the year 9999 that datetime can show."""
-    try:
-        return (
-            datetime.fromtimestamp(ms / 1000, UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z")
-        )
-    except (ValueError, OverflowError, OSError):
-        return _beyond_calendar(ms)
+    """Any time admission let through, and any other: out of datetime's range it is
+    clamped to the nearest it can show, never an exception (docs/PROTOCOL.md §9.8)."""
+    return (
+        datetime.fromtimestamp(_clamped_ms(ms) / 1000, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def local_time(ms: int) -> str:
-    """Never raises, like :func:`iso_utc`."""
     try:
-        return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
-    except (ValueError, OverflowError, OSError):
-        return _beyond_calendar(ms)
+        return (
+            datetime.fromtimestamp(_clamped_ms(ms) / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
+        )
+    except (OverflowError, OSError, ValueError):
+        # The local zone's rules cannot place it (far from now): show it in UTC.
+        return iso_utc(ms)[:16].replace("T", " ") + " UTC"
 
 
-def _beyond_calendar(ms: int) -> str:
-    return f"{ms} ms after 1970-01-01 00:00 UTC"
+_MIN_SHOWN_MS = 0
+_MAX_SHOWN_MS = 253_402_214_400_000
+"""9999-12-31T00:00:00Z: the last day datetime can show in every zone."""
+
+
+def _clamped_ms(ms: int) -> int:
+    return min(max(ms, _MIN_SHOWN_MS), _MAX_SHOWN_MS)
 
 
 def event_summary(event: VerifiedEvent, names: Names) -> str:
@@ -98,6 +105,8 @@ def event_summary(event: VerifiedEvent, names: Names) -> str:
             return f"{who}'s device changed the space's key so removed devices cannot read on"
         case MemberLeft():
             return f"{who} left the space"
+        case InvalidPayload():
+            return f"{who}'s device wrote something this app set aside (see 'trellis status')"
         case UnknownPayload():
             return f"{who} wrote something this version of Trellis cannot show yet"
     return practice_summary(p, who)
@@ -170,13 +179,23 @@ def plain(value: Any) -> Any:
     return value
 
 
-def event_line(event: VerifiedEvent, names: Names) -> str:
-    return f"{local_time(event.body.recorded_at)}  {event_summary(event, names)}"
+NO_EFFECT_NOTE = " (this had no effect: see 'trellis agreement show' or 'trellis verify')"
 
 
-def event_json(event: VerifiedEvent, names: Names) -> dict[str, Any]:
+def shown(event: VerifiedEvent) -> bool:
+    """Whether listings show the event: never one set aside as invalid (§9.8)."""
+    return not isinstance(event.payload, InvalidPayload)
+
+
+def event_line(event: VerifiedEvent, names: Names, *, had_effect: bool = True) -> str:
+    note = "" if had_effect else NO_EFFECT_NOTE
+    return f"{local_time(event.body.recorded_at)}  {event_summary(event, names)}{note}"
+
+
+def event_json(event: VerifiedEvent, names: Names, *, had_effect: bool = True) -> dict[str, Any]:
     p = event.payload
     out: dict[str, Any] = {
+        "had_effect": had_effect,
         "id": event.event_id.hex(),
         "kind": payload_kind(p),
         "author": names.author_name(event.author),
@@ -228,3 +247,26 @@ def journal_lines(item: JournalItem, names: Names) -> list[str]:
         f"  [{item.id.hex()[:8]}]{suffix}{mood}{tags}"
     )
     return [head, *("    " + line for line in item.text.splitlines() or [""])]
+
+
+_ACTION_PAST = {
+    "accept": "accepted",
+    "decline": "declined",
+    "withdraw": "withdrew consent",
+    "review": "reviewed it",
+}
+
+
+def without_effect_sentence(note: WithoutEffect, names: Names) -> str:
+    """An honest event written concurrently with what made it void (§10.5), in words:
+    "Alex accepted after Sam had withdrawn; it had no effect"."""
+    who = names.member_name(note.member)
+    did = _ACTION_PAST.get(note.action, note.action)
+    if note.after == "accepted":
+        return f"{who} {did} again from another device; it had no effect"
+    if note.after == "in_force":
+        return f"{who} {did} after it had come into force; it had no effect"
+    if note.after == "superseded" or note.after_member is None:
+        return f"{who} {did} after another version had come into force; it had no effect"
+    first = names.member_name(note.after_member)
+    return f"{who} {did} after {first} had {note.after}; it had no effect"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -28,8 +29,8 @@ from pathlib import Path
 
 import msgspec
 
-from client import crypto, devices, relocation, signatures, vault
-from client.audit import AuditReport, audit_log
+from client import crypto, devices, relocation, signatures, vault, write_rules
+from client.audit import AuditReport, audit_log, practice_problems, violation_findings
 from client.errors import (
     HomeError,
     InviteCodeError,
@@ -39,6 +40,7 @@ from client.errors import (
 )
 from client.fold import JournalItem, causal_order, fold_journal
 from client.integrity import SPLIT_VIEW_GRACE_MS, Finding, assess, waiting_item
+from client.integrity_names import name_token, names_in
 from client.integrity_store import RelayTracker
 from client.localstore import DB_FILE_NAME, LocalStore, NewEvent, now_ms
 from client.recovery import Profile, fold_profiles
@@ -355,6 +357,11 @@ class Space:
             self._join = msgspec.msgpack.decode(join, type=_PendingJoin)
         await self._tracker.load()
 
+    @property
+    def home_notices(self) -> list[str]:
+        """Sentences about files in the home folder that were made private on opening."""
+        return list(self._store.notices)
+
     # -- writing ------------------------------------------------------------------
 
     @property
@@ -369,6 +376,10 @@ class Space:
         """Sign, encrypt and store one event locally; it is pushed at the next sync
         (or at once while a sync connection is open)."""
         check_payload(payload)
+        me = self.me()
+        write_rules.check_write(
+            payload, None if me is None else me.member_id, self.events, self.membership
+        )
         if self._join is not None:
             raise TrellisError(
                 "Joining is not finished yet: run 'trellis sync' once your "
@@ -433,6 +444,13 @@ class Space:
 
         ``kind="rejoin"`` with ``for_member`` (the other partner, who lost every device)
         lets that partner rejoin as themselves (client/devices.py, rejoin_invite)."""
+        if kind == "member" and len(self.membership.members) >= 2:
+            # A space has exactly two partners, for its whole life (§9.9).
+            raise TrellisError(
+                "Your partner has already joined, and a shared space is for the two of you "
+                "only. To add another device of your own, run 'trellis device invite'.",
+                code="partner_already_joined",
+            )
         for_device: DeviceId | None = None
         if kind == "rejoin":
             m = self.membership
@@ -791,14 +809,21 @@ class Space:
             rejected=len(await self._store.rejected()),
             last_sync_at=int(last.decode()) if last else None,
             joined=self.joined,
-            integrity=self.integrity(),
+            # Whatever makes 'trellis verify' fail is here too (§10.6).
+            integrity=[
+                *self.integrity(),
+                *violation_findings(practice_problems(self.views())),
+            ],
         )
 
     # -- tamper evidence and recovery (docs/PROTOCOL.md §9.6, §9.7) -------------------
 
     def integrity(self) -> list[Finding]:
         """The findings that stand now, proofs first; empty when all is well."""
-        return list(self._tracker.findings)
+        return [
+            dataclasses.replace(f, message=names_in(f.message, self.author_name))
+            for f in self._tracker.findings
+        ]
 
     async def reseed(self) -> relocation.ReseedReport:
         """Push this device's whole verified copy (every author's events) back to the
@@ -837,7 +862,8 @@ class Space:
             cursor=cursor,
             lost=self._tracker.lost(),
             sightings=await self._tracker.store.sightings(),
-            name_of=self.author_name,
+            # Stored as written: names go in only when shown (THREAT_MODEL.md §22).
+            name_of=name_token,
             grace_ms=self.split_view_grace_ms,
         )
         await self._tracker.publish(findings)

@@ -27,6 +27,7 @@ from enum import StrEnum
 import msgspec
 
 from client import crypto
+from client.admission_checks import open_plaintext
 from client.membership_rules import Lifecycle
 from schemas.envelope import Envelope, EnvelopeFormatError, decode_envelope, event_id_of
 from schemas.http import invite_proof_transcript
@@ -40,7 +41,6 @@ from schemas.payloads import (
     PayloadFormatError,
     SpaceCreated,
     UnknownPayload,
-    decode_event,
 )
 
 
@@ -73,6 +73,7 @@ class RejectCode(StrEnum):
     BAD_ROTATION = "bad_rotation"
     STALE_EPOCH = "stale_epoch"
     BAD_REJOIN = "bad_rejoin"
+    THIRD_MEMBER = "third_member"
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +186,8 @@ class LogVerifier:
         self.heads: dict[DeviceId, tuple[int, EventId]] = {}
         self._lamports: dict[EventId, int] = {}
         self._positions: dict[tuple[DeviceId, int], EventId] = {}
+        self._outsiders: set[DeviceId] = set()
+        """Devices whose join was refused as a third member: all they write is refused."""
 
     # -- queries ----------------------------------------------------------------
 
@@ -233,6 +236,10 @@ class LogVerifier:
         if not trusted and not crypto.envelope_signature_valid(env):
             return self._reject(event_id, RejectCode.BAD_SIGNATURE, "signature does not verify")
         author = DeviceId(env.author)
+        if author in self._outsiders:
+            return self._reject(
+                event_id, RejectCode.THIRD_MEMBER, "written by a third person's device"
+            )
         chain = self._check_chain(event_id, env)
         if chain is not None:
             return chain
@@ -240,7 +247,7 @@ class LogVerifier:
         if events_key is None:
             return Outcome(Verdict.PENDING, event_id, waiting_for=f"key for epoch {env.epoch}")
         try:
-            body, payload = decode_event(crypto.open_event(events_key, env))
+            plaintext = crypto.open_event(events_key, env)
         except crypto.KeyCommitmentError:
             return self._reject(
                 event_id,
@@ -249,6 +256,9 @@ class LogVerifier:
             )
         except crypto.CryptoError:
             return self._reject(event_id, RejectCode.UNDECRYPTABLE, "does not decrypt")
+        try:
+            # Hostile payloads come back as InvalidPayload (client/admission_checks.py).
+            body, payload = open_plaintext(plaintext)
         except PayloadFormatError as exc:
             return self._reject(event_id, RejectCode.BAD_PAYLOAD, str(exc))
         missing = [d for d in body.deps if d not in self._lamports]
@@ -358,6 +368,15 @@ class LogVerifier:
         if invite.kind == "member" and MemberId(joined.member_id) in self.membership.members:
             return self._reject(
                 event.event_id, RejectCode.BAD_INVITE_PROOF, "a member invite must add a new member"
+            )
+        if invite.kind == "member" and len(self.membership.members) >= 2:
+            # A space has exactly two partners for its whole life (§9.9): whatever the
+            # relay lets through, a third member is never let in here.
+            self._outsiders.add(DeviceId(event.envelope.author))
+            return self._reject(
+                event.event_id,
+                RejectCode.THIRD_MEMBER,
+                "a space has two partners; a third person cannot join",
             )
         return None
 

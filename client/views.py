@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, tzinfo
 
 from client.agreements import AgreementsView, Violation, fold_agreements
 from client.fold import JournalItem, fold_journal
+from client.journal_rules import JournalViolation, journal_effects
 from client.recovery import (
     CheckInView,
     DisclosureView,
@@ -30,7 +31,10 @@ from client.recovery import (
     fold_sobriety,
 )
 from client.verify import Membership, VerifiedEvent
-from schemas.ids import MemberId
+from schemas.ids import EventId, MemberId
+
+_APPLIED = frozenset({"slip_report_on_other_kind"})
+"""Violations whose event is applied as written, only flagged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +66,11 @@ class Views:
     milestones: list[MilestoneView]
     gratitude: list[GratitudeView]
     signals: list[SignalView]
-    violations: list[Violation | PracticeViolation]
+    violations: list[Violation | PracticeViolation | JournalViolation]
     """Events that break a rule of their practice: kept in the log, shown by verify."""
+    without_effect: set[EventId]
+    """Events that changed nothing: every violation, and honest events written
+    concurrently with what made them void (§10.5). Listings say so when showing them."""
 
 
 def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Moment) -> Views:
@@ -71,6 +78,14 @@ def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Mo
     agreements = fold_agreements(ordered, membership, moment.today)
     disclosures, disclosure_violations = fold_disclosures(ordered, membership, profiles)
     signals, signal_violations = fold_signals(ordered, membership)
+    journal = journal_effects(ordered, membership)
+    violations: list[Violation | PracticeViolation | JournalViolation] = [
+        *agreements.violations,
+        *disclosure_violations,
+        *signal_violations,
+        *journal.violations,
+    ]
+    late = {w.event_id for a in agreements.agreements for v in a.versions for w in v.without_effect}
     return Views(
         journal=fold_journal(ordered, membership),
         agreements=agreements,
@@ -81,5 +96,8 @@ def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Mo
         milestones=fold_milestones(ordered, membership),
         gratitude=fold_gratitude(ordered, membership),
         signals=signals,
-        violations=[*agreements.violations, *disclosure_violations, *signal_violations],
+        violations=violations,
+        without_effect={v.event_id for v in violations if v.code not in _APPLIED}
+        | journal.without_effect
+        | late,
     )

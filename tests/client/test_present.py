@@ -84,7 +84,10 @@ def test_times_in_json_are_iso_8601_utc_with_milliseconds_and_a_z() -> None:
         ("journal_entry", "Alex wrote in the journal: We walked by the river."),
         ("journal_amended", "Alex updated a journal entry: We walked by the river and talked."),
         ("journal_retracted", "Alex withdrew a journal entry"),
-        ("future_thing", "Blake wrote something this version of Trellis cannot show yet"),
+        (
+            "future_thing",
+            "Blake's device wrote something this app set aside (see 'trellis status')",
+        ),
     ],
 )
 def test_each_event_is_summarised_in_one_plain_sentence(
@@ -109,7 +112,7 @@ def test_an_event_as_json_names_its_kind_author_and_times(
     assert out["entry"] == events["journal_entry"].event_id.hex()
     assert out["text"] == "We walked by the river and talked."
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", out["recorded_at"])
-    assert event_json(events["future_thing"], names)["kind"] == "future_thing"
+    assert event_json(events["future_thing"], names)["kind"] == "invalid"
 
 
 def test_a_journal_item_shows_that_it_was_updated_and_withdrawn(

@@ -10,9 +10,10 @@ import msgspec
 import pytest
 
 from client import crypto
+from client.admission_checks import InvalidPayload
 from client.verify import LogVerifier, Outcome, RejectCode, Verdict
 from schemas.ids import EventId
-from schemas.payloads import JournalEntry, UnknownPayload
+from schemas.payloads import JournalEntry
 from tests.client.builders import (
     OTHER_SPACE_ID,
     Built,
@@ -448,7 +449,7 @@ def test_a_duplicate_is_reported_as_such_and_changes_nothing(
     assert joined.membership.devices == devices
 
 
-def test_a_payload_of_a_type_this_version_does_not_know_is_accepted_as_unknown(
+def test_a_payload_of_a_type_this_version_does_not_know_is_placed_but_set_aside(
     pair: Pair, joined: LogVerifier
 ) -> None:
     future = msgspec.msgpack.encode({"type": "future_thing", "colour": "teal", "n": 3})
@@ -458,7 +459,9 @@ def test_a_payload_of_a_type_this_version_does_not_know_is_accepted_as_unknown(
 
     assert_accepted(outcome, written)
     assert outcome.event is not None
-    assert outcome.event.payload == UnknownPayload(type="future_thing")
+    assert outcome.event.payload == InvalidPayload(
+        type="invalid", reason="a kind of event this app does not know"
+    )
     assert joined.heads[pair.alex.device_id] == (written.seq, written.event_id)
 
 
