@@ -37,6 +37,7 @@ from schemas.practices import (
     SignalCleared,
     SignalSent,
     SobrietyStarted,
+    WindowPostponed,
 )
 
 MAX_TEXT_CHARS = 20_000
@@ -205,6 +206,7 @@ Payload = (
     | GratitudeNoted
     | SignalSent
     | SignalCleared
+    | WindowPostponed
 )
 
 PAYLOAD_TYPES: tuple[type[msgspec.Struct], ...] = (
