@@ -72,6 +72,16 @@ is *widening* and needs acceptance like a new agreement.
 that was in force (if any) and every other version still ``proposed`` become
 ``superseded``.
 
+**The recovery plan** (``kind == "recovery_plan"``) is not a mutual agreement: it
+belongs to the partner who wrote its first version, its *owner* (in SAA each member
+defines their own abstinence, with a sponsor). Every version the owner writes is in
+force at once on their word and supersedes the one before; the owner may retire it
+(a withdrawal) and review it. The other partner reads it: their acceptance is kept as
+having read it, and their decline, withdrawal, review or revision is not applied and is
+reported ``plan_belongs_to_its_writer``, so the plan can never be vetoed or voided by
+the partner. What is mutual (what is told, and when) is an ordinary agreement. A
+history written when plans needed the partner's yes folds by this rule too.
+
 **Proposals.** Revising an unknown version is ``unknown_version``; revising a version of
 another kind (say a recovery plan revising an agreement) is ``revises_other_kind``. Both
 are ignored.
@@ -133,6 +143,7 @@ class ViolationCode(StrEnum):
     DECLINE_OF_CLOSED_VERSION = "decline_of_closed_version"
     WITHDRAW_OF_CLOSED_VERSION = "withdraw_of_closed_version"
     REVIEW_OF_INACTIVE_VERSION = "review_of_inactive_version"
+    PLAN_BELONGS_TO_ITS_WRITER = "plan_belongs_to_its_writer"
 
 
 _MESSAGES: Mapping[ViolationCode, str] = {
@@ -150,6 +161,9 @@ _MESSAGES: Mapping[ViolationCode, str] = {
     "already {status}",
     ViolationCode.REVIEW_OF_INACTIVE_VERSION: "reviews version {v}, which is {status}, "
     "not in force",
+    ViolationCode.PLAN_BELONGS_TO_ITS_WRITER: "answers recovery plan version {v}, which "
+    "belongs to the partner who wrote it; the other partner reads it and cannot change, "
+    "decline or end it",
 }
 
 
@@ -339,6 +353,9 @@ class _Fold:
             if base.kind != p.kind:
                 self.refuse(event, _V.REVISES_OTHER_KIND, p.revises)
                 return
+            if base.kind == "recovery_plan" and base.proposer != member:
+                self.refuse(event, _V.PLAN_BELONGS_TO_ITS_WRITER, p.revises)
+                return
         version = AgreementVersion(
             id=event.event_id,
             agreement_id=event.event_id if base is None else base.agreement_id,
@@ -357,7 +374,10 @@ class _Fold:
         book = self.books.setdefault(version.agreement_id, _Book([], [event.event_id]))
         book.versions.append(version)
         self.versions[version.id] = version
-        if base is not None and _narrows(version, base):
+        if version.kind == "recovery_plan":
+            # Owned, not agreed: in force on its writer's word (module docstring).
+            self.bring_into_force(book, version, event.body.recorded_at)
+        elif base is not None and _narrows(version, base):
             version.narrowing = True
             self.bring_into_force(book, version, event.body.recorded_at)
 
@@ -368,6 +388,15 @@ class _Fold:
             return
         book = self.books[version.agreement_id]
         book.event_ids.append(event.event_id)
+        if version.kind == "recovery_plan" and member != version.proposer:
+            if isinstance(t, AgreementAccepted):
+                # Kept as "has read it": it changes nothing (a plan needs no yes).
+                version.accepted_by.append(
+                    Consent(member, event.event_id, event.body.recorded_at, t.note)
+                )
+            else:
+                self.refuse(event, _V.PLAN_BELONGS_TO_ITS_WRITER, t.version)
+            return
         who: _Who = (
             "proposer"
             if member == version.proposer
