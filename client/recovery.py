@@ -23,7 +23,8 @@ The folds, and where they live:
   (client/recovery_records.py).
 * :func:`fold_signals` and :func:`active_signals`: safety signals.
 * :func:`fold_sobriety` (client/recovery_sobriety.py): current run and total sober days.
-* :func:`next_window`, :func:`describe_window` (client/recovery_windows.py).
+* :func:`next_window`, :func:`next_occurrence`, :func:`fold_postponements`,
+  :func:`describe_window` (client/recovery_windows.py).
 """
 
 from __future__ import annotations
@@ -49,7 +50,18 @@ from client.recovery_sobriety import (
     is_risk_report,
     local_date,
 )
-from client.recovery_windows import describe_window, next_window, window_start
+from client.recovery_windows import (
+    Occurrence,
+    Postponement,
+    PostponeProblem,
+    describe_window,
+    fold_postponements,
+    known_zone,
+    next_occurrence,
+    next_window,
+    window_start,
+    window_zone,
+)
 from client.verify import Membership, VerifiedEvent
 from schemas.ids import EventId, MemberId
 from schemas.payloads import MemberJoined, SpaceCreated
@@ -72,6 +84,9 @@ __all__ = [
     "DisclosureView",
     "GratitudeView",
     "MilestoneView",
+    "Occurrence",
+    "PostponeProblem",
+    "Postponement",
     "PracticeViolation",
     "Profile",
     "SignalView",
@@ -84,13 +99,17 @@ __all__ = [
     "fold_disclosures",
     "fold_gratitude",
     "fold_milestones",
+    "fold_postponements",
     "fold_profiles",
     "fold_signals",
     "fold_sobriety",
     "is_risk_report",
+    "known_zone",
     "local_date",
+    "next_occurrence",
     "next_window",
     "window_start",
+    "window_zone",
 ]
 
 

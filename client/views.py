@@ -7,7 +7,7 @@ and tests can pin the clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 
 from client.agreements import AgreementsView, Violation, fold_agreements
@@ -17,6 +17,8 @@ from client.recovery import (
     DisclosureView,
     GratitudeView,
     MilestoneView,
+    Postponement,
+    PostponeProblem,
     PracticeViolation,
     Profile,
     SignalView,
@@ -25,12 +27,13 @@ from client.recovery import (
     fold_disclosures,
     fold_gratitude,
     fold_milestones,
+    fold_postponements,
     fold_profiles,
     fold_signals,
     fold_sobriety,
 )
 from client.verify import Membership, VerifiedEvent
-from schemas.ids import MemberId
+from schemas.ids import EventId, MemberId
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +65,10 @@ class Views:
     milestones: list[MilestoneView]
     gratitude: list[GratitudeView]
     signals: list[SignalView]
-    violations: list[Violation | PracticeViolation]
-    """Events that break a rule of their practice: kept in the log, shown by verify."""
+    violations: list[Violation | PracticeViolation | PostponeProblem]
+    """Events whose effect was not applied: kept in the log, listed by verify."""
+    postponements: dict[tuple[EventId, int], Postponement] = field(default_factory=dict)
+    """Window occurrences moved, by (window version id, scheduled start)."""
 
 
 def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Moment) -> Views:
@@ -71,6 +76,7 @@ def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Mo
     agreements = fold_agreements(ordered, membership, moment.today)
     disclosures, disclosure_violations = fold_disclosures(ordered, membership, profiles)
     signals, signal_violations = fold_signals(ordered, membership)
+    postponements, postpone_problems = fold_postponements(ordered, membership)
     return Views(
         journal=fold_journal(ordered, membership),
         agreements=agreements,
@@ -81,5 +87,11 @@ def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Mo
         milestones=fold_milestones(ordered, membership),
         gratitude=fold_gratitude(ordered, membership),
         signals=signals,
-        violations=[*agreements.violations, *disclosure_violations, *signal_violations],
+        violations=[
+            *agreements.violations,
+            *disclosure_violations,
+            *signal_violations,
+            *postpone_problems,
+        ],
+        postponements=postponements,
     )
