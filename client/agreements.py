@@ -64,7 +64,8 @@ is not an earlier proposal is ``unknown_version``. The effects:
 
 **Narrowing.** A revision *narrows* version V when, as it is folded, V is in force, the
 revision has the same kind, title, review date, expiry, circles and window as V, and
-its set of clauses is a strict subset of V's. Narrowing what is shared can be done by
+its set of clauses, each with the members it binds (``binds``: me/you/both from each
+proposer's side), is a strict subset of V's. Narrowing what is shared can be done by
 one partner: such a revision is in force at once on its proposer's word. Anything else
 is *widening* and needs acceptance like a new agreement.
 
@@ -207,6 +208,9 @@ class AgreementVersion:
     circles: ThreeCircles | None
     window: Window | None
     status: VersionStatus = "proposed"
+    binds: tuple[str, ...] = ()
+    """Whom each clause binds (``me``, ``you``, ``both``) from the proposer's side; empty
+    for versions written before clauses said so."""
     accepted_by: list[Consent] = field(default_factory=list)
     declined_by: list[Consent] = field(default_factory=list)
     withdrawn_by: Consent | None = None
@@ -370,6 +374,7 @@ class _Fold:
             expires_on=p.expires_on,
             circles=p.circles,
             window=p.window,
+            binds=tuple(p.binds),
         )
         book = self.books.setdefault(version.agreement_id, _Book([], [event.event_id]))
         book.versions.append(version)
@@ -377,7 +382,7 @@ class _Fold:
         if version.kind == "recovery_plan":
             # Owned, not agreed: in force on its writer's word (module docstring).
             self.bring_into_force(book, version, event.body.recorded_at)
-        elif base is not None and _narrows(version, base):
+        elif base is not None and _narrows(version, base, self.members):
             version.narrowing = True
             self.bring_into_force(book, version, event.body.recorded_at)
 
@@ -487,15 +492,30 @@ def fold_agreements(
     return fold.view(today)
 
 
-def _narrows(revision: AgreementVersion, base: AgreementVersion) -> bool:
+def _narrows(
+    revision: AgreementVersion, base: AgreementVersion, members: frozenset[MemberId]
+) -> bool:
     return (
         base.status == "in_force"
         and (revision.kind, revision.title, revision.review_on, revision.expires_on)
         == (base.kind, base.title, base.review_on, base.expires_on)
         and revision.circles == base.circles
         and revision.window == base.window
-        and set(revision.clauses) < set(base.clauses)
+        and set(_bound_clauses(revision, members)) < set(_bound_clauses(base, members))
     )
+
+
+def _bound_clauses(
+    version: AgreementVersion, members: frozenset[MemberId]
+) -> list[tuple[str, frozenset[MemberId] | None]]:
+    """Each clause with the members it binds, so "me" in one partner's revision and
+    "you" in the other's compare equal (None: the version did not say)."""
+    proposer = frozenset({version.proposer})
+    whom = {"me": proposer, "you": members - proposer, "both": members}
+    return [
+        (clause, whom.get(version.binds[i]) if i < len(version.binds) else None)
+        for i, clause in enumerate(version.clauses)
+    ]
 
 
 def _narrowed_successor(

@@ -24,6 +24,9 @@ class Problem:
     code: str
     message: str
     event_id: bytes | None
+    not_applied: bool = False
+    """A genuine event kept in the history whose effect a practice rule did not apply
+    (shown as "not applied", never as a "violation")."""
 
 
 @dataclass
@@ -67,5 +70,7 @@ def audit_log(
         )
     views = build_views(causal_order(accepted), verifier.membership, moment)
     for violation in views.violations:
-        problems.append(Problem(violation.code, violation.message, violation.event_id))
+        problems.append(
+            Problem(violation.code, violation.message, violation.event_id, not_applied=True)
+        )
     return AuditReport(events=len(accepted), problems=problems, findings=list(findings))

@@ -31,10 +31,10 @@ from client.cli_common import (
 from client.errors import TrellisError
 from client.present import (
     event_json,
-    event_line,
     iso_utc,
     journal_json,
     journal_lines,
+    notice_line,
 )
 from client.space import Space
 from client.verify import VerifiedEvent
@@ -121,7 +121,10 @@ async def cmd_journal_retract(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
         entry = resolve_entry(space, args.id)
         await space.append(JournalRetracted(entry=entry, reason=args.reason))
-        print("Withdrawn from the journal. The history still records that it was written.")
+        print(
+            "Hidden from the journal. The history still shows it: your partner can still "
+            "read it there, because what was shared cannot be unsent."
+        )
     return 0
 
 
@@ -171,9 +174,12 @@ async def cmd_sync(args: argparse.Namespace) -> int:
 
         def show(event: VerifiedEvent) -> None:
             if args.json:
-                print(json.dumps(event_json(event, space), ensure_ascii=False), flush=True)
+                # For apps: "notice" is what a notification may show (no words).
+                shown = {**event_json(event, space), "notice": notice_line(event, space)}
+                print(json.dumps(shown, ensure_ascii=False), flush=True)
             else:
-                print(event_line(event, space), flush=True)
+                # A live line is a notification: who and what kind, never the words.
+                print(notice_line(event, space), flush=True)
 
         if not args.json:
             print("Watching for new events. Press Ctrl-C to stop.", flush=True)
@@ -315,7 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mood", type=int, choices=range(1, 6), metavar="1-5")
     p.add_argument("--tag", action="append")
     p.set_defaults(handler=cmd_journal_amend)
-    p = journal.add_parser("retract", help="withdraw one of your entries from the journal")
+    p = journal.add_parser(
+        "retract", help="hide one of your entries from the journal (the history still shows it)"
+    )
     p.add_argument("id", help="the entry id, or its first characters")
     p.add_argument("--reason", help="an optional note for your partner")
     p.set_defaults(handler=cmd_journal_retract)

@@ -39,6 +39,7 @@ def is_risk_report(payload: DisclosureMade) -> bool:
     circle = payload.slip.circle if payload.slip is not None else None
     return circle == "middle" and payload.kind in {*SLIP_KINDS, "risk"}
 
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_DAY = timedelta(days=1)
 

@@ -224,5 +224,7 @@ def fold_postponements(
             elif key in moved:
                 refuse(event, PostponeCode.ALREADY_POSTPONED)
             else:
-                moved[key] = Postponement(event.event_id, member.member_id, payload.to, payload.note)
+                moved[key] = Postponement(
+                    event.event_id, member.member_id, payload.to, payload.note
+                )
     return moved, problems

@@ -128,13 +128,14 @@ class ThreeCircles(msgspec.Struct, frozen=True):
     inner: _Items = msgspec.field(default_factory=list)
     middle: _Items = msgspec.field(default_factory=list)
     outer: _Items = msgspec.field(default_factory=list)
-    items: Annotated[list[CircleItem], msgspec.Meta(max_length=3 * MAX_LIST_ITEMS)] = (
-        msgspec.field(default_factory=list)
+    items: Annotated[list[CircleItem], msgspec.Meta(max_length=3 * MAX_LIST_ITEMS)] = msgspec.field(
+        default_factory=list
     )
 
 
 _TzName = Annotated[
-    str, msgspec.Meta(pattern=r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$", min_length=1, max_length=64)
+    str,
+    msgspec.Meta(pattern=r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$", min_length=1, max_length=64),
 ]
 
 

@@ -62,9 +62,7 @@ def test_a_plan_is_in_force_on_its_writers_word_with_its_item_definitions() -> N
     assert codes(view) == []
 
 
-def test_a_plan_written_under_the_old_rule_and_declined_by_the_partner_is_still_in_force() -> (
-    None
-):
+def test_a_plan_written_under_the_old_rule_and_declined_by_the_partner_is_still_in_force() -> None:
     # Under the old rule Blake's decline closed the plan as "declined".
     pair = paired()
     plan = _plan(pair.alex, deps=[pair.joined])

@@ -91,9 +91,7 @@ def test_an_outer_circle_slip_changes_no_count_and_is_reported_as_not_applied() 
 # --- formal disclosure: a milestone without content -----------------------------------
 
 
-def test_a_formal_disclosure_written_as_a_disclosure_folds_as_a_milestone_without_words() -> (
-    None
-):
+def test_a_formal_disclosure_written_as_a_disclosure_folds_as_a_milestone_without_words() -> None:
     story = Story()
     old = story.write(
         story.alex,
@@ -139,9 +137,7 @@ def test_the_partner_marks_a_disclosure_i_need_time_and_later_seen() -> None:
     [untouched], _ = disclosures_of(story)
     assert untouched.mark is None  # no mark is not "not yet acknowledged": nothing nags
 
-    story.write(
-        story.blake, DisclosureAcknowledged(disclosure=shared.event_id, mark="need_time")
-    )
+    story.write(story.blake, DisclosureAcknowledged(disclosure=shared.event_id, mark="need_time"))
     [waiting], _ = disclosures_of(story)
     assert waiting.mark == "need_time"
 
@@ -173,8 +169,10 @@ def test_a_time_out_without_a_return_time_returns_after_twenty_minutes() -> None
 
     [timeout], _ = signals_of(story)
 
-    assert timeout.until == timeout.sent_at + TIMEOUT_DEFAULT_MIN * MINUTE_MS == (
-        timeout.sent_at + 20 * MINUTE_MS
+    assert (
+        timeout.until
+        == timeout.sent_at + TIMEOUT_DEFAULT_MIN * MINUTE_MS
+        == (timeout.sent_at + 20 * MINUTE_MS)
     )
 
 
