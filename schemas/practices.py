@@ -133,10 +133,9 @@ class ThreeCircles(msgspec.Struct, frozen=True):
     )
 
 
-_TzName = Annotated[
-    str,
-    msgspec.Meta(pattern=r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$", min_length=1, max_length=64),
-]
+# No pattern: a name this reader's time-zone database does not know is not an error,
+# it falls back to ``utc_offset_min`` (docs/PROTOCOL.md §10.4).
+_TzName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class Window(msgspec.Struct, frozen=True):
