@@ -120,3 +120,45 @@ def test_the_writer_may_retire_their_own_plan() -> None:
 
     assert only(view).status == "withdrawn"
     assert codes(view) == []
+
+
+# --- whom a clause binds ----------------------------------------------------------------
+
+
+def _bound(writer, clauses, binds, *, revises=None, deps=()):  # type: ignore[no-untyped-def]
+    from schemas.practices import AgreementProposed
+
+    payload = AgreementProposed(
+        title="Phones",
+        clauses=list(clauses),
+        binds=list(binds),
+        review_on="2026-06-01",
+        revises=None if revises is None else revises.event_id,
+    )
+    return writer.write(payload, deps=deps)
+
+
+def test_the_partners_narrowing_reads_me_and_you_from_their_own_side() -> None:
+    # Alex's "me" is Blake's "you": dropping a clause keeps the other one's binding.
+    pair = paired()
+    proposed = _bound(pair.alex, ["I show my phone", "No phones at dinner"], ["me", "both"])
+    accepted = accept(pair.blake, proposed, deps=[proposed])
+    narrowed = _bound(pair.blake, ["I show my phone"], ["you"], revises=proposed, deps=[accepted])
+
+    view = fold(*pair.membership, proposed, accepted, narrowed)
+
+    assert version(view, narrowed).status == "in_force"
+    assert version(view, narrowed).narrowing
+    assert version(view, narrowed).binds == ("you",)
+
+
+def test_changing_whom_a_clause_binds_is_not_a_narrowing() -> None:
+    pair = paired()
+    proposed = _bound(pair.alex, ["Phones away", "No phones at dinner"], ["me", "both"])
+    accepted = accept(pair.blake, proposed, deps=[proposed])
+    shifted = _bound(pair.alex, ["Phones away"], ["you"], revises=proposed, deps=[accepted])
+
+    view = fold(*pair.membership, proposed, accepted, shifted)
+
+    assert version(view, shifted).status == "proposed"
+    assert not version(view, shifted).narrowing

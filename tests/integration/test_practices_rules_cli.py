@@ -208,3 +208,14 @@ def test_a_window_keeps_its_zone_name_and_is_postponed_once(paired: tuple[Path, 
     again = run(alex, "windows", "postpone", window["id"][:10], "--to", later, check=False)
     assert again.returncode != 0
     assert "only once" in again.stderr
+
+
+def test_an_agreement_without_a_review_date_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    result = run(
+        tmp_path / "nobody", "agreement", "propose", "--title", "t", "--clause", "c", check=False
+    )
+    assert result.returncode != 0
+    assert "needs a date to review it together" in result.stderr
+    assert not (tmp_path / "nobody").exists()
