@@ -64,13 +64,24 @@ is not an earlier proposal is ``unknown_version``. The effects:
 
 **Narrowing.** A revision *narrows* version V when, as it is folded, V is in force, the
 revision has the same kind, title, review date, expiry, circles and window as V, and
-its set of clauses is a strict subset of V's. Narrowing what is shared can be done by
+its set of clauses, each with the members it binds (``binds``: me/you/both from each
+proposer's side), is a strict subset of V's. Narrowing what is shared can be done by
 one partner: such a revision is in force at once on its proposer's word. Anything else
 is *widening* and needs acceptance like a new agreement.
 
 **Coming into force.** When a version comes into force, the version of its agreement
 that was in force (if any) and every other version still ``proposed`` become
 ``superseded``.
+
+**The recovery plan** (``kind == "recovery_plan"``) is not a mutual agreement: it
+belongs to the partner who wrote its first version, its *owner* (in SAA each member
+defines their own abstinence, with a sponsor). Every version the owner writes is in
+force at once on their word and supersedes the one before; the owner may retire it
+(a withdrawal) and review it. The other partner reads it: their acceptance is kept as
+having read it, and their decline, withdrawal, review or revision is not applied and is
+reported ``plan_belongs_to_its_writer``, so the plan can never be vetoed or voided by
+the partner. What is mutual (what is told, and when) is an ordinary agreement. A
+history written when plans needed the partner's yes folds by this rule too.
 
 **Proposals.** Revising an unknown version is ``unknown_version``; revising a version of
 another kind (say a recovery plan revising an agreement) is ``revises_other_kind``. Both
@@ -134,6 +145,7 @@ class ViolationCode(StrEnum):
     DECLINE_OF_CLOSED_VERSION = "decline_of_closed_version"
     WITHDRAW_OF_CLOSED_VERSION = "withdraw_of_closed_version"
     REVIEW_OF_INACTIVE_VERSION = "review_of_inactive_version"
+    PLAN_BELONGS_TO_ITS_WRITER = "plan_belongs_to_its_writer"
 
 
 _MESSAGES: Mapping[ViolationCode, str] = {
@@ -151,6 +163,9 @@ _MESSAGES: Mapping[ViolationCode, str] = {
     "already {status}",
     ViolationCode.REVIEW_OF_INACTIVE_VERSION: "reviews version {v}, which is {status}, "
     "not in force",
+    ViolationCode.PLAN_BELONGS_TO_ITS_WRITER: "answers recovery plan version {v}, which "
+    "belongs to the partner who wrote it; the other partner reads it and cannot change, "
+    "decline or end it",
 }
 
 
@@ -211,6 +226,9 @@ class AgreementVersion:
     circles: ThreeCircles | None
     window: Window | None
     status: VersionStatus = "proposed"
+    binds: tuple[str, ...] = ()
+    """Whom each clause binds (``me``, ``you``, ``both``) from the proposer's side; empty
+    for versions written before clauses said so."""
     accepted_by: list[Consent] = field(default_factory=list)
     declined_by: list[Consent] = field(default_factory=list)
     withdrawn_by: Consent | None = None
@@ -368,6 +386,9 @@ class _Fold:
             if base.kind != p.kind:
                 self.refuse(event, _V.REVISES_OTHER_KIND, p.revises)
                 return
+            if base.kind == "recovery_plan" and base.proposer != member:
+                self.refuse(event, _V.PLAN_BELONGS_TO_ITS_WRITER, p.revises)
+                return
         version = AgreementVersion(
             id=event.event_id,
             agreement_id=event.event_id if base is None else base.agreement_id,
@@ -382,11 +403,15 @@ class _Fold:
             expires_on=p.expires_on,
             circles=p.circles,
             window=p.window,
+            binds=tuple(p.binds),
         )
         book = self.books.setdefault(version.agreement_id, _Book([], [event.event_id]))
         book.versions.append(version)
         self.versions[version.id] = version
-        if base is not None and _narrows(version, base):
+        if version.kind == "recovery_plan":
+            # Owned, not agreed: in force on its writer's word (module docstring).
+            self.bring_into_force(book, version, event.body.recorded_at)
+        elif base is not None and _narrows(version, base, self.members):
             version.narrowing = True
             self.bring_into_force(book, version, event.body.recorded_at, (event.event_id, None))
 
@@ -397,6 +422,15 @@ class _Fold:
             return
         book = self.books[version.agreement_id]
         book.event_ids.append(event.event_id)
+        if version.kind == "recovery_plan" and member != version.proposer:
+            if isinstance(t, AgreementAccepted):
+                # Kept as "has read it": it changes nothing (a plan needs no yes).
+                version.accepted_by.append(
+                    Consent(member, event.event_id, event.body.recorded_at, t.note)
+                )
+            else:
+                self.refuse(event, _V.PLAN_BELONGS_TO_ITS_WRITER, t.version)
+            return
         who: _Who = (
             "proposer"
             if member == version.proposer
@@ -521,15 +555,30 @@ def fold_agreements(
     return fold.view(today)
 
 
-def _narrows(revision: AgreementVersion, base: AgreementVersion) -> bool:
+def _narrows(
+    revision: AgreementVersion, base: AgreementVersion, members: frozenset[MemberId]
+) -> bool:
     return (
         base.status == "in_force"
         and (revision.kind, revision.title, revision.review_on, revision.expires_on)
         == (base.kind, base.title, base.review_on, base.expires_on)
         and revision.circles == base.circles
         and revision.window == base.window
-        and set(revision.clauses) < set(base.clauses)
+        and set(_bound_clauses(revision, members)) < set(_bound_clauses(base, members))
     )
+
+
+def _bound_clauses(
+    version: AgreementVersion, members: frozenset[MemberId]
+) -> list[tuple[str, frozenset[MemberId] | None]]:
+    """Each clause with the members it binds, so "me" in one partner's revision and
+    "you" in the other's compare equal (None: the version did not say)."""
+    proposer = frozenset({version.proposer})
+    whom = {"me": proposer, "you": members - proposer, "both": members}
+    return [
+        (clause, whom.get(version.binds[i]) if i < len(version.binds) else None)
+        for i, clause in enumerate(version.clauses)
+    ]
 
 
 def _narrowed_successor(

@@ -25,6 +25,9 @@ class Problem:
     code: str
     message: str
     event_id: bytes | None
+    not_applied: bool = False
+    """A genuine event kept in the history whose effect a practice rule did not apply
+    (shown as "not applied", never as a "violation")."""
 
 
 @dataclass
@@ -100,4 +103,4 @@ def violation_findings(problems: Iterable[Problem]) -> list[Finding]:
 
 
 def practice_problems(views: Views) -> list[Problem]:
-    return [Problem(v.code, v.message, v.event_id) for v in views.violations]
+    return [Problem(v.code, v.message, v.event_id, not_applied=True) for v in views.violations]

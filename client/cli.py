@@ -36,6 +36,7 @@ from client.present import (
     iso_utc,
     journal_json,
     journal_lines,
+    notice_line,
     shown,
 )
 from client.relay_http import CA_FILE_ENV
@@ -125,7 +126,10 @@ async def cmd_journal_retract(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
         entry = resolve_entry(space, args.id)
         await space.append(JournalRetracted(entry=entry, reason=args.reason))
-        print("Withdrawn from the journal. The history still records that it was written.")
+        print(
+            "Hidden from the journal. The history still shows it: your partner can still "
+            "read it there, because what was shared cannot be unsent."
+        )
     return 0
 
 
@@ -179,9 +183,18 @@ async def cmd_sync(args: argparse.Namespace) -> int:
             # Only events that can be void need the views (folding is not free).
             effect = not may_be_void(event) or event.event_id not in space.views().without_effect
             if args.json:
-                line = json.dumps(event_json(event, space, had_effect=effect), ensure_ascii=False)
+                # For apps: "notice" is what a notification may show (no words).
+                line = json.dumps(
+                    {
+                        **event_json(event, space, had_effect=effect),
+                        "notice": notice_line(event, space),
+                    },
+                    ensure_ascii=False,
+                )
                 print(line, flush=True)
             else:
+                # The partner opened this feed to read it: the words are shown here;
+                # notifications elsewhere carry none (notice_line).
                 print(event_line(event, space, had_effect=effect), flush=True)
 
         if not args.json:
@@ -330,7 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mood", type=int, choices=range(1, 6), metavar="1-5")
     p.add_argument("--tag", action="append")
     p.set_defaults(handler=cmd_journal_amend)
-    p = journal.add_parser("retract", help="withdraw one of your entries from the journal")
+    p = journal.add_parser(
+        "retract", help="hide one of your entries from the journal (the history still shows it)"
+    )
     p.add_argument("id", help="the entry id, or its first characters")
     p.add_argument("--reason", help="an optional note for your partner")
     p.set_defaults(handler=cmd_journal_retract)

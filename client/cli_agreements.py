@@ -1,39 +1,118 @@
 """``trellis agreement``, ``trellis plan`` and ``trellis windows``: agreements both
 partners consent to, the three-circles recovery plan, and agreed times for hard
-conversations. All three are versioned agreements underneath (docs/PROTOCOL.md §10)."""
+conversations. All three are versioned agreements underneath (docs/PROTOCOL.md §10),
+but the recovery plan is not mutual: it belongs to the partner who writes it, and the
+other partner reads it. What is mutual is an ordinary agreement about what is told,
+and when."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from client.agreements import Agreement, AgreementVersion
 from client.cli_common import (
     UsageError,
     open_space,
     parse_date,
+    parse_when,
     print_json,
     read_optional,
 )
 from client.errors import TrellisError
 from client.present import iso_utc, local_time, without_effect_sentence
-from client.recovery import describe_window, next_window
+from client.recovery import describe_window, known_zone, next_occurrence
 from client.space import Space
 from client.views import Moment
 from schemas.ids import EventId
 from schemas.practices import (
+    MAX_POSTPONE_MIN,
     AgreementAccepted,
     AgreementDeclined,
     AgreementProposed,
     AgreementReviewed,
     AgreementWithdrawn,
+    Binds,
+    CircleItem,
+    MiddleType,
+    ReviewedWith,
     ThreeCircles,
     Window,
+    WindowPostponed,
 )
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 SAVED = "It is shared at the next 'trellis sync'."
+_CIRCLES = ("inner", "middle", "outer")
+
+
+class _AddItem(argparse.Action):
+    """``--clause TEXT``, ``--inner TEXT``...: adds an item; the options right after it
+    (``--binds``, ``--definition``, ``--type``, ``--reviewed-with``) describe it."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        items: list[dict[str, Any]] = list(getattr(namespace, "items", None) or [])
+        items.append({"kind": self.const, "text": str(values).strip()})
+        namespace.items = items
+
+
+class _Describe(argparse.Action):
+    """Describes the item given just before it."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        items: list[dict[str, Any]] = getattr(namespace, "items", None) or []
+        if not items:
+            parser.error(f"{option_string} describes the item given before it; give that first.")
+        if self.dest == "reviewed_with":
+            items[-1].setdefault("reviewed_with", []).append(values)
+        else:
+            items[-1][self.dest] = values
+
+
+def _items(args: argparse.Namespace, *kinds: str) -> list[dict[str, Any]]:
+    return [i for i in getattr(args, "items", None) or [] if i["kind"] in kinds and i["text"]]
+
+
+def _binds_words(space: Space, v: AgreementVersion, index: int) -> str | None:
+    """Whom clause ``index`` binds, in names: the proposer's "me" is the proposer."""
+    if index >= len(v.binds):
+        return None
+    binds = v.binds[index]
+    if binds == "both":
+        return "both of you"
+    proposer = space.member_name(v.proposer)
+    others = [m for m in space.profiles() if m != v.proposer]
+    partner = space.member_name(others[0]) if others else "the partner"
+    return proposer if binds == "me" else partner
+
+
+def _plan_not_yours(space: Space, version: AgreementVersion) -> None:
+    me = space.me()
+    if version.kind == "recovery_plan" and me is not None and version.proposer != me.member_id:
+        owner = space.member_name(version.proposer)
+        raise TrellisError(
+            f"This recovery plan is {owner}'s: they write and revise it, and you can read it "
+            "with 'trellis plan show'. What you tell each other, and when, is an agreement "
+            "you make together: 'trellis agreement propose'.",
+            code="not_yours",
+        )
 
 
 def _find(space: Space, ident: str) -> tuple[Agreement, AgreementVersion | None]:
@@ -101,6 +180,7 @@ def version_json(space: Space, v: AgreementVersion) -> dict[str, Any]:
         "status": v.status,
         "title": v.title,
         "clauses": list(v.clauses),
+        "binds": list(v.binds),
         "kind": v.kind,
         "proposed_by": space.member_name(v.proposer),
         "proposed_at": iso_utc(v.proposed_at),
@@ -133,7 +213,21 @@ def version_json(space: Space, v: AgreementVersion) -> dict[str, Any]:
             for r in v.reviews
         ],
         "circles": (
-            {"inner": v.circles.inner, "middle": v.circles.middle, "outer": v.circles.outer}
+            {
+                "inner": v.circles.inner,
+                "middle": v.circles.middle,
+                "outer": v.circles.outer,
+                "items": [
+                    {
+                        "circle": i.circle,
+                        "text": i.text,
+                        "definition": i.definition,
+                        "type": i.type,
+                        "reviewed_with": list(i.reviewed_with),
+                    }
+                    for i in v.circles.items
+                ],
+            }
             if v.circles
             else None
         ),
@@ -148,6 +242,7 @@ def agreement_json(space: Space, a: Agreement, *, versions: bool) -> dict[str, A
         "kind": a.kind,
         "status": a.status,
         "review_due": a.review_due,
+        "review_on": a.current.review_on if a.current else None,
         "expired": a.expired,
         "current_version": a.current.id.hex() if a.current else None,
     }
@@ -166,9 +261,16 @@ _STATUS_WORDS = {
 }
 
 
+_PLAN_STATUS_WORDS = {"in_force": "current", "withdrawn": "retired by its writer"}
+
+
 def _status_line(a: Agreement) -> str:
     flags = " (review due)" if a.review_due and a.status == "in_force" else ""
-    return f"[{a.id.hex()[:8]}] {a.title}: {_STATUS_WORDS.get(a.status, a.status)}{flags}"
+    if a.kind == "agreement" and a.status == "in_force" and a.current and not a.current.review_on:
+        flags += " (no review date yet: agree one when you next talk)"
+    words = _PLAN_STATUS_WORDS if a.kind == "recovery_plan" else {}
+    status = words.get(a.status) or _STATUS_WORDS.get(a.status, a.status)
+    return f"[{a.id.hex()[:8]}] {a.title}: {status}{flags}"
 
 
 async def cmd_list(args: argparse.Namespace) -> int:
@@ -197,11 +299,21 @@ async def cmd_show(args: argparse.Namespace) -> int:
             print(
                 f"\nVersion {v.number} [{v.id.hex()[:8]}]: {_STATUS_WORDS.get(v.status, v.status)}"
             )
-            print(f"  proposed by {space.member_name(v.proposer)} on {local_time(v.proposed_at)}")
-            for clause in v.clauses:
-                print(f"  - {clause}")
-            if v.circles:
-                for name in ("inner", "middle", "outer"):
+            verb = "written" if v.kind == "recovery_plan" else "proposed"
+            print(f"  {verb} by {space.member_name(v.proposer)} on {local_time(v.proposed_at)}")
+            for index, clause in enumerate(v.clauses):
+                binds = _binds_words(space, v, index)
+                print(f"  - {clause}" + (f" (binds {binds})" if binds else ""))
+            if v.circles and v.circles.items:
+                for item in v.circles.items:
+                    kind = f", {item.type.replace('_', ' ')}" if item.type else ""
+                    print(f"  {item.circle} circle{kind}: {item.text}")
+                    if item.definition:
+                        print(f"      what counts: {item.definition}")
+                    if item.reviewed_with:
+                        print(f"      reviewed with: {', '.join(item.reviewed_with)}")
+            elif v.circles:
+                for name in _CIRCLES:
                     items = getattr(v.circles, name)
                     if items:
                         print(f"  {name} circle: {', '.join(items)}")
@@ -212,7 +324,8 @@ async def cmd_show(args: argparse.Namespace) -> int:
             if v.expires_on:
                 print(f"  expires on {v.expires_on}")
             for c in v.accepted_by:
-                print(f"  accepted by {space.member_name(c.member)} on {local_time(c.at)}")
+                verb = "read" if v.kind == "recovery_plan" else "accepted"
+                print(f"  {verb} by {space.member_name(c.member)} on {local_time(c.at)}")
             for c in v.declined_by:
                 print(f"  declined by {space.member_name(c.member)} on {local_time(c.at)}")
             if v.withdrawn_by:
@@ -245,39 +358,88 @@ async def _propose(args: argparse.Namespace, payload_for: Any) -> int:
 
 
 async def cmd_propose(args: argparse.Namespace) -> int:
-    clauses = [c.strip() for c in args.clause or [] if c.strip()]
+    clauses = _items(args, "clause")
     if not clauses:
         raise UsageError("An agreement needs at least one --clause.")
+    if not args.review_on:
+        raise UsageError(
+            "An agreement needs a date to review it together (--review-on DATE): "
+            "trust-building steps are meant to be revisited, not to last for ever."
+        )
+    binds = [cast(Binds, c.get("binds", "both")) for c in clauses]
     return await _propose(
         args,
         lambda revises: AgreementProposed(
             title=args.title.strip(),
-            clauses=clauses,
+            clauses=[c["text"] for c in clauses],
             revises=revises,
             review_on=parse_date(args.review_on),
             expires_on=parse_date(args.expires_on),
+            binds=binds,
         ),
     )
 
 
-async def cmd_plan_propose(args: argparse.Namespace) -> int:
-    circles = ThreeCircles(
-        inner=list(args.inner or []), middle=list(args.middle or []), outer=list(args.outer or [])
+def _circle_item(item: dict[str, Any]) -> CircleItem:
+    if item.get("type") and item["kind"] != "middle":
+        raise UsageError("--type describes a middle-circle item (after --middle).")
+    return CircleItem(
+        circle=item["kind"],
+        text=item["text"],
+        definition=(item.get("definition") or "").strip() or None,
+        type=cast(MiddleType | None, item.get("type")),
+        reviewed_with=cast(list[ReviewedWith], sorted(set(item.get("reviewed_with", [])))),
     )
-    if not (circles.inner or circles.middle or circles.outer):
+
+
+async def cmd_plan_write(args: argparse.Namespace) -> int:
+    items = [_circle_item(i) for i in _items(args, *_CIRCLES)]
+    if not items:
         raise UsageError("A recovery plan needs at least one --inner, --middle or --outer item.")
-    clauses = [f"Inner circle: {i}" for i in circles.inner]
-    return await _propose(
-        args,
-        lambda revises: AgreementProposed(
-            title=args.title,
-            clauses=clauses,
-            revises=revises,
-            kind="recovery_plan",
-            circles=circles,
-            review_on=parse_date(args.review_on),
-        ),
+    circles = ThreeCircles(
+        inner=[i.text for i in items if i.circle == "inner"],
+        middle=[i.text for i in items if i.circle == "middle"],
+        outer=[i.text for i in items if i.circle == "outer"],
+        items=items,
     )
+    clauses = [f"Inner circle: {i}" for i in circles.inner] or ["Recovery plan"]
+    async with await open_space(args) as space:
+        me = space.me()
+        view = space.views().agreements
+        base: AgreementVersion | None = None
+        if args.revises:
+            agreement, version = _find(space, args.revises)
+            base = version or agreement.current
+            if base is None or base.kind != "recovery_plan":
+                raise TrellisError("That is not a recovery plan.", code="not_found")
+            _plan_not_yours(space, base)
+        elif me is not None:
+            # Writing again revises one's own current plan: one plan, versioned.
+            mine = [
+                a
+                for a in view.agreements
+                if a.kind == "recovery_plan"
+                and a.status == "in_force"
+                and a.current is not None
+                and a.current.proposer == me.member_id
+            ]
+            base = mine[-1].current if mine else None
+        event = await space.append(
+            AgreementProposed(
+                title=args.title,
+                clauses=clauses,
+                revises=base.id if base else None,
+                kind="recovery_plan",
+                circles=circles,
+                review_on=parse_date(args.review_on),
+            )
+        )
+        number = base.number + 1 if base else 1
+        print(
+            f"Saved version {number} of your recovery plan ({event.event_id.hex()[:8]}). It is "
+            f"yours: your partner can read it, and cannot change or end it. {SAVED}"
+        )
+    return 0
 
 
 def _parse_offset(text: str) -> int:
@@ -289,19 +451,48 @@ def _parse_offset(text: str) -> int:
         raise UsageError(f"'{text}' is not a UTC offset; use a form like +01:00.") from None
 
 
+def _local_zone_name() -> str | None:
+    """This device's IANA time-zone name, if it has one we can read."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name and known_zone(name):
+        return name
+    try:
+        target = os.readlink("/etc/localtime")
+    except OSError:
+        target = ""
+    _, found, tail = target.partition("zoneinfo/")
+    if found and known_zone(tail):
+        return tail
+    return None
+
+
 async def cmd_window_propose(args: argparse.Namespace) -> int:
     day = args.weekday.strip().lower()[:3]
     if day not in _WEEKDAYS:
         raise UsageError("--weekday takes a day name, e.g. sunday or sun.")
-    offset = _parse_offset(args.utc_offset) if args.utc_offset else _local_offset_min()
+    tz = args.tz.strip() if args.tz else None
+    if tz is not None and not known_zone(tz):
+        raise UsageError(
+            f"'{tz}' is not a time-zone name this device knows; use a name like "
+            "Europe/London or America/New_York."
+        )
+    if tz is None and not args.utc_offset:
+        tz = _local_zone_name()
+    offset = _parse_offset(args.utc_offset) if args.utc_offset else _offset_min(tz)
     window = Window(
         weekday=_WEEKDAYS.index(day),
         time=args.time,
         utc_offset_min=offset,
         duration_min=args.duration,
         topic=args.topic or "",
+        tz=tz,
     )
     title = f"Transparency window: {args.topic}" if args.topic else "Transparency window"
+    if tz is None:
+        print(
+            "Note: this window keeps a fixed UTC offset, which drifts at daylight saving; "
+            "give --tz (e.g. Europe/London) to follow your clock."
+        )
     return await _propose(
         args,
         lambda revises: AgreementProposed(
@@ -314,11 +505,19 @@ async def cmd_window_propose(args: argparse.Namespace) -> int:
     )
 
 
-def _local_offset_min() -> int:
-    from datetime import datetime
-
-    offset = datetime.now().astimezone().utcoffset()
+def _offset_min(tz: str | None) -> int:
+    """The UTC offset now in ``tz`` (or on this device): kept as the fallback."""
+    zone = ZoneInfo(tz) if tz else None
+    offset = datetime.now(zone).astimezone(zone).utcoffset()
     return int(offset.total_seconds() // 60) if offset else 0
+
+
+def _windows_in_force(agreements: list[Agreement]) -> list[tuple[EventId, Window]]:
+    return [
+        (a.current.id, a.current.window)
+        for a in agreements
+        if a.kind == "window" and a.status == "in_force" and a.current and a.current.window
+    ]
 
 
 async def cmd_windows_list(args: argparse.Namespace) -> int:
@@ -326,18 +525,18 @@ async def cmd_windows_list(args: argparse.Namespace) -> int:
         moment = Moment.now()
         views = space.views(moment)
         windows = [a for a in views.agreements.agreements if a.kind == "window"]
-        in_force = [
-            a.current.window
-            for a in windows
-            if a.current is not None and a.status == "in_force" and a.current.window
-        ]
-        upcoming = next_window(in_force, moment.now_ms)
+        upcoming = next_occurrence(_windows_in_force(windows), moment.now_ms, views.postponements)
         if args.json:
             print_json(
                 {
                     "windows": [agreement_json(space, a, versions=False) for a in windows],
                     "next": (
-                        {"starts_at": iso_utc(upcoming[1]), "window": describe_window(upcoming[0])}
+                        {
+                            "starts_at": iso_utc(upcoming.start),
+                            "scheduled_at": iso_utc(upcoming.scheduled),
+                            "postponed": upcoming.start != upcoming.scheduled,
+                            "window": describe_window(upcoming.window),
+                        }
                         if upcoming
                         else None
                     ),
@@ -347,14 +546,61 @@ async def cmd_windows_list(args: argparse.Namespace) -> int:
         for a in windows:
             print(_status_line(a))
         if upcoming:
-            print(f"Next: {local_time(upcoming[1])}, {describe_window(upcoming[0])}")
+            moved = (
+                f" (postponed once from {local_time(upcoming.scheduled)})"
+                if upcoming.start != upcoming.scheduled
+                else ""
+            )
+            print(f"Next: {local_time(upcoming.start)}, {describe_window(upcoming.window)}{moved}")
         elif not windows:
             print("No windows agreed yet.")
     return 0
 
 
+async def cmd_window_postpone(args: argparse.Namespace) -> int:
+    to = parse_when(args.to)
+    if to is None:
+        raise UsageError("Say when to meet instead: --to, e.g. 2026-11-30T19:00.")
+    async with await open_space(args) as space:
+        moment = Moment.now()
+        views = space.views(moment)
+        agreement, _ = _find(space, args.id)
+        current = agreement.current
+        if agreement.kind != "window" or agreement.status != "in_force" or current is None:
+            raise TrellisError("That is not a window in force.", code="nothing_open")
+        assert current.window is not None  # a window agreement always carries one
+        coming = next_occurrence([(current.id, current.window)], moment.now_ms, views.postponements)
+        if coming is None:
+            raise TrellisError("That window has no coming time.", code="nothing_open")
+        if coming.start != coming.scheduled:
+            raise TrellisError(
+                f"The time on {local_time(coming.scheduled)} was already postponed once, to "
+                f"{local_time(coming.start)}; a time can be postponed only once.",
+                code="already_postponed",
+            )
+        if not 0 < to - coming.scheduled <= MAX_POSTPONE_MIN * 60_000:
+            raise UsageError(
+                f"Choose a time after {local_time(coming.scheduled)} and at most a week later."
+            )
+        await space.append(
+            WindowPostponed(
+                window=current.id,
+                occurrence=coming.scheduled,
+                to=to,
+                note=read_optional(args.note),
+            )
+        )
+        print(
+            f"Postponed from {local_time(coming.scheduled)} to {local_time(to)}. A time can "
+            f"be postponed once, by either of you. {SAVED}"
+        )
+    return 0
+
+
 async def _answer(args: argparse.Namespace, make: Any, done: str) -> int:
     async with await open_space(args) as space:
+        agreement, named = _find(space, args.id)
+        _plan_not_yours(space, named or agreement.current or agreement.versions[-1])
         version = make[0](space, args.id)
         await space.append(make[1](version.id, args))
         print(f"{done} {SAVED}")
@@ -422,10 +668,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     agreement = sub.add_parser("agreement", help="agreements you both consent to").add_subparsers(
         dest="agreement_command", required=True, metavar="ACTION"
     )
-    p = agreement.add_parser("propose", help="propose an agreement, or a revision of one")
+    p = agreement.add_parser(
+        "propose",
+        help="propose an agreement, or a revision of one",
+        description="Propose an agreement. Each --clause may be followed by --binds me, "
+        "you or both (default both): whom it asks something of. Every agreement needs a "
+        "--review-on date: trust-building steps are meant to be revisited.",
+    )
     p.add_argument("--title", required=True)
-    p.add_argument("--clause", action="append", help="one clause; repeat for more")
-    p.add_argument("--review-on", metavar="DATE", help="a date to review it together")
+    p.add_argument(
+        "--clause", action=_AddItem, const="clause", dest="items", help="one clause; repeat"
+    )
+    p.add_argument(
+        "--binds",
+        action=_Describe,
+        choices=("me", "you", "both"),
+        help="whom the clause before it binds (default both)",
+    )
+    p.add_argument("--review-on", metavar="DATE", help="required: a date to review it together")
     p.add_argument("--expires-on", metavar="DATE", help="a date after which it no longer holds")
     p.add_argument("--revises", metavar="ID", help="the agreement (or version) this revises")
     p.set_defaults(handler=cmd_propose)
@@ -457,20 +717,48 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_show)
 
-    plan = sub.add_parser("plan", help="the three-circles recovery plan").add_subparsers(
-        dest="plan_command", required=True, metavar="ACTION"
+    plan = sub.add_parser(
+        "plan", help="your three-circles recovery plan (yours to write; your partner reads it)"
+    ).add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+    p = plan.add_parser(
+        "write",
+        aliases=["propose"],
+        help="write your plan, or a new version of it",
+        description="Write your three-circles plan. It is yours: each version is in use "
+        "at once, your partner can read it and cannot change or end it. After an item, "
+        "--definition says what exactly counts, --type (middle circle) what kind of "
+        "risk it is, --reviewed-with sponsor or therapist who you went over it with.",
     )
-    p = plan.add_parser("propose", help="propose the plan, or a new version of it")
     p.add_argument("--title", default="Recovery plan")
-    p.add_argument("--inner", action="append", help="a behaviour abstained from")
-    p.add_argument("--middle", action="append", help="a warning sign or risk")
-    p.add_argument("--outer", action="append", help="a healthy behaviour")
-    p.add_argument("--review-on", metavar="DATE")
-    p.add_argument("--revises", metavar="ID")
-    p.set_defaults(handler=cmd_plan_propose)
+    for circle, text in (
+        ("inner", "a behaviour you abstain from (it ends the sober run)"),
+        ("middle", "a risk or warning sign (never ends the run)"),
+        ("outer", "a healthy behaviour"),
+    ):
+        p.add_argument(f"--{circle}", action=_AddItem, const=circle, dest="items", help=text)
+    p.add_argument("--definition", action=_Describe, help="what exactly counts, for the item")
+    p.add_argument(
+        "--type",
+        action=_Describe,
+        choices=("trigger", "warning_sign", "risky_behaviour", "other"),
+        help="for a middle-circle item",
+    )
+    p.add_argument(
+        "--reviewed-with",
+        action=_Describe,
+        choices=("sponsor", "therapist"),
+        help="who you went over the item with (repeat for both)",
+    )
+    p.add_argument("--review-on", metavar="DATE", help="when you mean to look at it again")
+    p.add_argument("--revises", metavar="ID", help="default: your current plan")
+    p.set_defaults(handler=cmd_plan_write)
     p = plan.add_parser("list", help="recovery plans and their status")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_list, family="plan")
+    p = plan.add_parser("show", help="a plan with every version and item")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_show)
 
     windows = sub.add_parser("windows", help="agreed times for hard conversations").add_subparsers(
         dest="windows_command", required=True, metavar="ACTION"
@@ -480,9 +768,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--time", required=True, help="local time, HH:MM")
     p.add_argument("--duration", type=int, default=60, help="minutes (default 60)")
     p.add_argument("--topic", help="what the time is for")
-    p.add_argument("--utc-offset", help="e.g. +01:00 (default: this device's)")
+    p.add_argument(
+        "--tz", metavar="ZONE", help="time-zone name, e.g. Europe/London (default: this device's)"
+    )
+    p.add_argument("--utc-offset", help="a fixed offset instead of a zone, e.g. +01:00")
     p.add_argument("--revises", metavar="ID")
     p.set_defaults(handler=cmd_window_propose)
     p = windows.add_parser("list", help="agreed windows and the next one")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_windows_list)
+    p = windows.add_parser(
+        "postpone", help="move the next time of a window, once (either of you can)"
+    )
+    p.add_argument("id", help="the window's id, or its first characters")
+    p.add_argument("--to", required=True, metavar="TIME", help="e.g. 2026-11-30T19:00")
+    p.add_argument("--note", help="optional")
+    p.set_defaults(handler=cmd_window_postpone)

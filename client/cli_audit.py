@@ -15,7 +15,7 @@ from client.export import VerifiedExport, build_export, render_html, verify_expo
 from client.export_compare import CrossCheck, cross_check
 from client.export_verify import utc_text
 from client.home_files import write_private
-from client.present import event_json, event_line, local_time, shown
+from client.present import event_json, event_line, shown
 from client.space import Space
 from client.views import Moment
 from schemas.ids import EventId
@@ -64,15 +64,29 @@ async def cmd_verify(args: argparse.Namespace) -> int:
                 "agreement rules all hold."
             )
             return 0
-        found = len(report.problems) + len(report.findings)
-        print(f"Verified {report.events} events; {found} problem(s) found:")
-        for problem in report.problems:
+        broken = [p for p in report.problems if not p.not_applied]
+        kept = [p for p in report.problems if p.not_applied]
+        found = len(broken) + len(report.findings)
+        if found:
+            print(f"Verified {report.events} events; {found} problem(s) found:")
+        else:
+            print(f"Verified {report.events} events: signatures, chains and membership hold.")
+        for problem in broken:
             where = f" [{problem.event_id.hex()[:8]}]" if problem.event_id else ""
             print(f"  {problem.code}{where}: {problem.message}")
         # The relay's conduct (docs/PROTOCOL.md §9.6): non-zero while any finding stands.
         for finding in report.findings:
             where = f" [{', '.join(e[:8] for e in finding.events[:4])}]" if finding.events else ""
             print(f"  {finding.code.value} ({finding.severity.value}){where}: {finding.message}")
+        if kept:
+            # Genuine events a practice rule did not apply (docs/PROTOCOL.md §10.4).
+            print(
+                f"{len(kept)} event(s) are kept in the history but not applied "
+                "(they changed nothing):"
+            )
+            for problem in kept:
+                where = f" [{problem.event_id.hex()[:8]}]" if problem.event_id else ""
+                print(f"  not applied{where}: {problem.message} ({problem.code})")
         return 1
 
 

@@ -43,6 +43,7 @@ from schemas.practices import (
     SignalCleared,
     SignalSent,
     SobrietyStarted,
+    WindowPostponed,
 )
 
 
@@ -98,7 +99,7 @@ def event_summary(event: VerifiedEvent, names: Names) -> str:
         case JournalAmended():
             return f"{who} updated a journal entry: {p.text}"
         case JournalRetracted():
-            return f"{who} withdrew a journal entry"
+            return f"{who} hid a journal entry from the journal (the history still shows it)"
         case DeviceRevoked():
             return f"{who} removed one of their devices"
         case KeyRotated():
@@ -113,7 +114,7 @@ def event_summary(event: VerifiedEvent, names: Names) -> str:
 
 
 _SIGNAL_WORDS = {
-    "pause": "asked for a pause",
+    "pause": "took a time-out",
     "slow": "asked to slow down",
     "stop": "asked to stop",
 }
@@ -124,7 +125,7 @@ _DISCLOSURE_WORDS = {
     "risk": "shared a risk or trigger",
     "slip": "disclosed a slip",
     "relapse": "disclosed a relapse",
-    "formal_disclosure": "made a formal disclosure",
+    "formal_disclosure": "marked that a formal disclosure took place",
     "other": "shared a disclosure",
 }
 
@@ -147,14 +148,20 @@ def practice_summary(p: object, who: str) -> str:
         case AgreementReviewed():
             outcome = "to keep it" if p.outcome == "keep" else "to revise it"
             return f"{who} reviewed an agreement and chose {outcome}"
+        case DisclosureMade() if p.kind == "formal_disclosure":
+            return f"{who} {_DISCLOSURE_WORDS['formal_disclosure']}"
         case DisclosureMade():
             return f"{who} {_DISCLOSURE_WORDS.get(p.kind, 'shared a disclosure')}: {p.summary}"
+        case DisclosureAcknowledged() if p.mark == "need_time":
+            return f"{who} said they need time with a disclosure"
         case DisclosureAcknowledged():
-            return f"{who} acknowledged a disclosure"
+            return f"{who} marked a disclosure as seen"
         case CheckIn():
             return f"{who} checked in"
         case SobrietyStarted():
             return f"{who} set a sobriety start date: {p.date}"
+        case MilestoneMarked() if p.kind == "formal_disclosure":
+            return f"{who} {_DISCLOSURE_WORDS['formal_disclosure']}"
         case MilestoneMarked():
             return f"{who} marked a milestone: {p.title}"
         case GratitudeNoted():
@@ -163,7 +170,37 @@ def practice_summary(p: object, who: str) -> str:
             return f"{who} {_SIGNAL_WORDS.get(p.level, 'sent a signal')}"
         case SignalCleared():
             return f"{who} cleared their signal"
+        case WindowPostponed():
+            return f"{who} postponed a transparency window once"
     return f"{who} wrote an event"
+
+
+def notice_line(event: VerifiedEvent, names: Names) -> str:
+    """What a notification may say: who, and what kind of thing, never its words.
+
+    A notification can be seen on a locked screen or over a shoulder, and a live feed of
+    content fuels checking (docs/PROTOCOL.md §10.4): no text, no summary, no note.
+    """
+    who = names.author_name(event.author)
+    kind = payload_kind(event.payload)
+    if isinstance(event.payload, SignalSent):
+        what = _SIGNAL_WORDS.get(event.payload.level, "sent a signal")
+    else:
+        what = _NOTICE_WORDS.get(kind, "added something to your shared space")
+    return f"{local_time(event.body.recorded_at)}  {who} {what}"
+
+
+_NOTICE_WORDS = {
+    "journal_entry": "wrote in the journal",
+    "journal_amended": "updated a journal entry",
+    "disclosure": "shared something with you",
+    "disclosure_acknowledged": "marked something you shared",
+    "check_in": "checked in",
+    "gratitude": "noted gratitude",
+    "milestone": "marked a milestone",
+    "agreement_proposed": "proposed an agreement",
+    "signal_cleared": "cleared their signal",
+}
 
 
 def plain(value: Any) -> Any:

@@ -23,7 +23,8 @@ The folds, and where they live:
   (client/recovery_records.py).
 * :func:`fold_signals` and :func:`active_signals`: safety signals.
 * :func:`fold_sobriety` (client/recovery_sobriety.py): current run and total sober days.
-* :func:`next_window`, :func:`describe_window` (client/recovery_windows.py).
+* :func:`next_window`, :func:`next_occurrence`, :func:`fold_postponements`,
+  :func:`describe_window` (client/recovery_windows.py).
 """
 
 from __future__ import annotations
@@ -41,12 +42,33 @@ from client.recovery_records import (
     fold_gratitude,
     fold_milestones,
 )
-from client.recovery_sobriety import SLIP_KINDS, SobrietyView, fold_sobriety, local_date
-from client.recovery_windows import describe_window, next_window, window_start
+from client.recovery_sobriety import (
+    SLIP_KINDS,
+    SobrietyView,
+    breaks_sobriety,
+    fold_sobriety,
+    is_risk_report,
+    local_date,
+)
+from client.recovery_windows import (
+    Occurrence,
+    Postponement,
+    PostponeProblem,
+    describe_window,
+    fold_postponements,
+    known_zone,
+    next_occurrence,
+    next_window,
+    window_start,
+    window_zone,
+)
 from client.verify import Membership, VerifiedEvent
 from schemas.ids import EventId, MemberId
 from schemas.payloads import MemberJoined, SpaceCreated
 from schemas.practices import (
+    SIGNAL_PRESETS,
+    TIMEOUT_DEFAULT_MIN,
+    TIMEOUT_MAX_MIN,
     DisclosureAcknowledged,
     DisclosureMade,
     ProfileUpdated,
@@ -62,23 +84,32 @@ __all__ = [
     "DisclosureView",
     "GratitudeView",
     "MilestoneView",
+    "Occurrence",
+    "PostponeProblem",
+    "Postponement",
     "PracticeViolation",
     "Profile",
     "SignalView",
     "SobrietyView",
     "ViolationCode",
     "active_signals",
+    "breaks_sobriety",
     "describe_window",
     "fold_checkins",
     "fold_disclosures",
     "fold_gratitude",
     "fold_milestones",
+    "fold_postponements",
     "fold_profiles",
     "fold_signals",
     "fold_sobriety",
+    "is_risk_report",
+    "known_zone",
     "local_date",
+    "next_occurrence",
     "next_window",
     "window_start",
+    "window_zone",
 ]
 
 
@@ -88,6 +119,7 @@ class ViolationCode(StrEnum):
     ACKNOWLEDGE_OWN_DISCLOSURE = "acknowledge_own_disclosure"
     UNKNOWN_DISCLOSURE = "unknown_disclosure"
     SLIP_REPORT_ON_OTHER_KIND = "slip_report_on_other_kind"
+    OUTER_CIRCLE_SLIP = "outer_circle_slip"
     CLEAR_BY_OTHER_MEMBER = "clear_by_other_member"
     UNKNOWN_SIGNAL = "unknown_signal"
 
@@ -149,13 +181,23 @@ def fold_profiles(
 # --- disclosures -----------------------------------------------------------------
 
 
+REPORT_KINDS = frozenset({*SLIP_KINDS, "risk"})
+"""Disclosure kinds a slip report (circle, HALT, triggers...) belongs to."""
+
+_MINUTE_MS = 60_000
+
+
 @dataclass
 class Acknowledgement:
+    """The partner's own mark on a disclosure: "seen" or "I need time"."""
+
     member: MemberId
     event_id: EventId
     at: int
-    """The acknowledgement's ``recorded_at``."""
+    """The mark's ``recorded_at``."""
     response: str | None
+    mark: str = "seen"
+    """``seen`` or ``need_time``."""
 
 
 @dataclass
@@ -163,16 +205,27 @@ class DisclosureView:
     id: EventId
     author: MemberId
     kind: str
+    """As shown: a middle-circle slip report is shown as ``risk``."""
     summary: str
     details: str | None
     slip: SlipReport | None
     occurred_at: int
     recorded_at: int
     acknowledgements: list[Acknowledgement] = field(default_factory=list)
+    written_kind: str = ""
+    """The kind as written (differs from ``kind`` for a middle-circle slip report)."""
+    breaks_sobriety: bool = False
+    """An inner-circle slip or relapse: the one kind of report that ends a sober run."""
 
     @property
     def acknowledged(self) -> bool:
         return bool(self.acknowledgements)
+
+    @property
+    def mark(self) -> str | None:
+        """The partner's latest mark (``seen``, ``need_time``), or None: no mark is not
+        a failing, and nothing reminds anyone of it."""
+        return self.acknowledgements[-1].mark if self.acknowledgements else None
 
 
 def fold_disclosures(
@@ -182,32 +235,60 @@ def fold_disclosures(
 ) -> tuple[list[DisclosureView], list[PracticeViolation]]:
     """Disclosures in causal order, each with its acknowledgements in causal order.
 
-    A disclosure is accepted from any member and always shown: ``profiles`` is taken
-    so views can be built from one set of inputs, but who is in recovery never hides
-    what someone chose to share. A slip report on a kind other than ``slip`` or
-    ``relapse`` is shown as written and flagged ``slip_report_on_other_kind``.
+    A disclosure is accepted from any member and shown: ``profiles`` is taken so views
+    can be built from one set of inputs, but who is in recovery never hides what
+    someone chose to share. Three rules shape what is shown (docs/PROTOCOL.md §10.4):
 
-    An acknowledgement counts when it names a disclosure folded earlier and comes from
-    a member other than the author. Otherwise it is not counted and is reported:
-    ``unknown_disclosure`` or ``acknowledge_own_disclosure``. A member may acknowledge
-    again (a second response); every acknowledgement is kept, in order.
+    * A slip or relapse report in the ``middle`` circle is shown as a ``risk``
+      disclosure (``written_kind`` keeps what was written); it never ends a sober run.
+    * A slip or relapse naming the ``outer`` circle is shown as written and reported
+      ``outer_circle_slip``: it changes no count.
+    * A ``formal_disclosure`` is a milestone without content (the disclosure itself
+      happens in the therapist's office): it is not listed here, but by
+      :func:`fold_milestones`, with no words. Its text stays in the history.
+
+    A slip report on a kind other than ``slip``, ``relapse`` or ``risk`` is shown as
+    written and flagged ``slip_report_on_other_kind``.
+
+    A mark ("seen" or "I need time") counts when it names a disclosure folded earlier
+    and comes from a member other than the author. Otherwise it is not applied and is
+    reported: ``unknown_disclosure`` or ``acknowledge_own_disclosure``. A member may
+    mark again (a second response, or "seen" after "I need time"); every mark is kept,
+    in order.
     """
     disclosures: dict[EventId, DisclosureView] = {}
     violations: list[PracticeViolation] = []
     for event, member in authored(ordered, membership):
         payload = event.payload
         if isinstance(payload, DisclosureMade):
+            if payload.kind == "formal_disclosure":
+                continue
             disclosures[event.event_id] = DisclosureView(
                 id=event.event_id,
                 author=member.member_id,
-                kind=payload.kind,
+                kind="risk" if is_risk_report(payload) else payload.kind,
                 summary=payload.summary,
                 details=payload.details,
                 slip=payload.slip,
                 occurred_at=event.body.occurred_at,
                 recorded_at=event.body.recorded_at,
+                written_kind=payload.kind,
+                breaks_sobriety=breaks_sobriety(payload),
             )
-            if payload.slip is not None and payload.kind not in SLIP_KINDS:
+            if (
+                payload.kind in SLIP_KINDS
+                and payload.slip is not None
+                and payload.slip.circle == "outer"
+            ):
+                violations.append(
+                    PracticeViolation(
+                        event.event_id,
+                        ViolationCode.OUTER_CIRCLE_SLIP,
+                        "names the outer circle (healthy behaviour), which is not a circle "
+                        "for a slip; it is shown as written and changes no count",
+                    )
+                )
+            if payload.slip is not None and payload.kind not in REPORT_KINDS:
                 violations.append(
                     PracticeViolation(
                         event.event_id,
@@ -223,7 +304,7 @@ def fold_disclosures(
                     PracticeViolation(
                         event.event_id,
                         ViolationCode.UNKNOWN_DISCLOSURE,
-                        "acknowledges a disclosure this log does not hold; it is not counted",
+                        "marks a disclosure this log does not hold; not applied",
                     )
                 )
             elif disclosure.author == member.member_id:
@@ -231,8 +312,8 @@ def fold_disclosures(
                     PracticeViolation(
                         event.event_id,
                         ViolationCode.ACKNOWLEDGE_OWN_DISCLOSURE,
-                        "a disclosure is acknowledged by the partner, not by the person "
-                        "who shared it; this acknowledgement is not counted",
+                        "a disclosure is marked seen by the partner, not by the person "
+                        "who shared it; not applied",
                     )
                 )
             else:
@@ -242,6 +323,7 @@ def fold_disclosures(
                         event_id=event.event_id,
                         at=event.body.recorded_at,
                         response=payload.response,
+                        mark=payload.mark,
                     )
                 )
     return list(disclosures.values()), violations
@@ -256,13 +338,17 @@ class SignalView:
     sender: MemberId
     level: str
     until: int | None
-    """The agreed return time (ms since the epoch), if any."""
+    """When a time-out (``pause``) returns (ms since the epoch): as written, else
+    ``sent_at`` + 20 minutes, never more than 24 hours after ``sent_at``. Always None
+    for ``stop``, which owes no return."""
     note: str | None
     sent_at: int
     """The signal's ``recorded_at``."""
     cleared_at: int | None = None
     """The clearing event's ``recorded_at``."""
     cleared_by_event: EventId | None = None
+    preset: str | None = None
+    """A preset note's key (:data:`schemas.practices.SIGNAL_PRESETS`)."""
 
     @property
     def active(self) -> bool:
@@ -270,15 +356,43 @@ class SignalView:
         clears it: the time is a plan to talk again, not an automatic end."""
         return self.cleared_by_event is None
 
-    def return_time_reached(self, now_ms: int) -> bool:
-        """Whether the agreed return time has come (False when none was agreed)."""
-        return self.until is not None and now_ms >= self.until
+    @property
+    def preset_text(self) -> str | None:
+        return SIGNAL_PRESETS.get(self.preset) if self.preset else None
+
+    def return_due_for(self, member: MemberId | None, now_ms: int) -> bool:
+        """Whether ``member`` should be reminded that this time-out's return is due.
+
+        Only the sender is ever reminded, and only while the signal is active: the
+        return is theirs to make (even just to ask for more time); the partner is
+        never told that it is "late"."""
+        return (
+            member == self.sender
+            and self.active
+            and self.until is not None
+            and now_ms >= self.until
+        )
+
+
+def _return_time(payload: SignalSent, sent_at: int) -> int | None:
+    """A time-out's return: as written, by default 20 minutes, at most 24 hours."""
+    if payload.level == "stop":
+        return None
+    if payload.level != "pause":
+        return payload.until
+    latest = sent_at + TIMEOUT_MAX_MIN * _MINUTE_MS
+    if payload.until is None:
+        return sent_at + TIMEOUT_DEFAULT_MIN * _MINUTE_MS
+    return min(payload.until, latest)
 
 
 def fold_signals(
     ordered: Iterable[VerifiedEvent], membership: Membership
 ) -> tuple[list[SignalView], list[PracticeViolation]]:
     """Signals in causal order, with when and by which event each was cleared.
+
+    A time-out (``pause``) has a return time (:func:`_return_time`); a ``stop`` has
+    none, whatever its ``until`` says: a stop owes no return.
 
     Only the member who sent a signal clears it, from any of their devices. A clear by
     the other member is not applied and is reported (``clear_by_other_member``), as is
@@ -295,9 +409,10 @@ def fold_signals(
                 id=event.event_id,
                 sender=member.member_id,
                 level=payload.level,
-                until=payload.until,
+                until=_return_time(payload, event.body.recorded_at),
                 note=payload.note,
                 sent_at=event.body.recorded_at,
+                preset=payload.preset,
             )
         elif isinstance(payload, SignalCleared):
             signal = signals.get(EventId(payload.signal))
@@ -306,7 +421,7 @@ def fold_signals(
                     PracticeViolation(
                         event.event_id,
                         ViolationCode.UNKNOWN_SIGNAL,
-                        "clears a signal this log does not hold; nothing was changed",
+                        "clears a signal this log does not hold; not applied",
                     )
                 )
             elif signal.sender != member.member_id:
@@ -314,7 +429,7 @@ def fold_signals(
                     PracticeViolation(
                         event.event_id,
                         ViolationCode.CLEAR_BY_OTHER_MEMBER,
-                        "a signal is cleared by the person who sent it; this clear was not applied",
+                        "a signal is cleared by the person who sent it; not applied",
                     )
                 )
             elif signal.cleared_by_event is None:

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 from client.verify import Member, Membership, VerifiedEvent
 from schemas.ids import EventId, MemberId
-from schemas.practices import CheckIn, GratitudeNoted, MilestoneMarked
+from schemas.practices import CheckIn, DisclosureMade, GratitudeNoted, MilestoneMarked
+
+FORMAL_DISCLOSURE_TITLE = "Formal disclosure"
+"""What a formal-disclosure milestone reads as: it carries no content of its own."""
 
 
 def authored(
@@ -27,7 +30,10 @@ def authored(
 
 @dataclass
 class CheckInView:
-    """A FANOS check-in: feelings, affirmation, needs, ownership, sobriety; and mood."""
+    """A FANOS check-in: feelings, affirmation, needs (not necessarily met by the
+    partner), ownership (something I said or did, with an apology), struggles and
+    self-care (the S, stored as ``sobriety``); and mood. Nothing in it asks for an
+    answer."""
 
     id: EventId
     author: MemberId
@@ -69,24 +75,44 @@ class MilestoneView:
     note: str | None
     occurred_at: int
     recorded_at: int
+    kind: str = "milestone"
+    """``milestone`` or ``formal_disclosure`` (a date, with no content)."""
 
 
 def fold_milestones(
     ordered: Iterable[VerifiedEvent], membership: Membership
 ) -> list[MilestoneView]:
-    """Milestones by either partner, in causal order."""
-    return [
-        MilestoneView(
-            id=event.event_id,
-            author=member.member_id,
-            title=p.title,
-            note=p.note,
-            occurred_at=event.body.occurred_at,
-            recorded_at=event.body.recorded_at,
+    """Milestones by either partner, in causal order.
+
+    A formal disclosure is a milestone without content: a ``milestone`` of kind
+    ``formal_disclosure``, and also a ``disclosure`` of kind ``formal_disclosure``
+    written before this rule, are shown as "Formal disclosure" on their date, with no
+    title, summary, details or note of their own (the words stay in the history).
+    """
+    milestones: list[MilestoneView] = []
+    for event, member in authored(ordered, membership):
+        p = event.payload
+        formal = (isinstance(p, MilestoneMarked) and p.kind == "formal_disclosure") or (
+            isinstance(p, DisclosureMade) and p.kind == "formal_disclosure"
         )
-        for event, member in authored(ordered, membership)
-        if isinstance(p := event.payload, MilestoneMarked)
-    ]
+        if formal:
+            title, note, kind = FORMAL_DISCLOSURE_TITLE, None, "formal_disclosure"
+        elif isinstance(p, MilestoneMarked):
+            title, note, kind = p.title, p.note, "milestone"
+        else:
+            continue
+        milestones.append(
+            MilestoneView(
+                id=event.event_id,
+                author=member.member_id,
+                title=title,
+                note=note,
+                occurred_at=event.body.occurred_at,
+                recorded_at=event.body.recorded_at,
+                kind=kind,
+            )
+        )
+    return milestones
 
 
 @dataclass

@@ -16,7 +16,29 @@ from schemas.ids import MemberId
 from schemas.practices import DisclosureMade, SobrietyStarted
 
 SLIP_KINDS = frozenset({"slip", "relapse"})
-"""Disclosure kinds that mark a day on the sobriety calendar."""
+"""Disclosure kinds that may mark a day on the sobriety calendar (only when the
+behaviour was in the inner circle: :func:`breaks_sobriety`)."""
+
+
+def breaks_sobriety(payload: DisclosureMade) -> bool:
+    """Whether a disclosure ends a sober run: a slip or relapse in the inner circle.
+
+    A slip or relapse that names no circle counts as inner: the writer called it a slip,
+    and histories written before circles were asked for keep their counts. A middle-
+    circle report is a risk disclosure and never shortens the run; ``outer`` is not a
+    circle for a slip, so such a report changes nothing (docs/PROTOCOL.md §10.4).
+    """
+    if payload.kind not in SLIP_KINDS:
+        return False
+    circle = payload.slip.circle if payload.slip is not None else None
+    return circle in (None, "inner")
+
+
+def is_risk_report(payload: DisclosureMade) -> bool:
+    """A middle-circle report: shown as a risk disclosure, counted as no slip."""
+    circle = payload.slip.circle if payload.slip is not None else None
+    return circle == "middle" and payload.kind in {*SLIP_KINDS, "risk"}
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_DAY = timedelta(days=1)
@@ -34,10 +56,12 @@ class SobrietyView:
     current_run_days: int
     total_sober_days: int
     slips: list[date]
-    """Every calendar day with a slip or relapse disclosure by this member, sorted,
+    """Every calendar day with an inner-circle slip or relapse by this member, sorted,
     each day once."""
     first_start: date | None = None
     """The earliest start date ever recorded: where the total is counted from."""
+    risks: list[date] = field(default_factory=list)
+    """Days with a middle-circle (risk) report: shown, never counted against a run."""
 
 
 def local_date(ms: int, tz: tzinfo) -> date:
@@ -58,6 +82,7 @@ def _parse_date(text: str) -> date | None:
 class _Record:
     starts: list[tuple[date, str]] = field(default_factory=list)
     slip_days: set[date] = field(default_factory=set)
+    risk_days: set[date] = field(default_factory=set)
 
 
 def fold_sobriety(
@@ -71,7 +96,9 @@ def fold_sobriety(
       current ``start`` (a later one replaces an earlier one) and gives the ``label``.
       A date that is not on the calendar (``2026-02-30``) is ignored.
     * **slip days**: the calendar days, in ``tz``, of the ``occurred_at`` of their
-      ``slip`` and ``relapse`` disclosures. Two slips on one day are one slip day.
+      ``slip`` and ``relapse`` disclosures in the inner circle (:func:`breaks_sobriety`).
+      Two slips on one day are one slip day. Middle-circle reports are listed as
+      ``risks`` and change no counter; an ``outer`` slip changes nothing.
 
     Days are counted as *whole days already lived*: a range ``[a, b)`` includes day
     ``a`` and excludes day ``b``, and ``b`` is always ``today``, which is not over yet.
@@ -91,8 +118,8 @@ def fold_sobriety(
       the total always holds the current run. Days between a relapse and a later new
       start stay in the total unless slips were reported on them.
 
-    Members appear (in the causal order of their first start or slip) if they recorded
-    at least one start or slip; with slips and no start, both counters are 0.
+    Members appear (in the causal order of their first start, slip or risk report) if
+    they recorded at least one; with no start, both counters are 0.
     """
     records: dict[MemberId, _Record] = {}
     for event in ordered:
@@ -106,9 +133,12 @@ def fold_sobriety(
                 records.setdefault(member.member_id, _Record()).starts.append(
                     (started, payload.label)
                 )
-        elif isinstance(payload, DisclosureMade) and payload.kind in SLIP_KINDS:
+        elif isinstance(payload, DisclosureMade) and breaks_sobriety(payload):
             day = local_date(event.body.occurred_at, tz)
             records.setdefault(member.member_id, _Record()).slip_days.add(day)
+        elif isinstance(payload, DisclosureMade) and is_risk_report(payload):
+            day = local_date(event.body.occurred_at, tz)
+            records.setdefault(member.member_id, _Record()).risk_days.add(day)
     return {member_id: _view(member_id, r, today) for member_id, r in records.items()}
 
 
@@ -123,6 +153,7 @@ def _view(member_id: MemberId, record: _Record, today: date) -> SobrietyView:
         total_sober_days=_total(first_start, record.slip_days, today),
         slips=sorted(record.slip_days),
         first_start=first_start,
+        risks=sorted(record.risk_days),
     )
 
 

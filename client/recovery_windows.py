@@ -1,25 +1,36 @@
 """Transparency windows, sans-I/O: when the next agreed time for a hard conversation is.
 
 Part of :mod:`client.recovery` (import from there). Which windows are in force is the
-agreements fold's business; this module only does the calendar arithmetic, with the
-moment passed in (``now_ms``), never read from the clock.
+agreements fold's business; this module does the calendar arithmetic, with the moment
+passed in (``now_ms``), never read from the clock, and folds postponements.
 
-A window recurs every week on ``weekday`` at ``time`` on the wall clock of the fixed
-offset ``utc_offset_min`` (no daylight-saving rules: the offset is part of what the
-partners agreed), and lasts ``duration_min`` minutes.
+A window recurs every week on ``weekday`` at ``time`` on the wall clock of its time
+zone, ``tz`` (an IANA name such as ``Europe/London``, so the time stays put across
+daylight saving), and lasts ``duration_min`` minutes. A window without ``tz``, or whose
+zone this device does not know, uses the fixed offset ``utc_offset_min``. A local time
+that does not exist on a given day (skipped at the start of daylight saving) is read
+with the offset before the change, as Python's ``zoneinfo`` does (fold 0).
+
+Either partner can postpone one occurrence once (``window_postponed``): the first
+postponement of an occurrence in causal order stands (docs/PROTOCOL.md §10.4).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from schemas.practices import Window
+from client.recovery_records import authored
+from client.verify import Membership, VerifiedEvent
+from schemas.ids import EventId, MemberId
+from schemas.practices import MAX_POSTPONE_MIN, AgreementProposed, Window, WindowPostponed
 
 _MINUTE_MS = 60_000
-_DAY_MS = 24 * 60 * _MINUTE_MS
-_WEEK_MS = 7 * _DAY_MS
-_EPOCH_WEEKDAY = 3
-"""1970-01-01 was a Thursday (Monday is 0, as in :class:`Window`)."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
 
 _WEEKDAYS = (
     "Mondays",
@@ -32,22 +43,42 @@ _WEEKDAYS = (
 )
 
 
-def _minutes_into_day(window: Window) -> int:
-    hours, minutes = window.time.split(":")
-    return int(hours) * 60 + int(minutes)
+def window_zone(window: Window) -> tzinfo:
+    """The window's wall clock: its named zone, or its fixed offset as a fallback."""
+    if window.tz is not None:
+        try:
+            return ZoneInfo(window.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass  # A zone unknown on this device: the offset written beside it stands.
+    return timezone(timedelta(minutes=window.utc_offset_min))
 
 
-def _latest_start(window: Window, now_ms: int) -> int:
-    """The latest start of ``window`` at or before ``now_ms`` (both ms since the epoch)."""
-    offset_ms = window.utc_offset_min * _MINUTE_MS
-    local_now = now_ms + offset_ms
-    local_day = local_now // _DAY_MS  # floor division: correct before 1970 as well
-    weekday = (local_day + _EPOCH_WEEKDAY) % 7
-    days_back = (weekday - window.weekday) % 7
-    start_local = (local_day - days_back) * _DAY_MS + _minutes_into_day(window) * _MINUTE_MS
-    if start_local > local_now:  # today is the day, but later on
-        start_local -= _WEEK_MS
-    return start_local - offset_ms
+def known_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time-zone name this device can use."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _to_ms(moment: datetime) -> int:
+    return (moment - _EPOCH) // _ONE_MS
+
+
+def _occurrences(window: Window, now_ms: int, weeks: range) -> list[int]:
+    """Scheduled starts around ``now_ms``, ``weeks`` counted from the latest week whose
+    weekday is at or before today (in the window's zone), in ascending order."""
+    zone = window_zone(window)
+    today = (_EPOCH + timedelta(milliseconds=now_ms)).astimezone(zone).date()
+    last = today - timedelta(days=(today.weekday() - window.weekday) % 7)
+    hours, minutes = (int(part) for part in window.time.split(":"))
+    starts: list[int] = []
+    for week in weeks:
+        day: date = last + timedelta(weeks=week)
+        local = datetime(day.year, day.month, day.day, hours, minutes, tzinfo=zone)
+        starts.append(_to_ms(local))
+    return starts
 
 
 def window_start(window: Window, now_ms: int) -> int:
@@ -55,10 +86,8 @@ def window_start(window: Window, now_ms: int) -> int:
 
     In progress means ``start <= now_ms < start + duration``.
     """
-    start = _latest_start(window, now_ms)
-    if now_ms < start + window.duration_min * _MINUTE_MS:
-        return start
-    return start + _WEEK_MS
+    duration_ms = window.duration_min * _MINUTE_MS
+    return next(s for s in _occurrences(window, now_ms, range(-1, 3)) if now_ms < s + duration_ms)
 
 
 def next_window(windows: Iterable[Window], now_ms: int) -> tuple[Window, int] | None:
@@ -76,13 +105,126 @@ def next_window(windows: Iterable[Window], now_ms: int) -> tuple[Window, int] | 
     return soonest
 
 
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One coming (or current) occurrence of a window, after any postponement."""
+
+    window_id: EventId
+    window: Window
+    start: int
+    scheduled: int
+    """The start as scheduled; differs from ``start`` when it was postponed."""
+    postponed_by: MemberId | None = None
+
+
+def next_occurrence(
+    windows: Iterable[tuple[EventId, Window]],
+    now_ms: int,
+    moved: Mapping[tuple[EventId, int], Postponement],
+) -> Occurrence | None:
+    """The soonest occurrence of the windows in force (by version id), postponements
+    applied; one in progress counts with its start. Ties go to the first given."""
+    soonest: Occurrence | None = None
+    for window_id, window in windows:
+        duration_ms = window.duration_min * _MINUTE_MS
+        # Two weeks back: a postponed occurrence moves at most a week later.
+        for scheduled in _occurrences(window, now_ms, range(-2, 3)):
+            postponement = moved.get((window_id, scheduled))
+            start = postponement.to if postponement else scheduled
+            if now_ms >= start + duration_ms:
+                continue
+            if soonest is None or start < soonest.start:
+                soonest = Occurrence(
+                    window_id,
+                    window,
+                    start,
+                    scheduled,
+                    postponement.by if postponement else None,
+                )
+    return soonest
+
+
 def describe_window(window: Window) -> str:
-    """A plain sentence: ``Sundays at 19:00 (UTC+01:00) for 60 minutes: finances``."""
-    sign = "+" if window.utc_offset_min >= 0 else "-"
-    hours, minutes = divmod(abs(window.utc_offset_min), 60)
+    """A plain sentence: ``Sundays at 19:00 (Europe/London) for 60 minutes: finances``."""
+    if window.tz is not None:
+        where = window.tz
+    else:
+        sign = "+" if window.utc_offset_min >= 0 else "-"
+        hours, minutes = divmod(abs(window.utc_offset_min), 60)
+        where = f"UTC{sign}{hours:02d}:{minutes:02d}"
     text = (
-        f"{_WEEKDAYS[window.weekday]} at {window.time} "
-        f"(UTC{sign}{hours:02d}:{minutes:02d}) for {window.duration_min} minutes"
+        f"{_WEEKDAYS[window.weekday]} at {window.time} ({where}) for {window.duration_min} minutes"
     )
     topic = window.topic.strip()
     return f"{text}: {topic}" if topic else text
+
+
+# --- postponing ------------------------------------------------------------------------
+
+
+class PostponeCode(StrEnum):
+    """Stable codes for a postponement that is not applied."""
+
+    UNKNOWN_WINDOW = "unknown_window"
+    ALREADY_POSTPONED = "window_already_postponed"
+    POSTPONE_OUT_OF_RANGE = "postpone_out_of_range"
+
+
+_POSTPONE_MESSAGES: Mapping[PostponeCode, str] = {
+    PostponeCode.UNKNOWN_WINDOW: "postpones a window this log does not hold; not applied",
+    PostponeCode.ALREADY_POSTPONED: "postpones a window time that was already postponed "
+    "once; not applied (the first postponement stands)",
+    PostponeCode.POSTPONE_OUT_OF_RANGE: "moves a window time earlier, or more than a week "
+    "later; not applied",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Postponement:
+    event_id: EventId
+    by: MemberId
+    to: int
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostponeProblem:
+    event_id: EventId
+    code: str
+    message: str
+
+
+def fold_postponements(
+    ordered: Iterable[VerifiedEvent], membership: Membership
+) -> tuple[dict[tuple[EventId, int], Postponement], list[PostponeProblem]]:
+    """Postponed occurrences, keyed by (window version id, scheduled start).
+
+    A postponement applies when it names an earlier ``agreement_proposed`` of kind
+    ``window``, moves the occurrence later by at most a week, and is the first for that
+    occurrence in causal order (by either partner: once, not once each). Otherwise it
+    is kept in the log, not applied, and reported.
+    """
+    windows: set[EventId] = set()
+    moved: dict[tuple[EventId, int], Postponement] = {}
+    problems: list[PostponeProblem] = []
+
+    def refuse(event: VerifiedEvent, code: PostponeCode) -> None:
+        problems.append(PostponeProblem(event.event_id, code.value, _POSTPONE_MESSAGES[code]))
+
+    for event, member in authored(ordered, membership):
+        payload = event.payload
+        if isinstance(payload, AgreementProposed) and payload.kind == "window":
+            windows.add(event.event_id)
+        elif isinstance(payload, WindowPostponed):
+            key = (EventId(payload.window), payload.occurrence)
+            if key[0] not in windows:
+                refuse(event, PostponeCode.UNKNOWN_WINDOW)
+            elif not 0 < payload.to - payload.occurrence <= MAX_POSTPONE_MIN * _MINUTE_MS:
+                refuse(event, PostponeCode.POSTPONE_OUT_OF_RANGE)
+            elif key in moved:
+                refuse(event, PostponeCode.ALREADY_POSTPONED)
+            else:
+                moved[key] = Postponement(
+                    event.event_id, member.member_id, payload.to, payload.note
+                )
+    return moved, problems

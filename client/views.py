@@ -7,7 +7,7 @@ and tests can pin the clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 
 from client.agreements import AgreementsView, Violation, fold_agreements
@@ -18,6 +18,8 @@ from client.recovery import (
     DisclosureView,
     GratitudeView,
     MilestoneView,
+    Postponement,
+    PostponeProblem,
     PracticeViolation,
     Profile,
     SignalView,
@@ -26,6 +28,7 @@ from client.recovery import (
     fold_disclosures,
     fold_gratitude,
     fold_milestones,
+    fold_postponements,
     fold_profiles,
     fold_signals,
     fold_sobriety,
@@ -66,11 +69,14 @@ class Views:
     milestones: list[MilestoneView]
     gratitude: list[GratitudeView]
     signals: list[SignalView]
-    violations: list[Violation | PracticeViolation | JournalViolation]
-    """Events that break a rule of their practice: kept in the log, shown by verify."""
+    violations: list[Violation | PracticeViolation | JournalViolation | PostponeProblem]
+    """Events that break a rule of their practice, or whose effect was not applied: kept
+    in the log, listed by verify."""
     without_effect: set[EventId]
     """Events that changed nothing: every violation, and honest events written
     concurrently with what made them void (§10.5). Listings say so when showing them."""
+    postponements: dict[tuple[EventId, int], Postponement] = field(default_factory=dict)
+    """Window occurrences moved, by (window version id, scheduled start)."""
 
 
 def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Moment) -> Views:
@@ -79,11 +85,13 @@ def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Mo
     disclosures, disclosure_violations = fold_disclosures(ordered, membership, profiles)
     signals, signal_violations = fold_signals(ordered, membership)
     journal = journal_effects(ordered, membership)
-    violations: list[Violation | PracticeViolation | JournalViolation] = [
+    postponements, postpone_problems = fold_postponements(ordered, membership)
+    violations: list[Violation | PracticeViolation | JournalViolation | PostponeProblem] = [
         *agreements.violations,
         *disclosure_violations,
         *signal_violations,
         *journal.violations,
+        *postpone_problems,
     ]
     late = {w.event_id for a in agreements.agreements for v in a.versions for w in v.without_effect}
     return Views(
@@ -100,4 +108,5 @@ def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Mo
         without_effect={v.event_id for v in violations if v.code not in _APPLIED}
         | journal.without_effect
         | late,
+        postponements=postponements,
     )

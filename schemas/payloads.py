@@ -37,6 +37,7 @@ from schemas.practices import (
     SignalCleared,
     SignalSent,
     SobrietyStarted,
+    WindowPostponed,
 )
 from schemas.strict import StrictFormatError, check_strict
 
@@ -206,6 +207,7 @@ Payload = (
     | GratitudeNoted
     | SignalSent
     | SignalCleared
+    | WindowPostponed
 )
 
 PAYLOAD_TYPES: tuple[type[msgspec.Struct], ...] = (

@@ -1,5 +1,6 @@
 """Payloads for the practices partners use (docs/PROTOCOL.md §5.2): agreements,
-disclosures, check-ins, sobriety, milestones, gratitude, safety signals.
+the recovery plan, disclosures, check-ins, sobriety, milestones, gratitude, safety
+signals and transparency windows.
 
 Everything here lives inside the ciphertext; the relay learns nothing new from any of
 it. References to other events are their event ids, so the history is a graph of
@@ -37,6 +38,31 @@ _Mood = Annotated[int, msgspec.Meta(ge=1, le=5)]
 
 AgreementKind = Literal["agreement", "recovery_plan", "window"]
 Circle = Literal["inner", "middle", "outer"]
+SlipCircle = Literal["inner", "middle"]
+"""The circles a slip may name. ``outer`` (healthy behaviour) is not one: it stays in
+:data:`Circle` only so histories written before this rule still decode; readers fold such
+a report as changing nothing (docs/PROTOCOL.md §10.4)."""
+MiddleType = Literal["trigger", "warning_sign", "risky_behaviour", "other"]
+"""What kind of middle-circle item it is (a risk, never a break of sobriety)."""
+ReviewedWith = Literal["sponsor", "therapist"]
+Binds = Literal["me", "you", "both"]
+"""Whom a clause binds, from its proposer's side: ``me`` is the proposer."""
+DisclosureMark = Literal["seen", "need_time"]
+MilestoneKind = Literal["milestone", "formal_disclosure"]
+SignalPreset = Literal["flooded", "will_return", "care_about_you", "need_to_stop"]
+SIGNAL_PRESETS: dict[str, str] = {
+    "flooded": "I'm flooded and need a break.",
+    "will_return": "I want to come back to this.",
+    "care_about_you": "I care about you; I need a pause.",
+    "need_to_stop": "I need to stop now.",
+}
+"""Preset notes offered beside free text, in the words every reader shows."""
+TIMEOUT_DEFAULT_MIN = 20
+"""A time-out (``pause``) without a return time returns after this many minutes."""
+TIMEOUT_MAX_MIN = 24 * 60
+"""A time-out's return is at most this far after it was sent."""
+MAX_POSTPONE_MIN = 7 * 24 * 60
+"""A window occurrence can be moved at most a week later."""
 DisclosureKind = Literal[
     "therapy_session",
     "meeting",
@@ -77,12 +103,39 @@ class ProfileUpdated(msgspec.Struct, tag="profile_updated", tag_field="type", fr
 # --- agreements ------------------------------------------------------------------
 
 
+class CircleItem(msgspec.Struct, frozen=True):
+    """One item of a recovery plan, with what it means to the person who wrote it."""
+
+    circle: Circle
+    text: _Item
+    definition: _Note | None = None
+    """What exactly counts, in the writer's words (SAA: each member defines their own)."""
+    type: MiddleType | None = None
+    """For the middle circle: a trigger, a warning sign, a risky behaviour."""
+    reviewed_with: Annotated[list[ReviewedWith], msgspec.Meta(max_length=2)] = msgspec.field(
+        default_factory=list
+    )
+    """Who the writer went over this item with."""
+
+
 class ThreeCircles(msgspec.Struct, frozen=True):
-    """A recovery plan: what is abstained from, warning signs, healthy behaviours."""
+    """A recovery plan: what is abstained from, warning signs, healthy behaviours.
+
+    ``inner``, ``middle`` and ``outer`` hold the items' texts (what older readers show);
+    ``items`` holds the same items with their definitions. When ``items`` is not empty
+    it is the plan; the three lists are then a summary of it."""
 
     inner: _Items = msgspec.field(default_factory=list)
     middle: _Items = msgspec.field(default_factory=list)
     outer: _Items = msgspec.field(default_factory=list)
+    items: Annotated[list[CircleItem], msgspec.Meta(max_length=3 * MAX_LIST_ITEMS)] = msgspec.field(
+        default_factory=list
+    )
+
+
+# No pattern: a name this reader's time-zone database does not know is not an error,
+# it falls back to ``utc_offset_min`` (docs/PROTOCOL.md §10.4).
+_TzName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class Window(msgspec.Struct, frozen=True):
@@ -91,10 +144,14 @@ class Window(msgspec.Struct, frozen=True):
     weekday: Annotated[int, msgspec.Meta(ge=0, le=6)]
     """0 is Monday, as ISO 8601 and Python count."""
     time: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
-    """Local wall-clock time, ``HH:MM``, in ``utc_offset_min``."""
+    """Local wall-clock time, ``HH:MM``, in ``tz`` (or ``utc_offset_min`` without one)."""
     utc_offset_min: Annotated[int, msgspec.Meta(ge=-14 * 60, le=14 * 60)] = 0
+    """The offset when the window was written; used only when ``tz`` is None or unknown
+    to the reader (a fixed offset drifts at daylight saving)."""
     duration_min: Annotated[int, msgspec.Meta(ge=5, le=24 * 60)] = 60
     topic: _Note = ""
+    tz: _TzName | None = None
+    """IANA time-zone name (``Europe/London``): the wall clock the partners agreed on."""
 
 
 class AgreementProposed(msgspec.Struct, tag="agreement_proposed", tag_field="type", frozen=True):
@@ -112,6 +169,11 @@ class AgreementProposed(msgspec.Struct, tag="agreement_proposed", tag_field="typ
     """For ``kind == "recovery_plan"``."""
     window: Window | None = None
     """For ``kind == "window"``."""
+    binds: Annotated[list[Binds], msgspec.Meta(max_length=MAX_CLAUSES)] = msgspec.field(
+        default_factory=list
+    )
+    """Whom each clause binds, in the order of ``clauses`` (one entry per clause), from
+    the proposer's side; empty in versions written before clauses said so."""
 
 
 class AgreementAccepted(msgspec.Struct, tag="agreement_accepted", tag_field="type", frozen=True):
@@ -167,15 +229,22 @@ class DisclosureMade(msgspec.Struct, tag="disclosure", tag_field="type", frozen=
 class DisclosureAcknowledged(
     msgspec.Struct, tag="disclosure_acknowledged", tag_field="type", frozen=True
 ):
+    """The partner's own mark on a disclosure: "seen", or "I need time". Never asked
+    for, never counted as missing."""
+
     disclosure: _EventIdBytes
     response: _Note | None = None
+    mark: DisclosureMark = "seen"
 
 
 # --- check-ins, sobriety, milestones, gratitude ----------------------------------
 
 
 class CheckIn(msgspec.Struct, tag="check_in", tag_field="type", frozen=True):
-    """FANOS: feelings, affirmation, needs, ownership, sobriety (or struggles)."""
+    """FANOS, prepared in writing: feelings; affirmation; needs (not necessarily met by
+    the partner); ownership (something I said or did, with an apology); and
+    ``sobriety``, the S, which is struggles and self-care for either partner. The
+    listener gives no feedback: there is nothing to answer."""
 
     feelings: _Note | None = None
     affirmation: _Note | None = None
@@ -195,6 +264,9 @@ class SobrietyStarted(msgspec.Struct, tag="sobriety_started", tag_field="type", 
 class MilestoneMarked(msgspec.Struct, tag="milestone", tag_field="type", frozen=True):
     title: _Title
     note: _Note | None = None
+    kind: MilestoneKind = "milestone"
+    """``formal_disclosure`` marks that a formal disclosure took place (in the
+    therapist's office); it carries no content and readers show none."""
 
 
 class GratitudeNoted(msgspec.Struct, tag="gratitude", tag_field="type", frozen=True):
@@ -205,18 +277,35 @@ class GratitudeNoted(msgspec.Struct, tag="gratitude", tag_field="type", frozen=T
 
 
 class SignalSent(msgspec.Struct, tag="signal_sent", tag_field="type", frozen=True):
-    """Pause, slow down or stop: a request to step back, delivered live."""
+    """A request to step back, delivered live. ``pause`` is a conversation time-out: it
+    has a return (``until``; :data:`TIMEOUT_DEFAULT_MIN` minutes when absent, at most
+    :data:`TIMEOUT_MAX_MIN`). ``stop`` owes no return (``until`` is not read).
+    ``slow`` asks to slow down."""
 
     level: SignalLevel
     until: _Millis | None = None
-    """The return time agreed, if any."""
+    """The time-out's return time."""
     note: _Note | None = None
+    preset: SignalPreset | None = None
+    """A preset note (:data:`SIGNAL_PRESETS`), offered beside free text."""
 
 
 class SignalCleared(msgspec.Struct, tag="signal_cleared", tag_field="type", frozen=True):
     """Cleared by the member who sent the signal."""
 
     signal: _EventIdBytes
+
+
+class WindowPostponed(msgspec.Struct, tag="window_postponed", tag_field="type", frozen=True):
+    """Moves one occurrence of a window in force; either partner, once per occurrence."""
+
+    window: _EventIdBytes
+    """The window agreement's version in force."""
+    occurrence: _Millis
+    """The start being moved, as scheduled."""
+    to: _Millis
+    """The new start: after ``occurrence``, at most :data:`MAX_POSTPONE_MIN` later."""
+    note: _Note | None = None
 
 
 PRACTICE_TYPES: tuple[type[msgspec.Struct], ...] = (
@@ -234,4 +323,5 @@ PRACTICE_TYPES: tuple[type[msgspec.Struct], ...] = (
     GratitudeNoted,
     SignalSent,
     SignalCleared,
+    WindowPostponed,
 )

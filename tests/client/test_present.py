@@ -83,7 +83,10 @@ def test_times_in_json_are_iso_8601_utc_with_milliseconds_and_a_z() -> None:
         ("member_joined", "Blake joined"),
         ("journal_entry", "Alex wrote in the journal: We walked by the river."),
         ("journal_amended", "Alex updated a journal entry: We walked by the river and talked."),
-        ("journal_retracted", "Alex withdrew a journal entry"),
+        (
+            "journal_retracted",
+            "Alex hid a journal entry from the journal (the history still shows it)",
+        ),
         (
             "future_thing",
             "Blake's device wrote something this app set aside (see 'trellis status')",
@@ -136,3 +139,34 @@ def test_a_journal_item_shows_that_it_was_updated_and_withdrawn(
         "We walked by the river.",
         "We walked by the river and talked.",
     ]
+
+
+def test_a_notice_names_who_and_what_kind_never_the_words() -> None:
+    # A notice is what may show on a locked screen or live (docs/PROTOCOL.md §10.4).
+    from client.present import notice_line
+    from schemas.practices import DisclosureMade, GratitudeNoted, SignalSent
+
+    pair = paired()
+    verifier = new_verifier()
+    for built in pair.membership:
+        verifier.admit(built.data)
+    written = [
+        entry(pair.alex, "a very private line", deps=[pair.joined]),
+        pair.alex.write(DisclosureMade(kind="slip", summary="secret summary", details="x")),
+        pair.alex.write(GratitudeNoted(text="secret thanks")),
+        pair.alex.write(SignalSent(level="pause", note="secret note")),
+    ]
+    names = Names({pair.alex.device_id: "Alex"}, {pair.alex.member_id: "Alex"})
+    lines = []
+    for built in written:
+        outcome = verifier.admit(built.data)
+        assert outcome.event is not None
+        lines.append(notice_line(outcome.event, names).split("  ", 1)[1])
+
+    assert lines == [
+        "Alex wrote in the journal",
+        "Alex shared something with you",
+        "Alex noted gratitude",
+        "Alex took a time-out",
+    ]
+    assert not any("secret" in line or "private" in line for line in lines)

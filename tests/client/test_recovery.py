@@ -282,7 +282,7 @@ def test_a_disclosure_is_shown_with_its_author_kind_words_and_both_times() -> No
     assert violations == []
 
 
-def test_a_disclosure_by_the_supporting_partner_is_shown_and_not_flagged() -> None:
+def test_a_disclosure_by_the_partner_not_in_recovery_is_shown_and_not_flagged() -> None:
     story = Story()
     story.write(story.blake, DisclosureMade(kind="therapy_session", summary="Saw my counsellor"))
 
@@ -368,13 +368,15 @@ def test_acknowledging_something_that_is_not_a_known_disclosure_is_reported() ->
 def test_a_slip_report_on_another_kind_is_shown_and_flagged() -> None:
     story = Story()
     report = SlipReport(triggers=["stress at work"], halt=["tired"])
-    odd = story.write(story.alex, DisclosureMade(kind="risk", summary="A hard day", slip=report))
+    odd = story.write(story.alex, DisclosureMade(kind="meeting", summary="A hard day", slip=report))
+    story.write(story.alex, DisclosureMade(kind="risk", summary="A risk", slip=report))
     story.write(story.alex, DisclosureMade(kind="slip", summary="A slip", slip=report))
     story.write(story.alex, DisclosureMade(kind="relapse", summary="A relapse", slip=report))
 
     views, violations = disclosures_of(story)
 
     assert [(v.kind, v.slip) for v in views] == [
+        ("meeting", report),
         ("risk", report),
         ("slip", report),
         ("relapse", report),
@@ -386,7 +388,7 @@ def test_disclosures_are_listed_in_causal_order() -> None:
     story = Story()
     story.write(story.alex, DisclosureMade(kind="meeting", summary="first"))
     story.write(story.blake, DisclosureMade(kind="other", summary="second"))
-    story.write(story.alex, DisclosureMade(kind="formal_disclosure", summary="third"))
+    story.write(story.alex, DisclosureMade(kind="other", summary="third"))
 
     views, _ = disclosures_of(story)
 
@@ -791,12 +793,13 @@ def test_the_return_time_is_reached_at_the_agreed_moment_and_the_signal_stays_ac
     story.write(story.alex, SignalSent(level="stop"))
 
     [timed, open_ended], _ = signals_of(story)
+    alex = story.alex.member_id
 
-    assert not timed.return_time_reached(until - 1)
-    assert timed.return_time_reached(until)
-    assert timed.return_time_reached(until + HOUR_MS)
+    assert not timed.return_due_for(alex, until - 1)
+    assert timed.return_due_for(alex, until)
+    assert timed.return_due_for(alex, until + HOUR_MS)
     assert timed.active
-    assert not open_ended.return_time_reached(until + HOUR_MS)
+    assert not open_ended.return_due_for(alex, until + HOUR_MS)
 
 
 # --- transparency windows --------------------------------------------------------------

@@ -81,7 +81,17 @@ def test_a_proposal_accepted_by_the_partner_is_in_force_and_withdrawal_shows_at_
 
 def test_a_proposer_cannot_accept_their_own_proposal(paired: tuple[Path, Path]) -> None:
     alex, _ = paired
-    run(alex, "agreement", "propose", "--title", "Check-ins", "--clause", "Sundays")
+    run(
+        alex,
+        "agreement",
+        "propose",
+        "--title",
+        "Check-ins",
+        "--clause",
+        "Sundays",
+        "--review-on",
+        "2030-01-01",
+    )
     [listed] = json.loads(run(alex, "agreement", "list", "--json").stdout)
     result = run(alex, "agreement", "accept", listed["id"], check=False)
     assert result.returncode != 0
@@ -98,10 +108,9 @@ def test_a_signal_reaches_a_watching_partner_live(paired: tuple[Path, Path]) -> 
         env=trellis_env(),
     ) as watcher:
         try:
-            sent = run(
-                blake, "signal", "pause", "--until", "2030-01-01T09:00", "--note", "I need air"
-            )
+            sent = run(blake, "signal", "timeout", "--for", "30", "--note", "I need air")
             assert "Delivered" in sent.stdout
+            assert "you will be reminded" in sent.stdout
             assert watcher.stdout is not None
             ready, _, _ = select.select([watcher.stdout], [], [], 20)
             assert ready, "the watching partner saw nothing within 20 s"
@@ -109,6 +118,9 @@ def test_a_signal_reaches_a_watching_partner_live(paired: tuple[Path, Path]) -> 
             assert event["kind"] == "signal_sent"
             assert event["author"] == "Blake"
             assert event["payload"]["level"] == "pause"
+            # What a notification may show names the kind, never the words.
+            assert event["notice"].endswith("Blake took a time-out")
+            assert "I need air" not in event["notice"]
         finally:
             watcher.terminate()
             watcher.communicate(timeout=10)
@@ -157,11 +169,13 @@ def test_disclosures_check_ins_sobriety_milestones_gratitude_and_timeline(
     [disclosure] = json.loads(run(blake, "disclosures", "--json").stdout)
     assert disclosure["kind"] == "slip"
     assert disclosure["slip"]["halt"] == ["lonely", "tired"]
-    assert disclosure["acknowledged"] is False
-    run(blake, "acknowledge", disclosure["id"][:8], "--response", "Thank you for telling me")
+    assert disclosure["mark"] is None
+    assert "acknowledged" not in run(blake, "disclosures").stdout
+    run(blake, "seen", disclosure["id"][:8], "--response", "Thank you for telling me")
     sync_both(alex, blake)
     [seen] = json.loads(run(alex, "disclosures", "--json").stdout)
     assert seen["acknowledgements"][0]["response"] == "Thank you for telling me"
+    assert seen["mark"] == "seen"
 
     [counter] = json.loads(run(blake, "sobriety", "show", "--json").stdout)
     assert counter["member"] == "Alex"
@@ -192,7 +206,17 @@ def test_an_export_verifies_offline_and_a_one_byte_edit_fails(
     paired: tuple[Path, Path], tmp_path: Path
 ) -> None:
     alex, blake = paired
-    run(alex, "agreement", "propose", "--title", "Money", "--clause", "Share statements monthly")
+    run(
+        alex,
+        "agreement",
+        "propose",
+        "--title",
+        "Money",
+        "--clause",
+        "Share statements monthly",
+        "--review-on",
+        "2030-01-01",
+    )
     run(alex, "journal", "add", "a private journal line that must not leak")
     sync_both(alex, blake)
     [listed] = json.loads(run(blake, "agreement", "list", "--json").stdout)
@@ -248,7 +272,17 @@ async def test_verify_lists_illegal_agreement_transitions_and_exits_non_zero(
     tmp_path: Path, relay: RelayProcess
 ) -> None:
     alex_home, blake_home = pair_homes(tmp_path, relay.url)
-    run(alex_home, "agreement", "propose", "--title", "Honesty", "--clause", "Tell within a day")
+    run(
+        alex_home,
+        "agreement",
+        "propose",
+        "--title",
+        "Honesty",
+        "--clause",
+        "Tell within a day",
+        "--review-on",
+        "2030-01-01",
+    )
     assert run(alex_home, "verify").returncode == 0
     [listed] = json.loads(run(alex_home, "agreement", "list", "--json").stdout)
     version = bytes.fromhex(listed["id"])
@@ -274,6 +308,8 @@ async def test_verify_lists_illegal_agreement_transitions_and_exits_non_zero(
     assert result.returncode == 1
     for code in ("accept_by_proposer", "unknown_version", "accept_of_closed_version"):
         assert code in result.stdout
+    assert "not applied" in result.stdout
+    assert "violation" not in result.stdout.lower()
     assert (
         json.loads(run(alex_home, "agreement", "show", listed["id"], "--json").stdout)["status"]
         == "withdrawn"

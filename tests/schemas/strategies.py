@@ -8,6 +8,7 @@ still crossing msgpack's 8-bit/16-bit length forms.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import msgspec
@@ -89,7 +90,10 @@ def from_type(tp: Any) -> st.SearchStrategy[Any]:
     return _from_info(mi.type_info(tp))
 
 
+@functools.cache
 def payloads() -> st.SearchStrategy[Any]:
+    # Built once: event_bodies() draws from it on every example, and building the
+    # strategies of every payload type each time made input generation too slow.
     return st.one_of(*(from_type(t) for t in PAYLOAD_TYPES))
 
 
