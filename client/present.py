@@ -54,32 +54,28 @@ class Names(Protocol):
 
 
 def iso_utc(ms: int) -> str:
-    """Any time admission let through, and any other: out of datetime's range it is
-    clamped to the nearest it can show, never an exception (docs/PROTOCOL.md §9.8)."""
-    return (
-        datetime.fromtimestamp(_clamped_ms(ms) / 1000, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    """Never raises: a signed time may lie past the year 9999 that datetime can show
+    (docs/PROTOCOL.md §9.8). It is then written as what it is, never as another date."""
+    try:
+        return (
+            datetime.fromtimestamp(ms / 1000, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+    except (ValueError, OverflowError, OSError):
+        return _beyond_calendar(ms)
 
 
 def local_time(ms: int) -> str:
+    """Never raises, like :func:`iso_utc`."""
     try:
-        return (
-            datetime.fromtimestamp(_clamped_ms(ms) / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
-        )
-    except (OverflowError, OSError, ValueError):
-        # The local zone's rules cannot place it (far from now): show it in UTC.
-        return iso_utc(ms)[:16].replace("T", " ") + " UTC"
+        return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OverflowError, OSError):
+        return _beyond_calendar(ms)
 
 
-_MIN_SHOWN_MS = 0
-_MAX_SHOWN_MS = 253_402_214_400_000
-"""9999-12-31T00:00:00Z: the last day datetime can show in every zone."""
-
-
-def _clamped_ms(ms: int) -> int:
-    return min(max(ms, _MIN_SHOWN_MS), _MAX_SHOWN_MS)
+def _beyond_calendar(ms: int) -> str:
+    return f"{ms} ms after 1970-01-01 00:00 UTC"
 
 
 def event_summary(event: VerifiedEvent, names: Names) -> str:
