@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, tzinfo
 
 from client.agreements import AgreementsView, Violation, fold_agreements
 from client.fold import JournalItem, fold_journal
+from client.intimacy import IntimacyViews, build_intimacy_views
 from client.recovery import (
     CheckInView,
     DisclosureView,
@@ -64,6 +65,8 @@ class Views:
     signals: list[SignalView]
     violations: list[Violation | PracticeViolation]
     """Events that break a rule of their practice: kept in the log, shown by verify."""
+    intimacy: IntimacyViews
+    """Pacing, intimacy check-ins, shared language, boundaries, disclosure preparation."""
 
 
 def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Moment) -> Views:
@@ -71,6 +74,7 @@ def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Mo
     agreements = fold_agreements(ordered, membership, moment.today)
     disclosures, disclosure_violations = fold_disclosures(ordered, membership, profiles)
     signals, signal_violations = fold_signals(ordered, membership)
+    intimacy = build_intimacy_views(ordered, membership)
     return Views(
         journal=fold_journal(ordered, membership),
         agreements=agreements,
@@ -81,5 +85,11 @@ def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Mo
         milestones=fold_milestones(ordered, membership),
         gratitude=fold_gratitude(ordered, membership),
         signals=signals,
-        violations=[*agreements.violations, *disclosure_violations, *signal_violations],
+        violations=[
+            *agreements.violations,
+            *disclosure_violations,
+            *signal_violations,
+            *intimacy.violations,
+        ],
+        intimacy=intimacy,
     )

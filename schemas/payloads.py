@@ -21,6 +21,27 @@ from schemas.ids import (
     INVITE_ID_BYTES,
     MEMBER_ID_BYTES,
 )
+from schemas.intimacy import (
+    INTIMACY_TYPES,
+    BoundaryAcknowledged,
+    BoundarySet,
+    BoundaryWithdrawn,
+    DisclosurePrepared,
+    DisclosureQuestionsMarked,
+    IntimacyCheckIn,
+    PacingForwardAccepted,
+    PacingForwardDeclined,
+    PacingForwardProposed,
+    PacingPlanAccepted,
+    PacingPlanProposed,
+    PacingSteppedBack,
+    PrivateNote,
+    PrivateNoteDeleted,
+    PrivateNoteShared,
+    TermAccepted,
+    TermProposed,
+    TermWithdrawn,
+)
 from schemas.practices import (
     PRACTICE_TYPES,
     AgreementAccepted,
@@ -205,6 +226,25 @@ Payload = (
     | GratitudeNoted
     | SignalSent
     | SignalCleared
+    # the intimacy practices (schemas/intimacy.py)
+    | PacingPlanProposed
+    | PacingPlanAccepted
+    | PacingForwardProposed
+    | PacingForwardAccepted
+    | PacingForwardDeclined
+    | PacingSteppedBack
+    | IntimacyCheckIn
+    | TermProposed
+    | TermAccepted
+    | TermWithdrawn
+    | BoundarySet
+    | BoundaryWithdrawn
+    | BoundaryAcknowledged
+    | DisclosurePrepared
+    | DisclosureQuestionsMarked
+    | PrivateNote
+    | PrivateNoteShared
+    | PrivateNoteDeleted
 )
 
 PAYLOAD_TYPES: tuple[type[msgspec.Struct], ...] = (
@@ -218,6 +258,7 @@ PAYLOAD_TYPES: tuple[type[msgspec.Struct], ...] = (
     JournalAmended,
     JournalRetracted,
     *PRACTICE_TYPES,
+    *INTIMACY_TYPES,
 )
 
 
