@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,10 +144,10 @@ async def story(tmp_path: Path, relay: RelayProcess, *, notes: int) -> Run:
 
 
 @pytest.fixture
-async def runs(tmp_path: Path, relay: RelayProcess) -> AsyncIterator[tuple[Run, Run]]:
+async def runs(tmp_path: Path, relay: RelayProcess) -> tuple[Run, Run]:
     with_notes = await story(tmp_path / "with", relay, notes=NOTES)
     without = await story(tmp_path / "without", relay, notes=0)
-    yield with_notes, without
+    return with_notes, without
 
 
 async def test_nothing_the_partner_device_receives_carries_any_trace_of_a_private_note(
