@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import msgspec
 
 from client.fold import JournalItem
+from client.intimacy_timeline import intimacy_summary
 from client.verify import VerifiedEvent
 from schemas.payloads import (
     DeviceRevoked,
@@ -142,7 +143,7 @@ def practice_summary(p: object, who: str) -> str:
             return f"{who} {_SIGNAL_WORDS.get(p.level, 'sent a signal')}"
         case SignalCleared():
             return f"{who} cleared their signal"
-    return f"{who} wrote an event"
+    return intimacy_summary(p, who) or f"{who} wrote an event"
 
 
 def plain(value: Any) -> Any:
