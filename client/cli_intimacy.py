@@ -35,6 +35,7 @@ from client.present_intimacy import (
 )
 from client.space import Space
 from client.views import Moment
+from schemas.ids import EventId
 from schemas.intimacy import (
     BOUNDARY_AREAS,
     TERM_KINDS,
@@ -56,6 +57,7 @@ from schemas.intimacy import (
     TermProposed,
     TermWithdrawn,
 )
+from schemas.payloads import MemberJoined, SpaceCreated
 
 SAVED = "It is shared at the next 'trellis sync'."
 SEND_NOW_TIMEOUT_S = 10.0
@@ -90,6 +92,29 @@ def _me(space: Space) -> bytes:
 
 
 # -- pacing -----------------------------------------------------------------------
+
+
+PACING_TYPES = (
+    PacingPlanProposed,
+    PacingPlanAccepted,
+    PacingForwardProposed,
+    PacingForwardAccepted,
+    PacingForwardDeclined,
+    PacingSteppedBack,
+)
+
+
+def pacing_export_choice(space: Space) -> tuple[set[EventId], str]:
+    """The events ``trellis export --pacing`` reveals: the plan's versions and every
+    move (with who made it and when), and the partners' joining events for their
+    names. Nothing else: no check-in, boundary, preparation or private note."""
+    chosen = {e.event_id for e in space.events() if isinstance(e.payload, PACING_TYPES)}
+    if not chosen:
+        raise TrellisError("There is no pacing plan to export yet.", code="not_found")
+    chosen |= {
+        e.event_id for e in space.events() if isinstance(e.payload, SpaceCreated | MemberJoined)
+    }
+    return chosen, "Pacing plan"
 
 
 async def cmd_pacing_show(args: argparse.Namespace) -> int:

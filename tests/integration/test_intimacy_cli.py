@@ -63,6 +63,13 @@ def test_pacing_forward_needs_both_and_a_step_back_is_one_partner_s_alone(
     assert "Blake stepped back to stage 1" in timeline
     assert "fail" not in timeline.lower()
     assert run(alex, "verify").returncode == 0
+    run(alex, "private", "add", "only mine to read")
+    exported = paired[0].parent / "pacing.json"
+    run(alex, "export", "--pacing", "--format", "json", "--out", str(exported))
+    checked = run(alex, "verify-export", str(exported), "--show")
+    assert "Blake stepped back to stage 1" in checked.stdout
+    assert "wrote in the journal" not in checked.stdout
+    assert b"only mine" not in exported.read_bytes()
     refused = run(alex, "pacing", "back", check=False)
     assert refused.returncode == 2
     assert "first stage" in refused.stderr
