@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 from client.fold import causal_order
@@ -407,25 +407,29 @@ def pacing_history(script: list[tuple[str, str, int]]) -> list[Built]:
         me = devices[who]
         partner = devices["blake" if who == "alex" else "alex"]
         if op == "sync":
-            me.seen = max(me.seen, pick % (len(partner.chain) + 1))
+            part = pick % (len(partner.chain) + 1) if pick % 2 else len(partner.chain)
+            me.seen = max(me.seen, part)
             continue
         theirs = partner.chain[: me.seen]
         payload: Payload
-        plans = me.plans + [e for e in partner.plans if e in theirs]
-        offers = [e for e in partner.offers if e in theirs] + me.offers
-        if op == "plan" or not plans:
+        their_plans = [e for e in partner.plans if e in theirs]
+        plans = me.plans + their_plans
+        their_offers = [e for e in partner.offers if e in theirs]
+        # Mostly sensible moves (accept the partner's plan or offer, offer from an early
+        # stage of the newest plan), sometimes not: both kinds must converge.
+        if (op == "plan" and pick % 3 == 0) or not plans:
             payload = PacingPlanProposed(stages=STAGES[: 2 + pick % 3])
-        elif op == "accept_plan":
-            payload = PacingPlanAccepted(version=plans[pick % len(plans)].event_id)
+        elif op in ("plan", "accept_plan"):
+            pool = their_plans if their_plans and pick % 4 else plans
+            payload = PacingPlanAccepted(version=pool[-1 - pick % len(pool)].event_id)
         elif op == "offer":
-            payload = PacingForwardProposed(
-                version=plans[pick % len(plans)].event_id, from_stage=pick % 3
-            )
-        elif op in ("accept", "decline") and offers:
-            target = offers[pick % len(offers)].event_id
+            payload = PacingForwardProposed(version=plans[-1].event_id, from_stage=pick % 2)
+        elif op in ("accept", "decline") and (their_offers or me.offers):
+            pool = their_offers if their_offers and pick % 4 else their_offers + me.offers
+            target = pool[-1 - pick % len(pool)].event_id
             payload = (
                 PacingForwardAccepted(offer=target)
-                if op == "accept"
+                if op == "accept" or pick % 3
                 else PacingForwardDeclined(offer=target)
             )
         else:
@@ -514,3 +518,19 @@ def test_history_lists_a_step_back_as_a_move_not_a_failure() -> None:
 
     assert [m.kind for m in view.history][-1] == "back"
     assert view.step_backs == 1
+
+
+def _moves(script: list[tuple[str, str, int]]) -> set[str]:
+    return {m.kind for m in fold_pacing(*_fold_arrival(pacing_history(script))).history}
+
+
+def test_the_pacing_history_strategy_reaches_forward_moves_and_step_backs() -> None:
+    # Guards the strategy: the convergence test must see plans in use, moves forward
+    # and step backs, not only refused events.
+    find(
+        _SCRIPTS,
+        lambda script: {"forward", "back"} <= _moves(script),
+        settings=settings(
+            max_examples=2_000, database=None, phases=[Phase.generate], derandomize=True
+        ),
+    )
