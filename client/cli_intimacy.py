@@ -16,6 +16,7 @@ from client import private_notes
 from client.cli_common import UsageError, open_space, parse_date, passphrase, print_json
 from client.errors import TrellisError
 from client.intimacy import PacingView
+from client.present import local_time
 from client.present_intimacy import (
     AROUSAL_NOTE,
     BACK_WORDS,
@@ -35,7 +36,7 @@ from client.present_intimacy import (
 )
 from client.space import Space
 from client.views import Moment
-from schemas.ids import EventId
+from schemas.ids import EventId, MemberId
 from schemas.intimacy import (
     BOUNDARY_AREAS,
     TERM_KINDS,
@@ -184,6 +185,13 @@ async def cmd_pacing_forward(args: argparse.Namespace) -> int:
             return 0
         if view.stage + 1 >= len(view.plan.stages):
             raise TrellisError("You are at the plan's last stage.", code="no_next_stage")
+        again_at = view.next_offer_at(MemberId(me))
+        if again_at is not None and moment.now_ms < again_at:
+            raise TrellisError(
+                f"Your partner said not now. You can offer again from {local_time(again_at)}; "
+                "there is no hurry, and stepping back is always possible.",
+                code="offer_cooling_down",
+            )
         if any(o.member == me for o in view.open_offers(moment.now_ms)):
             raise TrellisError(
                 "You have already offered; your partner may answer within 48 hours, or not "

@@ -45,6 +45,10 @@ from schemas.intimacy import (
     PacingSteppedBack,
 )
 
+PACING_REOFFER_AFTER_DECLINE_MS = 7 * 24 * 3600 * 1000
+"""After a "not now", the same partner waits a week before offering again: the CLI
+refuses sooner offers (a step back is never limited)."""
+
 MoveKind = Literal["plan_in_use", "offered", "forward", "declined", "back"]
 
 
@@ -113,6 +117,12 @@ class PacingView:
             and o.from_stage == self.stage
             and now_ms - o.at < PACING_OFFER_TTL_MS
         ]
+
+    def next_offer_at(self, member: MemberId) -> int | None:
+        """When ``member`` may offer to move forward again after the partner declined
+        (7 days later; docs/PROTOCOL.md §5.10), or None if nothing holds them back."""
+        declined = [m.at for m in self.history if m.kind == "declined" and m.member != member]
+        return max(declined) + PACING_REOFFER_AFTER_DECLINE_MS if declined else None
 
     @property
     def step_backs(self) -> int:

@@ -534,3 +534,16 @@ def test_the_pacing_history_strategy_reaches_forward_moves_and_step_backs() -> N
             max_examples=2_000, database=None, phases=[Phase.generate], derandomize=True
         ),
     )
+
+
+def test_after_a_not_now_the_same_partner_waits_a_week_to_offer_again() -> None:
+    story = Story()
+    plan = plan_in_use(story)
+    offer = story.write(story.alex, PacingForwardProposed(version=plan.event_id, from_stage=0))
+    story.write(story.blake, PacingForwardDeclined(offer=offer.event_id))
+    declined_at = story.blake.clock_ms
+
+    view = fold_pacing(*fold(story))
+
+    assert view.next_offer_at(story.alex.member_id) == declined_at + 7 * 24 * 3600 * 1000
+    assert view.next_offer_at(story.blake.member_id) is None
