@@ -16,7 +16,16 @@ import os
 import sys
 from collections.abc import Sequence
 
-from client import cli_agreements, cli_audit, cli_devices, cli_recovery, cli_relay, relocation
+from client import (
+    cli_agreements,
+    cli_audit,
+    cli_devices,
+    cli_intimacy,
+    cli_private,
+    cli_recovery,
+    cli_relay,
+    relocation,
+)
 from client.cli_common import (
     HOME_ENV,
     Handler,
@@ -378,10 +387,13 @@ def build_parser() -> argparse.ArgumentParser:
     cli_audit.register(sub)
     cli_devices.register(sub)
     cli_relay.register(sub)
+    cli_intimacy.register(sub)
+    cli_private.register(sub)
 
     p = sub.add_parser("status", help="relay, members, devices and what is waiting to send")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
+    cli_private.point_every_help_to_not_safe(parser)
     return parser
 
 

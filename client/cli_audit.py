@@ -9,6 +9,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from client import cli_intimacy
 from client.cli_common import UsageError, open_space, print_json
 from client.errors import TrellisError
 from client.export import VerifiedExport, build_export, render_html, verify_export
@@ -113,10 +114,21 @@ def _chosen(space: Space, ident: str | None) -> tuple[set[EventId], str]:
 
 
 async def cmd_export(args: argparse.Namespace) -> int:
-    if not args.agreements:
-        raise UsageError("Say what to export: --agreements (optionally with --id ID).")
+    if not args.agreements and not args.pacing:
+        raise UsageError(
+            "Say what to export: --agreements (optionally with --id ID), --pacing, or both."
+        )
     async with await open_space(args) as space:
-        chosen, title = _chosen(space, args.id)
+        chosen: set[EventId] = set()
+        titles: list[str] = []
+        if args.agreements:
+            chosen, title = _chosen(space, args.id)
+            titles.append(title)
+        if args.pacing:  # the pacing plan's history (client/cli_intimacy.py)
+            pacing, title = cli_intimacy.pacing_export_choice(space)
+            chosen |= pacing
+            titles.append(title)
+        title = "; ".join(titles)
         document = build_export(
             space_id=space.space_id,
             events=space.events(),
@@ -230,6 +242,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("export", help="a verifiable export of agreements for a third party")
     p.add_argument("--agreements", action="store_true", help="export agreements")
     p.add_argument("--id", help="just this agreement (default: all)")
+    p.add_argument(
+        "--pacing", action="store_true", help="export the pacing plan and every move in it"
+    )
     p.add_argument("--format", choices=("json", "html"), default="html")
     p.add_argument(
         "--out",

@@ -14,6 +14,7 @@ import msgspec
 from client.admission_checks import InvalidPayload
 from client.agreements import WithoutEffect
 from client.fold import JournalItem
+from client.intimacy_timeline import intimacy_summary
 from client.verify import VerifiedEvent
 from schemas.payloads import (
     DeviceRevoked,
@@ -168,7 +169,7 @@ def practice_summary(p: object, who: str) -> str:
             return f"{who} cleared their signal"
         case WindowPostponed():
             return f"{who} postponed a transparency window once"
-    return f"{who} wrote an event"
+    return intimacy_summary(p, who) or f"{who} wrote an event"
 
 
 def notice_line(event: VerifiedEvent, names: Names) -> str:

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, tzinfo
 
 from client.agreements import AgreementsView, Violation, fold_agreements
 from client.fold import JournalItem, fold_journal
+from client.intimacy import IntimacyViews, build_intimacy_views
 from client.journal_rules import JournalViolation, journal_effects
 from client.recovery import (
     CheckInView,
@@ -69,6 +70,8 @@ class Views:
     milestones: list[MilestoneView]
     gratitude: list[GratitudeView]
     signals: list[SignalView]
+    intimacy: IntimacyViews
+    """Pacing, intimacy check-ins, shared language, boundaries, disclosure preparation."""
     violations: list[Violation | PracticeViolation | JournalViolation | PostponeProblem]
     """Events that break a rule of their practice, or whose effect was not applied: kept
     in the log, listed by verify."""
@@ -84,6 +87,7 @@ def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Mo
     agreements = fold_agreements(ordered, membership, moment.today)
     disclosures, disclosure_violations = fold_disclosures(ordered, membership, profiles)
     signals, signal_violations = fold_signals(ordered, membership)
+    intimacy = build_intimacy_views(ordered, membership)
     journal = journal_effects(ordered, membership)
     postponements, postpone_problems = fold_postponements(ordered, membership)
     violations: list[Violation | PracticeViolation | JournalViolation | PostponeProblem] = [
@@ -92,6 +96,7 @@ def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Mo
         *signal_violations,
         *journal.violations,
         *postpone_problems,
+        *intimacy.violations,
     ]
     late = {w.event_id for a in agreements.agreements for v in a.versions for w in v.without_effect}
     return Views(
@@ -109,4 +114,5 @@ def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Mo
         | journal.without_effect
         | late,
         postponements=postponements,
+        intimacy=intimacy,
     )

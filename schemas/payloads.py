@@ -21,6 +21,27 @@ from schemas.ids import (
     INVITE_ID_BYTES,
     MEMBER_ID_BYTES,
 )
+from schemas.intimacy import (
+    INTIMACY_TYPES,
+    BoundaryAcknowledged,
+    BoundarySet,
+    BoundaryWithdrawn,
+    DisclosurePrepared,
+    DisclosureQuestionsMarked,
+    IntimacyCheckIn,
+    PacingForwardAccepted,
+    PacingForwardDeclined,
+    PacingForwardProposed,
+    PacingPlanAccepted,
+    PacingPlanProposed,
+    PacingSteppedBack,
+    PrivateNote,
+    PrivateNoteDeleted,
+    PrivateNoteShared,
+    TermAccepted,
+    TermProposed,
+    TermWithdrawn,
+)
 from schemas.practices import (
     PRACTICE_TYPES,
     AgreementAccepted,
@@ -208,6 +229,25 @@ Payload = (
     | SignalSent
     | SignalCleared
     | WindowPostponed
+    # the intimacy practices (schemas/intimacy.py)
+    | PacingPlanProposed
+    | PacingPlanAccepted
+    | PacingForwardProposed
+    | PacingForwardAccepted
+    | PacingForwardDeclined
+    | PacingSteppedBack
+    | IntimacyCheckIn
+    | TermProposed
+    | TermAccepted
+    | TermWithdrawn
+    | BoundarySet
+    | BoundaryWithdrawn
+    | BoundaryAcknowledged
+    | DisclosurePrepared
+    | DisclosureQuestionsMarked
+    | PrivateNote
+    | PrivateNoteShared
+    | PrivateNoteDeleted
 )
 
 PAYLOAD_TYPES: tuple[type[msgspec.Struct], ...] = (
@@ -221,6 +261,7 @@ PAYLOAD_TYPES: tuple[type[msgspec.Struct], ...] = (
     JournalAmended,
     JournalRetracted,
     *PRACTICE_TYPES,
+    *INTIMACY_TYPES,
 )
 
 
