@@ -105,10 +105,9 @@ def test_sync_says_clearly_when_the_relay_cannot_be_reached(
     assert "could not reach the relay" in result.stderr.lower()
 
 
-def test_a_used_invite_code_is_refused(
-    paired: tuple[Path, Path], tmp_path: Path, relay: RelayProcess
-) -> None:
-    alex, _ = paired
+def test_a_used_invite_code_is_refused(tmp_path: Path, relay: RelayProcess) -> None:
+    alex = tmp_path / "alex"
+    run(alex, "init", "--relay", relay.url, "--name", "Alex")
     code = run(alex, "invite").stdout.strip().splitlines()[-1]
     run(tmp_path / "first", "join", code, "--name", "First")
     again = run(tmp_path / "second", "join", code, "--name", "Second", check=False)

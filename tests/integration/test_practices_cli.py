@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from client.space import Space
+from schemas.payloads import Payload
 from schemas.practices import AgreementAccepted, AgreementWithdrawn
 from tests.integration.cli import PASSPHRASE, TRELLIS, pair_homes, run, trellis_env
 from tests.integration.relay_process import RelayProcess
@@ -215,6 +216,11 @@ def test_an_export_verifies_offline_and_a_one_byte_edit_fails(
         assert "does NOT verify" in bad.stdout
 
 
+async def write_unchecked(space: Space, payload: Payload) -> None:
+    """What a modified app does: sign and queue an event without the write rules."""
+    await space._accept_own(space._seal(payload, None), relay_seq=None, queue=True)
+
+
 async def test_verify_lists_illegal_agreement_transitions_and_exits_non_zero(
     tmp_path: Path, relay: RelayProcess
 ) -> None:
@@ -224,11 +230,11 @@ async def test_verify_lists_illegal_agreement_transitions_and_exits_non_zero(
     [listed] = json.loads(run(alex_home, "agreement", "list", "--json").stdout)
     version = bytes.fromhex(listed["id"])
 
-    # The CLI refuses these; a buggy or hostile app could still write them.
+    # The client refuses these; a buggy or hostile app could still write them.
     space = await Space.open(alex_home, passphrase=PASSPHRASE)
     async with space:
-        await space.append(AgreementAccepted(version=version))  # by the proposer
-        await space.append(AgreementAccepted(version=bytes(32)))  # of an unknown version
+        await write_unchecked(space, AgreementAccepted(version=version))  # by the proposer
+        await write_unchecked(space, AgreementAccepted(version=bytes(32)))  # unknown version
         await space.append(AgreementWithdrawn(version=version))
     space = await Space.open(blake_home, passphrase=PASSPHRASE)
     async with space:
@@ -237,7 +243,7 @@ async def test_verify_lists_illegal_agreement_transitions_and_exits_non_zero(
     run(blake_home, "sync")
     space = await Space.open(blake_home, passphrase=PASSPHRASE)
     async with space:
-        await space.append(AgreementAccepted(version=version))  # after the withdrawal
+        await write_unchecked(space, AgreementAccepted(version=version))  # after it
         await space.sync()
 
     run(alex_home, "sync")
