@@ -163,7 +163,8 @@ async def test_a_device_the_relay_inserted_is_rejected_by_clients_and_reported(
                 "VALUES ((SELECT id FROM spaces WHERE space_id = ?), ?, 'active', 0, ?)",
                 (alex.space_id, intruder.device_id, intruder.device_id),
             )
-        await alex.invite()  # any relay write refreshes its view of the space's devices
+        # Any relay write refreshes its view of the space's devices.
+        await alex.invite(kind="device")
         forged = crypto.seal_event(
             device=intruder,
             space_id=alex.space_id,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from client.space import Space
+from schemas.payloads import Payload
 from schemas.practices import AgreementAccepted, AgreementWithdrawn
 from tests.integration.cli import PASSPHRASE, TRELLIS, pair_homes, run, trellis_env
 from tests.integration.relay_process import RelayProcess
@@ -243,7 +244,17 @@ def test_verify_export_cross_checks_one_export_from_each_partner(
     paired: tuple[Path, Path], tmp_path: Path
 ) -> None:
     alex, blake = paired
-    run(alex, "agreement", "propose", "--title", "Phones", "--clause", "Away at dinner")
+    run(
+        alex,
+        "agreement",
+        "propose",
+        "--title",
+        "Phones",
+        "--clause",
+        "Away at dinner",
+        "--review-on",
+        "2030-01-01",
+    )
     sync_both(alex, blake)
     [listed] = json.loads(run(blake, "agreement", "list", "--json").stdout)
     run(blake, "agreement", "accept", listed["id"])
@@ -261,11 +272,16 @@ def test_verify_export_cross_checks_one_export_from_each_partner(
     # Blake withdraws; Alex's older export now lacks what Blake's new one holds.
     run(blake, "agreement", "withdraw", listed["id"])
     sync_both(alex, blake)
-    run(blake, "export", "--agreements", "--format", "html", "--out", str(blake_export))
+    run(blake, "export", "--agreements", "--format", "html", "--out", str(blake_export), "--force")
     differ = run(nobody, "verify-export", str(alex_export), str(blake_export), check=False)
     assert differ.returncode == 1
     assert "do NOT agree" in differ.stdout
     assert "left_out" in differ.stdout
+
+
+async def write_unchecked(space: Space, payload: Payload) -> None:
+    """What a modified app does: sign and queue an event without the write rules."""
+    await space._accept_own(space._seal(payload, None), relay_seq=None, queue=True)
 
 
 async def test_verify_lists_illegal_agreement_transitions_and_exits_non_zero(
@@ -287,11 +303,11 @@ async def test_verify_lists_illegal_agreement_transitions_and_exits_non_zero(
     [listed] = json.loads(run(alex_home, "agreement", "list", "--json").stdout)
     version = bytes.fromhex(listed["id"])
 
-    # The CLI refuses these; a buggy or hostile app could still write them.
+    # The client refuses these; a buggy or hostile app could still write them.
     space = await Space.open(alex_home, passphrase=PASSPHRASE)
     async with space:
-        await space.append(AgreementAccepted(version=version))  # by the proposer
-        await space.append(AgreementAccepted(version=bytes(32)))  # of an unknown version
+        await write_unchecked(space, AgreementAccepted(version=version))  # by the proposer
+        await write_unchecked(space, AgreementAccepted(version=bytes(32)))  # unknown version
         await space.append(AgreementWithdrawn(version=version))
     space = await Space.open(blake_home, passphrase=PASSPHRASE)
     async with space:
@@ -300,7 +316,7 @@ async def test_verify_lists_illegal_agreement_transitions_and_exits_non_zero(
     run(blake_home, "sync")
     space = await Space.open(blake_home, passphrase=PASSPHRASE)
     async with space:
-        await space.append(AgreementAccepted(version=version))  # after the withdrawal
+        await write_unchecked(space, AgreementAccepted(version=version))  # after it
         await space.sync()
 
     run(alex_home, "sync")
