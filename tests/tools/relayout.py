@@ -360,6 +360,17 @@ def ruff(files: list[str]) -> None:
         return
     subprocess.run([ruff_bin, "check", "--quiet", "--fix", "--select", "I", *files], cwd=ROOT)
     subprocess.run([ruff_bin, "format", "--quiet", *files], cwd=ROOT, check=True)
+    # Longer paths can push prose past the line limit; ruff cannot rewrap prose.
+    long = subprocess.run(
+        [ruff_bin, "check", "--select", "E501", "--output-format", "concise", *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
+    lines = [line for line in long.splitlines() if "E501" in line]
+    if lines:
+        print("relayout: rewrap these lines by hand (make lint shows them too):")
+        print(*lines, sep="\n")
 
 
 def leftovers(mapping: dict[str, str]) -> list[str]:
