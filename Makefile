@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8765
 DB ?= trellis-relay.db
 
-.PHONY: run test lint typecheck pytest bench schemas clean
+.PHONY: run test lint imports typecheck pytest bench schemas clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,17 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	$(BIN)/trellis-relay --host $(HOST) --port $(PORT) --db $(DB)
 
-test: lint typecheck pytest
+test: lint imports typecheck pytest
 
 SOURCES := $(wildcard schemas server client tests bench)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/ruff format --check $(SOURCES)
+
+# Dependency rules between packages ([tool.importlinter] in pyproject.toml).
+imports: $(STAMP)
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
