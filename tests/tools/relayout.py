@@ -126,6 +126,33 @@ PACKAGES: dict[str, str] = {
     "client.cli": "",
 }
 
+#: Contracts for the new layout, added to pyproject.toml's [tool.importlinter] once.
+LAYER_CONTRACTS = """\
+[[tool.importlinter.contracts]]
+id = "client-layers"
+name = "client packages depend one way: cli > space > export > views | store > core > keys"
+type = "layers"
+layers = [
+    "client.cli",
+    "client.space",
+    "client.export",
+    "client.views | client.store",
+    "client.core",
+    "client.keys",
+]
+
+[[tool.importlinter.contracts]]
+id = "client-core-sans-io"
+name = "client.core does no I/O: no event loop, database, socket, clock or randomness"
+type = "forbidden"
+source_modules = ["client.core"]
+forbidden_modules = [
+    "asyncio", "aiosqlite", "sqlite3", "websockets", "socket", "urllib", "time", "random",
+    "secrets",
+]
+
+"""
+
 TEXT_SUFFIXES = {".py", ".md", ".toml"}
 TEXT_NAMES = {"Makefile"}
 #: The codemod and its tests spell the old names on purpose.
@@ -352,6 +379,24 @@ def apply_moves(moves: list[Move]) -> list[str]:
     return created
 
 
+def add_layer_contracts() -> bool:
+    """Put :data:`LAYER_CONTRACTS` before the pytest section of pyproject.toml, once."""
+    pyproject = ROOT / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    if 'id = "client-layers"' in text:
+        return False
+    anchor = "[tool.pytest.ini_options]"
+    if anchor not in text:
+        raise RelayoutError(f"pyproject.toml has no {anchor} section to put the contracts before.")
+    if "include_external_packages" not in text:
+        text = text.replace(
+            'root_packages = ["schemas", "server", "client"]',
+            'root_packages = ["schemas", "server", "client"]\ninclude_external_packages = true',
+        )
+    pyproject.write_text(text.replace(anchor, LAYER_CONTRACTS + anchor, 1), encoding="utf-8")
+    return True
+
+
 def ruff(files: list[str]) -> None:
     exe = ROOT / ".venv" / "bin" / "ruff"
     ruff_bin = str(exe) if exe.exists() else shutil.which("ruff")
@@ -412,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
         if after != before:
             file.write_text(after, encoding="utf-8")
             changed.append(f)
+    if add_layer_contracts() and "pyproject.toml" not in changed:
+        changed.append("pyproject.toml")
     ruff([f for f in changed if f.endswith(".py")])
     for f in changed:
         print(f"edit  {f}")
