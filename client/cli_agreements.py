@@ -15,7 +15,7 @@ from client.cli_common import (
     print_json,
     read_optional,
 )
-from client.errors import TrellisError
+from client.errors import ClientErrorCode, TrellisError
 from client.present import iso_utc, local_time
 from client.recovery import describe_window, next_window
 from client.space import Space
@@ -41,7 +41,7 @@ def _find(space: Space, ident: str) -> tuple[Agreement, AgreementVersion | None]
     try:
         found = view.find(ident)
     except LookupError as exc:
-        raise TrellisError(str(exc), code="not_found") from None
+        raise TrellisError(str(exc), code=ClientErrorCode.NOT_FOUND) from None
     if isinstance(found, AgreementVersion):
         agreement = next(a for a in view.agreements if a.id == found.agreement_id)
         return agreement, found
@@ -58,12 +58,13 @@ def _open_version(space: Space, ident: str) -> AgreementVersion:
         return open_versions[0]
     if not open_versions:
         raise TrellisError(
-            f"'{agreement.title}' has no proposal waiting for an answer.", code="nothing_open"
+            f"'{agreement.title}' has no proposal waiting for an answer.",
+            code=ClientErrorCode.NOTHING_OPEN,
         )
     raise TrellisError(
         f"'{agreement.title}' has {len(open_versions)} open proposals; name one by its "
         "version id (see 'trellis agreement show').",
-        code="ambiguous_id",
+        code=ClientErrorCode.AMBIGUOUS_ID,
     )
 
 
@@ -79,7 +80,7 @@ def _active_version(space: Space, ident: str) -> AgreementVersion:
         return open_versions[0]
     raise TrellisError(
         f"'{agreement.title}' has nothing in force to withdraw from; name a version id.",
-        code="nothing_open",
+        code=ClientErrorCode.NOTHING_OPEN,
     )
 
 
@@ -223,7 +224,9 @@ async def _propose(args: argparse.Namespace, payload_for: Any) -> int:
             agreement, version = _find(space, args.revises)
             base = version or agreement.current
             if base is None:
-                raise TrellisError("That agreement has no version to revise.", code="not_found")
+                raise TrellisError(
+                    "That agreement has no version to revise.", code=ClientErrorCode.NOT_FOUND
+                )
             revises = base.id
         event = await space.append(payload_for(revises))
         print(
@@ -355,7 +358,7 @@ def _partners_proposal(space: Space, ident: str) -> AgreementVersion:
     if me is not None and version.proposer == me.member_id:
         raise TrellisError(
             "You proposed this one; it comes into force when your partner accepts it.",
-            code="own_proposal",
+            code=ClientErrorCode.OWN_PROPOSAL,
         )
     return version
 

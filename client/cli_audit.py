@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from client.cli_common import UsageError, open_space, print_json
-from client.errors import TrellisError
+from client.errors import ClientErrorCode, TrellisError
 from client.export import build_export, render_html, verify_export
 from client.present import event_json, event_line, local_time
 from client.space import Space
@@ -80,12 +80,12 @@ def _chosen(space: Space, ident: str | None) -> tuple[set[EventId], str]:
         try:
             found = view.find(ident)
         except LookupError as exc:
-            raise TrellisError(str(exc), code="not_found") from None
+            raise TrellisError(str(exc), code=ClientErrorCode.NOT_FOUND) from None
         agreement_id = getattr(found, "agreement_id", None) or found.id
         agreements = [a for a in view.agreements if a.id == agreement_id]
         title = f"Agreement: {agreements[0].title}" if agreements else "Agreement"
     if not agreements:
-        raise TrellisError("There are no agreements to export yet.", code="not_found")
+        raise TrellisError("There are no agreements to export yet.", code=ClientErrorCode.NOT_FOUND)
     chosen = {eid for a in agreements for eid in a.event_ids}
     chosen |= {
         e.event_id for e in space.events() if isinstance(e.payload, SpaceCreated | MemberJoined)
@@ -122,7 +122,9 @@ async def cmd_verify_export(args: argparse.Namespace) -> int:
     try:
         data = await asyncio.to_thread(Path(args.file).read_bytes)
     except OSError as exc:
-        raise TrellisError(f"Could not read {args.file}: {exc.strerror}.", code="io") from None
+        raise TrellisError(
+            f"Could not read {args.file}: {exc.strerror}.", code=ClientErrorCode.IO
+        ) from None
     result, findings = verify_export(data)
     if findings or result is None:
         print(f"This export does NOT verify ({len(findings)} problem(s)):")

@@ -17,7 +17,13 @@ from typing import TypeVar
 import msgspec
 from websockets.headers import build_host
 
-from client.errors import RelayRefused, RelayUnreachable, TrellisError
+from client.errors import (
+    ClientErrorCode,
+    RelayProtocolError,
+    RelayRefused,
+    RelayUnreachable,
+    TrellisError,
+)
 from schemas.errors import ErrorCode, message_for
 from schemas.http import (
     CreateInviteRequest,
@@ -59,14 +65,14 @@ class RelayEndpoint:
         if scheme is None or not parts.hostname:
             raise TrellisError(
                 "The relay address is not valid. Use a form like http://127.0.0.1:8765.",
-                code="invalid_relay_url",
+                code=ClientErrorCode.INVALID_RELAY_URL,
             )
         secure = scheme == "https"
         try:
             port = parts.port or (443 if secure else 80)
         except ValueError:
             raise TrellisError(
-                "The relay address has an invalid port.", code="invalid_relay_url"
+                "The relay address has an invalid port.", code=ClientErrorCode.INVALID_RELAY_URL
             ) from None
         host = build_host(parts.hostname, port, secure)
         path = parts.path.rstrip("/")
@@ -126,8 +132,10 @@ class RelayHttp:
             try:
                 return msgspec.json.decode(payload, type=result)
             except (msgspec.MsgspecError, UnicodeDecodeError):
-                raise RelayRefused(
-                    "The relay sent an answer this app cannot read.", code="bad_relay_response"
+                raise RelayProtocolError(
+                    "The relay sent an answer this app cannot read; nothing was changed. "
+                    "Try again later; if it keeps happening, the relay may need an update.",
+                    code=ClientErrorCode.BAD_RELAY_RESPONSE,
                 ) from None
         raise _refusal(status, payload)
 
@@ -153,7 +161,7 @@ def _refusal(status: int, payload: bytes) -> RelayRefused:
         body = msgspec.json.decode(payload, type=ErrorBody)
     except (msgspec.MsgspecError, UnicodeDecodeError):
         return RelayRefused(
-            f"The relay answered with an error (HTTP {status}).", code="relay_error"
+            f"The relay answered with an error (HTTP {status}).", code=ClientErrorCode.RELAY_ERROR
         )
     try:
         text = message_for(ErrorCode(body.code))

@@ -31,6 +31,7 @@ import msgspec
 from client import crypto, devices, relocation, signatures, vault
 from client.audit import AuditReport, audit_log
 from client.errors import (
+    ClientErrorCode,
     HomeError,
     InviteCodeError,
     LocalDataError,
@@ -373,7 +374,7 @@ class Space:
             raise TrellisError(
                 "Joining is not finished yet: run 'trellis sync' once your "
                 "partner's device is online.",
-                code="join_incomplete",
+                code=ClientErrorCode.JOIN_INCOMPLETE,
             )
         return await self._accept_own(self._seal(payload, occurred_at), relay_seq=None, queue=True)
 
@@ -444,12 +445,13 @@ class Space:
             if not targets:
                 raise TrellisError(
                     "Your partner has no device left in the space to replace.",
-                    code="no_partner_device",
+                    code=ClientErrorCode.NO_PARTNER_DEVICE,
                 )
             for_device = targets[0]
         if not 60 <= ttl_s <= MAX_INVITE_TTL_S:
             raise TrellisError(
-                "An invite can last from one minute to seven days.", code="bad_invite_ttl"
+                "An invite can last from one minute to seven days.",
+                code=ClientErrorCode.BAD_INVITE_TTL,
             )
         secret = crypto.new_invite_secret()
         keys = crypto.InviteKeys.from_secret(secret)
@@ -853,7 +855,9 @@ def check_payload(payload: Payload) -> None:
         decode_payload(encode_payload(payload))
     except PayloadFormatError as exc:
         detail = str(exc).removeprefix("payload invalid: ")
-        raise TrellisError(f"That cannot be saved: {detail}.", code="invalid_input") from None
+        raise TrellisError(
+            f"That cannot be saved: {detail}.", code=ClientErrorCode.INVALID_INPUT
+        ) from None
 
 
 def is_passing_failure(exc: TrellisError) -> bool:
@@ -887,14 +891,14 @@ def _require_passphrase(passphrase: str) -> None:
     if len(passphrase) < 8:
         raise TrellisError(
             "Choose a passphrase of at least 8 characters: it protects everything on this device.",
-            code="weak_passphrase",
+            code=ClientErrorCode.WEAK_PASSPHRASE,
         )
 
 
 def _clean_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not 1 <= len(cleaned) <= 80:
-        raise TrellisError("A name needs 1 to 80 characters.", code="bad_name")
+        raise TrellisError("A name needs 1 to 80 characters.", code=ClientErrorCode.BAD_NAME)
     return cleaned
 
 
