@@ -294,7 +294,7 @@ async def unseal_rate_limited(
             code=ClientErrorCode.PASSPHRASE_RATE_LIMITED,
         )
     try:
-        secrets = vault.unseal(passphrase, sealed)
+        secrets = await vault.unseal_off_loop(passphrase, sealed)
     except PassphraseError:
         failures = int((await store.get(META_PASSPHRASE_FAILURES) or b"0").decode()) + 1
         items = {META_PASSPHRASE_FAILURES: str(failures).encode()}
@@ -311,9 +311,11 @@ async def unseal_rate_limited(
     return secrets
 
 
-async def change_passphrase(space: Space, new_passphrase: str) -> None:
+async def change_passphrase(
+    space: Space, new_passphrase: str, *, kdf_cost: vault.KdfCost | None = None
+) -> None:
     """Re-seal this device's keys with a new passphrase; the old one stops working."""
-    await space.reseal(new_passphrase)
+    await space.reseal(new_passphrase, kdf_cost=kdf_cost)
 
 
 # -- safety number --------------------------------------------------------------------

@@ -187,9 +187,18 @@ class Space:
     # -- lifecycle ----------------------------------------------------------------
 
     @classmethod
-    async def create(cls, home: Path, *, relay_url: str, name: str, passphrase: str) -> Space:
+    async def create(
+        cls,
+        home: Path,
+        *,
+        relay_url: str,
+        name: str,
+        passphrase: str,
+        kdf_cost: vault.KdfCost | None = None,
+    ) -> Space:
         """A new space with this device as its first: registered at the relay first,
-        so nothing is written locally unless the relay has the genesis."""
+        so nothing is written locally unless the relay has the genesis. ``kdf_cost``:
+        the vault's Argon2id cost, the real one unless a test passes a cheap one."""
         _require_passphrase(passphrase)
         store = await _fresh_store(home)
         try:
@@ -213,7 +222,7 @@ class Space:
             )
             await store.put(
                 {
-                    _META_VAULT: vault.seal(passphrase, secrets),
+                    _META_VAULT: await vault.seal_off_loop(passphrase, secrets, kdf_cost),
                     _META_SPACE: space_id,
                     _META_DEVICE: device.device_id,
                     _META_RELAY: endpoint.url.encode(),
@@ -228,7 +237,14 @@ class Space:
 
     @classmethod
     async def join(
-        cls, home: Path, *, code: str, name: str, passphrase: str, relay_url: str | None = None
+        cls,
+        home: Path,
+        *,
+        code: str,
+        name: str,
+        passphrase: str,
+        relay_url: str | None = None,
+        kdf_cost: vault.KdfCost | None = None,
     ) -> Space:
         """Redeem a partner's invite, then sync and write ``member_joined``."""
         _require_passphrase(passphrase)
@@ -279,7 +295,7 @@ class Space:
             )
             await store.put(
                 {
-                    _META_VAULT: vault.seal(passphrase, secrets),
+                    _META_VAULT: await vault.seal_off_loop(passphrase, secrets, kdf_cost),
                     _META_SPACE: space_id,
                     _META_DEVICE: device.device_id,
                     _META_RELAY: endpoint.url.encode(),
@@ -775,10 +791,11 @@ class Space:
     async def put_local(self, items: dict[str, bytes]) -> None:
         await self._store.put(items)
 
-    async def reseal(self, passphrase: str) -> None:
+    async def reseal(self, passphrase: str, *, kdf_cost: vault.KdfCost | None = None) -> None:
         """Seal this device's keys with a new passphrase, replacing the old vault."""
         _require_passphrase(passphrase)
-        await self._store.put({_META_VAULT: vault.seal(passphrase, self._secrets)})
+        sealed = await vault.seal_off_loop(passphrase, self._secrets, kdf_cost)
+        await self._store.put({_META_VAULT: sealed})
 
     async def status(self) -> Status:
         last = await self._store.get(_META_LAST_SYNC)
