@@ -1,0 +1,75 @@
+"""``trellis``'s entry point, kept light: ``trellis --help`` answers from a table.
+
+The commands (client/cli.py and the client/cli_*.py groups) import the whole library:
+websockets, SQLite, libsodium, asyncio. That took about a second before the first line of
+help appeared. So this module imports only argparse; it prints the top-level help from
+:data:`COMMANDS` and loads the commands only when one runs. A test checks that this help
+is exactly the one the full parser prints, so a new command cannot be left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+DESCRIPTION = "Trellis: a private, end-to-end encrypted space for two partners."
+HOME_HELP = "folder holding this device's data (default: $TRELLIS_HOME, else your user data folder)"
+
+#: Every top-level command and its one-line help, in the order the full parser lists them.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("init", "start a new shared space on this device"),
+    ("invite", "make a one-time code for your partner to join"),
+    ("join", "join your partner's space with their code"),
+    ("journal", "the shared journal"),
+    ("sync", "send and receive until up to date"),
+    ("safety-number", "the number to compare with your partner"),
+    ("agreement", "agreements you both consent to"),
+    ("plan", "the three-circles recovery plan"),
+    ("windows", "agreed times for hard conversations"),
+    ("profile", "your name and whether you are the partner in recovery"),
+    ("disclose", "share something with your partner"),
+    ("disclosures", "list disclosures and their acknowledgements"),
+    ("acknowledge", "acknowledge your partner's disclosure"),
+    ("checkin", "a FANOS check-in"),
+    ("checkins", "list check-ins"),
+    ("sobriety", "sober days"),
+    ("milestone", "milestones"),
+    ("gratitude", "gratitude notes"),
+    ("signal", "pause, slow down or stop; or clear your signal"),
+    ("signals", "active signals"),
+    ("timeline", "every event, in the order both partners see"),
+    ("verify", "check the whole local history; non-zero on problems"),
+    ("export", "a verifiable export of agreements for a third party"),
+    ("verify-export", "verify an export offline, with no account"),
+    ("device", "add or remove one of your devices"),
+    ("devices", "every device of both partners"),
+    ("leave", "leave the shared space (cannot be undone)"),
+    ("passphrase", "this device's passphrase"),
+    ("relay", "which relay this space syncs through"),
+    ("status", "relay, members, devices and what is waiting to send"),
+)
+
+
+def help_parser() -> argparse.ArgumentParser:
+    """The top level of the full parser (client/cli.py build_parser), without commands."""
+    parser = argparse.ArgumentParser(prog="trellis", description=DESCRIPTION)
+    parser.add_argument("--home", metavar="DIR", help=HOME_HELP)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, text in COMMANDS:
+        sub.add_parser(name, help=text)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args in (["--help"], ["-h"]):
+        help_parser().print_help()
+        return 0
+    from client.cli import main as run  # the full command line, loaded only to run one
+
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
