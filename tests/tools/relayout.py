@@ -82,8 +82,10 @@ TABLE: dict[str, str] = {
     "client.space": "client.space",
     "client.devices": "client.space.devices",
     "client.relocation": "client.space.relocation",
-    # cli/: argument parsing and printing
-    "client.cli": "client.cli",
+    # cli/: argument parsing and printing. The light entry point becomes the package
+    # (so importing any client.cli.x stays cheap) and the commands move to app.py.
+    "client.cli_launch": "client.cli",
+    "client.cli": "client.cli.app",
     "client.cli_common": "client.cli.common",
     "client.cli_agreements": "client.cli.agreements",
     "client.cli_audit": "client.cli.audit",
@@ -239,11 +241,30 @@ def plan_moves() -> list[Move]:
     return moves
 
 
+def colliding(old: str) -> bool:
+    """An old module whose dotted name is also a new package (client.cli -> client.cli.app).
+
+    Its name means the old module only while that module is still a file at the top;
+    afterwards it is the package. So it is rewritten only in the run that moves it, and
+    only where it is not followed by ``.x`` (a new submodule) or part of a longer name."""
+    return old in PACKAGES and TABLE.get(old, old) != old
+
+
 def mapping_for(moves: list[Move]) -> dict[str, str]:
-    """Old dotted name -> new, for every known module (so a half-done tree still maps)."""
-    mapping = {old: new for old, new in TABLE.items() if old != new}
+    """Old dotted name -> new, for every known module (so a half-done tree still maps);
+    a colliding name only when this run moves it."""
+    moving = {m.old for m in moves}
+    mapping = {
+        old: new
+        for old, new in TABLE.items()
+        if old != new and (not colliding(old) or old in moving)
+    }
     mapping.update({m.old: m.new for m in moves if m.old != m.new})
     return mapping
+
+
+def _plain(mapping: dict[str, str]) -> dict[str, str]:
+    return {old: new for old, new in mapping.items() if not colliding(old)}
 
 
 # -- rewriting ---------------------------------------------------------------------
@@ -342,10 +363,16 @@ def rewrite_text(text: str, path: str, mapping: dict[str, str]) -> str:
     if path.endswith(".py"):
         module = path.removesuffix(".py").replace("/", ".")
         text = _absolute_relative_imports(text, module)
+    # Colliding names first, so the imports the split writes (from client.cli import x)
+    # are not taken for the old module.
+    for old in (o for o in mapping if colliding(o)):
+        text = re.sub(rf"(?<![\w.]){re.escape(old)}(?![\w.])", mapping[old], text)
+    if path.endswith(".py"):
         text = _split_from_client(text, mapping)
-    if mapping:
-        text = _dotted_pattern(mapping).sub(lambda m: mapping["client." + m[1]], text)
-    paths = {old: new for old, new in TABLE.items() if old not in KEEP} | mapping
+    plain = _plain(mapping)
+    if plain:
+        text = _dotted_pattern(plain).sub(lambda m: plain["client." + m[1]], text)
+    paths = {o: n for o, n in TABLE.items() if o not in KEEP and not colliding(o)} | mapping
     return _path_pattern(paths).sub(lambda m: _new_path(paths["client." + m[1]]), text)
 
 
@@ -419,8 +446,10 @@ def ruff(files: list[str]) -> None:
 
 
 def leftovers(mapping: dict[str, str]) -> list[str]:
-    dotted = _dotted_pattern(mapping)
-    paths = _path_pattern({old: new for old, new in TABLE.items() if old not in KEEP} | mapping)
+    dotted = _dotted_pattern(_plain(mapping))
+    paths = _path_pattern(
+        {o: n for o, n in TABLE.items() if o not in KEEP and not colliding(o)} | _plain(mapping)
+    )
     found = []
     for f in text_files():
         for n, line in enumerate((ROOT / f).read_text(encoding="utf-8").splitlines(), 1):

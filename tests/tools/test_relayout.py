@@ -77,3 +77,29 @@ def test_new_modules_are_placed_by_prefix_or_not_at_all() -> None:
     assert relayout.place("client.recovery_plan") == "client.views.recovery_plan"
     assert relayout.place("client.private_notes") is None
     assert relayout.place("client.cli_") is None
+
+
+def test_the_old_cli_module_is_renamed_only_in_the_run_that_moves_it() -> None:
+    moving = relayout.mapping_for(
+        [
+            relayout.Move("client.cli", "client.cli.app"),
+            relayout.Move("client.cli_launch", "client.cli"),
+        ]
+    )
+    source = (
+        'trellis = "client.cli_launch:main"\n'
+        "from client.cli import build_parser\n"
+        "from client.cli_launch import help_parser\n"
+        "from client import cli_relay\n"
+        "# client/cli.py\n"
+    )
+    once = relayout.rewrite_text(source, "tests/x.py", moving)
+    assert once == (
+        'trellis = "client.cli:main"\n'
+        "from client.cli.app import build_parser\n"
+        "from client.cli import help_parser\n"
+        "from client.cli import relay as cli_relay\n"
+        "# client/cli/app.py\n"
+    )
+    # Afterwards client.cli is the package: a second pass leaves it alone.
+    assert relayout.rewrite_text(once, "tests/x.py", relayout.mapping_for([])) == once
