@@ -1,4 +1,4 @@
-"""The device's SQLite file and its passphrase vault (client/localstore.py, client/vault.py).
+"""The device's SQLite file and its vault (client/localstore.py, client/vault.py).
 
 Real files under tmp_path; the vault sealed at its cheapest Argon2id cost (a parameter
 of vault.seal) so the tests stay fast, except the one that checks the real cost.
