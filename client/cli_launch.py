@@ -1,6 +1,6 @@
 """``trellis``'s entry point, kept light: ``trellis --help`` answers from a table.
 
-The commands (client/cli.py and the client/cli_*.py groups) import the whole library:
+The commands (client/cli.py and one module per command group) import the whole library:
 websockets, SQLite, libsodium, asyncio. That took about a second before the first line of
 help appeared. So this module imports only argparse; it prints the top-level help from
 :data:`COMMANDS` and loads the commands only when one runs. A test checks that this help
