@@ -427,7 +427,9 @@ def add_layer_contracts() -> bool:
 def ruff(files: list[str]) -> None:
     exe = ROOT / ".venv" / "bin" / "ruff"
     ruff_bin = str(exe) if exe.exists() else shutil.which("ruff")
-    if ruff_bin is None or not files:
+    if not files:
+        return
+    if ruff_bin is None:
         print("ruff not found: imports left unsorted (run `make lint` after).")
         return
     subprocess.run([ruff_bin, "check", "--quiet", "--fix", "--select", "I", *files], cwd=ROOT)
