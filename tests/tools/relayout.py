@@ -250,6 +250,18 @@ def colliding(old: str) -> bool:
     return old in PACKAGES and TABLE.get(old, old) != old
 
 
+def other_files() -> list[str]:
+    """Files and folders at the top of client/ that the codemod does not move: a new
+    folder or data file from another branch may need a table line or package-data."""
+    known = {"__init__.py", "py.typed", "migrations", "__pycache__", "errors.py"}
+    known |= {p.removeprefix("client.") for p in PACKAGES}
+    return sorted(
+        p.name
+        for p in (ROOT / "client").iterdir()
+        if p.name not in known and not p.name.endswith(".py")
+    )
+
+
 def mapping_for(moves: list[Move]) -> dict[str, str]:
     """Old dotted name -> new, for every known module (so a half-done tree still maps);
     a colliding name only when this run moves it."""
@@ -475,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
     for move in moves:
         rule = "table" if move.old in TABLE else "prefix rule"
         print(f"move  {move.old_path:32} -> {move.new_path}  ({rule})")
+    for name in other_files():
+        print(f"left  client/{name}  (not a module: check it needs no move or package-data)")
     if args.dry_run:
         return 0
     created = apply_moves(moves)
