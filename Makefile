@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8765
 DB ?= trellis-relay.db
 
-.PHONY: run test lint typecheck pytest bench schemas clean system-packages
+.PHONY: run test lint imports typecheck pytest bench schemas clean system-packages
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	$(BIN)/trellis-relay --host $(HOST) --port $(PORT) --db $(DB)
 
-test: system-packages lint typecheck pytest
+test: system-packages lint imports typecheck pytest
 
 # Programs the tests run for real (nginx, PostgreSQL...): installed with apt-get when root, else a
 # clear message. Add more in tests/tools/ensure_system_packages.sh.
@@ -34,6 +34,10 @@ SOURCES := $(wildcard schemas server client tests bench)
 lint: $(STAMP)
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/ruff format --check $(SOURCES)
+
+# Dependency rules between packages ([tool.importlinter] in pyproject.toml).
+imports: $(STAMP)
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -38,7 +38,7 @@ from client.cli_common import (
     read_text,
     resolve_entry,
 )
-from client.errors import TrellisError
+from client.errors import ClientErrorCode, TrellisError
 from client.present import (
     event_json,
     event_line,
@@ -173,7 +173,7 @@ async def cmd_sync(args: argparse.Namespace) -> int:
                     f"({', '.join(sorted(set(report.refused)))}); they are kept here. "
                     "Run 'trellis status' for details; if the relay lost data, "
                     "'trellis sync --reseed' gives it this device's copy back.",
-                    code="push_refused",
+                    code=ClientErrorCode.PUSH_REFUSED,
                 )
             if report.relay_behind:
                 print(
@@ -222,7 +222,7 @@ async def cmd_safety_number(args: argparse.Namespace) -> int:
             raise TrellisError(
                 "Your partner is not in this space on this device yet. Once they have "
                 "joined, run 'trellis sync', then compare safety numbers.",
-                code="partner_not_joined",
+                code=ClientErrorCode.PARTNER_NOT_JOINED,
             )
         print(space.safety_number())
         await cli_devices.safety_number_confirmation(space, confirm=args.confirm)

@@ -23,7 +23,7 @@ from client.cli_common import (
     print_json,
     read_optional,
 )
-from client.errors import TrellisError
+from client.errors import ClientErrorCode, TrellisError
 from client.present import iso_utc, local_time, without_effect_sentence
 from client.recovery import describe_window, known_zone, next_occurrence
 from client.space import Space
@@ -111,7 +111,7 @@ def _plan_not_yours(space: Space, version: AgreementVersion) -> None:
             f"This recovery plan is {owner}'s: they write and revise it, and you can read it "
             "with 'trellis plan show'. What you tell each other, and when, is an agreement "
             "you make together: 'trellis agreement propose'.",
-            code="not_yours",
+            code=ClientErrorCode.NOT_YOURS,
         )
 
 
@@ -120,7 +120,7 @@ def _find(space: Space, ident: str) -> tuple[Agreement, AgreementVersion | None]
     try:
         found = view.find(ident)
     except LookupError as exc:
-        raise TrellisError(str(exc), code="not_found") from None
+        raise TrellisError(str(exc), code=ClientErrorCode.NOT_FOUND) from None
     if isinstance(found, AgreementVersion):
         agreement = next(a for a in view.agreements if a.id == found.agreement_id)
         return agreement, found
@@ -137,12 +137,13 @@ def _open_version(space: Space, ident: str) -> AgreementVersion:
         return open_versions[0]
     if not open_versions:
         raise TrellisError(
-            f"'{agreement.title}' has no proposal waiting for an answer.", code="nothing_open"
+            f"'{agreement.title}' has no proposal waiting for an answer.",
+            code=ClientErrorCode.NOTHING_OPEN,
         )
     raise TrellisError(
         f"'{agreement.title}' has {len(open_versions)} open proposals; name one by its "
         "version id (see 'trellis agreement show').",
-        code="ambiguous_id",
+        code=ClientErrorCode.AMBIGUOUS_ID,
     )
 
 
@@ -158,7 +159,7 @@ def _active_version(space: Space, ident: str) -> AgreementVersion:
         return open_versions[0]
     raise TrellisError(
         f"'{agreement.title}' has nothing in force to withdraw from; name a version id.",
-        code="nothing_open",
+        code=ClientErrorCode.NOTHING_OPEN,
     )
 
 
@@ -348,7 +349,9 @@ async def _propose(args: argparse.Namespace, payload_for: Any) -> int:
             agreement, version = _find(space, args.revises)
             base = version or agreement.current
             if base is None:
-                raise TrellisError("That agreement has no version to revise.", code="not_found")
+                raise TrellisError(
+                    "That agreement has no version to revise.", code=ClientErrorCode.NOT_FOUND
+                )
             revises = base.id
         event = await space.append(payload_for(revises))
         print(
@@ -411,7 +414,7 @@ async def cmd_plan_write(args: argparse.Namespace) -> int:
             agreement, version = _find(space, args.revises)
             base = version or agreement.current
             if base is None or base.kind != "recovery_plan":
-                raise TrellisError("That is not a recovery plan.", code="not_found")
+                raise TrellisError("That is not a recovery plan.", code=ClientErrorCode.NOT_FOUND)
             _plan_not_yours(space, base)
         elif me is not None:
             # Writing again revises one's own current plan: one plan, versioned.
@@ -567,16 +570,16 @@ async def cmd_window_postpone(args: argparse.Namespace) -> int:
         agreement, _ = _find(space, args.id)
         current = agreement.current
         if agreement.kind != "window" or agreement.status != "in_force" or current is None:
-            raise TrellisError("That is not a window in force.", code="nothing_open")
+            raise TrellisError("That is not a window in force.", code=ClientErrorCode.NOTHING_OPEN)
         assert current.window is not None  # a window agreement always carries one
         coming = next_occurrence([(current.id, current.window)], moment.now_ms, views.postponements)
         if coming is None:
-            raise TrellisError("That window has no coming time.", code="nothing_open")
+            raise TrellisError("That window has no coming time.", code=ClientErrorCode.NOTHING_OPEN)
         if coming.start != coming.scheduled:
             raise TrellisError(
                 f"The time on {local_time(coming.scheduled)} was already postponed once, to "
                 f"{local_time(coming.start)}; a time can be postponed only once.",
-                code="already_postponed",
+                code=ClientErrorCode.ALREADY_POSTPONED,
             )
         if not 0 < to - coming.scheduled <= MAX_POSTPONE_MIN * 60_000:
             raise UsageError(
@@ -613,7 +616,7 @@ def _partners_proposal(space: Space, ident: str) -> AgreementVersion:
     if me is not None and version.proposer == me.member_id:
         raise TrellisError(
             "You proposed this one; it comes into force when your partner accepts it.",
-            code="own_proposal",
+            code=ClientErrorCode.OWN_PROPOSAL,
         )
     return version
 

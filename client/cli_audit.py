@@ -11,7 +11,7 @@ from pathlib import Path
 
 from client import cli_intimacy
 from client.cli_common import UsageError, open_space, print_json
-from client.errors import TrellisError
+from client.errors import ClientErrorCode, TrellisError
 from client.export import VerifiedExport, build_export, render_html, verify_export
 from client.export_compare import CrossCheck, cross_check
 from client.export_verify import utc_text
@@ -100,12 +100,12 @@ def _chosen(space: Space, ident: str | None) -> tuple[set[EventId], str]:
         try:
             found = view.find(ident)
         except LookupError as exc:
-            raise TrellisError(str(exc), code="not_found") from None
+            raise TrellisError(str(exc), code=ClientErrorCode.NOT_FOUND) from None
         agreement_id = getattr(found, "agreement_id", None) or found.id
         agreements = [a for a in view.agreements if a.id == agreement_id]
         title = f"Agreement: {agreements[0].title}" if agreements else "Agreement"
     if not agreements:
-        raise TrellisError("There are no agreements to export yet.", code="not_found")
+        raise TrellisError("There are no agreements to export yet.", code=ClientErrorCode.NOT_FOUND)
     chosen = {eid for a in agreements for eid in a.event_ids}
     chosen |= {
         e.event_id for e in space.events() if isinstance(e.payload, SpaceCreated | MemberJoined)
@@ -148,11 +148,11 @@ async def cmd_export(args: argparse.Namespace) -> int:
             raise TrellisError(
                 f"{out} already exists; nothing was written. Choose another name, or add "
                 "--force to replace it.",
-                code="file_exists",
+                code=ClientErrorCode.FILE_EXISTS,
             ) from None
         except IsADirectoryError:
             raise TrellisError(
-                f"{out} is a folder; give a file name.", code="file_exists"
+                f"{out} is a folder; give a file name.", code=ClientErrorCode.FILE_EXISTS
             ) from None
         print(
             f"Exported {len(chosen)} events to {out}. The file holds their decrypted text and "
@@ -167,7 +167,9 @@ async def _read_export(name: str) -> bytes:
     try:
         return await asyncio.to_thread(Path(name).read_bytes)
     except OSError as exc:
-        raise TrellisError(f"Could not read {name}: {exc.strerror}.", code="io") from None
+        raise TrellisError(
+            f"Could not read {name}: {exc.strerror}.", code=ClientErrorCode.IO
+        ) from None
 
 
 def _verified_or_report(name: str, data: bytes) -> VerifiedExport | None:

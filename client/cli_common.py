@@ -15,7 +15,8 @@ from typing import Any
 
 import platformdirs
 
-from client.errors import TrellisError
+from client.errors import ClientErrorCode, TrellisError
+from client.errors import UsageError as UsageError  # its home was here; cli modules import it
 from client.space import Space
 from schemas.ids import EventId
 from schemas.payloads import MAX_TEXT_CHARS
@@ -24,10 +25,6 @@ PASSPHRASE_ENV = "TRELLIS_PASSPHRASE"  # noqa: S105 - a variable name, not a sec
 HOME_ENV = "TRELLIS_HOME"
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
-
-
-class UsageError(TrellisError):
-    code = "usage"
 
 
 # -- shared helpers ---------------------------------------------------------------
@@ -72,11 +69,12 @@ def resolve_entry(space: Space, prefix: str) -> EventId:
     matches = [i.id for i in space.journal(include_retracted=True) if i.id.hex().startswith(text)]
     if len(text) < 4 or not matches:
         raise TrellisError(
-            f"No journal entry has an id starting with '{prefix}'.", code="not_found"
+            f"No journal entry has an id starting with '{prefix}'.", code=ClientErrorCode.NOT_FOUND
         )
     if len(matches) > 1:
         raise TrellisError(
-            f"More than one entry starts with '{prefix}'; give more of the id.", code="ambiguous_id"
+            f"More than one entry starts with '{prefix}'; give more of the id.",
+            code=ClientErrorCode.AMBIGUOUS_ID,
         )
     return matches[0]
 

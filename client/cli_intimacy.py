@@ -14,7 +14,7 @@ from typing import Any
 
 from client import private_notes
 from client.cli_common import UsageError, open_space, parse_date, passphrase, print_json
-from client.errors import TrellisError
+from client.errors import ClientErrorCode, TrellisError
 from client.intimacy import PacingView
 from client.present import local_time
 from client.present_intimacy import (
@@ -77,9 +77,13 @@ def _by_prefix(items: list[Any], prefix: str, what: str, key: str = "id") -> Any
     text = prefix.strip().lower()
     matches = [i for i in items if getattr(i, key).hex().startswith(text)] if len(text) >= 4 else []
     if not matches:
-        raise TrellisError(f"No {what} has an id starting with '{prefix}'.", code="not_found")
+        raise TrellisError(
+            f"No {what} has an id starting with '{prefix}'.", code=ClientErrorCode.NOT_FOUND
+        )
     if len(matches) > 1:
-        raise TrellisError(f"More than one {what} starts with '{prefix}'.", code="ambiguous_id")
+        raise TrellisError(
+            f"More than one {what} starts with '{prefix}'.", code=ClientErrorCode.AMBIGUOUS_ID
+        )
     return matches[0]
 
 
@@ -87,7 +91,7 @@ def _me(space: Space) -> bytes:
     me = space.me()
     if me is None:
         raise TrellisError(
-            "This device is not a member yet; run 'trellis sync'.", code="not_member"
+            "This device is not a member yet; run 'trellis sync'.", code=ClientErrorCode.NOT_MEMBER
         )
     return me.member_id
 
@@ -111,7 +115,7 @@ def pacing_export_choice(space: Space) -> tuple[set[EventId], str]:
     names. Nothing else: no check-in, boundary, preparation or private note."""
     chosen = {e.event_id for e in space.events() if isinstance(e.payload, PACING_TYPES)}
     if not chosen:
-        raise TrellisError("There is no pacing plan to export yet.", code="not_found")
+        raise TrellisError("There is no pacing plan to export yet.", code=ClientErrorCode.NOT_FOUND)
     chosen |= {
         e.event_id for e in space.events() if isinstance(e.payload, SpaceCreated | MemberJoined)
     }
@@ -157,7 +161,9 @@ async def cmd_pacing_accept(args: argparse.Namespace) -> int:
         if args.id:
             pending = [_by_prefix(pending, args.id, "pacing plan waiting for you")]
         if not pending:
-            raise TrellisError("No pacing plan is waiting for your answer.", code="not_found")
+            raise TrellisError(
+                "No pacing plan is waiting for your answer.", code=ClientErrorCode.NOT_FOUND
+            )
         await space.append(PacingPlanAccepted(version=pending[-1].id))
         print(f"Accepted. {SAVED}")
     return 0
@@ -174,7 +180,9 @@ async def cmd_pacing_forward(args: argparse.Namespace) -> int:
         moment = Moment.now()
         view = space.views(moment).intimacy.pacing
         if view.plan is None or view.stage is None:
-            raise TrellisError("There is no pacing plan in use yet.", code="no_pacing_plan")
+            raise TrellisError(
+                "There is no pacing plan in use yet.", code=ClientErrorCode.NO_PACING_PLAN
+            )
         offer = _partner_offer(view, me, moment.now_ms)
         if offer is not None:
             await space.append(PacingForwardAccepted(offer=offer.id))
@@ -184,19 +192,21 @@ async def cmd_pacing_forward(args: argparse.Namespace) -> int:
             )
             return 0
         if view.stage + 1 >= len(view.plan.stages):
-            raise TrellisError("You are at the plan's last stage.", code="no_next_stage")
+            raise TrellisError(
+                "You are at the plan's last stage.", code=ClientErrorCode.NO_NEXT_STAGE
+            )
         again_at = view.next_offer_at(MemberId(me))
         if again_at is not None and moment.now_ms < again_at:
             raise TrellisError(
                 f"Your partner said not now. You can offer again from {local_time(again_at)}; "
                 "there is no hurry, and stepping back is always possible.",
-                code="offer_cooling_down",
+                code=ClientErrorCode.OFFER_COOLING_DOWN,
             )
         if any(o.member == me for o in view.open_offers(moment.now_ms)):
             raise TrellisError(
                 "You have already offered; your partner may answer within 48 hours, or not "
                 "at all. Silence is not a yes.",
-                code="offer_open",
+                code=ClientErrorCode.OFFER_OPEN,
             )
         await space.append(PacingForwardProposed(version=view.plan.id, from_stage=view.stage))
         print(
@@ -211,7 +221,7 @@ async def cmd_pacing_decline(args: argparse.Namespace) -> int:
         moment = Moment.now()
         offer = _partner_offer(space.views(moment).intimacy.pacing, _me(space), moment.now_ms)
         if offer is None:
-            raise TrellisError("There is no offer waiting for you.", code="not_found")
+            raise TrellisError("There is no offer waiting for you.", code=ClientErrorCode.NOT_FOUND)
         await space.append(PacingForwardDeclined(offer=offer.id))
         print(f"Noted: not now. No reason is needed. {SAVED}")
     return 0
@@ -221,7 +231,9 @@ async def cmd_pacing_back(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
         view = space.views().intimacy.pacing
         if view.plan is None or view.stage is None:
-            raise TrellisError("There is no pacing plan in use yet.", code="no_pacing_plan")
+            raise TrellisError(
+                "There is no pacing plan in use yet.", code=ClientErrorCode.NO_PACING_PLAN
+            )
         if args.to is not None:
             target = args.to - 1
             if not 0 <= target < len(view.plan.stages):
@@ -465,7 +477,9 @@ async def cmd_prep_mark(args: argparse.Namespace) -> int:
         views = space.views()
         preps = views.intimacy.preparations
         if not preps:
-            raise TrellisError("There is no disclosure preparation to mark.", code="not_found")
+            raise TrellisError(
+                "There is no disclosure preparation to mark.", code=ClientErrorCode.NOT_FOUND
+            )
         prep = _by_prefix(preps, args.id, "preparation", key="version_id") if args.id else preps[-1]
         count = len(prep.current.questions)
         marks = [QuestionMark(index=i, answered=True) for i in _indexes(args.answered, count)]

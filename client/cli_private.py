@@ -17,7 +17,7 @@ from typing import Any
 
 from client import private_notes
 from client.cli_common import UsageError, home_dir, open_space, passphrase, print_json, read_text
-from client.errors import TrellisError
+from client.errors import ClientErrorCode, TrellisError
 from client.present import iso_utc, local_time
 from client.space import Space
 from schemas.intimacy import PrivateNote, PrivateNoteDeleted
@@ -103,7 +103,7 @@ async def cmd_private_share(args: argparse.Namespace) -> int:
             if note.shared_as is not None and not args.again:
                 raise TrellisError(
                     "This note is already shared; add --again to share it once more.",
-                    code="already_shared",
+                    code=ClientErrorCode.ALREADY_SHARED,
                 )
             entry = await private_notes.share_note(space, private, note, keep_date=args.keep_date)
             await _sync_quietly(private)

@@ -21,7 +21,7 @@ from client.cli_common import (
     print_json,
     read_optional,
 )
-from client.errors import TrellisError
+from client.errors import ClientErrorCode, TrellisError
 from client.present import iso_utc, local_time, plain
 from client.recovery import DisclosureView, SignalView, active_signals
 from client.space import Space
@@ -66,9 +66,13 @@ def _by_prefix(items: list[Any], prefix: str, what: str) -> Any:
     text = prefix.strip().lower()
     matches = [i for i in items if i.id.hex().startswith(text)] if len(text) >= 4 else []
     if not matches:
-        raise TrellisError(f"No {what} has an id starting with '{prefix}'.", code="not_found")
+        raise TrellisError(
+            f"No {what} has an id starting with '{prefix}'.", code=ClientErrorCode.NOT_FOUND
+        )
     if len(matches) > 1:
-        raise TrellisError(f"More than one {what} starts with '{prefix}'.", code="ambiguous_id")
+        raise TrellisError(
+            f"More than one {what} starts with '{prefix}'.", code=ClientErrorCode.AMBIGUOUS_ID
+        )
     return matches[0]
 
 
@@ -79,7 +83,10 @@ async def cmd_profile(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
         me = space.me()
         if me is None:
-            raise TrellisError("This device is not a member yet; run 'trellis sync'.")
+            raise TrellisError(
+                "This device is not a member yet; run 'trellis sync'.",
+                code=ClientErrorCode.JOIN_INCOMPLETE,
+            )
         if args.name is not None or args.in_recovery is not None:
             await space.append(ProfileUpdated(name=args.name, in_recovery=args.in_recovery))
             print(f"Profile updated. {SAVED}")
@@ -439,7 +446,9 @@ async def cmd_signal(args: argparse.Namespace) -> int:
             if args.id:
                 mine = [_by_prefix(mine, args.id, "active signal of yours")]
             if not mine:
-                raise TrellisError("You have no active signal to clear.", code="not_found")
+                raise TrellisError(
+                    "You have no active signal to clear.", code=ClientErrorCode.NOT_FOUND
+                )
             for signal in mine:
                 await space.append(SignalCleared(signal=signal.id))
             text = "Cleared."

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from client import crypto, vault
-from client.errors import PassphraseError, TrellisError
+from client.errors import ClientErrorCode, PassphraseError, TrellisError
 from client.localstore import LocalStore, now_ms
 from client.relay_http import RelayHttp
 from schemas.http import (
@@ -98,12 +98,12 @@ def resolve_device(space: Space, text: str) -> DeviceId:
     if len(prefix) < MIN_DEVICE_PREFIX_CHARS or not matches:
         raise TrellisError(
             f"No device has an id starting with '{text}'. See 'trellis devices'.",
-            code="not_found",
+            code=ClientErrorCode.NOT_FOUND,
         )
     if len(matches) > 1:
         raise TrellisError(
             f"More than one device starts with '{text}'; give more of the id.",
-            code="ambiguous_id",
+            code=ClientErrorCode.AMBIGUOUS_ID,
         )
     return matches[0]
 
@@ -122,12 +122,12 @@ async def revoke(space: Space, text: str, *, reason: str | None = None) -> Devic
         raise TrellisError(
             "This device cannot remove itself; remove it from another of your devices, "
             "or use 'trellis leave' to leave the space.",
-            code="cannot_revoke_self",
+            code=ClientErrorCode.CANNOT_REVOKE_SELF,
         )
     if mine is None or device.member_id != mine.member_id:
         raise TrellisError(
             "Only your own devices can be removed from here; your partner removes theirs.",
-            code="not_your_device",
+            code=ClientErrorCode.NOT_YOUR_DEVICE,
         )
     already = not m.lifecycle.active(target)
     await _relay_revoke(space, target)
@@ -163,7 +163,9 @@ async def rejoin_invite(space: Space, *, ttl_s: int) -> str:
     me = space.me()
     m = space.membership
     if me is None:
-        raise TrellisError("This device has not finished joining.", code="join_incomplete")
+        raise TrellisError(
+            "This device has not finished joining.", code=ClientErrorCode.JOIN_INCOMPLETE
+        )
     partners = [
         member
         for member in m.members.values()
@@ -173,7 +175,7 @@ async def rejoin_invite(space: Space, *, ttl_s: int) -> str:
         raise TrellisError(
             "Your partner is not in the space (never joined, or left), so there is nobody "
             "to re-pair; use 'trellis invite' for a new partner.",
-            code="no_partner",
+            code=ClientErrorCode.NO_PARTNER,
         )
     return await space.invite(ttl_s=ttl_s, kind="rejoin", for_member=partners[0].member_id)
 
@@ -258,7 +260,9 @@ async def leave(space: Space) -> LeaveResponse:
     partner's devices. This device keeps its copy of everything shared until now."""
     me = space.me()
     if me is None:
-        raise TrellisError("This device has not finished joining.", code="join_incomplete")
+        raise TrellisError(
+            "This device has not finished joining.", code=ClientErrorCode.JOIN_INCOMPLETE
+        )
     if me.member_id not in space.membership.lifecycle.left:
         await space.append(MemberLeft(member_id=me.member_id))
     await space.sync()
@@ -287,10 +291,10 @@ async def unseal_rate_limited(
         seconds = (wait_until - now + 999) // 1000
         raise TrellisError(
             f"Too many wrong passphrases. Wait {seconds} s, then try again.",
-            code="passphrase_rate_limited",
+            code=ClientErrorCode.PASSPHRASE_RATE_LIMITED,
         )
     try:
-        secrets = vault.unseal(passphrase, sealed)
+        secrets = await vault.unseal_off_loop(passphrase, sealed)
     except PassphraseError:
         failures = int((await store.get(META_PASSPHRASE_FAILURES) or b"0").decode()) + 1
         items = {META_PASSPHRASE_FAILURES: str(failures).encode()}
@@ -307,9 +311,11 @@ async def unseal_rate_limited(
     return secrets
 
 
-async def change_passphrase(space: Space, new_passphrase: str) -> None:
+async def change_passphrase(
+    space: Space, new_passphrase: str, *, kdf_cost: vault.KdfCost | None = None
+) -> None:
     """Re-seal this device's keys with a new passphrase; the old one stops working."""
-    await space.reseal(new_passphrase)
+    await space.reseal(new_passphrase, kdf_cost=kdf_cost)
 
 
 # -- safety number --------------------------------------------------------------------

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from client import crypto, export_attribution, export_html
-from client.errors import TrellisError
+from client.errors import ClientErrorCode, TrellisError
 from client.export_format import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -58,7 +58,7 @@ __all__ = [
 class ExportError(TrellisError):
     """An export could not be made, or a document given to render is not valid."""
 
-    code = "bad_export"
+    code = ClientErrorCode.BAD_EXPORT
 
 
 # --- building ------------------------------------------------------------------------

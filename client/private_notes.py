@@ -35,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from client.errors import TrellisError
+from client.errors import ClientErrorCode, TrellisError
 from client.fold import causal_order
 from client.intimacy import IntimacyCheckInView, checkin_view
 from client.localstore import DB_FILE_NAME
@@ -55,7 +55,7 @@ PRIVATE_SYNC_TIMEOUT_S = 10.0
 
 
 class NoPrivateSpace(TrellisError):
-    code = "no_private_notes"
+    code = ClientErrorCode.NO_PRIVATE_NOTES
 
 
 def private_home(home: Path) -> Path:
@@ -90,7 +90,7 @@ async def join_private(shared: Space, passphrase: str, code: str) -> Space:
     if has_private_space(shared.home):
         raise TrellisError(
             "This device already keeps private notes; there is nothing to link.",
-            code="already_linked",
+            code=ClientErrorCode.ALREADY_LINKED,
         )
     return await Space.join(
         private_home(shared.home),
@@ -159,7 +159,7 @@ def find_note(views: PrivateViews, prefix: str) -> NoteView:
     if len(matches) != 1:
         raise TrellisError(
             f"No single private note has an id starting with '{prefix}'.",
-            code="not_found" if not matches else "ambiguous_id",
+            code=ClientErrorCode.NOT_FOUND if not matches else "ambiguous_id",
         )
     return matches[0]
 

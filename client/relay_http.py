@@ -19,7 +19,14 @@ from typing import TypeVar
 import msgspec
 from websockets.headers import build_host
 
-from client.errors import RelayCertificateError, RelayRefused, RelayUnreachable, TrellisError
+from client.errors import (
+    ClientErrorCode,
+    RelayCertificateError,
+    RelayProtocolError,
+    RelayRefused,
+    RelayUnreachable,
+    TrellisError,
+)
 from schemas.errors import ErrorCode, message_for
 from schemas.http import (
     CreateInviteRequest,
@@ -57,7 +64,7 @@ def tls_context() -> ssl.SSLContext:
             raise TrellisError(
                 f"The certificate authority file {ca_file} cannot be read as a PEM "
                 "certificate. Check the path given with --ca-file or TRELLIS_CA_FILE.",
-                code="bad_ca_file",
+                code=ClientErrorCode.BAD_CA_FILE,
             ) from None
     return context
 
@@ -93,14 +100,14 @@ class RelayEndpoint:
         if scheme is None or not parts.hostname:
             raise TrellisError(
                 "The relay address is not valid. Use a form like http://127.0.0.1:8765.",
-                code="invalid_relay_url",
+                code=ClientErrorCode.INVALID_RELAY_URL,
             )
         secure = scheme == "https"
         try:
             port = parts.port or (443 if secure else 80)
         except ValueError:
             raise TrellisError(
-                "The relay address has an invalid port.", code="invalid_relay_url"
+                "The relay address has an invalid port.", code=ClientErrorCode.INVALID_RELAY_URL
             ) from None
         host = build_host(parts.hostname, port, secure)
         path = parts.path.rstrip("/")
@@ -167,8 +174,10 @@ class RelayHttp:
             try:
                 return msgspec.json.decode(payload, type=result)
             except (msgspec.MsgspecError, UnicodeDecodeError):
-                raise RelayRefused(
-                    "The relay sent an answer this app cannot read.", code="bad_relay_response"
+                raise RelayProtocolError(
+                    "The relay sent an answer this app cannot read; nothing was changed. "
+                    "Try again later; if it keeps happening, the relay may need an update.",
+                    code=ClientErrorCode.BAD_RELAY_RESPONSE,
                 ) from None
         raise _refusal(status, payload)
 
@@ -209,7 +218,7 @@ def _refusal(status: int, payload: bytes) -> RelayRefused:
         body = msgspec.json.decode(payload, type=ErrorBody)
     except (msgspec.MsgspecError, UnicodeDecodeError):
         return RelayRefused(
-            f"The relay answered with an error (HTTP {status}).", code="relay_error"
+            f"The relay answered with an error (HTTP {status}).", code=ClientErrorCode.RELAY_ERROR
         )
     try:
         text = message_for(ErrorCode(body.code))

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from client import crypto, vault
-from client.errors import RelayRefused, TrellisError
+from client.errors import ClientErrorCode, RelayRefused, TrellisError
 from client.localstore import now_ms
 from client.relay_http import RelayEndpoint, RelayHttp
 from schemas.envelope import decode_envelope, event_id_of
@@ -142,7 +142,7 @@ async def move_relay(space: Space, url: str) -> MoveReport:
     if membership.genesis is None:
         raise TrellisError(
             "This device has not received the space's first event yet; sync first.",
-            code="not_synced",
+            code=ClientErrorCode.NOT_SYNCED,
         )
     http = RelayHttp(endpoint)
     genesis = space._events[membership.genesis].canonical

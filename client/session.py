@@ -23,6 +23,7 @@ from enum import Enum, auto
 
 import msgspec
 
+from client.errors import ClientErrorCode
 from schemas.envelope import event_id_of
 from schemas.errors import ERRORS, ErrorCode
 from schemas.protocol import (
@@ -202,7 +203,9 @@ class SyncSession:
         try:
             message = relay_message_decoder.decode(frame)
         except (msgspec.MsgspecError, UnicodeDecodeError):  # invalid UTF-8 in a string
-            return self._fail("bad_relay_frame", "the relay sent a frame this app cannot read")
+            return self._fail(
+                ClientErrorCode.BAD_RELAY_FRAME, "the relay sent a frame this app cannot read"
+            )
         events = self._handle(message)
         if self.up_to_date and not self._reported_up_to_date:
             self._reported_up_to_date = True
@@ -217,7 +220,9 @@ class SyncSession:
                 return self._on_error(message)
             case Challenge() if self.state is State.HELLO_SENT:
                 if len(message.nonce) != CHALLENGE_BYTES:
-                    return self._fail("bad_relay_frame", "the relay's challenge is malformed")
+                    return self._fail(
+                        ClientErrorCode.BAD_RELAY_FRAME, "the relay's challenge is malformed"
+                    )
                 self.challenge = message.nonce
                 transcript = auth_transcript(
                     self._host, self._space_id, self._device_id, message.nonce
@@ -254,7 +259,7 @@ class SyncSession:
                 return self._on_acked(message)
             case _:
                 return self._fail(
-                    "unexpected_relay_message", "the relay sent a message out of turn"
+                    ClientErrorCode.UNEXPECTED_RELAY_MESSAGE, "the relay sent a message out of turn"
                 )
 
     def _on_page(self, page: Page) -> list[SessionEvent]:

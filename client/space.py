@@ -32,6 +32,7 @@ import msgspec
 from client import crypto, devices, relocation, signatures, vault, write_rules
 from client.audit import AuditReport, audit_log, practice_problems, violation_findings
 from client.errors import (
+    ClientErrorCode,
     HomeError,
     InviteCodeError,
     LocalDataError,
@@ -188,9 +189,18 @@ class Space:
     # -- lifecycle ----------------------------------------------------------------
 
     @classmethod
-    async def create(cls, home: Path, *, relay_url: str, name: str, passphrase: str) -> Space:
+    async def create(
+        cls,
+        home: Path,
+        *,
+        relay_url: str,
+        name: str,
+        passphrase: str,
+        kdf_cost: vault.KdfCost | None = None,
+    ) -> Space:
         """A new space with this device as its first: registered at the relay first,
-        so nothing is written locally unless the relay has the genesis."""
+        so nothing is written locally unless the relay has the genesis. ``kdf_cost``:
+        the vault's Argon2id cost, the real one unless a test passes a cheap one."""
         _require_passphrase(passphrase)
         store = await _fresh_store(home)
         try:
@@ -214,7 +224,7 @@ class Space:
             )
             await store.put(
                 {
-                    _META_VAULT: vault.seal(passphrase, secrets),
+                    _META_VAULT: await vault.seal_off_loop(passphrase, secrets, kdf_cost),
                     _META_SPACE: space_id,
                     _META_DEVICE: device.device_id,
                     _META_RELAY: endpoint.url.encode(),
@@ -229,7 +239,14 @@ class Space:
 
     @classmethod
     async def join(
-        cls, home: Path, *, code: str, name: str, passphrase: str, relay_url: str | None = None
+        cls,
+        home: Path,
+        *,
+        code: str,
+        name: str,
+        passphrase: str,
+        relay_url: str | None = None,
+        kdf_cost: vault.KdfCost | None = None,
     ) -> Space:
         """Redeem a partner's invite, then sync and write ``member_joined``."""
         _require_passphrase(passphrase)
@@ -280,7 +297,7 @@ class Space:
             )
             await store.put(
                 {
-                    _META_VAULT: vault.seal(passphrase, secrets),
+                    _META_VAULT: await vault.seal_off_loop(passphrase, secrets, kdf_cost),
                     _META_SPACE: space_id,
                     _META_DEVICE: device.device_id,
                     _META_RELAY: endpoint.url.encode(),
@@ -384,7 +401,7 @@ class Space:
             raise TrellisError(
                 "Joining is not finished yet: run 'trellis sync' once your "
                 "partner's device is online.",
-                code="join_incomplete",
+                code=ClientErrorCode.JOIN_INCOMPLETE,
             )
         return await self._accept_own(self._seal(payload, occurred_at), relay_seq=None, queue=True)
 
@@ -449,7 +466,7 @@ class Space:
             raise TrellisError(
                 "Your partner has already joined, and a shared space is for the two of you "
                 "only. To add another device of your own, run 'trellis device invite'.",
-                code="partner_already_joined",
+                code=ClientErrorCode.PARTNER_ALREADY_JOINED,
             )
         for_device: DeviceId | None = None
         if kind == "rejoin":
@@ -462,12 +479,13 @@ class Space:
             if not targets:
                 raise TrellisError(
                     "Your partner has no device left in the space to replace.",
-                    code="no_partner_device",
+                    code=ClientErrorCode.NO_PARTNER_DEVICE,
                 )
             for_device = targets[0]
         if not 60 <= ttl_s <= MAX_INVITE_TTL_S:
             raise TrellisError(
-                "An invite can last from one minute to seven days.", code="bad_invite_ttl"
+                "An invite can last from one minute to seven days.",
+                code=ClientErrorCode.BAD_INVITE_TTL,
             )
         secret = crypto.new_invite_secret()
         keys = crypto.InviteKeys.from_secret(secret)
@@ -791,10 +809,11 @@ class Space:
     async def put_local(self, items: dict[str, bytes]) -> None:
         await self._store.put(items)
 
-    async def reseal(self, passphrase: str) -> None:
+    async def reseal(self, passphrase: str, *, kdf_cost: vault.KdfCost | None = None) -> None:
         """Seal this device's keys with a new passphrase, replacing the old vault."""
         _require_passphrase(passphrase)
-        await self._store.put({_META_VAULT: vault.seal(passphrase, self._secrets)})
+        sealed = await vault.seal_off_loop(passphrase, self._secrets, kdf_cost)
+        await self._store.put({_META_VAULT: sealed})
 
     async def status(self) -> Status:
         last = await self._store.get(_META_LAST_SYNC)
@@ -879,7 +898,9 @@ def check_payload(payload: Payload) -> None:
         decode_payload(encode_payload(payload))
     except PayloadFormatError as exc:
         detail = str(exc).removeprefix("payload invalid: ")
-        raise TrellisError(f"That cannot be saved: {detail}.", code="invalid_input") from None
+        raise TrellisError(
+            f"That cannot be saved: {detail}.", code=ClientErrorCode.INVALID_INPUT
+        ) from None
 
 
 def is_passing_failure(exc: TrellisError) -> bool:
@@ -913,14 +934,14 @@ def _require_passphrase(passphrase: str) -> None:
     if len(passphrase) < 8:
         raise TrellisError(
             "Choose a passphrase of at least 8 characters: it protects everything on this device.",
-            code="weak_passphrase",
+            code=ClientErrorCode.WEAK_PASSPHRASE,
         )
 
 
 def _clean_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not 1 <= len(cleaned) <= 80:
-        raise TrellisError("A name needs 1 to 80 characters.", code="bad_name")
+        raise TrellisError("A name needs 1 to 80 characters.", code=ClientErrorCode.BAD_NAME)
     return cleaned
 
 

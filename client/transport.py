@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from client.errors import RelayRefused, RelayUnreachable
+from client.errors import ClientErrorCode, RelayProtocolError, RelayRefused, RelayUnreachable
 from client.relay_http import RelayEndpoint, certificate_error, tls_context
 from client.session import SessionEvent, SessionFailed, SyncSession
 from schemas.errors import ErrorCode, message_for
@@ -75,7 +75,9 @@ class SyncConnection:
             async for frame in ws:
                 if isinstance(frame, str):
                     events: list[SessionEvent] = [
-                        SessionFailed("bad_relay_frame", "the relay sent a text frame")
+                        SessionFailed(
+                            ClientErrorCode.BAD_RELAY_FRAME, "the relay sent a text frame"
+                        )
                     ]
                 else:
                     events = self.session.receive(frame)
@@ -98,7 +100,22 @@ class SyncConnection:
         )
 
 
-def _refusal(code: str) -> RelayRefused:
+# Codes SyncSession itself ends a session with (client/session.py): not the relay's word.
+_SESSION_PROTOCOL_ERRORS = frozenset(
+    {ClientErrorCode.BAD_RELAY_FRAME, ClientErrorCode.UNEXPECTED_RELAY_MESSAGE}
+)
+
+
+def _refusal(code: str) -> RelayRefused | RelayProtocolError:
+    """The error for a session that ended: the relay's refusal, or this client finding
+    that the relay broke the protocol (a ClientErrorCode), which is no refusal."""
+    if code in _SESSION_PROTOCOL_ERRORS:
+        return RelayProtocolError(
+            "The relay sent something this app cannot follow, so the connection was "
+            "closed; nothing was lost. Try again later; if it keeps happening, the relay "
+            "may need an update.",
+            code=code,
+        )
     try:
         text = message_for(ErrorCode(code))
     except ValueError:

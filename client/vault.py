@@ -6,7 +6,11 @@ public material. A wrong passphrase fails authentication, which is how it is det
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+
 import msgspec
+import nacl.pwhash.argon2id as argon2id
 
 from client import crypto
 from client.errors import LocalDataError, PassphraseError
@@ -31,8 +35,43 @@ _secrets_decoder = msgspec.msgpack.Decoder(DeviceSecrets)
 _space_keys_decoder = msgspec.msgpack.Decoder(SpaceKeys)
 
 
-def seal(passphrase: str, secrets: DeviceSecrets) -> bytes:
-    return _encoder.encode(crypto.seal_vault(passphrase, _encoder.encode(secrets)))
+@dataclass(frozen=True, slots=True)
+class KdfCost:
+    """What deriving the vault key from a passphrase costs (Argon2id, PROTOCOL.md §3.6).
+
+    Each sealed vault records its cost, so opening never needs this; only sealing does.
+    A person's device always seals at :data:`REAL_COST`. :data:`CHEAP_COST` exists so
+    tests and benchmarks that make many devices stay fast; it must never reach a person
+    (it would make a stolen device's passphrase cheap to guess)."""
+
+    opslimit: int
+    memlimit: int
+
+
+REAL_COST = KdfCost(crypto.VAULT_OPSLIMIT, crypto.VAULT_MEMLIMIT)
+CHEAP_COST = KdfCost(argon2id.OPSLIMIT_MIN, argon2id.MEMLIMIT_MIN)
+
+
+def seal(passphrase: str, secrets: DeviceSecrets, cost: KdfCost | None = None) -> bytes:
+    """``cost=None`` is the real cost (crypto.VAULT_OPSLIMIT / VAULT_MEMLIMIT)."""
+    opslimit, memlimit = (None, None) if cost is None else (cost.opslimit, cost.memlimit)
+    blob = crypto.seal_vault(
+        passphrase, _encoder.encode(secrets), opslimit=opslimit, memlimit=memlimit
+    )
+    return _encoder.encode(blob)
+
+
+async def seal_off_loop(
+    passphrase: str, secrets: DeviceSecrets, cost: KdfCost | None = None
+) -> bytes:
+    """:func:`seal` on a worker thread: Argon2id takes ~0.2-1 s and libsodium releases
+    the GIL, so an app's event loop keeps serving while a vault is sealed."""
+    return await asyncio.to_thread(seal, passphrase, secrets, cost)
+
+
+async def unseal_off_loop(passphrase: str, sealed: bytes) -> DeviceSecrets:
+    """:func:`unseal` on a worker thread, for the same reason as :func:`seal_off_loop`."""
+    return await asyncio.to_thread(unseal, passphrase, sealed)
 
 
 def unseal(passphrase: str, sealed: bytes) -> DeviceSecrets:

@@ -34,14 +34,3 @@ async def opened() -> AsyncIterator[list[Space]]:
     yield spaces
     for space in reversed(spaces):
         await space.close()
-
-
-@pytest.fixture(autouse=True)
-def _fast_vault(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Library-level tests use the minimum Argon2id cost; CLI tests run the real one."""
-    import nacl.pwhash.argon2id as argon2id
-
-    from client import crypto
-
-    monkeypatch.setattr(crypto, "VAULT_OPSLIMIT", argon2id.OPSLIMIT_MIN)
-    monkeypatch.setattr(crypto, "VAULT_MEMLIMIT", argon2id.MEMLIMIT_MIN)

@@ -1,11 +1,14 @@
-"""The device's SQLite file and its passphrase vault (client/localstore.py, client/vault.py).
+"""The device's SQLite file and its vault (client/localstore.py, client/vault.py).
 
-Real files under tmp_path; Argon2id at its minimum cost so the vault tests stay fast
-(client.crypto reads VAULT_OPSLIMIT / VAULT_MEMLIMIT at call time for this purpose).
+Real files under tmp_path; the vault sealed at its cheapest Argon2id cost (a parameter
+of vault.seal) so the tests stay fast, except the one that checks the real cost.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,14 +28,9 @@ SECRETS = vault.DeviceSecrets(
     box_secret=fixed_bytes("vault box secret", 32),
     space_keys={0: fixed_bytes("vault space key 0", 32), 1: fixed_bytes("vault space key 1", 32)},
 )
+CHEAP = vault.CHEAP_COST
 ME = fixed_bytes("this device", 32)
 PARTNER = fixed_bytes("partner device", 32)
-
-
-@pytest.fixture(autouse=True)
-def _fast_vault(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(crypto, "VAULT_OPSLIMIT", argon2id.OPSLIMIT_MIN)
-    monkeypatch.setattr(crypto, "VAULT_MEMLIMIT", argon2id.MEMLIMIT_MIN)
 
 
 @pytest.fixture
@@ -237,19 +235,57 @@ async def test_rejected_envelopes_are_kept_with_their_code_and_reason(store: Loc
 
 
 def test_the_vault_opens_with_the_passphrase_it_was_sealed_with() -> None:
-    sealed = vault.seal(PASSPHRASE, SECRETS)
+    sealed = vault.seal(PASSPHRASE, SECRETS, CHEAP)
 
     assert vault.unseal(PASSPHRASE, sealed) == SECRETS
 
 
-def test_the_vault_is_sealed_at_the_configured_argon2id_cost() -> None:
-    blob = msgspec.msgpack.decode(vault.seal(PASSPHRASE, SECRETS), type=crypto.VaultBlob)
+def test_the_vault_is_sealed_at_the_cost_it_is_given() -> None:
+    blob = msgspec.msgpack.decode(vault.seal(PASSPHRASE, SECRETS, CHEAP), type=crypto.VaultBlob)
 
     assert (blob.opslimit, blob.memlimit) == (argon2id.OPSLIMIT_MIN, argon2id.MEMLIMIT_MIN)
 
 
-def test_a_wrong_passphrase_is_refused_without_repeating_it() -> None:
+def test_by_default_the_vault_is_sealed_at_the_real_cost_and_opens_with_it() -> None:
+    # PROTOCOL.md §3.6: what a person's device uses (~3 passes over 128 MiB).
     sealed = vault.seal(PASSPHRASE, SECRETS)
+    blob = msgspec.msgpack.decode(sealed, type=crypto.VaultBlob)
+
+    assert (blob.opslimit, blob.memlimit) == (argon2id.OPSLIMIT_MODERATE, 128 * 1024 * 1024)
+    assert vault.KdfCost(blob.opslimit, blob.memlimit) == vault.REAL_COST
+    assert vault.unseal(PASSPHRASE, sealed) == SECRETS
+
+
+async def test_the_event_loop_keeps_serving_timers_while_a_real_cost_vault_opens() -> None:
+    # An app embedding the library must stay responsive during the ~0.2-1 s unlock.
+    sealed = vault.seal(PASSPHRASE, SECRETS)
+    loop = asyncio.get_running_loop()
+    ticks: list[float] = []
+
+    async def ticker() -> None:
+        while True:
+            ticks.append(loop.time())
+            await asyncio.sleep(0.005)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.02)
+    started = loop.time()
+    opened = await vault.unseal_off_loop(PASSPHRASE, sealed)
+    took = loop.time() - started
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+    assert opened == SECRETS
+    during = [t for t in ticks if t >= started]
+    gaps = [b - a for a, b in itertools.pairwise([started, *during])]
+    assert took > 0.05  # the real cost: a synchronous unlock would stall every timer
+    assert len(during) >= 3
+    assert max(gaps) < took / 2
+
+
+def test_a_wrong_passphrase_is_refused_without_repeating_it() -> None:
+    sealed = vault.seal(PASSPHRASE, SECRETS, CHEAP)
     wrong = "correct horse battery stapler"
 
     with pytest.raises(PassphraseError) as caught:
@@ -267,7 +303,7 @@ def test_a_damaged_vault_is_reported_as_damaged_not_as_a_wrong_passphrase() -> N
 
 
 def test_a_vault_with_altered_ciphertext_does_not_open() -> None:
-    blob = msgspec.msgpack.decode(vault.seal(PASSPHRASE, SECRETS), type=crypto.VaultBlob)
+    blob = msgspec.msgpack.decode(vault.seal(PASSPHRASE, SECRETS, CHEAP), type=crypto.VaultBlob)
     altered = msgspec.structs.replace(
         blob, ciphertext=bytes([blob.ciphertext[0] ^ 1]) + blob.ciphertext[1:]
     )
@@ -278,14 +314,14 @@ def test_a_vault_with_altered_ciphertext_does_not_open() -> None:
 
 def test_two_seals_of_the_same_secrets_differ() -> None:
     # Fresh salt and nonce each time: the file does not reveal that nothing changed.
-    assert vault.seal(PASSPHRASE, SECRETS) != vault.seal(PASSPHRASE, SECRETS)
+    assert vault.seal(PASSPHRASE, SECRETS, CHEAP) != vault.seal(PASSPHRASE, SECRETS, CHEAP)
 
 
 async def test_neither_the_passphrase_nor_any_secret_key_reaches_the_database_file(
     db_path: Path,
 ) -> None:
     store = await LocalStore.open(db_path)
-    await store.put({"vault": vault.seal(PASSPHRASE, SECRETS)})
+    await store.put({"vault": vault.seal(PASSPHRASE, SECRETS, CHEAP)})
     stored = await store.get("vault")
     await store.close()
 

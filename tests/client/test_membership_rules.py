@@ -1,4 +1,4 @@
-"""Revocation, leaving and key rotation (client/membership_rules.py, docs/PROTOCOL.md §5.5-§5.8).
+"""Revocation, leaving and key rotation (client/membership_rules.py, PROTOCOL.md §5.5-§5.8).
 
 The story: Alex's phone created the space, Alex added a laptop with a device invite,
 Blake joined with a member invite. Then the phone is lost.

@@ -8,10 +8,12 @@ it, holding the story's real envelopes.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import nacl.pwhash.argon2id as argon2id
 import pytest
 
 from client import crypto, vault
@@ -34,13 +36,9 @@ PASSPHRASE = "a long and private passphrase"
 RELAY_URL = "http://127.0.0.1:9"  # never dialled: nothing here syncs
 
 
-@pytest.fixture(autouse=True)
-def _fast_vault(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(crypto, "VAULT_OPSLIMIT", argon2id.OPSLIMIT_MIN)
-    monkeypatch.setattr(crypto, "VAULT_MEMLIMIT", argon2id.MEMLIMIT_MIN)
-
-
-async def prepare_home(home: Path, device: Writer, history: list[Built]) -> None:
+async def prepare_home(
+    home: Path, device: Writer, history: list[Built], cost: vault.KdfCost = vault.CHEAP_COST
+) -> None:
     """What a device that synced ``history`` has on disk."""
     store = await LocalStore.open(home / DB_FILE_NAME)
     try:
@@ -51,7 +49,7 @@ async def prepare_home(home: Path, device: Writer, history: list[Built]) -> None
         )
         await store.put(
             {
-                "vault": vault.seal(PASSPHRASE, secrets),
+                "vault": vault.seal(PASSPHRASE, secrets, cost),
                 "space_id": SPACE_ID,
                 "device_id": device.device_id,
                 "relay": RELAY_URL.encode(),
@@ -187,3 +185,32 @@ async def test_an_event_held_as_pending_that_turns_out_bad_is_no_longer_counted_
     status = await blakes_space.status()
     assert status.rejected == 1
     assert status.pending == 0
+
+
+async def test_opening_at_the_real_cost_leaves_the_event_loop_serving_timers(
+    tmp_path: Path, story: tuple[Pair, list[Built]]
+) -> None:
+    # Argon2id runs on a worker thread: an app's other tasks keep running meanwhile.
+    pair, history = story
+    await prepare_home(tmp_path, pair.blake, history, cost=vault.REAL_COST)
+    loop = asyncio.get_running_loop()
+    ticks: list[float] = []
+
+    async def ticker() -> None:
+        while True:
+            ticks.append(loop.time())
+            await asyncio.sleep(0.005)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.02)
+    started = loop.time()
+    space = await Space.open(tmp_path, passphrase=PASSPHRASE)
+    took = loop.time() - started
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await space.close()
+
+    gaps = [b - a for a, b in itertools.pairwise([started, *(t for t in ticks if t >= started)])]
+    assert took > 0.05  # the real cost
+    assert max(gaps) < took / 2

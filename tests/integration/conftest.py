@@ -17,14 +17,3 @@ def relay(tmp_path: Path) -> Iterator[RelayProcess]:
         yield process
     finally:
         process.stop()
-
-
-@pytest.fixture(autouse=True)
-def _fast_vault(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Library-level tests use the minimum Argon2id cost; CLI tests run the real one."""
-    import nacl.pwhash.argon2id as argon2id
-
-    from client import crypto
-
-    monkeypatch.setattr(crypto, "VAULT_OPSLIMIT", argon2id.OPSLIMIT_MIN)
-    monkeypatch.setattr(crypto, "VAULT_MEMLIMIT", argon2id.MEMLIMIT_MIN)

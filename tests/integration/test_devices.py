@@ -21,6 +21,7 @@ from client.relay_http import RelayHttp
 from client.session import SessionEvent, SyncSession
 from client.space import Space, SyncReport
 from client.transport import SyncConnection
+from client.vault import CHEAP_COST
 from schemas.envelope import encode_envelope
 from schemas.http import RevokeDeviceRequest, revoke_device_transcript
 from schemas.payloads import EventBody, JournalEntry, encode_payload
@@ -40,7 +41,11 @@ def statuses(space: Space) -> dict[str, str]:
 async def add_laptop(tmp_path: Path, phone: Space, blake: Space) -> Space:
     code = await phone.invite(kind="device")
     laptop = await Space.join(
-        tmp_path / "laptop", code=code, name="Alex's laptop", passphrase=PASSPHRASE
+        tmp_path / "laptop",
+        code=code,
+        name="Alex's laptop",
+        passphrase=PASSPHRASE,
+        kdf_cost=CHEAP_COST,
     )
     assert laptop.joined
     await phone.sync()
@@ -265,7 +270,7 @@ async def test_a_changed_passphrase_replaces_the_old_and_wrong_ones_are_slowed_d
 ) -> None:
     alex, blake = await pair(tmp_path, relay.url)
     await blake.close()
-    await devices.change_passphrase(alex, "a brand new passphrase")
+    await devices.change_passphrase(alex, "a brand new passphrase", kdf_cost=CHEAP_COST)
     await alex.close()
     home = tmp_path / "alex"
     for _ in range(devices.FREE_PASSPHRASE_ATTEMPTS):

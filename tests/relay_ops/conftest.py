@@ -25,14 +25,3 @@ def start_relay(tmp_path: Path) -> Iterator[RelayFactory]:
     yield start
     for process in started:
         process.stop()
-
-
-@pytest.fixture(autouse=True)
-def _fast_vault(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Client libraries here use the minimum Argon2id cost, as tests/integration does."""
-    import nacl.pwhash.argon2id as argon2id
-
-    from client import crypto
-
-    monkeypatch.setattr(crypto, "VAULT_OPSLIMIT", argon2id.OPSLIMIT_MIN)
-    monkeypatch.setattr(crypto, "VAULT_MEMLIMIT", argon2id.MEMLIMIT_MIN)
