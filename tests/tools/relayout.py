@@ -48,6 +48,19 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Old dotted module -> new dotted module. A new path that is a package listed in
 #: :data:`PACKAGES` means "this module becomes the package's __init__.py".
 TABLE: dict[str, str] = {
+    # modules the round of issues #10, #11, #16 and #17 added
+    "client.admission_checks": "client.core.admission_checks",
+    "client.msgpack_scan": "client.core.msgpack_scan",
+    "client.causality": "client.views.causality",
+    "client.journal_rules": "client.views.journal_rules",
+    "client.write_rules": "client.views.write_rules",
+    "client.intimacy": "client.views.intimacy",
+    "client.intimacy_pacing": "client.views.intimacy_pacing",
+    "client.intimacy_timeline": "client.views.intimacy_timeline",
+    "client.present_intimacy": "client.views.present_intimacy",
+    "client.home_files": "client.store.home_files",
+    "client.integrity_names": "client.store.integrity_names",
+    "client.private_notes": "client.space.private_notes",
     # keys/: all key material
     "client.crypto": "client.keys.crypto",
     "client.vault": "client.keys.vault",
