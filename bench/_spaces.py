@@ -1,6 +1,6 @@
 """Real spaces for the benchmarks: paired devices, and their signed, encrypted events.
 
-Everything here is built the way a client builds it (client/crypto.py seals, the relay's
+Everything here is built the way a client builds it (client/keys/crypto.py seals, the relay's
 HTTP endpoints register), so what the relay and the watching clients check is exactly
 what they check in use. Specs are plain picklable data: worker processes get a spec and
 build their own envelopes, which spreads the signing cost over the cores before any
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 import msgspec
 
-from client import crypto, vault
+from client.keys import crypto, vault
 from schemas.envelope import encode_envelope, event_id_of
 from schemas.http import (
     CreateInviteRequest,
@@ -69,7 +69,7 @@ class ChainSpec:
 
 
 class ChainWriter:
-    """Seals one device's next events, as client/space.py's ``_seal`` does."""
+    """Seals one device's next events, as client/space/'s ``_seal`` does."""
 
     def __init__(self, spec: ChainSpec) -> None:
         self.spec = spec

@@ -1,6 +1,6 @@
 """A lean sync client for load generation: sign in, push pre-built frames, read replies.
 
-The real client (client/transport.py) does much more per frame than a load generator
+The real client (client/store/transport.py) does much more per frame than a load generator
 should: here every frame is encoded before timing starts, so the generator spends its
 share of the machine's two cores on the socket, not on building messages.
 """
@@ -12,7 +12,7 @@ import asyncio
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench._spaces import PairSpec
-from client.crypto import DeviceKeys
+from client.keys.crypto import DeviceKeys
 from schemas.protocol import (
     Acked,
     Authenticate,

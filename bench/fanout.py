@@ -2,7 +2,7 @@
 
 Each pair has partner A's device pushing journal entries (1 KiB payload, one per push,
 as an app does when a person saves) and partner B's device watching: it reads live
-events and admits each with the client's own verifier (client/verify.py: signature,
+events and admits each with the client's own verifier (client/core/verify.py: signature,
 chain, decryption, dependencies, clock, membership). The latency of an event is the
 time from just before A's device hands the push to its socket until B's ``admit``
 returns it accepted, on the machine-wide monotonic clock.
@@ -28,7 +28,7 @@ from bench._spaces import ChainSpec, ChainWriter
 from bench._wire import BenchError, push_frames, receive, sign_in
 from bench._workers import Phase, run_workers
 from bench.ingest import make_pairs
-from client.verify import LogVerifier, Verdict
+from client.core.verify import LogVerifier, Verdict
 from schemas.envelope import event_id_of
 from schemas.ids import SpaceId
 from schemas.protocol import Acked, Error, Live

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from client.integrity import Finding, Severity
+from client.core.integrity import Finding, Severity
 from client.space import Space
 from schemas.payloads import JournalEntry
 from tests.integration.pairing import pair

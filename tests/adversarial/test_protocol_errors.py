@@ -1,5 +1,5 @@
 """A relay that breaks the protocol is not reported as a relay that refused
-(client/transport.py, docs/PROTOCOL.md §8.1)."""
+(client/store/transport.py, docs/PROTOCOL.md §8.1)."""
 
 from __future__ import annotations
 

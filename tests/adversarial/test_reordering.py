@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from client.core.verify import VerifiedEvent
 from client.space import Space
-from client.verify import VerifiedEvent
 from tests.adversarial.proxy import AdversarialProxy
 from tests.adversarial.story import codes, event_ids, journal, partners, sync, write
 from tests.adversarial.tampers import Shuffle

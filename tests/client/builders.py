@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import msgspec
 
-from client import crypto
-from client.verify import LogVerifier, Outcome, Verdict
+from client.core.verify import LogVerifier, Outcome, Verdict
+from client.keys import crypto
 from schemas.envelope import encode_envelope, event_id_of
 from schemas.http import invite_proof_transcript
 from schemas.ids import DeviceId, EventId, MemberId, SpaceId
@@ -291,7 +291,7 @@ def admit_accepting(verifier: LogVerifier, *events: Built) -> None:
 
 
 def admit_until_settled(verifier: LogVerifier, arrivals: Iterable[bytes]) -> list[Outcome]:
-    """Admit envelopes as client/space.py ``_receive`` does: whenever one is accepted,
+    """Admit envelopes as client/space/ ``_receive`` does: whenever one is accepted,
     everything held as pending is tried again. Returns the accepted outcomes."""
     accepted: list[Outcome] = []
     pending: list[bytes] = []

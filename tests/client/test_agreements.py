@@ -1,4 +1,4 @@
-"""From accepted events to agreements (client/agreements.py, docs/PROTOCOL.md §10.3).
+"""From accepted events to agreements (client/views/agreements.py, docs/PROTOCOL.md §10.3).
 
 Alex and Blake propose, accept, decline, withdraw and review agreements with real sealed
 events, admitted by a real verifier. Each transition has its legal case and its illegal
@@ -16,15 +16,15 @@ import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
-from client.agreements import (
+from client.core.verify import VerifiedEvent
+from client.views.agreements import (
     Agreement,
     AgreementsView,
     AgreementVersion,
     Consent,
     fold_agreements,
 )
-from client.fold import causal_order
-from client.verify import VerifiedEvent
+from client.views.fold import causal_order
 from schemas.ids import EventId
 from schemas.practices import (
     AgreementAccepted,

@@ -1,4 +1,4 @@
-"""``trellis --help`` answers without loading the library (client/cli_launch.py).
+"""``trellis --help`` answers without loading the library (client/cli/).
 
 Before, the first line of help took about a second: every command module, and with them
 asyncio, websockets, SQLite and libsodium, was imported first.
@@ -9,12 +9,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from client.cli import build_parser
-from client.cli_launch import help_parser
+from client.cli import help_parser
+from client.cli.app import build_parser
 
 PROBE = (
     "import sys\n"
-    "from client.cli_launch import main\n"
+    "from client.cli import main\n"
     "main(['--help'])\n"
     "print(sorted(m for m in sys.modules if m == 'client' or m.startswith('client.')))\n"
     "print(sorted(m for m in ('asyncio', 'nacl', 'websockets', 'aiosqlite') if m in sys.modules))\n"
@@ -32,5 +32,5 @@ def test_help_loads_no_command_and_none_of_the_heavy_libraries() -> None:
     ).stdout.splitlines()
 
     assert out[0].startswith("usage: trellis")
-    assert out[-2] == "['client', 'client.cli_launch']"
+    assert out[-2] == "['client', 'client.cli']"
     assert out[-1] == "[]"

@@ -94,7 +94,7 @@ def test_every_error_class_has_a_code_of_the_enum() -> None:
 
 
 def test_the_clients_own_protocol_errors_are_not_relay_refusals() -> None:
-    from client.transport import _refusal
+    from client.store.transport import _refusal
 
     for code in (ClientErrorCode.BAD_RELAY_FRAME, ClientErrorCode.UNEXPECTED_RELAY_MESSAGE):
         error = _refusal(code)

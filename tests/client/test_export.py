@@ -1,4 +1,4 @@
-"""Exports for a third party (client/export.py, docs/PROTOCOL.md "Exports").
+"""Exports for a third party (client/export/, docs/PROTOCOL.md "Exports").
 
 The story: Alex creates the space and Blake joins; Alex proposes an agreement, Blake
 accepts it, Alex withdraws consent; around it both write journal entries. Alex exports
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from client import crypto
+from client.core.verify import VerifiedEvent
 from client.export import (
     ExportError,
     ExportFinding,
@@ -27,9 +27,9 @@ from client.export import (
     render_html,
     verify_export,
 )
-from client.export_format import ExportDocument, encode_document, from_b64, signed_bytes
-from client.fold import causal_order
-from client.verify import VerifiedEvent
+from client.export.format import ExportDocument, encode_document, from_b64, signed_bytes
+from client.keys import crypto
+from client.views.fold import causal_order
 from schemas.envelope import decode_envelope
 from schemas.ids import EventId
 from schemas.practices import AgreementAccepted, AgreementProposed, AgreementWithdrawn

@@ -18,10 +18,10 @@ import msgspec
 import nacl.bindings as sodium
 import pytest
 
-from client import crypto
+from client.core.verify import LogVerifier, RejectCode, Verdict, VerifiedEvent
 from client.export import FindingCode, build_export, verify_export
-from client.export_compare import cross_check
-from client.export_format import (
+from client.export.compare import cross_check
+from client.export.format import (
     ExportDocument,
     RevealedDoc,
     b64,
@@ -29,8 +29,8 @@ from client.export_format import (
     from_b64,
     signed_bytes,
 )
-from client.fold import causal_order
-from client.verify import LogVerifier, RejectCode, Verdict, VerifiedEvent
+from client.keys import crypto
+from client.views.fold import causal_order
 from schemas.envelope import Envelope, encode_envelope, event_id_of, header_bytes, key_commitment_of
 from schemas.envelope import signed_bytes as envelope_signed_bytes
 from schemas.ids import EventId
@@ -220,7 +220,7 @@ def test_a_third_member_made_up_in_an_export_is_reported():
     invite = invite_issued(alex, secret, kind="member", deps=[pair.joined])
     joined = member_joined(impostor, secret, deps=[invite])
     proposal = alex.write(PROPOSAL, deps=[pair.joined])
-    # Refusing the third member at admission is client/verify.py's rule (issue #10); the
+    # Refusing the third member at admission is client/core/verify.py's rule (issue #10); the
     # export checks hold on their own, whatever the exporter's app accepted.
     _, events = admitted(*pair.membership, invite, proposal)
     accepted = impostor.write(AgreementAccepted(version=proposal.event_id), deps=[proposal])

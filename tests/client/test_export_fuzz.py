@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from client.export import render_html, verify_export
-from client.export_compare import cross_check
-from client.export_format import ExportDocument, RevealedDoc, from_b64
-from client.present import iso_utc, local_time
+from client.export.compare import cross_check
+from client.export.format import ExportDocument, RevealedDoc, from_b64
+from client.views.present import iso_utc, local_time
 from tests.client.test_export import Story, doc_of, export_of, signed_by, tell_story
 
 _STORY: Story = tell_story()

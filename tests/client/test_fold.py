@@ -1,4 +1,4 @@
-"""From accepted events to the journal view (client/fold.py, docs/PROTOCOL.md §10).
+"""From accepted events to the journal view (client/views/fold.py, docs/PROTOCOL.md §10).
 
 The fold reads a deterministic causal order, never arrival order, so two partners
 holding the same events see the same journal. The last test checks exactly that with
@@ -14,8 +14,8 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisWarning
 
-from client.fold import JournalItem, causal_order, fold_journal
-from client.verify import LogVerifier, Outcome, VerifiedEvent
+from client.core.verify import LogVerifier, Outcome, VerifiedEvent
+from client.views.fold import JournalItem, causal_order, fold_journal
 from schemas.ids import EventId
 from schemas.payloads import JournalAmended, JournalRetracted
 from tests.client.builders import (

@@ -2,7 +2,7 @@
 
 Two partners with two devices each act offline and at the same time: every action is
 one the honest client would write on that device at that moment (it passes
-client/write_rules.py against what the device holds). Devices sync in random pairs now
+client/views/write_rules.py against what the device holds). Devices sync in random pairs now
 and then; at the end, every event reaches two fresh devices in two random orders. The
 property: nothing is refused, no rule is reported broken (``trellis verify`` is clean),
 and both devices fold to the same state.
@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from client.audit import audit_log
+from client.core.verify import LogVerifier, VerifiedEvent
 from client.errors import TrellisError
-from client.fold import causal_order
-from client.verify import LogVerifier, VerifiedEvent
 from client.views import Moment, Views, build_views
-from client.write_rules import check_write
+from client.views.audit import audit_log
+from client.views.fold import causal_order
+from client.views.write_rules import check_write
 from schemas.ids import EventId
 from schemas.payloads import JournalAmended, JournalEntry, JournalRetracted, Payload
 from schemas.practices import (

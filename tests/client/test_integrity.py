@@ -1,4 +1,4 @@
-"""Integrity findings, sans-I/O (client/integrity.py, client/relay_view.py, §9.6).
+"""Integrity findings, sans-I/O (client/core/integrity.py, client/core/relay_view.py, §9.6).
 
 Each test builds what a device holds (accepted, pending and refused envelopes, and what
 the relay served at which seq) and asks which findings stand."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from client.integrity import (
+from client.core.integrity import (
     FindingCode,
     Refusal,
     Severity,
@@ -17,8 +17,8 @@ from client.integrity import (
     split_view_findings,
     waiting_item,
 )
-from client.relay_view import HOLE, RelaySlot, RelayView, Sighting, SightingKind
-from client.verify import LogVerifier, Verdict, VerifiedEvent
+from client.core.relay_view import HOLE, RelaySlot, RelayView, Sighting, SightingKind
+from client.core.verify import LogVerifier, Verdict, VerifiedEvent
 from schemas.ids import DeviceId
 from tests.client.builders import (
     MINUTE_MS,

@@ -1,4 +1,4 @@
-"""The intimacy practices as views (client/intimacy.py, client/intimacy_pacing.py).
+"""The intimacy practices as views (client/views/intimacy.py, client/views/intimacy_pacing.py).
 
 The story: Alex created the space, Blake joined. Every event is a real sealed envelope,
 admitted by a real verifier, folded in causal order. The convergence tests at the end
@@ -15,8 +15,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from client.fold import causal_order
-from client.intimacy import (
+from client.core.verify import Membership, VerifiedEvent
+from client.views.fold import causal_order
+from client.views.intimacy import (
     build_intimacy_views,
     fold_boundaries,
     fold_language,
@@ -24,7 +25,6 @@ from client.intimacy import (
     fold_preparations,
     terms_for_signal,
 )
-from client.verify import Membership, VerifiedEvent
 from schemas.intimacy import (
     PACING_OFFER_TTL_MS,
     BoundaryAcknowledged,

@@ -1,4 +1,4 @@
-"""The device's SQLite file and its vault (client/localstore.py, client/vault.py).
+"""The device's SQLite file and its vault (client/store/localstore.py, client/keys/vault.py).
 
 Real files under tmp_path; the vault sealed at its cheapest Argon2id cost (a parameter
 of vault.seal) so the tests stay fast, except the one that checks the real cost.
@@ -17,9 +17,9 @@ import msgspec
 import nacl.pwhash.argon2id as argon2id
 import pytest
 
-from client import crypto, vault
 from client.errors import LocalDataError, PassphraseError
-from client.localstore import DB_FILE_NAME, LocalStore, NewEvent
+from client.keys import crypto, vault
+from client.store.localstore import DB_FILE_NAME, LocalStore, NewEvent
 from tests.client.builders import fixed_bytes
 
 PASSPHRASE = "correct horse battery staple"

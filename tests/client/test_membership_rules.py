@@ -1,4 +1,4 @@
-"""Revocation, leaving and key rotation (client/membership_rules.py, PROTOCOL.md §5.5-§5.8).
+"""Revocation, leaving and key rotation (client/core/membership_rules.py, PROTOCOL.md §5.5-§5.8).
 
 The story: Alex's phone created the space, Alex added a laptop with a device invite,
 Blake joined with a member invite. Then the phone is lost.
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from client import crypto
-from client.verify import LogVerifier, RejectCode, Verdict
+from client.core.verify import LogVerifier, RejectCode, Verdict
+from client.keys import crypto
 from schemas.payloads import (
     DeviceRevoked,
     InviteIssued,

@@ -1,4 +1,4 @@
-"""How events and journal entries read to people (client/present.py)."""
+"""How events and journal entries read to people (client/views/present.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import re
 import msgspec
 import pytest
 
-from client.fold import causal_order, fold_journal
-from client.present import event_json, event_summary, iso_utc, journal_json, journal_lines
-from client.verify import VerifiedEvent
+from client.core.verify import VerifiedEvent
+from client.views.fold import causal_order, fold_journal
+from client.views.present import event_json, event_summary, iso_utc, journal_json, journal_lines
 from tests.client.builders import (
     Built,
     amendment,
@@ -143,7 +143,7 @@ def test_a_journal_item_shows_that_it_was_updated_and_withdrawn(
 
 def test_a_notice_names_who_and_what_kind_never_the_words() -> None:
     # A notice is what may show on a locked screen or live (docs/PROTOCOL.md §10.4).
-    from client.present import notice_line
+    from client.views.present import notice_line
     from schemas.practices import DisclosureMade, GratitudeNoted, SignalSent
 
     pair = paired()

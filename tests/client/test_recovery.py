@@ -1,4 +1,4 @@
-"""The recovery practices as views (client/recovery.py and its parts).
+"""The recovery practices as views (client/views/recovery.py and its parts).
 
 The story: Alex created the space and is the partner in recovery; Blake joined to
 support. Every event here is a real sealed envelope, admitted by a real verifier and
@@ -19,9 +19,10 @@ import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
-from client import crypto
-from client.fold import causal_order
-from client.recovery import (
+from client.core.verify import Membership, VerifiedEvent
+from client.keys import crypto
+from client.views.fold import causal_order
+from client.views.recovery import (
     PracticeViolation,
     SignalView,
     active_signals,
@@ -36,7 +37,6 @@ from client.recovery import (
     local_date,
     next_window,
 )
-from client.verify import Membership, VerifiedEvent
 from schemas.ids import EventId
 from schemas.payloads import JournalEntry, MemberJoined, Payload, SpaceCreated
 from schemas.practices import (

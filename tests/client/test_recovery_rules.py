@@ -6,7 +6,7 @@ differently."""
 
 from __future__ import annotations
 
-from client.recovery import fold_milestones
+from client.views.recovery import fold_milestones
 from schemas.practices import (
     TIMEOUT_DEFAULT_MIN,
     TIMEOUT_MAX_MIN,

@@ -4,7 +4,7 @@ docs/PROTOCOL.md §10.4)."""
 
 from __future__ import annotations
 
-from client.recovery import (
+from client.views.recovery import (
     describe_window,
     fold_postponements,
     next_occurrence,

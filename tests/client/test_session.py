@@ -1,4 +1,4 @@
-"""The client side of a sync session, driven with bytes (client/session.py, PROTOCOL.md §6).
+"""The client side of a sync session, driven with bytes (client/core/session.py, PROTOCOL.md §6).
 
 Each test plays the relay: it encodes schemas.protocol messages, feeds them to
 ``SyncSession.receive`` and reads back what the session wants to send and what it
@@ -15,8 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from client import crypto
-from client.session import (
+from client.core.session import (
     MAX_PUSH_BYTES,
     Acknowledged,
     CursorAdvanced,
@@ -29,6 +28,7 @@ from client.session import (
     SyncSession,
     UpToDate,
 )
+from client.keys import crypto
 from schemas.protocol import (
     CHALLENGE_BYTES,
     Ack,

@@ -1,10 +1,10 @@
-"""What the sync session checks of the relay's numbering (client/session.py, §9.6).
+"""What the sync session checks of the relay's numbering (client/core/session.py, §9.6).
 
 The session is driven with bytes, as in test_session.py: the test plays the relay."""
 
 from __future__ import annotations
 
-from client.session import (
+from client.core.session import (
     CursorAdvanced,
     Received,
     RelayRewound,

@@ -1,4 +1,4 @@
-"""A device's space opened from its own file, with no relay (client/space.py).
+"""A device's space opened from its own file, with no relay (client/space/).
 
 Local-first: a device that has synced before opens its history from disk, shows the
 journal, and writes new entries while offline; they wait in the outbox for the next
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from client import crypto, vault
 from client.errors import HomeError, PassphraseError
-from client.localstore import DB_FILE_NAME, LocalStore, NewEvent
+from client.keys import crypto, vault
 from client.space import Space, SyncReport
+from client.store.localstore import DB_FILE_NAME, LocalStore, NewEvent
 from schemas.payloads import JournalEntry
 from tests.client.builders import (
     EPOCH_KEYS,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime
 
-from client.fold import causal_order
-from client.integrity import FindingCode, Refusal, Severity, refusal_findings
-from client.verify import RejectCode, Verdict
+from client.core.integrity import FindingCode, Refusal, Severity, refusal_findings
+from client.core.verify import RejectCode, Verdict
 from client.views import Moment, build_views
+from client.views.fold import causal_order
 from schemas.practices import AgreementAccepted, AgreementProposed
 from tests.client.builders import (
     Writer,

@@ -1,6 +1,6 @@
-"""Admission of envelopes into the local log (client/verify.py, docs/PROTOCOL.md §9).
+"""Admission of envelopes into the local log (client/core/verify.py, docs/PROTOCOL.md §9).
 
-Every envelope here is real: sealed with client.crypto, signed by its author, chained by
+Every envelope here is real: sealed with client.keys.crypto, signed by its author, chained by
 seq and prev, with deps and a Lamport clock as a device writes them (builders.py).
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from client import crypto
-from client.admission_checks import InvalidPayload
-from client.verify import LogVerifier, Outcome, RejectCode, Verdict
+from client.core.admission_checks import InvalidPayload
+from client.core.verify import LogVerifier, Outcome, RejectCode, Verdict
+from client.keys import crypto
 from schemas.ids import EventId
 from schemas.payloads import JournalEntry
 from tests.client.builders import (
@@ -334,7 +334,7 @@ def test_an_event_that_skips_ahead_in_its_chain_waits_until_the_gap_is_filled(
 
     assert_pending(admit(joined, ahead)[0], "1 earlier event(s) of its author")
     assert_accepted(admit(joined, missing)[0], missing)
-    # The caller (client/space.py) tries pending events again once something is accepted.
+    # The caller (client/space/) tries pending events again once something is accepted.
     assert_accepted(admit(joined, ahead)[0], ahead)
 
 

@@ -1,4 +1,4 @@
-"""Behaviour of client/crypto.py: padding, sealing events, the vault, invites and the
+"""Behaviour of client/keys/crypto.py: padding, sealing events, the vault, invites and the
 safety number (docs/PROTOCOL.md §3-4)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from client import crypto
+from client.keys import crypto
 from schemas.envelope import Envelope, EnvelopeFormatError, decode_envelope, encode_envelope
 from schemas.ids import DeviceId, EventId, SpaceId
 from tests.tools.vectors import fixed_bytes

@@ -29,7 +29,7 @@ import msgspec
 import nacl.bindings as sodium
 import pytest
 
-from client import crypto
+from client.keys import crypto
 from schemas.envelope import decode_envelope
 from schemas.payloads import JournalEntry, decode_body, decode_payload
 from tests.tools.rawpack import pack

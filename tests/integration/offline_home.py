@@ -8,9 +8,9 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from client import vault
-from client.localstore import LocalStore
+from client.keys import vault
 from client.space import Space, SyncReport
+from client.store.localstore import LocalStore
 from tests.client.builders import EPOCH_KEYS, SPACE_ID, Built, Writer
 from tests.integration.cli import PASSPHRASE
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from client.keys.vault import CHEAP_COST
 from client.space import Space
-from client.vault import CHEAP_COST
 
 PASSPHRASE = "correct horse battery staple"
 

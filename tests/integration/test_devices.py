@@ -14,14 +14,14 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from client import crypto, devices
+from client.core.session import SessionEvent, SyncSession
 from client.errors import RelayRefused, TrellisError
-from client.localstore import now_ms
-from client.relay_http import RelayHttp
-from client.session import SessionEvent, SyncSession
-from client.space import Space, SyncReport
-from client.transport import SyncConnection
-from client.vault import CHEAP_COST
+from client.keys import crypto
+from client.keys.vault import CHEAP_COST
+from client.space import Space, SyncReport, devices
+from client.store.localstore import now_ms
+from client.store.relay_http import RelayHttp
+from client.store.transport import SyncConnection
 from schemas.envelope import encode_envelope
 from schemas.http import RevokeDeviceRequest, revoke_device_transcript
 from schemas.payloads import EventBody, JournalEntry, encode_payload

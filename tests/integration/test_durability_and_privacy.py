@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from client.core.session import Acknowledged, SessionEvent, SyncSession
 from client.errors import RelayUnreachable
-from client.session import Acknowledged, SessionEvent, SyncSession
-from client.transport import SyncConnection
+from client.store.transport import SyncConnection
 from schemas.payloads import JournalEntry
 from tests.integration.pairing import pair
 from tests.integration.relay_process import RelayProcess

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from client.cli import main
-from client.present import iso_utc, local_time
+from client.cli.app import main
+from client.views.present import iso_utc, local_time
 from schemas.payloads import EventBody, JournalEntry
 from tests.client.builders import Built, Writer, entry, paired
 from tests.integration.cli import PASSPHRASE

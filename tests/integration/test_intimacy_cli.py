@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from client.cli import build_parser
-from client.cli_private import NOT_SAFE_POINTER
+from client.cli.app import build_parser
+from client.cli.private import NOT_SAFE_POINTER
 from tests.integration.cli import pair_homes, run
 from tests.integration.relay_process import RelayProcess
 

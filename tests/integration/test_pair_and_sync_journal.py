@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from client.core.verify import VerifiedEvent
 from client.space import Space
-from client.verify import VerifiedEvent
 from schemas.payloads import JournalEntry
 from tests.integration.pairing import PASSPHRASE, pair
 from tests.integration.relay_process import RelayProcess

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from client.errors import RelayCertificateError, RelayUnreachable
-from client.relay_http import CA_FILE_ENV
 from client.space import Space
+from client.store.relay_http import CA_FILE_ENV
 from schemas.payloads import JournalEntry
 from tests.integration.cli import run
 from tests.integration.pairing import PASSPHRASE

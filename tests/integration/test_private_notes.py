@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from client import private_notes
-from client.space import Space
-from client.verify import VerifiedEvent
+from client.core.verify import VerifiedEvent
+from client.space import Space, private_notes
 from schemas.envelope import decode_envelope, encode_envelope
 from schemas.intimacy import IntimacyCheckIn, PrivateNote
 from schemas.payloads import JournalEntry

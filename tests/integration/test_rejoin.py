@@ -14,11 +14,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from client import crypto, devices, vault
 from client.errors import RelayRefused
-from client.localstore import now_ms
-from client.relay_http import RelayHttp
-from client.space import Space
+from client.keys import crypto, vault
+from client.space import Space, devices
+from client.store.localstore import now_ms
+from client.store.relay_http import RelayHttp
 from schemas.http import CreateInviteRequest, invite_create_transcript
 from schemas.ids import DeviceId
 from schemas.payloads import JournalEntry

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from client import devices
+from client.space import devices
 from schemas.errors import ErrorCode
 from schemas.payloads import JournalEntry
 from schemas.protocol import Acked, Authenticate, Challenge, Error, Hello, auth_transcript

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from client.relay_http import CA_FILE_ENV
 from client.space import Space
+from client.store.relay_http import CA_FILE_ENV
 from schemas.payloads import JournalEntry
 from tests.integration.pairing import PASSPHRASE
 from tests.integration.relay_process import REPO_ROOT, RelayProcess, free_port

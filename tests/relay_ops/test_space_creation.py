@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from client.errors import RelayRefused
-from client.relay_http import CREATION_TOKEN_ENV
 from client.space import Space
+from client.store.relay_http import CREATION_TOKEN_ENV
 from schemas.errors import ERRORS, ErrorCode
 from schemas.protocol import Acked, Error
 from tests.integration.pairing import PASSPHRASE

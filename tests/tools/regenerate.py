@@ -2,7 +2,7 @@
 
 - ``schemas/json/*.json``: JSON Schema from :func:`schemas.jsonschema.generate`; files
   there that it no longer produces are removed.
-- ``schemas/json/export.json``: JSON Schema of the export document (client/export_format.py;
+- ``schemas/json/export.json``: JSON Schema of the export document (client/export/format.py;
   generated here because ``schemas`` may not import ``client``).
 - ``schemas/vectors/envelope.json``: known-answer vectors from :mod:`tests.tools.vectors`.
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import msgspec
 
-from client.export_format import ExportDocument
+from client.export.format import ExportDocument
 from schemas.jsonschema import generate, render
 from tests.tools.vectors import VECTORS_FILE, render_envelope_vectors
 

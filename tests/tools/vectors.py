@@ -1,7 +1,7 @@
 """Known-answer vectors for sealing an event (schemas/vectors/envelope.json).
 
 Every input is fixed: keys and nonces are SHAKE-256 of a label, and the randomness that
-``client.crypto.seal_event`` draws is scripted, so the same code always produces the
+``client.keys.crypto.seal_event`` draws is scripted, so the same code always produces the
 same bytes. A client in another language checks its own sealing against these
 (tests/crypto/test_vectors.py does it with raw libsodium calls).
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from client import crypto
+from client.keys import crypto
 from schemas.envelope import CONTENT_KEY_BYTES, NONCE_BYTES, encode_envelope, event_id_of
 from schemas.envelope import header_bytes as envelope_header_bytes
 from schemas.ids import EventId, SpaceId

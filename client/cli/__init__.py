@@ -1,0 +1,95 @@
+"""``trellis``'s entry point, kept light: ``trellis --help`` answers from a table.
+
+The commands (client/cli/app.py and one module per command group) import the whole library:
+websockets, SQLite, libsodium, asyncio. That took about a second before the first line of
+help appeared. So this module imports only argparse; it prints the top-level help from
+:data:`COMMANDS` and loads the commands only when one runs. A test checks that this help
+is exactly the one the full parser prints, so a new command cannot be left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+DESCRIPTION = "Trellis: a private, end-to-end encrypted space for two partners."
+EPILOG = "Not safe? Run 'trellis not-safe' (no passphrase needed; it sends nothing)."
+CA_FILE_HELP = (
+    "also trust this PEM certificate authority for the relay's certificate "
+    "(a relay with a private CA; default: $TRELLIS_CA_FILE)"
+)
+HOME_HELP = "folder holding this device's data (default: $TRELLIS_HOME, else your user data folder)"
+
+#: Every top-level command and its one-line help, in the order the full parser lists them.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("init", "start a new shared space on this device"),
+    ("invite", "make a one-time code for your partner to join"),
+    ("join", "join your partner's space with their code"),
+    ("journal", "the shared journal"),
+    ("sync", "send and receive until up to date"),
+    ("safety-number", "the number to compare with your partner"),
+    ("agreement", "agreements you both consent to"),
+    ("plan", "your three-circles recovery plan (yours to write; your partner reads it)"),
+    ("windows", "agreed times for hard conversations"),
+    ("profile", "your name and whether you are the partner in recovery"),
+    ("disclose", "share something with your partner"),
+    ("disclosures", "list disclosures and any marks your partner made"),
+    ("seen", "mark your partner's disclosure as seen, or say you need time"),
+    ("checkin", "a FANOS check-in"),
+    ("checkins", "list check-ins"),
+    ("sobriety", "sober days"),
+    ("milestone", "milestones"),
+    ("gratitude", "gratitude notes"),
+    ("signal", "a time-out, slow down or stop; or clear your signal"),
+    ("signals", "active signals"),
+    ("timeline", "every event, in the order both partners see"),
+    ("verify", "check the whole local history; non-zero on problems"),
+    ("export", "a verifiable export of agreements for a third party"),
+    (
+        "verify-export",
+        "verify an export offline, with no account; given two, check them against each other",
+    ),
+    ("device", "add or remove one of your devices"),
+    ("devices", "every device of both partners"),
+    ("leave", "leave the shared space (cannot be undone)"),
+    ("passphrase", "this device's passphrase"),
+    ("relay", "which relay this space syncs through"),
+    ("pacing", "your pacing plan: stages you move through together"),
+    ("intimacy", "intimacy check-ins: information, never a request"),
+    ("language", "your shared words and cues for discomfort and desire"),
+    ("boundary", "personal boundaries: what you will do (no consent needed)"),
+    ("boundaries", "both partners' personal boundaries"),
+    ("disclosure-prep", "prepare what you want to know from a formal disclosure"),
+    ("private", "notes only your own devices can read; your partner never sees them"),
+    ("not-safe", "if you feel afraid or pressured: guidance, your resources, leaving"),
+    ("status", "relay, members, devices and what is waiting to send"),
+)
+
+ALIASES: dict[str, tuple[str, ...]] = {"seen": ("acknowledge",)}
+"""Other names a command answers to (shown in the help as ``seen (acknowledge)``)."""
+
+
+def help_parser() -> argparse.ArgumentParser:
+    """The top level of the full parser (client/cli/app.py build_parser), without commands."""
+    parser = argparse.ArgumentParser(prog="trellis", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--home", metavar="DIR", help=HOME_HELP)
+    parser.add_argument("--ca-file", metavar="FILE", help=CA_FILE_HELP)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, text in COMMANDS:
+        sub.add_parser(name, help=text, aliases=ALIASES.get(name, ()))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args in (["--help"], ["-h"]):
+        help_parser().print_help()
+        return 0
+    from client.cli.app import main as run  # the full command line, loaded only to run one
+
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,272 @@
+"""``trellis timeline``, ``verify``, ``export`` and ``verify-export``: the auditable
+history, and a way to show part of it to someone both partners choose."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from client.cli import intimacy as cli_intimacy
+from client.cli.common import UsageError, open_space, print_json
+from client.errors import ClientErrorCode, TrellisError
+from client.export import VerifiedExport, build_export, render_html, verify_export
+from client.export.compare import CrossCheck, cross_check
+from client.export.verify import utc_text
+from client.space import Space
+from client.store.home_files import write_private
+from client.views import Moment
+from client.views.present import event_json, event_line, shown
+from schemas.ids import EventId
+from schemas.payloads import MemberJoined, SpaceCreated, payload_kind
+
+
+def _since_ms(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(f"'{value}' is not a date; use a form like 2026-11-26.") from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return int(moment.timestamp() * 1000)
+
+
+async def cmd_timeline(args: argparse.Namespace) -> int:
+    since = _since_ms(args.since)
+    async with await open_space(args) as space:
+        events = [
+            e
+            for e in space.events()
+            if shown(e)
+            and (args.kind is None or payload_kind(e.payload).startswith(args.kind))
+            and (since is None or e.body.recorded_at >= since)
+        ]
+        void = space.views().without_effect
+        if args.json:
+            print_json([event_json(e, space, had_effect=e.event_id not in void) for e in events])
+            return 0
+        if not events:
+            print("Nothing in the timeline matches.")
+        for event in events:
+            print(event_line(event, space, had_effect=event.event_id not in void))
+    return 0
+
+
+async def cmd_verify(args: argparse.Namespace) -> int:
+    async with await open_space(args) as space:
+        report = await space.audit()
+        if report.clean:
+            print(
+                f"Verified {report.events} events: signatures, chains, membership and "
+                "agreement rules all hold."
+            )
+            return 0
+        broken = [p for p in report.problems if not p.not_applied]
+        kept = [p for p in report.problems if p.not_applied]
+        found = len(broken) + len(report.findings)
+        if found:
+            print(f"Verified {report.events} events; {found} problem(s) found:")
+        else:
+            print(f"Verified {report.events} events: signatures, chains and membership hold.")
+        for problem in broken:
+            where = f" [{problem.event_id.hex()[:8]}]" if problem.event_id else ""
+            print(f"  {problem.code}{where}: {problem.message}")
+        # The relay's conduct (docs/PROTOCOL.md §9.6): non-zero while any finding stands.
+        for finding in report.findings:
+            where = f" [{', '.join(e[:8] for e in finding.events[:4])}]" if finding.events else ""
+            print(f"  {finding.code.value} ({finding.severity.value}){where}: {finding.message}")
+        if kept:
+            # Genuine events a practice rule did not apply (docs/PROTOCOL.md §10.4).
+            print(
+                f"{len(kept)} event(s) are kept in the history but not applied "
+                "(they changed nothing):"
+            )
+            for problem in kept:
+                where = f" [{problem.event_id.hex()[:8]}]" if problem.event_id else ""
+                print(f"  not applied{where}: {problem.message} ({problem.code})")
+        return 1
+
+
+def _chosen(space: Space, ident: str | None) -> tuple[set[EventId], str]:
+    view = space.views().agreements
+    if ident is None:
+        agreements = view.agreements
+        title = "Agreements"
+    else:
+        try:
+            found = view.find(ident)
+        except LookupError as exc:
+            raise TrellisError(str(exc), code=ClientErrorCode.NOT_FOUND) from None
+        agreement_id = getattr(found, "agreement_id", None) or found.id
+        agreements = [a for a in view.agreements if a.id == agreement_id]
+        title = f"Agreement: {agreements[0].title}" if agreements else "Agreement"
+    if not agreements:
+        raise TrellisError("There are no agreements to export yet.", code=ClientErrorCode.NOT_FOUND)
+    chosen = {eid for a in agreements for eid in a.event_ids}
+    chosen |= {
+        e.event_id for e in space.events() if isinstance(e.payload, SpaceCreated | MemberJoined)
+    }
+    return chosen, title
+
+
+async def cmd_export(args: argparse.Namespace) -> int:
+    if not args.agreements and not args.pacing:
+        raise UsageError(
+            "Say what to export: --agreements (optionally with --id ID), --pacing, or both."
+        )
+    async with await open_space(args) as space:
+        chosen: set[EventId] = set()
+        titles: list[str] = []
+        if args.agreements:
+            chosen, title = _chosen(space, args.id)
+            titles.append(title)
+        if args.pacing:  # the pacing plan's history (client/cli/intimacy.py)
+            pacing, title = cli_intimacy.pacing_export_choice(space)
+            chosen |= pacing
+            titles.append(title)
+        title = "; ".join(titles)
+        document = build_export(
+            space_id=space.space_id,
+            events=space.events(),
+            chosen=chosen,
+            events_key_for_epoch=space.events_key_for_epoch,
+            exporter=space.device,
+            title=title,
+            created_at_ms=Moment.now().now_ms,
+        )
+        out = Path(args.out)
+        # Bytes, not text: newline translation would alter the verified report.
+        payload = render_html(document).encode("utf-8") if args.format == "html" else document
+        try:
+            # 0600, and never over an existing file unless asked (THREAT_MODEL.md §22).
+            await asyncio.to_thread(write_private, out, payload, force=args.force)
+        except FileExistsError:
+            raise TrellisError(
+                f"{out} already exists; nothing was written. Choose another name, or add "
+                "--force to replace it.",
+                code=ClientErrorCode.FILE_EXISTS,
+            ) from None
+        except IsADirectoryError:
+            raise TrellisError(
+                f"{out} is a folder; give a file name.", code=ClientErrorCode.FILE_EXISTS
+            ) from None
+        print(
+            f"Exported {len(chosen)} events to {out}. The file holds their decrypted text and "
+            "the keys that open them: whoever holds it can read those events and no others. "
+            "Keep it private (only you can read it on this computer) and share it only with "
+            "someone you both chose; check it with 'trellis verify-export'."
+        )
+    return 0
+
+
+async def _read_export(name: str) -> bytes:
+    try:
+        return await asyncio.to_thread(Path(name).read_bytes)
+    except OSError as exc:
+        raise TrellisError(
+            f"Could not read {name}: {exc.strerror}.", code=ClientErrorCode.IO
+        ) from None
+
+
+def _verified_or_report(name: str, data: bytes) -> VerifiedExport | None:
+    result, findings = verify_export(data)
+    if findings or result is None:
+        print(f"{name}: this export does NOT verify ({len(findings)} problem(s)):")
+        for finding in findings:
+            print(f"  {finding.code} at {finding.where}: {finding.message}")
+        return None
+    return result
+
+
+async def cmd_verify_export(args: argparse.Namespace) -> int:
+    names = [args.file] if args.other is None else [args.file, args.other]
+    verified: list[VerifiedExport] = []
+    for name in names:
+        result = _verified_or_report(name, await _read_export(name))
+        if result is None:
+            return 1
+        verified.append(result)
+    for label, (name, result) in zip("AB", zip(names, verified, strict=True), strict=False):
+        prefix = f"{label} ({name}): " if len(names) == 2 else ""
+        print(
+            f"{prefix}Verified: {result.title}, exported {utc_text(result.created_at)} by "
+            f"{result.name_of(result.exporter)}; {len(result.revealed)} events readable, "
+            "every signature and chain link holds."
+        )
+        print(f"  {result.scope}")
+        if args.show:
+            _show(result)
+    if len(verified) == 2:
+        return _print_cross_check(cross_check(verified[0], verified[1]))
+    sys.stdout.flush()
+    return 0
+
+
+def _show(result: VerifiedExport) -> None:
+    for event in result.revealed:
+        print(f"  {utc_text(event.recorded_at)}  {event.summary}")
+        clauses = event.payload.get("clauses") or []
+        for clause in clauses:
+            print(f"      - {clause}")
+
+
+def _print_cross_check(check: CrossCheck) -> int:
+    for note in check.notes:
+        print(f"Note: {note}")
+    if check.findings:
+        print(f"The two exports do NOT agree ({len(check.findings)} difference(s)):")
+        for finding in check.findings:
+            print(f"  {finding.code} at {finding.where}: {finding.message}")
+        sys.stdout.flush()
+        return 1
+    print(
+        "The two exports agree: every device's events that both carry are the same, and "
+        "neither leaves out an event the other holds."
+    )
+    sys.stdout.flush()
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("timeline", help="every event, in the order both partners see")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--kind", help="only events of this kind, e.g. agreement or journal_entry")
+    p.add_argument("--since", metavar="DATE", help="only events recorded on or after DATE")
+    p.set_defaults(handler=cmd_timeline)
+
+    p = sub.add_parser("verify", help="check the whole local history; non-zero on problems")
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("export", help="a verifiable export of agreements for a third party")
+    p.add_argument("--agreements", action="store_true", help="export agreements")
+    p.add_argument("--id", help="just this agreement (default: all)")
+    p.add_argument(
+        "--pacing", action="store_true", help="export the pacing plan and every move in it"
+    )
+    p.add_argument("--format", choices=("json", "html"), default="html")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="the file to write (private to you; it holds decrypted text and keys)",
+    )
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser(
+        "verify-export",
+        help="verify an export offline, with no account; given two, check them against each other",
+    )
+    p.add_argument("file", help="an export (.json or the .html report)")
+    p.add_argument(
+        "other",
+        nargs="?",
+        help="a second export of the same space, made by the other partner: both are "
+        "verified, then checked for events one leaves out or a history that forks",
+    )
+    p.add_argument("--show", action="store_true", help="also print the revealed events")
+    p.set_defaults(handler=cmd_verify_export)

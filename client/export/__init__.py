@@ -1,0 +1,243 @@
+"""Exports: chosen events, provably in place, for someone outside the space
+(docs/PROTOCOL.md "Exports").
+
+Theory of operation. Every event has its own content key (§3.4), so a device can hand
+out the keys of chosen events, say an agreement's history for a therapist, and nothing
+that opens any other event. To show that nothing was cut out, reordered or slipped in
+around the chosen events, the export carries the complete chain of every device that
+wrote one of them, seq 1 to the head the exporter holds; the events that are not
+revealed stay ciphertext the holder cannot open, but their signatures and hash links are
+checkable. The exporter's device signs the whole document.
+
+:func:`verify_export` needs no account, no relay and no key: it takes the file's bytes
+(the JSON, or the HTML report that embeds it) and returns what it could verify, or a
+list of findings, each a stable code, a sentence, and where in the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from client.core.verify import VerifiedEvent
+from client.errors import ClientErrorCode, TrellisError
+from client.export import attribution as export_attribution
+from client.export import html as export_html
+from client.export.format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    HTML_SCRIPT_CLOSE,
+    HTML_SCRIPT_OPEN,
+    MAX_EXPORT_TITLE_CHARS,
+    ChainDoc,
+    ExportDocument,
+    ExportFinding,
+    FindingCode,
+    RevealedDoc,
+    b64,
+    encode_document,
+    first_difference,
+    signed_bytes,
+)
+from client.export.verify import ChainSummary, RevealedEvent, VerifiedExport, verify_document
+from client.keys import crypto
+from schemas.ids import DeviceId, EventId, SpaceId
+
+__all__ = [
+    "ChainSummary",
+    "ExportError",
+    "ExportFinding",
+    "FindingCode",
+    "RevealedEvent",
+    "VerifiedExport",
+    "build_export",
+    "render_html",
+    "verify_export",
+]
+
+
+class ExportError(TrellisError):
+    """An export could not be made, or a document given to render is not valid."""
+
+    code = ClientErrorCode.BAD_EXPORT
+
+
+# --- building ------------------------------------------------------------------------
+
+
+def build_export(
+    *,
+    space_id: SpaceId,
+    events: Sequence[VerifiedEvent],
+    chosen: set[EventId],
+    events_key_for_epoch: Callable[[int], bytes],
+    exporter: crypto.DeviceKeys,
+    title: str,
+    created_at_ms: int,
+) -> bytes:
+    """The canonical JSON export of ``chosen`` among ``events`` (all accepted events the
+    device holds, in causal order).
+
+    The exporter's own first event (its ``space_created`` or ``member_joined``) is always
+    revealed too, and so is every membership event that says whose device wrote a
+    revealed event (client/export/attribution.py), so the verifier attributes each event
+    exactly as the apps do.
+    """
+    if not 1 <= len(title) <= MAX_EXPORT_TITLE_CHARS:
+        raise ExportError(f"An export title has 1 to {MAX_EXPORT_TITLE_CHARS} characters.")
+    chains = _chains_by_author(space_id, events)
+    known = {e.event_id for e in events}
+    unknown = sorted(chosen - known)
+    if unknown:
+        raise ExportError(f"Event {unknown[0].hex()[:8]} is not one this device holds.")
+    own_chain = chains.get(exporter.device_id)
+    if own_chain is None:
+        raise ExportError("This device has no events of its own in the space to export from.")
+    writers = {e.author for e in events if e.event_id in chosen} | {exporter.device_id}
+    reveal = {*chosen, *export_attribution.support(events, writers)}
+
+    revealed_events = [e for e in events if e.event_id in reveal]
+    authors = list(dict.fromkeys(e.author for e in revealed_events))
+    doc = ExportDocument(
+        format=FORMAT_NAME,
+        version=FORMAT_VERSION,
+        space_id=space_id.hex(),
+        title=title,
+        created_at=created_at_ms,
+        exporter=exporter.device_id.hex(),
+        chains=[
+            ChainDoc(
+                device=author.hex(),
+                head_seq=len(chains[author]),
+                head_id=chains[author][-1].event_id.hex(),
+                envelopes=[b64(e.canonical) for e in chains[author]],
+            )
+            for author in authors
+        ],
+        revealed=[
+            RevealedDoc(
+                event_id=e.event_id.hex(), content_key=_content_key(e, events_key_for_epoch)
+            )
+            for e in revealed_events
+        ],
+        signature="00" * 64,
+    )
+    envelopes = [[e.canonical for e in chains[author]] for author in authors]
+    signature = exporter.sign(signed_bytes(doc, envelopes))
+    return encode_document(msgspec.structs.replace(doc, signature=signature.hex()))
+
+
+def _chains_by_author(
+    space_id: SpaceId, events: Sequence[VerifiedEvent]
+) -> dict[DeviceId, list[VerifiedEvent]]:
+    chains: dict[DeviceId, list[VerifiedEvent]] = {}
+    for e in sorted(events, key=lambda e: e.envelope.seq):
+        if e.envelope.space_id != space_id:
+            raise ExportError(f"Event {e.event_id.hex()[:8]} belongs to another space.")
+        chain = chains.setdefault(e.author, [])
+        # Accepted events always continue their author's chain (§9.1 step 5); a hole
+        # here means the caller passed a partial log, and the export would not verify.
+        if e.envelope.seq != len(chain) + 1:
+            raise ExportError(
+                f"The log given for device {e.author.hex()[:8]} lacks its event "
+                f"{len(chain) + 1}; an export needs each chain complete."
+            )
+        chain.append(e)
+    return chains
+
+
+def _content_key(event: VerifiedEvent, events_key_for_epoch: Callable[[int], bytes]) -> str:
+    try:
+        content_key = crypto.content_key_of(
+            events_key_for_epoch(event.envelope.epoch), event.envelope
+        )
+        crypto.open_with_content_key(content_key, event.envelope)
+    except (KeyError, crypto.CryptoError):
+        raise ExportError(
+            f"Event {event.event_id.hex()[:8]} cannot be opened with this device's keys."
+        ) from None
+    return content_key.hex()
+
+
+# --- verifying -----------------------------------------------------------------------
+
+
+def verify_export(data: bytes) -> tuple[VerifiedExport | None, list[ExportFinding]]:
+    """Check an export file offline. Returns the verified content and no findings, or
+    None and every finding; never raises on any input."""
+    if data.startswith(b"{"):
+        return verify_document(data)
+    if _resaved_json(data):
+        return None, [
+            ExportFinding(
+                FindingCode.NOT_CANONICAL,
+                "The export starts with a byte-order mark or blank space: another program "
+                "saved it again. Only the file exactly as Trellis wrote it can be checked.",
+                "byte 0",
+            )
+        ]
+    json_bytes = _embedded_json(data)
+    if json_bytes is None:
+        return None, [
+            ExportFinding(
+                FindingCode.NOT_AN_EXPORT,
+                "This is neither a Trellis export's JSON nor its HTML report.",
+                "file",
+            )
+        ]
+    verified, findings = verify_document(json_bytes)
+    if verified is None:
+        return None, [
+            ExportFinding(f.code, f.message, f"the report's embedded export: {f.where}")
+            for f in findings
+        ]
+    expected = export_html.render_report(verified, json_bytes).encode("utf-8")
+    if expected != data:
+        return None, [
+            ExportFinding(
+                FindingCode.HTML_ALTERED,
+                "The readable part of the report differs from what the signed data says.",
+                _html_position(expected, data),
+            )
+        ]
+    return verified, []
+
+
+def render_html(export_json: bytes) -> str:
+    """The printable report for a valid export (the JSON, or an HTML report's)."""
+    json_bytes = export_json if export_json.startswith(b"{") else _embedded_json(export_json)
+    if json_bytes is None:
+        raise ExportError("This is not a Trellis export.")
+    verified, findings = verify_document(json_bytes)
+    if verified is None:
+        first = findings[0]
+        raise ExportError(f"The export does not verify: {first.message} ({first.where})")
+    return export_html.render_report(verified, json_bytes)
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_JSON_WHITESPACE = b" \t\r\n"
+
+
+def _resaved_json(data: bytes) -> bool:
+    """A JSON export behind a UTF-8 byte-order mark or JSON whitespace (docs/PROTOCOL.md
+    "Exports", "Recognising a file"): the document, but not in its one encoding."""
+    rest = data[len(_UTF8_BOM) :] if data.startswith(_UTF8_BOM) else data
+    return rest.lstrip(_JSON_WHITESPACE).startswith(b"{")
+
+
+def _embedded_json(data: bytes) -> bytes | None:
+    start = data.find(HTML_SCRIPT_OPEN)
+    if start < 0:
+        return None
+    start += len(HTML_SCRIPT_OPEN)
+    end = data.find(HTML_SCRIPT_CLOSE, start)
+    return None if end < 0 else data[start:end]
+
+
+def _html_position(expected: bytes, data: bytes) -> str:
+    index = first_difference(expected, data)
+    line = data.count(b"\n", 0, index) + 1
+    column = index - (data.rfind(b"\n", 0, index) + 1) + 1
+    return f"HTML line {line}, column {column}"

@@ -1,0 +1,218 @@
+"""Giving a relay back what it lost, and moving a space to another relay
+(docs/PROTOCOL.md §9.7). Part of :class:`client.space.Space`, kept apart for size.
+
+**Re-seed.** Every event this device accepted is signed by its author, so a relay can
+take it back unchanged: the device pushes its whole verified copy, every author's
+events, in the order it accepted them (a causal order, so each author's chain is in seq
+order, which is what the relay's chain rules need). The relay acknowledges events it
+still holds with their original seqs and stores the rest. If the relay refuses one
+author's events (its rules: an unknown or removed author, a different event at that
+place, a quota), that author's remaining events are left out and the rest is pushed in
+another session, so one refusal does not stop the others. The re-seed also reads the
+relay's history again from the start, so whatever it skipped before arrives.
+
+**Moving.** A new relay does not know the space. The moving device registers it with
+the genesis (``POST /v1/spaces``: anyone holding the genesis can, and it registers the
+genesis author's device), then admits the other devices through the ordinary invite
+flow: it creates a relay-only invite and redeems it itself for each device, binding the
+device's own key. A device of its own partner is admitted with a ``device`` invite (so
+the relay groups it with this device), and one device of each other partner with a
+``member`` invite; that partner's other devices are admitted by that partner's device
+when it moves in turn. These invites are never written to the log: they change only who
+may sync at the relay, never who is a member, which clients decide from signed events
+(docs/THREAT_MODEL.md §5.4). A device the relay does not know yet cannot sign in; it
+waits until a device that is registered has moved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from client.errors import ClientErrorCode, RelayRefused, TrellisError
+from client.keys import crypto, vault
+from client.store.localstore import now_ms
+from client.store.relay_http import RelayEndpoint, RelayHttp
+from schemas.envelope import decode_envelope, event_id_of
+from schemas.http import (
+    CreateInviteRequest,
+    CreateSpaceRequest,
+    RedeemInviteRequest,
+    invite_create_transcript,
+    invite_proof_transcript,
+)
+from schemas.ids import DeviceId
+
+if TYPE_CHECKING:
+    from client.space import Space
+
+RESEED_TIMEOUT_S = 600.0
+REGISTRATION_INVITE_TTL_S = 600
+_META_RELAY = "relay"
+_META_CURSOR = "cursor"
+_META_RESEED_DUE = "reseed_due"
+
+
+@dataclass(frozen=True, slots=True)
+class ReseedRefusal:
+    """The relay would not take some of one author's events back, and why."""
+
+    author: DeviceId | None
+    first_seq: int | None
+    code: str
+    detail: str
+
+
+@dataclass
+class ReseedReport:
+    pushed: int = 0
+    """Envelopes offered to the relay."""
+    stored: int = 0
+    """Of those, how many the relay acknowledged (held already, or stored now)."""
+    received: int = 0
+    refusals: list[ReseedRefusal] = field(default_factory=list)
+
+
+@dataclass
+class MoveReport:
+    relay: str
+    registered: list[DeviceId] = field(default_factory=list)
+    """Devices this device admitted at the new relay."""
+    waiting: bool = False
+    """The new relay does not know this device yet: a registered device must move first."""
+    reseed: ReseedReport | None = None
+
+
+async def reseed(space: Space, timeout_s: float = RESEED_TIMEOUT_S) -> ReseedReport:
+    # Local import: space.py imports this module.
+    from client.space import SyncReport
+
+    envelopes = [e.envelope for e in await space._store.load_events()]
+    report = ReseedReport(pushed=len(envelopes))
+    excluded: set[bytes] = set()
+    stored: set[bytes] = set()
+    from_start = True
+    # Each round either finishes or leaves out one more author: bounded by the authors.
+    for _ in range(len({decode_envelope(e).author for e in envelopes}) + 2):
+        batch = [
+            e
+            for e in envelopes
+            if decode_envelope(e).author not in excluded and event_id_of(e) not in stored
+        ]
+        if not batch and not from_start:
+            break
+        sync = SyncReport()
+        async with asyncio.timeout(timeout_s):
+            await space._sync_once(
+                sync, None, until_up_to_date=True, push=batch, from_start=from_start
+            )
+        from_start = False
+        stored |= sync.acked_ids
+        report.received += sync.received
+        if not sync.refusals:
+            break
+        for refused in sync.refusals:
+            author, seq = None, None
+            if refused.envelope is not None:
+                env = decode_envelope(refused.envelope)
+                author, seq = DeviceId(env.author), env.seq
+                if author in excluded:
+                    continue
+                excluded.add(author)
+            report.refusals.append(ReseedRefusal(author, seq, refused.code, refused.detail))
+    report.stored = len(stored)
+    if not report.refusals:
+        await space._store.delete_meta(_META_RESEED_DUE)
+    return report
+
+
+async def reseed_if_due(space: Space) -> ReseedReport | None:
+    """After a move that could not finish (this device was not registered yet)."""
+    if await space._store.get(_META_RESEED_DUE) is None:
+        return None
+    return await reseed(space)
+
+
+async def move_relay(space: Space, url: str) -> MoveReport:
+    endpoint = RelayEndpoint.parse(url)
+    membership = space.membership
+    if membership.genesis is None:
+        raise TrellisError(
+            "This device has not received the space's first event yet; sync first.",
+            code=ClientErrorCode.NOT_SYNCED,
+        )
+    http = RelayHttp(endpoint)
+    genesis = space._events[membership.genesis].canonical
+    # Registering the same genesis again answers success: retrying a move is safe.
+    await http.create_space(CreateSpaceRequest(space_id=space.space_id.hex(), genesis=genesis))
+    # Even at the same address: a relay that forgot the space numbers it anew.
+    space.endpoint = endpoint
+    await space._store.put(
+        {_META_RELAY: endpoint.url.encode(), _META_CURSOR: b"0", _META_RESEED_DUE: b"1"}
+    )
+    await space._tracker.new_relay()
+    report = MoveReport(relay=endpoint.url)
+    try:
+        report.registered = await _admit_devices(space, http)
+    except RelayRefused as exc:
+        if exc.code not in {"unknown_device", "device_revoked"}:
+            raise
+        report.waiting = True
+        return report
+    report.reseed = await reseed(space)
+    return report
+
+
+async def _admit_devices(space: Space, http: RelayHttp) -> list[DeviceId]:
+    """Register at the relay the devices this device may vouch for (module docstring)."""
+    m = space.membership
+    mine = m.devices.get(space.device_id)
+    if mine is None:
+        return []
+    admitted = []
+    for member in sorted(m.members.values(), key=lambda x: x.member_id):
+        devices = sorted(
+            (d for d in m.devices.values() if d.member_id == member.member_id),
+            key=lambda d: d.device_id,
+        )
+        active = [d for d in devices if m.is_active(d.device_id)]
+        if member.member_id == mine.member_id:
+            targets = [(d, "device") for d in active if d.device_id != space.device_id]
+        else:
+            # Every partner chooses the same device: the one that joined as this member.
+            first = [d for d in active if d.added_by == member.joined_by]
+            targets = [((first or active)[0], "member")] if active else []
+        for device, kind in targets:
+            await _admit(space, http, device.device_id, device.box_key, kind)
+            admitted.append(device.device_id)
+    return admitted
+
+
+async def _admit(
+    space: Space, http: RelayHttp, device_id: DeviceId, box_key: bytes, kind: str
+) -> None:
+    keys = crypto.InviteKeys.from_secret(crypto.new_invite_secret())
+    now = now_ms()
+    unsigned = CreateInviteRequest(
+        device_id=space.device_id.hex(),
+        invite_id=keys.invite_id.hex(),
+        verify_key=keys.verify_key,
+        # No key material: the device already holds the space keys.
+        wrapped_keys=keys.wrap(vault.encode_space_keys(vault.SpaceKeys(space_keys={}))),
+        expires_at=now + REGISTRATION_INVITE_TTL_S * 1000,
+        kind="device" if kind == "device" else "member",
+        signed_at=now,
+        signature=bytes(64),
+    )
+    request = msgspec.structs.replace(
+        unsigned, signature=space.device.sign(invite_create_transcript(space.space_id, unsigned))
+    )
+    await http.create_invite(space.space_id.hex(), request)
+    proof = keys.sign(invite_proof_transcript(space.space_id, keys.invite_id, device_id, box_key))
+    await http.redeem_invite(
+        keys.invite_id.hex(),
+        RedeemInviteRequest(device_id=device_id.hex(), box_key=box_key, proof=proof),
+    )

@@ -1,0 +1,247 @@
+"""The device's SQLite file: a thin shell, no protocol rules (docs/PROTOCOL.md §9.4).
+
+One file per device. WAL with ``synchronous=FULL``: an entry a person saved is on disk
+before the app says so. Every change that must stay consistent (an event and its outbox
+row, a batch of received events and the sync cursor) is one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+from client.errors import LocalDataError
+from client.store.home_files import create_private, secure_home, tighten_files
+
+DB_FILE_NAME = "trellis.db"
+_MIGRATIONS = "migrations"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    event_id: bytes
+    envelope: bytes
+    relay_seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    event_id: bytes
+    author: bytes
+    author_seq: int
+    envelope: bytes
+    relay_seq: int | None
+
+
+class LocalStore:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self.notices = []
+
+    notices: list[str]
+    """What had to be tightened in the home folder when it was opened (home_files.py)."""
+
+    @classmethod
+    async def open(cls, path: Path) -> LocalStore:
+        notices = secure_home(path.parent)
+        create_private(path)  # SQLite gives -wal and -shm the database file's mode
+        db = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=FULL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await _migrate(db)
+            tighten_files(path.parent)
+        except BaseException:
+            await db.close()
+            raise
+        store = cls(db)
+        store.notices = notices
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        """The open connection, shared with the relay record (client/store/integrity_store.py)."""
+        return self._db
+
+    # -- meta ---------------------------------------------------------------------
+
+    async def get(self, key: str) -> bytes | None:
+        async with self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else bytes(row[0])
+
+    async def put(self, items: dict[str, bytes]) -> None:
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            await self._db.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                list(items.items()),
+            )
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    async def delete_meta(self, key: str) -> None:
+        await self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    # -- events -------------------------------------------------------------------
+
+    async def load_events(self) -> list[StoredEvent]:
+        async with self._db.execute(
+            "SELECT event_id, envelope, relay_seq FROM events ORDER BY position"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [StoredEvent(bytes(r[0]), bytes(r[1]), r[2]) for r in rows]
+
+    async def add_events(
+        self,
+        events: Iterable[NewEvent],
+        *,
+        outbox: bool = False,
+        meta: dict[str, bytes] | None = None,
+    ) -> None:
+        """Store accepted events (and, for our own, queue them) in one transaction."""
+        rows = [
+            (e.event_id, e.author, e.author_seq, e.relay_seq, e.envelope, now_ms()) for e in events
+        ]
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            await self._db.executemany(
+                "INSERT OR IGNORE INTO events "
+                "(event_id, author, author_seq, relay_seq, envelope, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            await self._db.executemany(
+                "DELETE FROM pending WHERE event_id = ?", [(r[0],) for r in rows]
+            )
+            if outbox:
+                await self._db.executemany(
+                    "INSERT OR IGNORE INTO outbox (event_id, queued_at) VALUES (?, ?)",
+                    [(r[0], r[5]) for r in rows],
+                )
+            if meta:
+                await self._db.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    list(meta.items()),
+                )
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    async def mark_acknowledged(self, acks: Iterable[tuple[bytes, int]]) -> None:
+        pairs = list(acks)
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            await self._db.executemany(
+                "UPDATE events SET relay_seq = ? WHERE event_id = ?",
+                [(seq, event_id) for event_id, seq in pairs],
+            )
+            await self._db.executemany(
+                "DELETE FROM outbox WHERE event_id = ?", [(e,) for e, _ in pairs]
+            )
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    async def outbox(self) -> list[bytes]:
+        """Unacknowledged envelopes of this device, oldest first (chain order)."""
+        async with self._db.execute(
+            "SELECT e.envelope FROM outbox o JOIN events e USING (event_id) ORDER BY e.author_seq"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [bytes(r[0]) for r in rows]
+
+    async def outbox_size(self) -> int:
+        return await self._count("outbox")
+
+    async def event_count(self) -> int:
+        return await self._count("events")
+
+    # -- pending and rejected -----------------------------------------------------
+
+    async def put_pending(
+        self, event_id: bytes, envelope: bytes, relay_seq: int | None, waiting_for: str
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO pending (event_id, envelope, relay_seq, received_at, waiting_for) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE SET "
+            "waiting_for = excluded.waiting_for",
+            (event_id, envelope, relay_seq, now_ms(), waiting_for),
+        )
+
+    async def load_pending(self) -> list[StoredEvent]:
+        async with self._db.execute(
+            "SELECT event_id, envelope, relay_seq FROM pending ORDER BY received_at"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [StoredEvent(bytes(r[0]), bytes(r[1]), r[2]) for r in rows]
+
+    async def pending_count(self) -> int:
+        return await self._count("pending")
+
+    async def add_rejected(
+        self, event_id: bytes | None, envelope: bytes, code: str, reason: str, relay_seq: int | None
+    ) -> None:
+        if event_id is not None:
+            await self._db.execute("DELETE FROM pending WHERE event_id = ?", (event_id,))
+        await self._db.execute(
+            "INSERT INTO rejected (event_id, envelope, code, reason, relay_seq, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (event_id, envelope, code, reason, relay_seq, now_ms()),
+        )
+
+    async def rejected(self) -> list[tuple[bytes | None, str, str]]:
+        async with self._db.execute(
+            "SELECT event_id, code, reason FROM rejected ORDER BY id"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(None if r[0] is None else bytes(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    async def _count(self, table: str) -> int:
+        # table is one of our own constant names, never user input.
+        async with self._db.execute(f"SELECT count(*) FROM {table}") as cur:  # noqa: S608
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    """Apply numbered SQL files once each, in order, tracked by ``PRAGMA user_version``."""
+    async with db.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    current = int(row[0]) if row else 0
+    scripts = sorted(
+        (
+            p
+            for p in resources.files("client").joinpath(_MIGRATIONS).iterdir()
+            if p.name.endswith(".sql")
+        ),
+        key=lambda p: p.name,
+    )
+    if current > len(scripts):
+        raise LocalDataError(
+            "This device's data was written by a newer version of Trellis; update the app."
+        )
+    for number, script in enumerate(scripts, start=1):
+        if number <= current:
+            continue
+        sql = script.read_text(encoding="utf-8")
+        await db.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")

@@ -1,0 +1,272 @@
+"""The pacing plan as a view, sans-I/O (docs/PROTOCOL.md §5.11).
+
+Theory of operation. Like every fold, this one reads accepted events in the
+deterministic causal order of :func:`client.views.fold.causal_order`, so two partners
+holding the same events compute the same plan, stage and history. The rules are those
+of consent, as for agreements: widening needs both, narrowing needs one.
+
+* A plan version is in use once both partners have accepted it (proposing counts as
+  the proposer's acceptance). The newest version to come into use replaces the plan;
+  the stage carries over, capped at the new plan's last stage.
+* Moving forward needs both: one partner offers (``pacing_forward_proposed``, from the
+  current stage of the plan in use), the other accepts within 48 hours. Silence is not
+  a yes: an offer not accepted in 48 hours lapses.
+* Stepping back needs one: ``pacing_stepped_back`` takes effect at once, for whichever
+  partner wrote it, with no reason asked.
+* A step back and a move forward at the same time resolve to the step back. Precisely:
+  an acceptance moves the plan forward only if every step back folded before it is in
+  its causal past (its author had seen it). A step back concurrent with an acceptance
+  is therefore never undone by it: if the step back comes first in the order, the
+  acceptance is not applied; if it comes after, it lowers the stage as always. Either
+  way both partners end at the lower stage.
+
+Nothing here counts a step back against anyone: the history lists it as a move like
+any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from client.core.verify import Membership, VerifiedEvent
+from client.views.recovery import PracticeViolation
+from client.views.recovery_records import authored
+from schemas.ids import EventId, MemberId
+from schemas.intimacy import (
+    PACING_OFFER_TTL_MS,
+    PacingForwardAccepted,
+    PacingForwardDeclined,
+    PacingForwardProposed,
+    PacingPlanAccepted,
+    PacingPlanProposed,
+    PacingStage,
+    PacingSteppedBack,
+)
+
+PACING_REOFFER_AFTER_DECLINE_MS = 7 * 24 * 3600 * 1000
+"""After a "not now", the same partner waits a week before offering again: the CLI
+refuses sooner offers (a step back is never limited)."""
+
+MoveKind = Literal["plan_in_use", "offered", "forward", "declined", "back"]
+
+
+@dataclass(frozen=True, slots=True)
+class PacingMove:
+    """One line of the plan's history: what happened, who did it, when."""
+
+    kind: MoveKind
+    member: MemberId
+    at: int
+    """The event's ``recorded_at``."""
+    event_id: EventId
+    stage: int | None
+    """The stage after this move (None while no plan is in use)."""
+
+
+@dataclass
+class PlanVersion:
+    id: EventId
+    proposer: MemberId
+    stages: list[PacingStage]
+    revises: EventId | None
+    recorded_at: int
+    accepted_by: set[MemberId] = field(default_factory=set)
+
+
+@dataclass
+class ForwardOffer:
+    id: EventId
+    member: MemberId
+    version: EventId
+    from_stage: int
+    at: int
+    state: Literal["open", "accepted", "declined"] = "open"
+
+
+@dataclass
+class PacingView:
+    plan: PlanVersion | None = None
+    """The version in use."""
+    stage: int | None = None
+    versions: dict[EventId, PlanVersion] = field(default_factory=dict)
+    offers: list[ForwardOffer] = field(default_factory=list)
+    history: list[PacingMove] = field(default_factory=list)
+    violations: list[PracticeViolation] = field(default_factory=list)
+
+    def pending_versions(self) -> list[PlanVersion]:
+        """Versions proposed after the one in use that are not in use yet."""
+        in_use_at = -1 if self.plan is None else self.plan.recorded_at
+        return [
+            v
+            for v in self.versions.values()
+            if (self.plan is None or v.id != self.plan.id) and v.recorded_at > in_use_at
+        ]
+
+    def open_offers(self, now_ms: int) -> list[ForwardOffer]:
+        """Offers that still apply: from the current stage of the plan in use, not
+        answered, and less than 48 hours old."""
+        if self.plan is None:
+            return []
+        return [
+            o
+            for o in self.offers
+            if o.state == "open"
+            and o.version == self.plan.id
+            and o.from_stage == self.stage
+            and now_ms - o.at < PACING_OFFER_TTL_MS
+        ]
+
+    def next_offer_at(self, member: MemberId) -> int | None:
+        """When ``member`` may offer to move forward again after the partner declined
+        (7 days later; docs/PROTOCOL.md §5.11), or None if nothing holds them back."""
+        declined = [m.at for m in self.history if m.kind == "declined" and m.member != member]
+        return max(declined) + PACING_REOFFER_AFTER_DECLINE_MS if declined else None
+
+    @property
+    def step_backs(self) -> int:
+        return sum(1 for m in self.history if m.kind == "back")
+
+
+class CausalPast:
+    """Answers "had the author of X seen event S?" from the events' own links.
+
+    Each event's vector clock (the highest seq seen of every device) is built in one
+    pass over the causal order, which puts every event after its ``prev`` and ``deps``.
+    Built only when a question is asked: most folds never need it."""
+
+    def __init__(self, ordered: list[VerifiedEvent]) -> None:
+        self._ordered = ordered
+        self._clocks: dict[EventId, dict[bytes, int]] | None = None
+
+    def _build(self) -> dict[EventId, dict[bytes, int]]:
+        clocks: dict[EventId, dict[bytes, int]] = {}
+        for event in self._ordered:
+            clock: dict[bytes, int] = {}
+            env = event.envelope
+            parents = [*event.body.deps, *([env.prev] if env.prev is not None else [])]
+            for parent in parents:
+                for device, seq in clocks.get(EventId(parent), {}).items():
+                    if seq > clock.get(device, 0):
+                        clock[device] = seq
+            clock[env.author] = env.seq
+            clocks[event.event_id] = clock
+        return clocks
+
+    def saw(self, later: VerifiedEvent, earlier: VerifiedEvent) -> bool:
+        if self._clocks is None:
+            self._clocks = self._build()
+        clock = self._clocks.get(later.event_id, {})
+        return clock.get(earlier.envelope.author, 0) >= earlier.envelope.seq
+
+
+def fold_pacing(ordered: Iterable[VerifiedEvent], membership: Membership) -> PacingView:
+    """The plan in use, its current stage, open offers and the history of every move."""
+    events = list(ordered)
+    past = CausalPast(events)
+    view = PacingView()
+    offers: dict[EventId, ForwardOffer] = {}
+    step_backs: list[VerifiedEvent] = []
+    members = len(membership.members)
+
+    def flag(event: VerifiedEvent, code: str, message: str) -> None:
+        view.violations.append(PracticeViolation(event.event_id, code, message))
+
+    def move(kind: MoveKind, member: MemberId, event: VerifiedEvent) -> None:
+        view.history.append(
+            PacingMove(kind, member, event.body.recorded_at, event.event_id, view.stage)
+        )
+
+    def maybe_in_use(version: PlanVersion, event: VerifiedEvent, member: MemberId) -> None:
+        if len(version.accepted_by) < max(2, members):
+            return
+        view.plan = version
+        last = len(version.stages) - 1
+        view.stage = 0 if view.stage is None else min(view.stage, last)
+        move("plan_in_use", member, event)
+
+    for event, member in authored(events, membership):
+        p = event.payload
+        who = member.member_id
+        if isinstance(p, PacingPlanProposed):
+            version = PlanVersion(
+                event.event_id,
+                who,
+                list(p.stages),
+                None if p.revises is None else EventId(p.revises),
+                event.body.recorded_at,
+                {who},
+            )
+            view.versions[event.event_id] = version
+            maybe_in_use(version, event, who)
+        elif isinstance(p, PacingPlanAccepted):
+            target = view.versions.get(EventId(p.version))
+            if target is None:
+                flag(event, "unknown_pacing_plan", "accepts a pacing plan that is not here")
+            elif who in target.accepted_by:
+                continue
+            else:
+                target.accepted_by.add(who)
+                maybe_in_use(target, event, who)
+        elif isinstance(p, PacingForwardProposed):
+            plan = view.plan
+            if plan is None or p.version != plan.id or p.from_stage != view.stage:
+                flag(event, "stale_pacing_offer", "offers to move on from a stage not current")
+                continue
+            if p.from_stage + 1 >= len(plan.stages):
+                flag(event, "no_next_stage", "offers to move past the plan's last stage")
+                continue
+            new = ForwardOffer(event.event_id, who, plan.id, p.from_stage, event.body.recorded_at)
+            offers[event.event_id] = new
+            view.offers.append(new)
+            move("offered", who, event)
+        elif isinstance(p, PacingForwardAccepted | PacingForwardDeclined):
+            offer = offers.get(EventId(p.offer))
+            if offer is None:
+                flag(event, "unknown_pacing_offer", "answers an offer that is not here")
+                continue
+            if offer.member == who:
+                flag(event, "answer_own_pacing_offer", "answers the author's own offer")
+                continue
+            if offer.state != "open":
+                continue
+            if isinstance(p, PacingForwardDeclined):
+                offer.state = "declined"
+                move("declined", who, event)
+                continue
+            if not _forward_applies(view, offer, event, step_backs, past):
+                flag(
+                    event,
+                    "pacing_forward_not_applied",
+                    "a move forward that a step back, a lapse or a newer plan overtook",
+                )
+                continue
+            offer.state = "accepted"
+            view.stage = offer.from_stage + 1
+            move("forward", who, event)
+        elif isinstance(p, PacingSteppedBack):
+            if view.plan is None or view.stage is None:
+                flag(event, "no_pacing_plan", "steps back before a plan is in use")
+                continue
+            step_backs.append(event)
+            # Never upward: a step back written from an older view still only lowers.
+            view.stage = min(view.stage, p.to_stage, len(view.plan.stages) - 1)
+            move("back", who, event)
+    return view
+
+
+def _forward_applies(
+    view: PacingView,
+    offer: ForwardOffer,
+    accept: VerifiedEvent,
+    step_backs: list[VerifiedEvent],
+    past: CausalPast,
+) -> bool:
+    plan = view.plan
+    if plan is None or plan.id != offer.version or view.stage != offer.from_stage:
+        return False
+    if accept.body.recorded_at - offer.at >= PACING_OFFER_TTL_MS:
+        return False
+    # A step back the acceptor had not seen wins over the acceptance (module docstring).
+    return all(past.saw(accept, back) for back in step_backs)
