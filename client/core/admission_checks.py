@@ -66,6 +66,14 @@ def open_plaintext(plaintext: bytes) -> tuple[EventBody, Payload | InvalidPayloa
         return _without_payload(plaintext), InvalidPayload(
             type="invalid", reason="its content is nested too deeply"
         )
+    except PayloadFormatError:
+        # The strict reading (§5.10) covers the payload too. When the body without its
+        # payload is exactly one reading, only the payload is at fault: the event keeps
+        # its place (its author's later events still follow) and the payload is set
+        # aside, shown by no app, so it never has two readings. Otherwise: refused.
+        return _without_payload(plaintext), InvalidPayload(
+            type="invalid", reason="its content does not have exactly one reading"
+        )
     try:
         payload = decode_payload(body.payload)
     except PayloadFormatError as exc:

@@ -48,7 +48,7 @@ async def moved_and_synced(
             await alex.append(JournalEntry(text=f"before the move {n}"))
         await alex.sync()
         await blake.sync()
-        await blake.invite()  # an open invite moves too
+        await blake.invite(kind="device")  # an open invite moves too
     finally:
         assert sqlite_relay.stop() == 0
     with sqlite3.connect(tmp_path / "relay.db") as db:

@@ -75,7 +75,7 @@ def test_new_modules_are_placed_by_prefix_or_not_at_all() -> None:
     assert relayout.place("client.cli_intimacy") == "client.cli.intimacy"
     assert relayout.place("client.export_therapist") == "client.export.therapist"
     assert relayout.place("client.recovery_plan") == "client.views.recovery_plan"
-    assert relayout.place("client.private_notes") is None
+    assert relayout.place("client.some_new_thing") is None
     assert relayout.place("client.cli_") is None
 
 
