@@ -9,7 +9,6 @@ relocation, pairing) see this class only as a :class:`client.space.ports.SpaceLi
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from pathlib import Path
 
@@ -81,13 +80,19 @@ class Space:
             kdf_cost=kdf_cost,
         )
         space = cls(state)
-        # Redeemed and saved: if this first sync fails, the join completes on the next
-        # successful one, and ``space.joined`` tells the caller which happened.
-        with contextlib.suppress(TrellisError):
+        # Redeemed and saved: if this first sync fails in a way that may pass, the join
+        # completes on the next successful one, and ``space.joined`` tells the caller
+        # which happened. A failure that cannot pass (this device was removed, the
+        # space is gone) is raised; the device stays saved for 'trellis sync'.
+        try:
             await space.sync()
             if kind == "rejoin":
                 # Lost every device: the old ones are removed in the same step (§5.9).
                 await devices.finish_rejoin(space)
+        except TrellisError as exc:
+            if not syncing.is_passing_failure(exc):
+                await space.close()
+                raise
         return space
 
     @classmethod
