@@ -35,12 +35,22 @@ from client.store.transport import SyncConnection
 
 WATCH_RETRY_MAX_S = 30.0
 RETRY_FIRST_DELAY_S = 0.25
+OFF_LOOP_SIGNATURES = 64
+"""Pages of more envelopes than this have their signatures checked off the event loop."""
 _PASSING_CODES = frozenset({"shutting_down", "internal_error", "rate_limited", "auth_timeout"})
 
 
 def is_passing_failure(exc: TrellisError) -> bool:
     """A failure that may pass if we try again later (the relay restarting, no network)."""
     return isinstance(exc, RelayUnreachable) or exc.code in _PASSING_CODES
+
+
+async def check_signatures(envelopes: list[bytes]) -> set[bytes]:
+    """The envelopes whose signature verifies; a large page is checked on a worker
+    thread, so an app embedding the library keeps serving its other tasks."""
+    if len(envelopes) <= OFF_LOOP_SIGNATURES:
+        return signatures.valid_signatures(envelopes)
+    return await asyncio.to_thread(signatures.valid_signatures, envelopes)
 
 
 async def sync(
@@ -198,7 +208,7 @@ async def _receive(
     """Admit envelopes from the relay; store what passes, hold or record the rest."""
     accepted: list[tuple[VerifiedEvent, int | None]] = []
     # Signatures first, a page at a time on every core (client/keys/signatures.py).
-    verified = signatures.valid_signatures([data for data, _ in items])
+    verified = await check_signatures([data for data, _ in items])
     queue = deque(items)
     first_readings = len(items)
     accepted_since_retry = False
