@@ -23,10 +23,10 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from client.errors import ClientErrorCode, PassphraseError, TrellisError
 from client.keys import crypto, vault
+from client.space.ports import SpaceLike
 from client.store.localstore import LocalStore, now_ms
 from client.store.relay_http import RelayHttp
 from schemas.http import (
@@ -38,9 +38,6 @@ from schemas.http import (
 )
 from schemas.ids import DeviceId
 from schemas.payloads import DeviceRevoked, KeyRotated, MemberLeft, SealedKey
-
-if TYPE_CHECKING:
-    from client.space import Space
 
 META_SAFETY_CONFIRMED = "safety_number_confirmed"
 META_LEFT = "left_space"
@@ -75,7 +72,7 @@ def fingerprint(device_id: bytes) -> str:
     return " ".join(digest[i : i + 4] for i in range(0, 16, 4))
 
 
-def device_rows(space: Space) -> list[DeviceRow]:
+def device_rows(space: SpaceLike) -> list[DeviceRow]:
     m = space.membership
     recorded = {e.event_id: e.body.recorded_at for e in space.events()}
     rows = [
@@ -92,7 +89,7 @@ def device_rows(space: Space) -> list[DeviceRow]:
     return sorted(rows, key=lambda r: (r.member, r.added_at or 0, r.device_id))
 
 
-def resolve_device(space: Space, text: str) -> DeviceId:
+def resolve_device(space: SpaceLike, text: str) -> DeviceId:
     prefix = text.strip().lower()
     matches = [d for d in space.membership.devices if d.hex().startswith(prefix)]
     if len(prefix) < MIN_DEVICE_PREFIX_CHARS or not matches:
@@ -111,7 +108,7 @@ def resolve_device(space: Space, text: str) -> DeviceId:
 # -- revoking and rotating ------------------------------------------------------------
 
 
-async def revoke(space: Space, text: str, *, reason: str | None = None) -> DeviceId:
+async def revoke(space: SpaceLike, text: str, *, reason: str | None = None) -> DeviceId:
     """Remove one of this partner's other devices: the relay refuses it first, then the
     signed ``device_revoked`` and a rotation to the remaining devices are written."""
     target = resolve_device(space, text)
@@ -143,7 +140,7 @@ async def revoke(space: Space, text: str, *, reason: str | None = None) -> Devic
     return target
 
 
-async def _relay_revoke(space: Space, target: DeviceId) -> None:
+async def _relay_revoke(space: SpaceLike, target: DeviceId) -> None:
     signed_at = now_ms()
     request = RevokeDeviceRequest(
         device_id=space.device_id.hex(),
@@ -158,7 +155,7 @@ async def _relay_revoke(space: Space, target: DeviceId) -> None:
 # -- a partner who lost every device --------------------------------------------------
 
 
-async def rejoin_invite(space: Space, *, ttl_s: int) -> str:
+async def rejoin_invite(space: SpaceLike, *, ttl_s: int) -> str:
     """A code with which the partner who lost every device rejoins as themselves."""
     me = space.me()
     m = space.membership
@@ -180,7 +177,7 @@ async def rejoin_invite(space: Space, *, ttl_s: int) -> str:
     return await space.invite(ttl_s=ttl_s, kind="rejoin", for_member=partners[0].member_id)
 
 
-def lost_devices(space: Space) -> list[DeviceId]:
+def lost_devices(space: SpaceLike) -> list[DeviceId]:
     """This member's other active devices: after a rejoin, the ones that were lost."""
     me = space.me()
     m = space.membership
@@ -195,11 +192,11 @@ def lost_devices(space: Space) -> list[DeviceId]:
     )
 
 
-async def rejoin_pending(space: Space) -> bool:
+async def rejoin_pending(space: SpaceLike) -> bool:
     return await space.get_local(META_REJOIN) == b"1"
 
 
-async def finish_rejoin(space: Space) -> list[DeviceId]:
+async def finish_rejoin(space: SpaceLike) -> list[DeviceId]:
     """After joining through a rejoin invite: remove every other device of this member
     (the lost ones) and rotate the key once, so they read nothing written afterwards.
     Runs once per rejoin (Space.join calls it; 'trellis sync' retries it if it failed)."""
@@ -227,13 +224,13 @@ async def finish_rejoin(space: Space) -> list[DeviceId]:
     return lost
 
 
-def _rotator(space: Space) -> DeviceId | None:
+def _rotator(space: SpaceLike) -> DeviceId | None:
     m = space.membership
     active = sorted(d for d in m.devices if m.lifecycle.active(d))
     return active[0] if active else None
 
 
-async def rotate_if_due(space: Space, *, force: bool = False) -> bool:
+async def rotate_if_due(space: SpaceLike, *, force: bool = False) -> bool:
     """Start a new epoch if some removed device still holds the newest key and this is
     the device that rotates (module docstring). True if a rotation was written."""
     m = space.membership
@@ -255,7 +252,7 @@ async def rotate_if_due(space: Space, *, force: bool = False) -> bool:
 # -- leaving --------------------------------------------------------------------------
 
 
-async def leave(space: Space) -> LeaveResponse:
+async def leave(space: SpaceLike) -> LeaveResponse:
     """Write ``member_left`` and push it, then ask the relay to refuse all of this
     partner's devices. This device keeps its copy of everything shared until now."""
     me = space.me()
@@ -312,7 +309,7 @@ async def unseal_rate_limited(
 
 
 async def change_passphrase(
-    space: Space, new_passphrase: str, *, kdf_cost: vault.KdfCost | None = None
+    space: SpaceLike, new_passphrase: str, *, kdf_cost: vault.KdfCost | None = None
 ) -> None:
     """Re-seal this device's keys with a new passphrase; the old one stops working."""
     await space.reseal(new_passphrase, kdf_cost=kdf_cost)
@@ -330,7 +327,7 @@ class SafetyState:
     """A number was confirmed before, and the set of devices changed since."""
 
 
-async def safety_state(space: Space) -> SafetyState:
+async def safety_state(space: SpaceLike) -> SafetyState:
     number = space.safety_number()
     confirmed = await space.get_local(META_SAFETY_CONFIRMED)
     return SafetyState(
@@ -340,7 +337,7 @@ async def safety_state(space: Space) -> SafetyState:
     )
 
 
-async def confirm_safety_number(space: Space) -> str:
+async def confirm_safety_number(space: SpaceLike) -> str:
     number = space.safety_number()
     await space.put_local({META_SAFETY_CONFIRMED: number.encode()})
     return number

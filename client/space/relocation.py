@@ -1,5 +1,5 @@
 """Giving a relay back what it lost, and moving a space to another relay
-(docs/PROTOCOL.md §9.7). Part of :class:`client.space.Space`, kept apart for size.
+(docs/PROTOCOL.md §9.7). Works on a :class:`client.space.ports.SpaceLike`.
 
 **Re-seed.** Every event this device accepted is signed by its author, so a relay can
 take it back unchanged: the device pushes its whole verified copy, every author's
@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import msgspec
 
 from client.errors import ClientErrorCode, RelayRefused, TrellisError
 from client.keys import crypto, vault
+from client.space.ports import SpaceLike
+from client.space.reports import SyncReport
 from client.store.localstore import now_ms
 from client.store.relay_http import RelayEndpoint, RelayHttp
 from schemas.envelope import decode_envelope, event_id_of
@@ -46,13 +47,8 @@ from schemas.http import (
 )
 from schemas.ids import DeviceId
 
-if TYPE_CHECKING:
-    from client.space import Space
-
 RESEED_TIMEOUT_S = 600.0
 REGISTRATION_INVITE_TTL_S = 600
-_META_RELAY = "relay"
-_META_CURSOR = "cursor"
 _META_RESEED_DUE = "reseed_due"
 
 
@@ -86,11 +82,8 @@ class MoveReport:
     reseed: ReseedReport | None = None
 
 
-async def reseed(space: Space, timeout_s: float = RESEED_TIMEOUT_S) -> ReseedReport:
-    # Local import: space.py imports this module.
-    from client.space import SyncReport
-
-    envelopes = [e.envelope for e in await space._store.load_events()]
+async def reseed(space: SpaceLike, timeout_s: float = RESEED_TIMEOUT_S) -> ReseedReport:
+    envelopes = await space.stored_envelopes()
     report = ReseedReport(pushed=len(envelopes))
     excluded: set[bytes] = set()
     stored: set[bytes] = set()
@@ -106,9 +99,7 @@ async def reseed(space: Space, timeout_s: float = RESEED_TIMEOUT_S) -> ReseedRep
             break
         sync = SyncReport()
         async with asyncio.timeout(timeout_s):
-            await space._sync_once(
-                sync, None, until_up_to_date=True, push=batch, from_start=from_start
-            )
+            await space.run_session(sync, push=batch, from_start=from_start)
         from_start = False
         stored |= sync.acked_ids
         report.received += sync.received
@@ -125,35 +116,30 @@ async def reseed(space: Space, timeout_s: float = RESEED_TIMEOUT_S) -> ReseedRep
             report.refusals.append(ReseedRefusal(author, seq, refused.code, refused.detail))
     report.stored = len(stored)
     if not report.refusals:
-        await space._store.delete_meta(_META_RESEED_DUE)
+        await space.delete_local(_META_RESEED_DUE)
     return report
 
 
-async def reseed_if_due(space: Space) -> ReseedReport | None:
+async def reseed_if_due(space: SpaceLike) -> ReseedReport | None:
     """After a move that could not finish (this device was not registered yet)."""
-    if await space._store.get(_META_RESEED_DUE) is None:
+    if await space.get_local(_META_RESEED_DUE) is None:
         return None
     return await reseed(space)
 
 
-async def move_relay(space: Space, url: str) -> MoveReport:
+async def move_relay(space: SpaceLike, url: str) -> MoveReport:
     endpoint = RelayEndpoint.parse(url)
-    membership = space.membership
-    if membership.genesis is None:
+    genesis = space.genesis_envelope()
+    if genesis is None:
         raise TrellisError(
             "This device has not received the space's first event yet; sync first.",
             code=ClientErrorCode.NOT_SYNCED,
         )
     http = RelayHttp(endpoint)
-    genesis = space._events[membership.genesis].canonical
     # Registering the same genesis again answers success: retrying a move is safe.
     await http.create_space(CreateSpaceRequest(space_id=space.space_id.hex(), genesis=genesis))
     # Even at the same address: a relay that forgot the space numbers it anew.
-    space.endpoint = endpoint
-    await space._store.put(
-        {_META_RELAY: endpoint.url.encode(), _META_CURSOR: b"0", _META_RESEED_DUE: b"1"}
-    )
-    await space._tracker.new_relay()
+    await space.switch_relay(endpoint, {_META_RESEED_DUE: b"1"})
     report = MoveReport(relay=endpoint.url)
     try:
         report.registered = await _admit_devices(space, http)
@@ -166,7 +152,7 @@ async def move_relay(space: Space, url: str) -> MoveReport:
     return report
 
 
-async def _admit_devices(space: Space, http: RelayHttp) -> list[DeviceId]:
+async def _admit_devices(space: SpaceLike, http: RelayHttp) -> list[DeviceId]:
     """Register at the relay the devices this device may vouch for (module docstring)."""
     m = space.membership
     mine = m.devices.get(space.device_id)
@@ -192,7 +178,7 @@ async def _admit_devices(space: Space, http: RelayHttp) -> list[DeviceId]:
 
 
 async def _admit(
-    space: Space, http: RelayHttp, device_id: DeviceId, box_key: bytes, kind: str
+    space: SpaceLike, http: RelayHttp, device_id: DeviceId, box_key: bytes, kind: str
 ) -> None:
     keys = crypto.InviteKeys.from_secret(crypto.new_invite_secret())
     now = now_ms()

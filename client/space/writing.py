@@ -1,0 +1,119 @@
+"""Writing one's own events: check, sign, encrypt, store, and queue them
+(docs/PROTOCOL.md §9). Works on :class:`client.space.state.SpaceState`."""
+
+from __future__ import annotations
+
+import msgspec
+
+from client.core.verify import VerifiedEvent
+from client.errors import ClientErrorCode, LocalDataError, TrellisError
+from client.keys import crypto
+from client.space.state import SpaceState
+from client.store.localstore import NewEvent, now_ms
+from client.views import write_rules
+from client.views.fold import causal_order
+from schemas.envelope import encode_envelope
+from schemas.payloads import (
+    EventBody,
+    Payload,
+    PayloadFormatError,
+    decode_payload,
+    encode_payload,
+)
+
+
+async def append(state: SpaceState, payload: Payload, occurred_at: int | None) -> VerifiedEvent:
+    """Sign, encrypt and store one event locally; it is pushed at the next sync (or
+    at once while a sync connection is open)."""
+    check_payload(payload)
+    membership = state.verifier.membership
+    me = membership.member_of(state.device.device_id)
+    write_rules.check_write(
+        payload,
+        None if me is None else me.member_id,
+        lambda: causal_order(state.events.values()),
+        membership,
+    )
+    if state.join is not None:
+        raise TrellisError(
+            "Joining is not finished yet: run 'trellis sync' once your partner's device is online.",
+            code=ClientErrorCode.JOIN_INCOMPLETE,
+        )
+    return await accept_own(state, seal(state, payload, occurred_at), relay_seq=None, queue=True)
+
+
+def seal(state: SpaceState, payload: Payload, occurred_at: int | None) -> bytes:
+    """The signed, encrypted envelope of ``payload`` as this device's next event."""
+    verifier, me = state.verifier, state.device.device_id
+    head = verifier.heads.get(me)
+    seq, prev = (head[0] + 1, head[1]) if head else (1, None)
+    deps = verifier.frontier(excluding=me)
+    recorded_at = now_ms()
+    body = EventBody(
+        deps=list(deps),
+        lamport=verifier.next_lamport(deps, prev),
+        recorded_at=recorded_at,
+        occurred_at=recorded_at if occurred_at is None else occurred_at,
+        payload=msgspec.Raw(encode_payload(payload)),
+    )
+    epoch = max(verifier.space_keys)
+    events_key = verifier.events_key(epoch)
+    if events_key is None:
+        raise LocalDataError("This device has no key for the space's current epoch.")
+    env = crypto.seal_event(
+        device=state.device,
+        space_id=state.space_id,
+        seq=seq,
+        prev=prev,
+        epoch=epoch,
+        events_key=events_key,
+        plaintext=msgspec.msgpack.encode(body),
+    )
+    return encode_envelope(env)
+
+
+async def accept_own(
+    state: SpaceState, data: bytes, *, relay_seq: int | None, queue: bool
+) -> VerifiedEvent:
+    """Admit and store this device's own new event; with ``queue``, put it in the
+    outbox (and push it at once on an open sync connection)."""
+    outcome = state.verifier.admit(data, trusted=True)
+    if outcome.event is None:
+        raise LocalDataError(
+            f"This device refused its own new event ({outcome.code}); nothing was saved."
+        )
+    event = outcome.event
+    await state.store.add_events([new_event(event, relay_seq)], outbox=queue)
+    state.events[event.event_id] = event
+    connection = state.connection
+    if queue and connection is not None:
+        state.tracker.sending([event.event_id])
+        connection.session.queue([data])
+        await connection.flush()
+    return event
+
+
+def check_payload(payload: Payload) -> None:
+    """Refuse, before anything is signed, a payload the partner's app would reject.
+
+    msgspec checks field limits (lengths, ranges, formats) when decoding, not when a
+    struct is built, so a round trip is the check.
+    """
+    try:
+        decode_payload(encode_payload(payload))
+    except PayloadFormatError as exc:
+        detail = str(exc).removeprefix("payload invalid: ")
+        raise TrellisError(
+            f"That cannot be saved: {detail}.", code=ClientErrorCode.INVALID_INPUT
+        ) from None
+
+
+def new_event(event: VerifiedEvent, relay_seq: int | None) -> NewEvent:
+    """The store's row for an accepted event."""
+    return NewEvent(
+        event_id=event.event_id,
+        author=event.author,
+        author_seq=event.envelope.seq,
+        envelope=event.canonical,
+        relay_seq=relay_seq,
+    )
