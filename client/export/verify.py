@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from client.core.verify import VerifiedEvent
+from client.export import consent as export_consent
 from client.export.attribution import Attribution, attribute
 from client.export.format import (
     ChainDoc,
@@ -39,6 +40,7 @@ from schemas.payloads import (
     decode_event,
     payload_kind,
 )
+from schemas.practices import ExportConsented
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,10 @@ class VerifiedExport:
     """Device → member id, by the same rules."""
     member_names: dict[bytes, str] = field(default_factory=dict)
     """Member id → name, for every member the revealed events establish."""
+    declaration: ExportConsented | None = None
+    """The exporter's own ``export_consented``: whom the export is for, why, until when,
+    and what it left out (docs/PROTOCOL.md "Exports", "Consent"); None in an export made
+    before exports said so."""
 
     @property
     def sealed_count(self) -> int:
@@ -194,6 +200,8 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
                         f"chains, device {chain.device[:8]}",
                     )
                 )
+        if not findings:
+            findings += _consent_findings(revealed, exporter, attribution, doc.created_at)
     if findings:
         return None, findings
     seqs: dict[DeviceId, list[int]] = {}
@@ -221,7 +229,48 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
         },
         device_members={d: bytes(m) for d, m in attribution.devices.items()},
         member_names={bytes(m): n for m, n in attribution.names.items()},
+        declaration=export_consent.declaration_of(revealed, exporter),
     ), []
+
+
+def _written(
+    revealed: list[RevealedEvent], attribution: Attribution
+) -> list[export_consent.Written]:
+    return [
+        export_consent.Written(
+            event_id=e.event_id,
+            member=attribution.devices.get(e.author),
+            kind=e.kind,
+            payload=e.payload,
+            consent=export_consent.consent_of(e),
+        )
+        for e in revealed
+    ]
+
+
+def _consent_findings(
+    revealed: list[RevealedEvent], exporter: DeviceId, attribution: Attribution, created_at: int
+) -> list[ExportFinding]:
+    """The other partner's words revealed without their consent (docs/PROTOCOL.md
+    "Exports", "Consent"). Checked only for an export that declares its recipient,
+    purpose and end: one without a declaration is of the earlier kind, and its report
+    says it does not state who it is for."""
+    declaration = export_consent.declaration_of(revealed, exporter)
+    exporter_member = attribution.devices.get(exporter)
+    if declaration is None or exporter_member is None:
+        return []
+    uncovered = export_consent.needs_consent(
+        _written(revealed, attribution), exporter_member, declaration, created_at
+    )
+    return [
+        _finding(
+            FindingCode.WORDS_WITHOUT_CONSENT,
+            "The export shows the other partner's own words without their consent to this "
+            "export (same recipient and purpose, not expired when it was made).",
+            f"revealed event {e.event_id.hex()[:8]}",
+        )
+        for e in uncovered
+    ]
 
 
 def _check_chain(
