@@ -57,6 +57,8 @@ class RevealedEvent:
     """The app's plain sentence for the event (client/views/present.py)."""
     deps: tuple[EventId, ...] = ()
     """The author's frontier when it wrote the event: what its device had seen."""
+    source: VerifiedEvent | None = None
+    """The opened event itself, for the apps' folds (the report's summary)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,6 +441,7 @@ def _open_revealed(
                 payload=_plain(msgspec.to_builtins(payload, builtin_types=(bytes,))),
                 summary=event_summary(verified, names),
                 deps=tuple(EventId(d) for d in body.deps),
+                source=verified,
             )
         )
     return revealed, attribution
