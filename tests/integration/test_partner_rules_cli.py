@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from tests.integration.cli import pair_homes, run
+from tests.integration.cli import FOR_THERAPIST, pair_homes, run
 from tests.integration.relay_process import RelayProcess
 
 
@@ -138,18 +138,18 @@ def test_export_writes_a_private_file_and_never_overwrites_without_force(
     run(alex, "agreement", "propose", "--title", "Phones at night", "--clause", "Off by 10")
     out = tmp_path / "export.html"
 
-    made = run(alex, "export", "--agreements", "--out", str(out))
+    made = run(alex, "export", *FOR_THERAPIST, "--agreements", "--out", str(out))
     assert _mode(out) == 0o600
     assert "decrypted text" in made.stdout
     assert "keys" in made.stdout
 
     out.write_bytes(b"something else")
-    refused = run(alex, "export", "--agreements", "--out", str(out), check=False)
+    refused = run(alex, "export", *FOR_THERAPIST, "--agreements", "--out", str(out), check=False)
     assert refused.returncode == 1
     assert "--force" in refused.stderr
     assert out.read_bytes() == b"something else"
 
     out.chmod(0o644)
-    run(alex, "export", "--agreements", "--out", str(out), "--force")
+    run(alex, "export", *FOR_THERAPIST, "--agreements", "--out", str(out), "--force")
     assert out.read_bytes() != b"something else"
     assert _mode(out) == 0o600
