@@ -321,6 +321,9 @@ class LeftOut(msgspec.Struct, frozen=True):
 
     event: _EventIdBytes
     kind: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    about: _EventIdBytes | None = None
+    """For an agreement event, the version it names: that it happened is a fact of the
+    timeline either partner may tell; only the words are left out."""
 
 
 class ExportConsented(msgspec.Struct, tag="export_consented", tag_field="type", frozen=True):

@@ -16,7 +16,8 @@ list of findings, each a stable code, a sentence, and where in the file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import msgspec
 
@@ -39,6 +40,7 @@ from client.export.format import (
     b64,
     encode_document,
     first_difference,
+    from_b64,
     signed_bytes,
 )
 from client.export.verify import ChainSummary, RevealedEvent, VerifiedExport, verify_document
@@ -231,7 +233,18 @@ def choose_with_consent(
     kept = {EventId(w.event_id) for w in picked if w.event_id not in bad_ids}
     if any(w.member != exporter_member for w in picked if w.event_id in kept):
         kept |= {EventId(w.event_id) for w in consents}
-    return kept, [LeftOut(event=w.event_id, kind=w.kind) for w in bad]
+    return kept, [
+        LeftOut(event=w.event_id, kind=w.kind, about=_version_named(w.payload)) for w in bad
+    ]
+
+
+def _version_named(payload: Mapping[str, Any]) -> bytes | None:
+    """The agreement version an accept, decline, withdrawal or review names."""
+    version = payload.get("version")
+    if isinstance(version, str):  # msgspec.to_builtins writes bytes as base64
+        raw = from_b64(version)
+        return raw if raw is not None and len(raw) == 32 else None
+    return None
 
 
 def _chains_by_author(

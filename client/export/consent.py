@@ -176,7 +176,11 @@ def declaration_of(revealed: Sequence[_Revealed], exporter: bytes) -> ExportCons
                 purpose=c.purpose,
                 expires_at=c.expires_at,
                 left_out=[
-                    LeftOut(event=bytes.fromhex(item["event"]), kind=item["kind"])
+                    LeftOut(
+                        event=bytes.fromhex(item["event"]),
+                        kind=item["kind"],
+                        about=bytes.fromhex(item["about"]) if item.get("about") else None,
+                    )
                     for item in left
                     if isinstance(item, dict)
                 ],

@@ -118,7 +118,8 @@ def _count(n: int, noun: str) -> str:
 
 def _header(v: VerifiedExport) -> list[str]:
     d = v.declaration
-    assert d is not None  # render_report sends exports without one to the legacy layout
+    if d is None:  # render_report sends exports without one to the legacy layout
+        return []
     exporter = _e(v.name_of(v.exporter))
     return [
         "<header>",
@@ -194,7 +195,8 @@ def _standing(v: VerifiedExport, s: export_summary.Summary) -> list[str]:
 
 def _consents(v: VerifiedExport) -> list[str]:
     d = v.declaration
-    assert d is not None
+    if d is None:
+        return []
     out = ["<h3>Consent to this export</h3>", "<ul>"]
     for e in v.revealed:
         if e.kind == "export_consented" and e.author != v.exporter:
@@ -298,6 +300,8 @@ def _details(
     for key, value in payload.items():
         if key in _HIDDEN or value in (None, [], "", {}):
             continue
+        if key == "in_recovery" and value is not True:
+            continue  # "In recovery" only where a partner said so
         if event.kind == "agreement_proposed":
             if key == "binds" or key == "title":
                 continue

@@ -63,7 +63,7 @@ def summarise(v: VerifiedExport) -> Summary:
     events: list[VerifiedEvent] = [e.source for e in v.revealed if e.source is not None]
     today = datetime.datetime.fromtimestamp(v.created_at / 1000, datetime.UTC).date()
     view = fold_agreements(events, _membership(v), today)
-    lines = [_line(v, a) for a in view.agreements]
+    lines = [_with_left_out(v, _line(v, a)) for a in view.agreements]
     notes: list[str] = []
     for agreement in view.agreements:
         for version in agreement.versions:
@@ -147,6 +147,53 @@ def _line(v: VerifiedExport, a: Agreement) -> AgreementLine:
         if a.review_due:
             review = f"review due (since {version.review_on})"
     return AgreementLine(a.id, a.kind, a.title, status, since, consented, review, version)
+
+
+_LEFT_OUT_FACTS = {
+    "agreement_declined": "declined",
+    "agreement_withdrawn": "withdrew consent",
+    "agreement_accepted": "accepted",
+    "agreement_reviewed": "reviewed it",
+}
+
+
+def _with_left_out(v: VerifiedExport, line: AgreementLine) -> AgreementLine:
+    """Add the facts of left-out agreement events (who declined, withdrew...) to the
+    status: either partner may tell them; only the partner's words stay sealed. They
+    rest on the exporter's declaration, and the report says so."""
+    if v.declaration is None or line.version is None:
+        return line
+    partner = next(
+        (n for m, n in v.member_names.items() if m != v.device_members.get(v.exporter)), None
+    )
+    facts = [
+        _LEFT_OUT_FACTS.get(item.kind, "wrote about it")
+        for item in v.declaration.left_out
+        if item.about is not None and item.about in {bytes(x.id) for x in _versions(line)}
+    ]
+    if not facts:
+        return line
+    exporter = v.name_of(v.exporter)
+    note = (
+        f"{partner or 'the other partner'} {' and '.join(dict.fromkeys(facts))}, "
+        f"as {exporter}'s device records it; their words are left out"
+    )
+    proposed = line.status.startswith("proposed")
+    status = note[0].upper() + note[1:] if proposed else f"{line.status}; {note}"
+    return AgreementLine(
+        line.agreement_id,
+        line.kind,
+        line.title,
+        status,
+        line.since,
+        line.consented,
+        line.review,
+        line.version,
+    )
+
+
+def _versions(line: AgreementLine) -> list[AgreementVersion]:
+    return [line.version] if line.version is not None else []
 
 
 def window_words(window: Window) -> str:

@@ -151,7 +151,13 @@ def test_building_refuses_the_partners_words_without_their_consent() -> None:
 def test_without_consent_the_partners_words_are_left_out_and_the_report_says_so() -> None:
     story = Story()
     document, left_out = story.export()
-    assert left_out == [LeftOut(event=story.declined.event_id, kind="agreement_declined")]
+    assert left_out == [
+        LeftOut(
+            event=story.declined.event_id,
+            kind="agreement_declined",
+            about=story.proposal.event_id,
+        )
+    ]
     verified, findings = verify_export(document)
     assert findings == []
     assert verified is not None
