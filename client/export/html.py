@@ -48,6 +48,7 @@ dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1r
 dl.facts dt { font-weight: bold; }
 dl.facts dd { margin: 0; }
 code { font: 0.85em/1.3 "DejaVu Sans Mono", Menlo, Consolas, monospace; word-break: break-all; }
+code.id { white-space: nowrap; word-break: normal; }
 ol.timeline { padding-left: 1.4rem; }
 li.event { margin-bottom: 1rem; break-inside: avoid; }
 .summary { font-weight: bold; margin: 0; }
@@ -152,7 +153,7 @@ def _standing(v: VerifiedExport, s: export_summary.Summary) -> list[str]:
         ]
         for a in agreements:
             out.append(
-                f"<tr><td>{_e(a.title)} <code>{_short(a.agreement_id)}</code>"
+                f'<tr><td>{_e(a.title)} <code class="id">{_short(a.agreement_id)}</code>'
                 f"{_clauses(v, a.version)}</td><td>{_e(a.status)}</td><td>{a.since}</td>"
                 f"<td>{_e(a.consented)}</td><td>{_e(a.review)}</td></tr>"
             )
