@@ -54,7 +54,8 @@ def test_the_partners_reason_leaves_only_after_their_export_consent(
     assert report.index('id="summary"') < report.index('id="events"')
     assert "Blake has not consented" in report
     nobody = tmp_path / "nobody"
-    assert run(nobody, "verify-export", str(first)).returncode == 0
+    checked = run(nobody, "verify-export", str(first))
+    assert "For Dr. Rivera; why: our next session; to be used until" in checked.stdout
 
     until = (date.today() + timedelta(days=10)).isoformat()
     given = run(
