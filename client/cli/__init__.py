@@ -47,12 +47,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("verify", "check the whole local history; non-zero on problems"),
     ("export", "a verifiable export of agreements for a third party"),
     (
-        "export-consent",
-        "let your own words be in your partner's export for one recipient and purpose",
-    ),
-    (
         "verify-export",
         "verify an export offline, with no account; given two, check them against each other",
+    ),
+    (
+        "export-consent",
+        "let your own words be in your partner's export for one recipient and purpose",
     ),
     ("device", "add or remove one of your devices"),
     ("devices", "every device of both partners"),
