@@ -229,3 +229,14 @@ def test_verifying_refuses_an_export_showing_the_partners_words_without_their_co
     assert verified is None
     assert [f.code for f in findings] == [FindingCode.WORDS_WITHOUT_CONSENT]
     assert story.declined.event_id.hex()[:8] in findings[0].where
+
+
+def test_verifying_refuses_a_consent_that_had_expired_when_the_export_was_made() -> None:
+    """The exporter re-dates a signed export to after the partner's consent ended."""
+    story = Story(blake_says_yes(expires_at=CREATED_AT_MS + DAY_MS))
+    document, left_out = story.export()
+    assert left_out == []
+    later = msgspec.structs.replace(doc_of(document), created_at=CREATED_AT_MS + 2 * DAY_MS)
+    verified, findings = verify_export(signed_by(later, story.pair.alex.device))
+    assert verified is None
+    assert [f.code for f in findings] == [FindingCode.WORDS_WITHOUT_CONSENT]
