@@ -203,13 +203,12 @@ async def cmd_verify_export(args: argparse.Namespace) -> int:
             "every signature and chain link holds."
         )
         print(f"  {result.scope}")
-        if result.declaration is not None:  # docs/PROTOCOL.md "Exports", "Consent"
-            d = result.declaration
-            ended = " (that time has passed)" if d.expires_at < Moment.now().now_ms else ""
-            print(
-                f"  For {d.recipient}; why: {d.purpose}; to be used until "
-                f"{utc_text(d.expires_at)}{ended}. Not a complete record."
-            )
+        d = result.declaration  # docs/PROTOCOL.md "Exports", "Consent"
+        ended = " (that time has passed)" if d.expires_at < Moment.now().now_ms else ""
+        print(
+            f"  For {d.recipient}; why: {d.purpose}; to be used until "
+            f"{utc_text(d.expires_at)}{ended}. Not a complete record."
+        )
         if args.show:
             _show(result)
     if len(verified) == 2:

@@ -191,6 +191,11 @@ def _uncovered_words(
         return []
     picked = [e for e in events if e.event_id in chosen]
     declaration = _declaration(events, chosen, exporter)
+    if declaration is None:
+        raise ExportError(
+            "An export says whom it is for, why and until when: choose this device's "
+            "declaration (what 'trellis export --for --purpose --until' writes) too."
+        )
     bad = {
         w.event_id
         for w in export_consent.needs_consent(

@@ -116,20 +116,18 @@ class Written:
 def needs_consent(
     events: Sequence[Written],
     exporter_member: bytes,
-    declaration: ExportConsented | None,
+    declaration: ExportConsented,
     created_at_ms: int,
 ) -> list[Written]:
     """The events among ``events`` that hold another member's words and that no consent
     of that member among ``events`` covers. Writer-only kinds of another member are
-    always returned. Without a declaration no consent can match: every other member's
-    words are returned."""
+    always returned."""
     consenting = {
         e.member
         for e in events
         if e.consent is not None
         and e.member is not None
         and e.member != exporter_member
-        and declaration is not None
         and consent_covers(e.consent, declaration, created_at_ms)
     }
     return [

@@ -106,6 +106,7 @@ class FindingCode(StrEnum):
     AUTHOR_UNKNOWN = "author_unknown"
     HTML_ALTERED = "html_altered"
     WORDS_WITHOUT_CONSENT = "words_without_consent"
+    NO_DECLARATION = "no_declaration"
 
 
 @dataclass(frozen=True, slots=True)

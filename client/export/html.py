@@ -5,8 +5,8 @@ is for, why and until when, and where things stand as of the export (agreements 
 their status, since when and who consented, the recovery plan's circles, the windows in
 words, events that had no effect). The events follow, with fields in words and short
 ids; full ids are in an appendix, and how to check the file is in the footer.
-An export without the exporter's declaration (``export_consented``, made before exports
-carried one) keeps its earlier layout (client/export/html_legacy.py).
+Every verified export carries the exporter's declaration (``export_consented``); there is
+no layout for one without, since verification refuses it (``no_declaration``).
 
 The report is a pure function of the verified export and its JSON, and embeds that
 JSON unchanged. ``trellis verify-export`` checks an HTML report by verifying the
@@ -21,7 +21,6 @@ import html
 from collections.abc import Iterable
 from typing import Any
 
-from client.export import html_legacy
 from client.export import summary as export_summary
 from client.export.consent import WORD_LABELS
 from client.export.format import FORMAT_VERSION, HTML_SCRIPT_CLOSE, HTML_SCRIPT_OPEN
@@ -72,8 +71,6 @@ footer { margin-top: 2.5rem; font-size: 0.9em; color: #333; }
 
 def render_report(verified: VerifiedExport, export_json: bytes) -> str:
     """The whole HTML file for a verified export whose canonical JSON is ``export_json``."""
-    if verified.declaration is None:
-        return html_legacy.render_report(verified, export_json)
     summary = export_summary.summarise(verified)
     parts = [
         "<!DOCTYPE html>",
@@ -119,8 +116,6 @@ def _count(n: int, noun: str) -> str:
 
 def _header(v: VerifiedExport) -> list[str]:
     d = v.declaration
-    if d is None:  # render_report sends exports without one to the legacy layout
-        return []
     exporter = _e(v.name_of(v.exporter))
     return [
         "<header>",

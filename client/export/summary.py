@@ -61,7 +61,10 @@ def _names(v: VerifiedExport, members: list[MemberId] | list[bytes]) -> str:
 
 def summarise(v: VerifiedExport) -> Summary:
     events: list[VerifiedEvent] = [e.source for e in v.revealed if e.source is not None]
-    today = datetime.datetime.fromtimestamp(v.created_at / 1000, datetime.UTC).date()
+    try:
+        today = datetime.datetime.fromtimestamp(v.created_at / 1000, datetime.UTC).date()
+    except (ValueError, OverflowError, OSError):  # past the year 9999 (utc_text says how)
+        today = datetime.date.max
     view = fold_agreements(events, _membership(v), today)
     lines = [_with_left_out(v, _line(v, a)) for a in view.agreements]
     notes: list[str] = []
@@ -161,7 +164,7 @@ def _with_left_out(v: VerifiedExport, line: AgreementLine) -> AgreementLine:
     """Add the facts of left-out agreement events (who declined, withdrew...) to the
     status: either partner may tell them; only the partner's words stay sealed. They
     rest on the exporter's declaration, and the report says so."""
-    if v.declaration is None or line.version is None:
+    if line.version is None:
         return line
     partner = next(
         (n for m, n in v.member_names.items() if m != v.device_members.get(v.exporter)), None

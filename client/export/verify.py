@@ -81,6 +81,10 @@ class VerifiedExport:
     exporter: DeviceId
     revealed: list[RevealedEvent]
     """In the causal order the exporter gave, which verification checked."""
+    declaration: ExportConsented
+    """The exporter's own ``export_consented``: whom the export is for, why, until when,
+    and what it left out (docs/PROTOCOL.md "Exports", "Consent"). Every verified export
+    has one (an export without is refused, ``no_declaration``)."""
     chains: list[ChainSummary] = field(default_factory=list)
     members: dict[DeviceId, str] = field(default_factory=dict)
     """Device → its member's name, derived from the revealed membership events exactly
@@ -89,10 +93,6 @@ class VerifiedExport:
     """Device → member id, by the same rules."""
     member_names: dict[bytes, str] = field(default_factory=dict)
     """Member id → name, for every member the revealed events establish."""
-    declaration: ExportConsented | None = None
-    """The exporter's own ``export_consented``: whom the export is for, why, until when,
-    and what it left out (docs/PROTOCOL.md "Exports", "Consent"); None in an export made
-    before exports said so."""
 
     @property
     def sealed_count(self) -> int:
@@ -204,7 +204,8 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
                 )
         if not findings:
             findings += _consent_findings(revealed, exporter, attribution, doc.created_at)
-    if findings:
+    declaration = export_consent.declaration_of(revealed, exporter)
+    if findings or declaration is None:
         return None, findings
     seqs: dict[DeviceId, list[int]] = {}
     for event in revealed:
@@ -231,7 +232,7 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
         },
         device_members={d: bytes(m) for d, m in attribution.devices.items()},
         member_names={bytes(m): n for m, n in attribution.names.items()},
-        declaration=export_consent.declaration_of(revealed, exporter),
+        declaration=declaration,
     ), []
 
 
@@ -253,13 +254,22 @@ def _written(
 def _consent_findings(
     revealed: list[RevealedEvent], exporter: DeviceId, attribution: Attribution, created_at: int
 ) -> list[ExportFinding]:
-    """The other partner's words revealed without their consent (docs/PROTOCOL.md
-    "Exports", "Consent"). Checked only for an export that declares its recipient,
-    purpose and end: one without a declaration is of the earlier kind, and its report
-    says it does not state who it is for."""
+    """An export without the exporter's declaration, or the other partner's words
+    revealed without their consent (docs/PROTOCOL.md "Exports", "Consent"). Every export
+    declares its recipient, purpose and end: one without is refused whatever it shows,
+    so no export can carry the partner's words past the consent check."""
     declaration = export_consent.declaration_of(revealed, exporter)
+    if declaration is None:
+        return [
+            _finding(
+                FindingCode.NO_DECLARATION,
+                "The export does not say whom it is for, why and until when, as every "
+                "Trellis export does, so it cannot be checked for both partners' consent.",
+                "revealed",
+            )
+        ]
     exporter_member = attribution.devices.get(exporter)
-    if declaration is None or exporter_member is None:
+    if exporter_member is None:
         return []
     uncovered = export_consent.needs_consent(
         _written(revealed, attribution), exporter_member, declaration, created_at

@@ -139,8 +139,13 @@ def blake_says_yes(expires_at: int = CREATED_AT_MS + 7 * DAY_MS, **changes: str)
 
 def test_building_refuses_the_partners_words_without_their_consent() -> None:
     story = Story()
+    declaration = story.pair.alex.write(
+        ExportConsented(recipient=RECIPIENT, purpose=PURPOSE, expires_at=CREATED_AT_MS + DAY_MS),
+        deps=[story.events[-1]],
+    )
+    story._admit([declaration])
     with pytest.raises(ExportError) as refused:
-        story.build(story.chosen)
+        story.build(story.chosen | {declaration.event_id})
     message = str(refused.value)
     assert "Blake's own words" in message
     assert "a reason for declining" in message
@@ -240,3 +245,34 @@ def test_verifying_refuses_a_consent_that_had_expired_when_the_export_was_made()
     verified, findings = verify_export(signed_by(later, story.pair.alex.device))
     assert verified is None
     assert [f.code for f in findings] == [FindingCode.WORDS_WITHOUT_CONSENT]
+
+
+def test_verifying_refuses_an_export_without_a_declaration_showing_the_partners_words() -> None:
+    """A modified client leaves out the declaration (and the partner's consent) to skip
+    the consent check: every export must say whom it is for, so it does not verify, as
+    JSON or as a report."""
+    story = Story(blake_says_yes())
+    document, _ = story.export()
+    honest, _ = verify_export(document)
+    assert honest is not None
+    alex = story.pair.alex.device_id
+    declaration = next(
+        e.event_id for e in honest.revealed if e.kind == "export_consented" and e.author == alex
+    )
+    unsaid = {declaration.hex(), story.consents[0].event_id.hex()}
+    doc = doc_of(document)
+    forged = signed_by(
+        msgspec.structs.replace(
+            doc, revealed=[r for r in doc.revealed if r.event_id not in unsaid]
+        ),
+        story.pair.alex.device,
+    )
+    assert REASON.encode() in msgspec.json.encode(  # Blake's words are still readable in it
+        [e.payload for e in honest.revealed if e.event_id == story.declined.event_id]
+    )
+    verified, findings = verify_export(forged)
+    assert verified is None
+    assert [f.code for f in findings] == [FindingCode.NO_DECLARATION]
+    assert "whom it is for" in findings[0].message
+    with pytest.raises(ExportError, match="does not verify"):
+        render_html(forged)
