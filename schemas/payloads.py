@@ -52,6 +52,7 @@ from schemas.practices import (
     CheckIn,
     DisclosureAcknowledged,
     DisclosureMade,
+    ExportConsented,
     GratitudeNoted,
     MilestoneMarked,
     ProfileUpdated,
@@ -229,6 +230,7 @@ Payload = (
     | SignalSent
     | SignalCleared
     | WindowPostponed
+    | ExportConsented
     # the intimacy practices (schemas/intimacy.py)
     | PacingPlanProposed
     | PacingPlanAccepted

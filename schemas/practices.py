@@ -308,6 +308,40 @@ class WindowPostponed(msgspec.Struct, tag="window_postponed", tag_field="type", 
     note: _Note | None = None
 
 
+# --- exports -----------------------------------------------------------------------
+
+MAX_RECIPIENT_CHARS = 200
+MAX_PURPOSE_CHARS = 500
+MAX_LEFT_OUT = 500
+
+
+class LeftOut(msgspec.Struct, frozen=True):
+    """An event an export leaves sealed because it holds the other partner's own words
+    and that partner has not consented: its id and what kind of event it is."""
+
+    event: _EventIdBytes
+    kind: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    about: _EventIdBytes | None = None
+    """For an agreement event, the version it names: that it happened is a fact of the
+    timeline either partner may tell; only the words are left out."""
+
+
+class ExportConsented(msgspec.Struct, tag="export_consented", tag_field="type", frozen=True):
+    """A partner's yes to an export: that what they wrote in their own words may be
+    shown to ``recipient`` for ``purpose`` until ``expires_at`` (docs/PROTOCOL.md
+    "Exports", "Consent"). The exporter writes one too, declaring the export's
+    recipient, purpose and end, with the events it ``left_out`` for lack of consent.
+    It counts only for an export with the same recipient and purpose (compared after
+    trimming and case-folding), made before it expires."""
+
+    recipient: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_RECIPIENT_CHARS)]
+    purpose: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PURPOSE_CHARS)]
+    expires_at: _Millis
+    left_out: Annotated[list[LeftOut], msgspec.Meta(max_length=MAX_LEFT_OUT)] = msgspec.field(
+        default_factory=list
+    )
+
+
 PRACTICE_TYPES: tuple[type[msgspec.Struct], ...] = (
     ProfileUpdated,
     AgreementProposed,
@@ -324,4 +358,5 @@ PRACTICE_TYPES: tuple[type[msgspec.Struct], ...] = (
     SignalSent,
     SignalCleared,
     WindowPostponed,
+    ExportConsented,
 )

@@ -50,6 +50,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
         "verify-export",
         "verify an export offline, with no account; given two, check them against each other",
     ),
+    (
+        "export-consent",
+        "let your own words be in your partner's export for one recipient and purpose",
+    ),
     ("device", "add or remove one of your devices"),
     ("devices", "every device of both partners"),
     ("leave", "leave the shared space (cannot be undone)"),

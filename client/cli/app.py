@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from client.cli import agreements as cli_agreements
 from client.cli import audit as cli_audit
+from client.cli import consent as cli_consent
 from client.cli import devices as cli_devices
 from client.cli import intimacy as cli_intimacy
 from client.cli import private as cli_private
@@ -382,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_agreements.register(sub)
     cli_recovery.register(sub)
     cli_audit.register(sub)
+    cli_consent.register(sub)
     cli_devices.register(sub)
     cli_relay.register(sub)
     cli_intimacy.register(sub)

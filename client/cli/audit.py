@@ -9,6 +9,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from client.cli import consent as cli_consent
 from client.cli import intimacy as cli_intimacy
 from client.cli.common import UsageError, open_space, print_json
 from client.errors import ClientErrorCode, TrellisError
@@ -129,6 +130,8 @@ async def cmd_export(args: argparse.Namespace) -> int:
             chosen |= pacing
             titles.append(title)
         title = "; ".join(titles)
+        created_at_ms = Moment.now().now_ms
+        chosen, notes = await cli_consent.declare(space, chosen, args, created_at_ms)
         document = build_export(
             space_id=space.space_id,
             events=space.events(),
@@ -136,7 +139,7 @@ async def cmd_export(args: argparse.Namespace) -> int:
             events_key_for_epoch=space.events_key_for_epoch,
             exporter=space.device,
             title=title,
-            created_at_ms=Moment.now().now_ms,
+            created_at_ms=created_at_ms,
         )
         out = Path(args.out)
         # Bytes, not text: newline translation would alter the verified report.
@@ -160,6 +163,8 @@ async def cmd_export(args: argparse.Namespace) -> int:
             "Keep it private (only you can read it on this computer) and share it only with "
             "someone you both chose; check it with 'trellis verify-export'."
         )
+        for note in notes:
+            print(note)
     return 0
 
 
@@ -198,6 +203,12 @@ async def cmd_verify_export(args: argparse.Namespace) -> int:
             "every signature and chain link holds."
         )
         print(f"  {result.scope}")
+        d = result.declaration  # docs/PROTOCOL.md "Exports", "Consent"
+        ended = " (that time has passed)" if d.expires_at < Moment.now().now_ms else ""
+        print(
+            f"  For {d.recipient}; why: {d.purpose}; to be used until "
+            f"{utc_text(d.expires_at)}{ended}. Not a complete record."
+        )
         if args.show:
             _show(result)
     if len(verified) == 2:
@@ -247,6 +258,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--pacing", action="store_true", help="export the pacing plan and every move in it"
     )
+    cli_consent.add_options(p)
     p.add_argument("--format", choices=("json", "html"), default="html")
     p.add_argument(
         "--out",

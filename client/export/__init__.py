@@ -16,13 +16,15 @@ list of findings, each a stable code, a sentence, and where in the file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import msgspec
 
 from client.core.verify import VerifiedEvent
 from client.errors import ClientErrorCode, TrellisError
 from client.export import attribution as export_attribution
+from client.export import consent as export_consent
 from client.export import html as export_html
 from client.export.format import (
     FORMAT_NAME,
@@ -38,11 +40,14 @@ from client.export.format import (
     b64,
     encode_document,
     first_difference,
+    from_b64,
     signed_bytes,
 )
 from client.export.verify import ChainSummary, RevealedEvent, VerifiedExport, verify_document
 from client.keys import crypto
 from schemas.ids import DeviceId, EventId, SpaceId
+from schemas.payloads import payload_kind
+from schemas.practices import ExportConsented, LeftOut
 
 __all__ = [
     "ChainSummary",
@@ -52,6 +57,7 @@ __all__ = [
     "RevealedEvent",
     "VerifiedExport",
     "build_export",
+    "choose_with_consent",
     "render_html",
     "verify_export",
 ]
@@ -94,6 +100,19 @@ def build_export(
     own_chain = chains.get(exporter.device_id)
     if own_chain is None:
         raise ExportError("This device has no events of its own in the space to export from.")
+    uncovered = _uncovered_words(space_id, events, chosen, exporter.device_id, created_at_ms)
+    if uncovered:
+        names = export_attribution.attribute(
+            space_id, [(e.envelope, e.payload) for e in events]
+        ).name_of(uncovered[0].author)
+        label = export_consent.WORD_LABELS.get(payload_kind(uncovered[0].payload), "their writing")
+        raise ExportError(
+            f"This export would show {names or 'your partner'}'s own words "
+            f"({label}, event {uncovered[0].event_id.hex()[:8]}) without their consent to it. "
+            "Ask them "
+            "to give it with 'trellis export-consent' (same recipient and purpose), or leave "
+            "those events out."
+        )
     writers = {e.author for e in events if e.event_id in chosen} | {exporter.device_id}
     reveal = {*chosen, *export_attribution.support(events, writers)}
 
@@ -126,6 +145,111 @@ def build_export(
     envelopes = [[e.canonical for e in chains[author]] for author in authors]
     signature = exporter.sign(signed_bytes(doc, envelopes))
     return encode_document(msgspec.structs.replace(doc, signature=signature.hex()))
+
+
+def _members(space_id: SpaceId, events: Sequence[VerifiedEvent]) -> dict[DeviceId, bytes]:
+    attribution = export_attribution.attribute(space_id, [(e.envelope, e.payload) for e in events])
+    return {d: bytes(m) for d, m in attribution.devices.items()}
+
+
+def _written(
+    events: Sequence[VerifiedEvent], members: dict[DeviceId, bytes]
+) -> list[export_consent.Written]:
+    return [
+        export_consent.Written(
+            event_id=e.event_id,
+            member=members.get(e.author),
+            kind=payload_kind(e.payload),
+            payload=msgspec.to_builtins(e.payload),
+            consent=e.payload if isinstance(e.payload, ExportConsented) else None,
+        )
+        for e in events
+    ]
+
+
+def _declaration(
+    events: Sequence[VerifiedEvent], chosen: set[EventId], exporter: DeviceId
+) -> ExportConsented | None:
+    found = None
+    for e in events:
+        if e.event_id in chosen and e.author == exporter and isinstance(e.payload, ExportConsented):
+            found = e.payload
+    return found
+
+
+def _uncovered_words(
+    space_id: SpaceId,
+    events: Sequence[VerifiedEvent],
+    chosen: set[EventId],
+    exporter: DeviceId,
+    created_at_ms: int,
+) -> list[VerifiedEvent]:
+    """Chosen events with another member's words that no chosen consent covers."""
+    members = _members(space_id, events)
+    exporter_member = members.get(exporter)
+    if exporter_member is None:
+        return []
+    picked = [e for e in events if e.event_id in chosen]
+    declaration = _declaration(events, chosen, exporter)
+    if declaration is None:
+        raise ExportError(
+            "An export says whom it is for, why and until when: choose this device's "
+            "declaration (what 'trellis export --for --purpose --until' writes) too."
+        )
+    bad = {
+        w.event_id
+        for w in export_consent.needs_consent(
+            _written(picked, members), exporter_member, declaration, created_at_ms
+        )
+    }
+    return [e for e in picked if e.event_id in bad]
+
+
+def choose_with_consent(
+    *,
+    space_id: SpaceId,
+    events: Sequence[VerifiedEvent],
+    chosen: set[EventId],
+    exporter: DeviceId,
+    declaration: ExportConsented,
+    created_at_ms: int,
+) -> tuple[set[EventId], list[LeftOut]]:
+    """What an export to ``declaration``'s recipient, for its purpose, may reveal of
+    ``chosen`` (docs/PROTOCOL.md "Exports", "Consent"): the chosen events less the other
+    partner's words that no consent of theirs covers, plus the consents that do cover
+    them; and the events left out, with their kinds, for the declaration to list."""
+    members = _members(space_id, events)
+    exporter_member = members.get(exporter)
+    if exporter_member is None:
+        raise ExportError("This device has no events of its own in the space to export from.")
+    consents = [
+        w
+        for w in _written(events, members)
+        if w.consent is not None
+        and w.member is not None
+        and w.member != exporter_member
+        and export_consent.consent_covers(w.consent, declaration, created_at_ms)
+    ]
+    picked = [w for w in _written(events, members) if w.event_id in chosen]
+    bad = export_consent.needs_consent(
+        [*picked, *consents], exporter_member, declaration, created_at_ms
+    )
+    bad_ids = {w.event_id for w in bad}
+    kept = {EventId(w.event_id) for w in picked if w.event_id not in bad_ids}
+    if any(w.member != exporter_member for w in picked if w.event_id in kept):
+        kept |= {EventId(w.event_id) for w in consents}
+    return kept, [
+        LeftOut(event=w.event_id, kind=w.kind, about=_version_named(w.payload)) for w in bad
+    ]
+
+
+def _version_named(payload: Mapping[str, Any]) -> bytes | None:
+    """The agreement version an accept, decline, withdrawal or review names."""
+    version = payload.get("version")
+    if isinstance(version, str):  # msgspec.to_builtins writes bytes as base64
+        raw = from_b64(version)
+        return raw if raw is not None and len(raw) == 32 else None
+    return None
 
 
 def _chains_by_author(

@@ -116,6 +116,9 @@ def _compare_chain(
         (ca, cb, "A", "B") if ca.head_seq > cb.head_seq else (cb, ca, "B", "A")
     )
     short_export = b if lacker == "B" else a
+    long_export = a if holder == "A" else b
+    if _only_export_consents(long_export, longer, shorter.head_seq):
+        return []
     return [
         CrossFinding(
             "left_out",
@@ -127,6 +130,18 @@ def _compare_chain(
             f"{where} seq {shorter.head_seq + 1}",
         )
     ]
+
+
+def _only_export_consents(export: VerifiedExport, chain: ChainSummary, after: int) -> bool:
+    """Whether every event of ``chain`` after seq ``after`` is an ``export_consented``
+    that ``export`` reveals: the exporter's own declaration, written as it exported, or
+    a consent. Readable in full, they hide nothing from the other export, which was made
+    before they existed (docs/PROTOCOL.md "Exports", "Consent")."""
+    kinds = {(e.author, e.seq): e.kind for e in export.revealed}
+    return all(
+        kinds.get((chain.device, seq)) == "export_consented"
+        for seq in range(after + 1, chain.head_seq + 1)
+    )
 
 
 def _implied(

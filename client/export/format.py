@@ -105,6 +105,8 @@ class FindingCode(StrEnum):
     EXPORTER_UNKNOWN = "exporter_unknown"
     AUTHOR_UNKNOWN = "author_unknown"
     HTML_ALTERED = "html_altered"
+    WORDS_WITHOUT_CONSENT = "words_without_consent"
+    NO_DECLARATION = "no_declaration"
 
 
 @dataclass(frozen=True, slots=True)

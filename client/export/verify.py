@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from client.core.verify import VerifiedEvent
+from client.export import consent as export_consent
 from client.export.attribution import Attribution, attribute
 from client.export.format import (
     ChainDoc,
@@ -39,6 +40,7 @@ from schemas.payloads import (
     decode_event,
     payload_kind,
 )
+from schemas.practices import ExportConsented
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,8 @@ class RevealedEvent:
     """The app's plain sentence for the event (client/views/present.py)."""
     deps: tuple[EventId, ...] = ()
     """The author's frontier when it wrote the event: what its device had seen."""
+    source: VerifiedEvent | None = None
+    """The opened event itself, for the apps' folds (the report's summary)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,10 @@ class VerifiedExport:
     exporter: DeviceId
     revealed: list[RevealedEvent]
     """In the causal order the exporter gave, which verification checked."""
+    declaration: ExportConsented
+    """The exporter's own ``export_consented``: whom the export is for, why, until when,
+    and what it left out (docs/PROTOCOL.md "Exports", "Consent"). Every verified export
+    has one (an export without is refused, ``no_declaration``)."""
     chains: list[ChainSummary] = field(default_factory=list)
     members: dict[DeviceId, str] = field(default_factory=dict)
     """Device → its member's name, derived from the revealed membership events exactly
@@ -194,7 +202,10 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
                         f"chains, device {chain.device[:8]}",
                     )
                 )
-    if findings:
+        if not findings:
+            findings += _consent_findings(revealed, exporter, attribution, doc.created_at)
+    declaration = export_consent.declaration_of(revealed, exporter)
+    if findings or declaration is None:
         return None, findings
     seqs: dict[DeviceId, list[int]] = {}
     for event in revealed:
@@ -221,7 +232,57 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
         },
         device_members={d: bytes(m) for d, m in attribution.devices.items()},
         member_names={bytes(m): n for m, n in attribution.names.items()},
+        declaration=declaration,
     ), []
+
+
+def _written(
+    revealed: list[RevealedEvent], attribution: Attribution
+) -> list[export_consent.Written]:
+    return [
+        export_consent.Written(
+            event_id=e.event_id,
+            member=attribution.devices.get(e.author),
+            kind=e.kind,
+            payload=e.payload,
+            consent=export_consent.consent_of(e),
+        )
+        for e in revealed
+    ]
+
+
+def _consent_findings(
+    revealed: list[RevealedEvent], exporter: DeviceId, attribution: Attribution, created_at: int
+) -> list[ExportFinding]:
+    """An export without the exporter's declaration, or the other partner's words
+    revealed without their consent (docs/PROTOCOL.md "Exports", "Consent"). Every export
+    declares its recipient, purpose and end: one without is refused whatever it shows,
+    so no export can carry the partner's words past the consent check."""
+    declaration = export_consent.declaration_of(revealed, exporter)
+    if declaration is None:
+        return [
+            _finding(
+                FindingCode.NO_DECLARATION,
+                "The export does not say whom it is for, why and until when, as every "
+                "Trellis export does, so it cannot be checked for both partners' consent.",
+                "revealed",
+            )
+        ]
+    exporter_member = attribution.devices.get(exporter)
+    if exporter_member is None:
+        return []
+    uncovered = export_consent.needs_consent(
+        _written(revealed, attribution), exporter_member, declaration, created_at
+    )
+    return [
+        _finding(
+            FindingCode.WORDS_WITHOUT_CONSENT,
+            "The export shows the other partner's own words without their consent to this "
+            "export (same recipient and purpose, not expired when it was made).",
+            f"revealed event {e.event_id.hex()[:8]}",
+        )
+        for e in uncovered
+    ]
 
 
 def _check_chain(
@@ -390,6 +451,7 @@ def _open_revealed(
                 payload=_plain(msgspec.to_builtins(payload, builtin_types=(bytes,))),
                 summary=event_summary(verified, names),
                 deps=tuple(EventId(d) for d in body.deps),
+                source=verified,
             )
         )
     return revealed, attribution

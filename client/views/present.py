@@ -38,6 +38,7 @@ from schemas.practices import (
     CheckIn,
     DisclosureAcknowledged,
     DisclosureMade,
+    ExportConsented,
     GratitudeNoted,
     MilestoneMarked,
     ProfileUpdated,
@@ -169,6 +170,8 @@ def practice_summary(p: object, who: str) -> str:
             return f"{who} cleared their signal"
         case WindowPostponed():
             return f"{who} postponed a transparency window once"
+        case ExportConsented():
+            return f"{who} consented to an export for {p.recipient}"
     return intimacy_summary(p, who) or f"{who} wrote an event"
 
 

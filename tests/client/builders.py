@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import msgspec
 
-from client.core.verify import LogVerifier, Outcome, Verdict
+from client.core.verify import LogVerifier, Outcome, Verdict, VerifiedEvent
 from client.keys import crypto
-from schemas.envelope import encode_envelope, event_id_of
+from schemas.envelope import decode_envelope, encode_envelope, event_id_of
 from schemas.http import invite_proof_transcript
 from schemas.ids import DeviceId, EventId, MemberId, SpaceId
 from schemas.payloads import (
@@ -33,8 +33,10 @@ from schemas.payloads import (
     MemberJoined,
     Payload,
     SpaceCreated,
+    decode_payload,
     encode_payload,
 )
+from schemas.practices import ExportConsented
 
 
 def fixed_bytes(label: str, size: int) -> bytes:
@@ -307,3 +309,30 @@ def admit_until_settled(verifier: LogVerifier, arrivals: Iterable[bytes]) -> lis
             accepted.append(outcome)
             queue.extend(d for d in pending if d not in queue)
     return accepted
+
+
+def declared(
+    writer: Writer,
+    events: Sequence[VerifiedEvent],
+    *,
+    recipient: str = "Dr. Rivera",
+    purpose: str = "Couples therapy",
+) -> VerifiedEvent:
+    """``writer``'s export declaration (``export_consented``), following on from its last
+    event in ``events``: what ``trellis export --for --purpose --until`` writes before it
+    builds, and what every export must reveal (docs/PROTOCOL.md "Exports", "Consent").
+    The writer's own chain position is left as it was, so a test can declare again."""
+    own = sorted((e for e in events if e.author == writer.device_id), key=lambda e: e.envelope.seq)
+    clock_ms = writer.clock_ms  # the same declaration every time: exports byte for byte
+    built = writer.write(
+        ExportConsented(
+            recipient=recipient, purpose=purpose, expires_at=START_MS + 30 * 24 * 3_600_000
+        ),
+        seq=len(own) + 1,
+        prev=own[-1].event_id if own else None,
+        advance=False,
+    )
+    writer.clock_ms = clock_ms
+    env = decode_envelope(built.data)
+    body = msgspec.msgpack.decode(crypto.open_event(writer.events_key, env), type=EventBody)
+    return VerifiedEvent(built.event_id, env, built.data, body, decode_payload(body.payload))

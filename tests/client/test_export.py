@@ -41,6 +41,7 @@ from tests.client.builders import (
     Built,
     Pair,
     Writer,
+    declared,
     entry,
     new_verifier,
     paired,
@@ -111,12 +112,15 @@ def tell_story() -> Story:
 def export_of(
     story: Story, *, chosen: set[EventId] | None = None, exporter: Writer | None = None
 ) -> bytes:
+    """The export ``trellis export`` makes: the choice plus the exporter's declaration."""
+    writer = story.pair.alex if exporter is None else exporter
+    declaration = declared(writer, story.events)
     return build_export(
         space_id=SPACE_ID,
-        events=story.events,
-        chosen=story.chosen if chosen is None else chosen,
+        events=[*story.events, declaration],
+        chosen={*(story.chosen if chosen is None else chosen), declaration.event_id},
         events_key_for_epoch=lambda epoch: crypto.events_key_for(EPOCH_KEYS[epoch]),
-        exporter=(story.pair.alex if exporter is None else exporter).device,
+        exporter=writer.device,
         title=TITLE,
         created_at_ms=CREATED_AT_MS,
     )
@@ -204,14 +208,20 @@ def test_an_agreements_export_verifies_and_reveals_its_history_in_order(
         "agreement_proposed",
         "agreement_accepted",
         "agreement_withdrawn",
+        "export_consented",
     ]
     # The invite Blake joined by is revealed too: it is what says whose device Blake's is.
-    assert {e.event_id for e in verified.revealed} == story.chosen | {story.pair.invite.event_id}
+    declaration = verified.revealed[-1].event_id
+    assert {e.event_id for e in verified.revealed} == story.chosen | {
+        story.pair.invite.event_id,
+        declaration,
+    }
     assert verified.members == {
         story.pair.alex.device_id: "Alex",
         story.pair.blake.device_id: "Blake",
     }
-    withdrawal = verified.revealed[-1]
+    assert verified.declaration.recipient == "Dr. Rivera"
+    withdrawal = verified.revealed[-2]
     assert withdrawal.payload == {
         "type": "agreement_withdrawn",
         "version": story.proposal.event_id.hex(),
@@ -230,9 +240,10 @@ def test_the_export_carries_each_authors_whole_chain_and_counts_what_stays_seale
     chains = {c.device: c for c in verified.chains}
     alex, blake = chains[story.pair.alex.device_id], chains[story.pair.blake.device_id]
     # Alex's seq 2 is the invite Blake joined by: revealed so Blake's device is attributed.
-    assert (alex.head_seq, alex.revealed_seqs) == (6, (1, 2, 4, 6))
+    # Alex's seq 7 is the declaration written as the export was made.
+    assert (alex.head_seq, alex.revealed_seqs) == (7, (1, 2, 4, 6, 7))
     assert (blake.head_seq, blake.revealed_seqs) == (4, (1, 3))
-    assert alex.head_id == story.withdrawn.event_id
+    assert alex.event_ids[5] == story.withdrawn.event_id
     # Alex's and Blake's journal entries between the revealed events stay sealed.
     assert verified.sealed_count == 4
 
@@ -242,7 +253,9 @@ def test_the_holder_can_read_the_chosen_events_and_nothing_else(
 ) -> None:
     doc = doc_of(export)
     revealed_ids = {bytes.fromhex(r.event_id) for r in doc.revealed}
-    assert revealed_ids == story.chosen | {story.pair.invite.event_id}
+    assert revealed_ids - story.chosen - {story.pair.invite.event_id} == {
+        bytes.fromhex(doc.revealed[-1].event_id)  # the declaration
+    }
     for data in (export, report):
         for text in JOURNAL_TEXTS:
             assert text.encode() not in data
@@ -278,7 +291,7 @@ def test_the_html_report_reads_plainly_and_says_how_to_check_it(report: bytes) -
     text = report.decode()
     assert "<h1>Phones &amp; dinner &lt;history&gt;</h1>" in text
     assert "trellis verify-export FILE" in text
-    assert "You can read the 6 events listed below, and nothing else" in text
+    assert "it holds only the 7 events Alex chose to share" in text
     assert "4 other events" in text
     assert "Exported by</dt><dd>Alex" in text
     assert "<li>No phones at the table</li>" in text
@@ -301,7 +314,7 @@ def test_a_dishonest_exporter_can_leave_an_event_unrevealed_but_not_hide_that_it
     assert findings == []
     assert verified is not None
     alex = next(c for c in verified.chains if c.device == story.pair.alex.device_id)
-    assert alex.head_seq == story.withdrawn.seq
+    assert alex.head_seq == story.withdrawn.seq + 1  # the declaration follows it
     assert story.withdrawn.seq not in alex.revealed_seqs
 
 
@@ -310,7 +323,11 @@ def test_the_exporters_own_membership_is_always_revealed(story: Story) -> None:
     verified, findings = verify_export(only_the_proposal)
     assert findings == []
     assert verified is not None
-    assert [e.kind for e in verified.revealed] == ["space_created", "agreement_proposed"]
+    assert [e.kind for e in verified.revealed] == [
+        "space_created",
+        "agreement_proposed",
+        "export_consented",
+    ]
     assert verified.members == {story.pair.alex.device_id: "Alex"}
 
 
@@ -376,10 +393,13 @@ def test_reordering_two_envelopes_shows_at_both_places(story: Story, export: byt
 def test_removing_the_withdrawal_shows(story: Story, export: bytes) -> None:
     withdrawal = story.withdrawn.event_id.hex()
 
+    declaration = doc_of(export).revealed[-1].event_id
+
     def remove(d: ExportDocument) -> ExportDocument:
-        d = replace_chain(d, 0, d.chains[0].envelopes[:-1])
+        # The withdrawal and the declaration after it: the chain ends at the withdrawal.
+        d = replace_chain(d, 0, d.chains[0].envelopes[:-2])
         return msgspec.structs.replace(
-            d, revealed=[r for r in d.revealed if r.event_id != withdrawal]
+            d, revealed=[r for r in d.revealed if r.event_id not in (withdrawal, declaration)]
         )
 
     tampered = edited(export, remove)
@@ -393,15 +413,18 @@ def test_removing_the_withdrawal_and_its_head_is_caught_by_the_exporters_signatu
     """Someone who is not the exporter cannot make the chain end earlier."""
     withdrawal = story.withdrawn.event_id.hex()
 
+    declaration = doc_of(export).revealed[-1].event_id
+
     def remove(d: ExportDocument) -> ExportDocument:
-        d = replace_chain(d, 0, d.chains[0].envelopes[:-1])
+        # The withdrawal and the declaration after it: the chain ends at the withdrawal.
+        d = replace_chain(d, 0, d.chains[0].envelopes[:-2])
         head = msgspec.structs.replace(
             d.chains[0], head_seq=5, head_id=story.journal[2].event_id.hex()
         )
         return msgspec.structs.replace(
             d,
             chains=[head, *d.chains[1:]],
-            revealed=[r for r in d.revealed if r.event_id != withdrawal],
+            revealed=[r for r in d.revealed if r.event_id not in (withdrawal, declaration)],
         )
 
     tampered = edited(export, remove)

@@ -25,7 +25,6 @@ from client.export.compare import cross_check
 from client.export.format import (
     ExportDocument,
     RevealedDoc,
-    b64,
     encode_document,
     from_b64,
     signed_bytes,
@@ -44,6 +43,7 @@ from tests.client.builders import (
     START_MS,
     Built,
     Writer,
+    declared,
     fixed_bytes,
     invite_issued,
     member_joined,
@@ -59,10 +59,12 @@ PROPOSAL = AgreementProposed(title="Phones away", clauses=["No phones at dinner"
 def export_by(
     writer: Writer, events: list[VerifiedEvent], chosen: set[EventId], title: str = "History"
 ) -> bytes:
+    """The export ``writer`` makes of ``chosen``, with its declaration."""
+    declaration = declared(writer, events)
     return build_export(
         space_id=SPACE_ID,
-        events=events,
-        chosen=chosen,
+        events=[*events, declaration],
+        chosen={*chosen, declaration.event_id},
         events_key_for_epoch=lambda epoch: crypto.events_key_for(EPOCH_KEYS[epoch]),
         exporter=writer.device,
         title=title,
@@ -152,24 +154,17 @@ def test_a_key_other_than_the_committed_one_is_refused_by_admission_and_by_verif
     assert outcome.verdict is Verdict.REJECTED
     assert outcome.code is RejectCode.BAD_KEY_COMMITMENT
 
-    # Blake, the forger, puts the event in an export with the key that opens it.
-    honest = export_by(pair.blake, events, {proposal.event_id})
+    # Blake, the forger, puts the event in an export (its chain, then the declaration)
+    # with the key that opens it.
+    held = _held_as_forger(forged, second_key)
+    honest = export_by(pair.blake, [*events, held], {proposal.event_id})
     doc = msgspec.json.decode(honest, type=ExportDocument)
-    chains = [
-        msgspec.structs.replace(
-            c,
-            head_seq=c.head_seq + 1,
-            head_id=forged.event_id.hex(),
-            envelopes=[*c.envelopes, b64(forged.data)],
-        )
-        if c.device == pair.blake.device_id.hex()
-        else c
-        for c in doc.chains
+    revealed = [
+        *doc.revealed[:-1],
+        RevealedDoc(forged.event_id.hex(), second_key.hex()),
+        doc.revealed[-1],
     ]
-    revealed = [*doc.revealed, RevealedDoc(forged.event_id.hex(), second_key.hex())]
-    forged_export = resigned(
-        msgspec.structs.replace(doc, chains=chains, revealed=revealed), pair.blake.device
-    )
+    forged_export = resigned(msgspec.structs.replace(doc, revealed=revealed), pair.blake.device)
     assert FindingCode.BAD_KEY_COMMITMENT in codes_of(forged_export)
 
 
@@ -239,6 +234,18 @@ def test_a_third_member_made_up_in_an_export_is_reported():
     assert blakes is not None
     codes = {f.code for f in cross_check(without_blake, blakes).findings}
     assert "different_members" in codes
+
+
+def _held_as_forger(built: Built, content_key: bytes) -> VerifiedEvent:
+    """A two-key event as its forger holds it, opened with the key the forger reveals."""
+    env = msgspec.msgpack.decode(built.data, type=Envelope)
+    plaintext = crypto.unpad(
+        sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            env.ciphertext, header_bytes(env), env.nonce, content_key
+        )
+    )
+    body = msgspec.msgpack.decode(plaintext, type=EventBody)
+    return VerifiedEvent(built.event_id, env, built.data, body, decode_payload(body.payload))
 
 
 def _unchecked(built: Built) -> VerifiedEvent:

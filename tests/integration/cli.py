@@ -5,10 +5,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 TRELLIS = str(Path(sys.executable).with_name("trellis"))
 PASSPHRASE = "a long and private passphrase"
+FOR_THERAPIST = (
+    "--for",
+    "Dr. Rivera",
+    "--purpose",
+    "our next session",
+    "--until",
+    (date.today() + timedelta(days=30)).isoformat(),
+)
+"""Whom an export is for, why and until when (docs/PROTOCOL.md "Exports", "Consent")."""
 
 
 def run(

@@ -11,7 +11,7 @@ import pytest
 
 from client.cli.app import build_parser
 from client.cli.private import NOT_SAFE_POINTER
-from tests.integration.cli import pair_homes, run
+from tests.integration.cli import FOR_THERAPIST, pair_homes, run
 from tests.integration.relay_process import RelayProcess
 
 
@@ -65,7 +65,7 @@ def test_pacing_forward_needs_both_and_a_step_back_is_one_partner_s_alone(
     assert run(alex, "verify").returncode == 0
     run(alex, "private", "add", "only mine to read")
     exported = paired[0].parent / "pacing.json"
-    run(alex, "export", "--pacing", "--format", "json", "--out", str(exported))
+    run(alex, "export", *FOR_THERAPIST, "--pacing", "--format", "json", "--out", str(exported))
     checked = run(alex, "verify-export", str(exported), "--show")
     assert "Blake stepped back to stage 1" in checked.stdout
     assert "wrote in the journal" not in checked.stdout

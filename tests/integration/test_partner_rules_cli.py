@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from tests.integration.cli import pair_homes, run
+from tests.integration.cli import FOR_THERAPIST, pair_homes, run
 from tests.integration.relay_process import RelayProcess
 
 
@@ -45,7 +45,17 @@ def test_writing_what_the_partner_may_not_write_is_refused_before_it_is_written(
     alex, blake = pair_homes(tmp_path, relay.url)
     run(alex, "journal", "add", "A hard evening.")
     run(alex, "disclose", "--kind", "meeting", "--summary", "Went to my meeting.")
-    run(alex, "agreement", "propose", "--title", "Phones at night", "--clause", "Off by 10")
+    run(
+        alex,
+        "agreement",
+        "propose",
+        "--title",
+        "Phones at night",
+        "--clause",
+        "Off by 10",
+        "--review-on",
+        "2030-01-01",
+    )
     run(alex, "sync")
     run(blake, "sync")
     [item] = _journal(blake)
@@ -82,7 +92,17 @@ def test_accepting_while_offline_after_a_withdrawal_verifies_clean_and_shows_wha
 ) -> None:
     """The README's walk-through with the two partners working at the same time."""
     alex, blake = pair_homes(tmp_path, relay.url)
-    run(alex, "agreement", "propose", "--title", "Phones at night", "--clause", "Off by 10")
+    run(
+        alex,
+        "agreement",
+        "propose",
+        "--title",
+        "Phones at night",
+        "--clause",
+        "Off by 10",
+        "--review-on",
+        "2030-01-01",
+    )
     run(alex, "sync")
     run(blake, "sync")
     agreement = _only_agreement(blake)[:8]
@@ -135,21 +155,31 @@ def test_export_writes_a_private_file_and_never_overwrites_without_force(
     tmp_path: Path, relay: RelayProcess
 ) -> None:
     alex, _ = pair_homes(tmp_path, relay.url)
-    run(alex, "agreement", "propose", "--title", "Phones at night", "--clause", "Off by 10")
+    run(
+        alex,
+        "agreement",
+        "propose",
+        "--title",
+        "Phones at night",
+        "--clause",
+        "Off by 10",
+        "--review-on",
+        "2030-01-01",
+    )
     out = tmp_path / "export.html"
 
-    made = run(alex, "export", "--agreements", "--out", str(out))
+    made = run(alex, "export", *FOR_THERAPIST, "--agreements", "--out", str(out))
     assert _mode(out) == 0o600
     assert "decrypted text" in made.stdout
     assert "keys" in made.stdout
 
     out.write_bytes(b"something else")
-    refused = run(alex, "export", "--agreements", "--out", str(out), check=False)
+    refused = run(alex, "export", *FOR_THERAPIST, "--agreements", "--out", str(out), check=False)
     assert refused.returncode == 1
     assert "--force" in refused.stderr
     assert out.read_bytes() == b"something else"
 
     out.chmod(0o644)
-    run(alex, "export", "--agreements", "--out", str(out), "--force")
+    run(alex, "export", *FOR_THERAPIST, "--agreements", "--out", str(out), "--force")
     assert out.read_bytes() != b"something else"
     assert _mode(out) == 0o600

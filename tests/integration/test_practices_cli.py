@@ -12,7 +12,7 @@ import pytest
 from client.space import Space
 from schemas.payloads import Payload
 from schemas.practices import AgreementAccepted, AgreementWithdrawn
-from tests.integration.cli import PASSPHRASE, TRELLIS, pair_homes, run, trellis_env
+from tests.integration.cli import FOR_THERAPIST, PASSPHRASE, TRELLIS, pair_homes, run, trellis_env
 from tests.integration.relay_process import RelayProcess
 
 
@@ -226,7 +226,7 @@ def test_an_export_verifies_offline_and_a_one_byte_edit_fails(
 
     for fmt in ("json", "html"):
         out = tmp_path / f"export.{fmt}"
-        run(alex, "export", "--agreements", "--format", fmt, "--out", str(out))
+        run(alex, "export", *FOR_THERAPIST, "--agreements", "--format", fmt, "--out", str(out))
         data = out.read_bytes()
         assert b"a private journal line" not in data
         nobody = tmp_path / "nobody"  # verify-export needs no home, keys or account
@@ -260,8 +260,26 @@ def test_verify_export_cross_checks_one_export_from_each_partner(
     run(blake, "agreement", "accept", listed["id"])
     sync_both(alex, blake)
     alex_export, blake_export = tmp_path / "alex.json", tmp_path / "blake.html"
-    run(alex, "export", "--agreements", "--format", "json", "--out", str(alex_export))
-    run(blake, "export", "--agreements", "--format", "html", "--out", str(blake_export))
+    run(
+        alex,
+        "export",
+        *FOR_THERAPIST,
+        "--agreements",
+        "--format",
+        "json",
+        "--out",
+        str(alex_export),
+    )
+    run(
+        blake,
+        "export",
+        *FOR_THERAPIST,
+        "--agreements",
+        "--format",
+        "html",
+        "--out",
+        str(blake_export),
+    )
     nobody = tmp_path / "nobody"
 
     agree = run(nobody, "verify-export", str(alex_export), str(blake_export), "--show")
@@ -272,7 +290,17 @@ def test_verify_export_cross_checks_one_export_from_each_partner(
     # Blake withdraws; Alex's older export now lacks what Blake's new one holds.
     run(blake, "agreement", "withdraw", listed["id"])
     sync_both(alex, blake)
-    run(blake, "export", "--agreements", "--format", "html", "--out", str(blake_export), "--force")
+    run(
+        blake,
+        "export",
+        *FOR_THERAPIST,
+        "--agreements",
+        "--format",
+        "html",
+        "--out",
+        str(blake_export),
+        "--force",
+    )
     differ = run(nobody, "verify-export", str(alex_export), str(blake_export), check=False)
     assert differ.returncode == 1
     assert "do NOT agree" in differ.stdout
