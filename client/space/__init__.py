@@ -19,16 +19,15 @@ verifier before it is stored or shown (docs/PROTOCOL.md §9).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import os
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 
+from client.core import decisions
 from client.core.integrity import SPLIT_VIEW_GRACE_MS, Finding, assess, waiting_item
 from client.core.session import (
     Acknowledged,
@@ -83,9 +82,6 @@ from schemas.payloads import (
 
 DEFAULT_INVITE_TTL_S = 24 * 3600
 MAX_INVITE_TTL_S = 7 * 24 * 3600
-WATCH_RETRY_MAX_S = 30.0
-RETRY_FIRST_DELAY_S = 0.25
-_PASSING_CODES = frozenset({"shutting_down", "internal_error", "rate_limited", "auth_timeout"})
 
 _META_SPACE = "space_id"
 _META_DEVICE = "device_id"
@@ -314,11 +310,16 @@ class Space:
             raise
         # Redeemed and saved: if this first sync fails, the join completes on the next
         # successful one, and ``space.joined`` tells the caller which happened.
-        with contextlib.suppress(TrellisError):
+        # Only passing failures wait for the next sync; a permanent one (this device
+        # refused, the space gone) is the caller's to hear now (core/decisions.py).
+        try:
             await space.sync()
             if info.kind == "rejoin":
                 # Lost every device: the old ones are removed in the same step (§5.9).
                 await devices.finish_rejoin(space)
+        except TrellisError as exc:
+            if not is_passing_failure(exc):
+                raise
         return space
 
     @classmethod
@@ -471,18 +472,14 @@ class Space:
             )
         for_device: DeviceId | None = None
         if kind == "rejoin":
-            m = self.membership
-            targets = sorted(
-                d.device_id
-                for d in m.devices.values()
-                if d.member_id == for_member and m.lifecycle.active(d.device_id)
+            for_device = (
+                None if for_member is None else decisions.rejoin_device(self.membership, for_member)
             )
-            if not targets:
+            if for_device is None:
                 raise TrellisError(
                     "Your partner has no device left in the space to replace.",
                     code=ClientErrorCode.NO_PARTNER_DEVICE,
                 )
-            for_device = targets[0]
         if not 60 <= ttl_s <= MAX_INVITE_TTL_S:
             raise TrellisError(
                 "An invite can last from one minute to seven days.",
@@ -542,7 +539,7 @@ class Space:
         report = SyncReport()
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + retry_for_s
-        delay = RETRY_FIRST_DELAY_S
+        delay: float | None = None
         while True:
             started = loop.time()
             try:
@@ -558,10 +555,8 @@ class Space:
             except TrellisError as exc:
                 if not is_passing_failure(exc) or (not watch and loop.time() >= give_up_at):
                     raise
-            if loop.time() - started > WATCH_RETRY_MAX_S:
-                delay = RETRY_FIRST_DELAY_S  # it was connected for a while: start over
+            delay = decisions.next_retry_delay(delay, loop.time() - started)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, WATCH_RETRY_MAX_S)
 
     async def _sync_once(
         self,
@@ -639,49 +634,22 @@ class Space:
         self, items: list[tuple[bytes, int | None]], report: SyncReport
     ) -> list[VerifiedEvent]:
         """Admit envelopes from the relay; store what passes, hold or record the rest."""
-        accepted: list[tuple[VerifiedEvent, int | None]] = []
         # Signatures first, a page at a time on every core (client/keys/signatures.py).
         verified = signatures.valid_signatures([data for data, _ in items])
-        queue = deque(items)
-        first_readings = len(items)
-        accepted_since_retry = False
-        while queue:
-            data, relay_seq = queue.popleft()
-            outcome = self._verifier.admit(data, trusted=data in verified)
-            if first_readings:
-                # What the relay served at that seq (pending ones re-admitted are not).
-                first_readings -= 1
-                self._tracker.served(
-                    relay_seq,
-                    data,
-                    outcome.event_id,
-                    valid=outcome.verdict is not Verdict.REJECTED,
-                )
-            if outcome.verdict is Verdict.ACCEPTED and outcome.event is not None:
-                accepted.append((outcome.event, relay_seq))
-                self._pending.pop(outcome.event.event_id, None)
-                accepted_since_retry = True
-            elif outcome.verdict is Verdict.PENDING and outcome.event_id is not None:
-                if outcome.event_id not in self._pending:
-                    self._pending[outcome.event_id] = (data, relay_seq)
-                    await self._store.put_pending(
-                        outcome.event_id, data, relay_seq, outcome.waiting_for
-                    )
-            elif outcome.verdict is Verdict.REJECTED:
-                if outcome.event_id is not None:
-                    self._pending.pop(outcome.event_id, None)
-                key = outcome.event_id or b""
-                if key not in self._rejected:
-                    self._rejected.add(key)
-                    report.rejected += 1
-                    await self._store.add_rejected(
-                        outcome.event_id, data, str(outcome.code), outcome.reason, relay_seq
-                    )
-            if not queue and accepted_since_retry and self._pending:
-                # What waited may pass now: one more round over the held events, and
-                # again only while a round lets something through (not once per event).
-                accepted_since_retry = False
-                queue.extend(self._pending.values())
+        # What passes, waits or fails, held events retried: client/core/decisions.py.
+        page = decisions.admit_page(self._verifier, items, self._pending, self._rejected, verified)
+        for served in page.served:
+            self._tracker.served(served.relay_seq, served.data, served.event_id, valid=served.valid)
+        for h in page.held:
+            self._pending[h.event_id] = (h.data, h.relay_seq)
+            await self._store.put_pending(h.event_id, h.data, h.relay_seq, h.waiting_for)
+        for event_id in page.released:
+            self._pending.pop(event_id, None)
+        for r in page.rejected:
+            self._rejected.add(r.event_id or b"")
+            await self._store.add_rejected(r.event_id, r.data, r.code, r.reason, r.relay_seq)
+        report.rejected += len(page.rejected)
+        accepted = page.accepted
         if accepted:
             await self._store.add_events(_new_event(e, s) for e, s in accepted)
             for event, _ in accepted:
@@ -697,11 +665,9 @@ class Space:
         if invite is None:
             # The partner's invite event has not reached the relay yet; try next sync.
             return
-        member_id, name = pending.member_id, pending.name
-        joins = invite.joins_member
-        if joins is not None and joins in self._verifier.membership.members:
-            member_id = joins
-            name = self._verifier.membership.members[joins].name
+        member_id, name = decisions.joining_identity(
+            self._verifier.membership, invite.invite_id, MemberId(pending.member_id), pending.name
+        ) or (pending.member_id, pending.name)
         payload = MemberJoined(
             member_id=member_id,
             name=name,
@@ -906,7 +872,7 @@ def check_payload(payload: Payload) -> None:
 
 def is_passing_failure(exc: TrellisError) -> bool:
     """A failure that may pass if we try again later (the relay restarting, no network)."""
-    return isinstance(exc, RelayUnreachable) or exc.code in _PASSING_CODES
+    return decisions.is_passing_failure(exc.code, unreachable=isinstance(exc, RelayUnreachable))
 
 
 def parse_code(code: str) -> tuple[bytes, str | None]:
