@@ -319,6 +319,7 @@ class Space:
                 await devices.finish_rejoin(space)
         except TrellisError as exc:
             if not is_passing_failure(exc):
+                await space.close()
                 raise
         return space
 
