@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 
 from client.core import decisions
 from client.errors import ClientErrorCode, PassphraseError, TrellisError
-from client.keys import crypto, vault
+from client.keys import crypto, unlock, vault
+from client.keys.unlock import FREE_PASSPHRASE_ATTEMPTS as FREE_PASSPHRASE_ATTEMPTS
 from client.store.localstore import LocalStore, now_ms
 from client.store.relay_http import RelayHttp
 from schemas.http import (
@@ -50,10 +51,6 @@ META_REJOIN = "rejoin_pending"
 META_PASSPHRASE_FAILURES = "passphrase_failures"  # noqa: S105 - a key name
 META_PASSPHRASE_WAIT_UNTIL = "passphrase_wait_until"  # noqa: S105 - a key name
 
-FREE_PASSPHRASE_ATTEMPTS = 3
-"""Wrong passphrases allowed before each further try must wait."""
-PASSPHRASE_FIRST_WAIT_S = 5
-PASSPHRASE_MAX_WAIT_S = 15 * 60
 MIN_DEVICE_PREFIX_CHARS = 4
 
 
@@ -258,10 +255,9 @@ async def unseal_rate_limited(
 ) -> vault.DeviceSecrets:
     """Open the vault, counting wrong passphrases in the local database: after
     FREE_PASSPHRASE_ATTEMPTS, each further try waits twice as long (up to 15 min)."""
-    now = now_ms()
     wait_until = int((await store.get(META_PASSPHRASE_WAIT_UNTIL) or b"0").decode())
-    if now < wait_until:
-        seconds = (wait_until - now + 999) // 1000
+    seconds = unlock.may_try(now_ms(), wait_until)
+    if seconds is not None:
         raise TrellisError(
             f"Too many wrong passphrases. Wait {seconds} s, then try again.",
             code=ClientErrorCode.PASSPHRASE_RATE_LIMITED,
@@ -271,11 +267,8 @@ async def unseal_rate_limited(
     except PassphraseError:
         failures = int((await store.get(META_PASSPHRASE_FAILURES) or b"0").decode()) + 1
         items = {META_PASSPHRASE_FAILURES: str(failures).encode()}
-        if failures >= FREE_PASSPHRASE_ATTEMPTS:
-            wait_s = min(
-                PASSPHRASE_FIRST_WAIT_S * 2 ** (failures - FREE_PASSPHRASE_ATTEMPTS),
-                PASSPHRASE_MAX_WAIT_S,
-            )
+        wait_s = unlock.wait_after(failures)
+        if wait_s is not None:
             items[META_PASSPHRASE_WAIT_UNTIL] = str(now_ms() + wait_s * 1000).encode()
         await store.put(items)
         raise
