@@ -528,6 +528,7 @@ class Space:
         on_event: EventCallback | None = None,
         timeout_s: float | None = 120.0,
         retry_for_s: float = 0.0,
+        connected: asyncio.Event | None = None,
     ) -> SyncReport:
         """Push the outbox and pull until up to date.
 
@@ -536,6 +537,8 @@ class Space:
         connected until cancelled, reconnecting after passing failures, and call
         ``on_event`` for each partner event as it arrives. Failures that retrying cannot
         fix (this device was removed, the space is gone) are raised at once.
+        ``connected`` is set once a session has signed in and read up to the relay's
+        head: from then on a partner's new event reaches ``on_event`` live.
         """
         report = SyncReport()
         loop = asyncio.get_running_loop()
@@ -545,10 +548,14 @@ class Space:
             started = loop.time()
             try:
                 if watch:
-                    await self._sync_once(report, on_event, until_up_to_date=False)
+                    await self._sync_once(
+                        report, on_event, until_up_to_date=False, connected=connected
+                    )
                 else:
                     async with asyncio.timeout(timeout_s):
-                        await self._sync_once(report, on_event, until_up_to_date=True)
+                        await self._sync_once(
+                            report, on_event, until_up_to_date=True, connected=connected
+                        )
                         # A partner left or a revocation lacks its rotation (devices.py).
                         if await devices.rotate_if_due(self):
                             await self._sync_once(report, on_event, until_up_to_date=True)
@@ -567,6 +574,7 @@ class Space:
         until_up_to_date: bool,
         push: list[bytes] | None = None,
         from_start: bool = False,
+        connected: asyncio.Event | None = None,
     ) -> None:
         """One session. ``push`` replaces the outbox (a re-seed); ``from_start`` reads
         the relay's whole history again."""
@@ -614,6 +622,8 @@ class Space:
                     # Read up to the relay's head: what is still missing is overdue.
                     await self._tracker.read_complete(session.cursor)
                     await self._refresh_integrity()
+                    if connected is not None:
+                        connected.set()
                 case _:
                     pass
             if self._join is not None and session.up_to_date:
