@@ -45,8 +45,8 @@ with an honest relay every such event is below ``last_seq``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from client.core.events import Device, Member, VerifiedEvent
 from schemas.ids import DeviceId, EventId, InviteId, MemberId
 from schemas.payloads import (
     DeviceRevoked,
@@ -57,9 +57,6 @@ from schemas.payloads import (
     Payload,
     UnknownPayload,
 )
-
-if TYPE_CHECKING:
-    from client.core.verify import Membership, VerifiedEvent
 
 DEVICE_REVOKED = "device_revoked"
 BAD_REVOCATION = "bad_revocation"
@@ -249,3 +246,44 @@ class Lifecycle:
         current = self.cut_offs.get(device_id)
         if current is None or last_seq < current.last_seq:
             self.cut_offs[device_id] = CutOff(last_seq, by, reason)
+
+
+@dataclass
+class Invite:
+    invite_id: InviteId
+    verify_key: bytes
+    kind: str
+    issuer_member: MemberId
+    used_by: DeviceId | None = None
+    for_member: MemberId | None = None
+    """A rejoin invite's partner (membership_rules.py, rule 6)."""
+
+    @property
+    def joins_member(self) -> MemberId | None:
+        """The existing member a device joining through this invite becomes, or None
+        for a member invite (which adds a new member)."""
+        if self.kind == "device":
+            return self.issuer_member
+        if self.kind == "rejoin":
+            return self.for_member
+        return None
+
+
+@dataclass
+class Membership:
+    """Members and devices as established by signed events only."""
+
+    genesis: EventId | None = None
+    members: dict[MemberId, Member] = field(default_factory=dict)
+    devices: dict[DeviceId, Device] = field(default_factory=dict)
+    invites: dict[InviteId, Invite] = field(default_factory=dict)
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    """Revocations, leaves and epochs (:class:`Lifecycle`, above)."""
+
+    def member_of(self, device_id: bytes) -> Member | None:
+        device = self.devices.get(DeviceId(device_id))
+        return None if device is None else self.members.get(device.member_id)
+
+    def is_active(self, device_id: bytes) -> bool:
+        """A member device that was not revoked and whose partner did not leave."""
+        return DeviceId(device_id) in self.devices and self.lifecycle.active(device_id)

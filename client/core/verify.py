@@ -21,27 +21,38 @@ The verifier keeps only what these rules need; storage and sockets live elsewher
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
-import msgspec
-
 from client.core.admission_checks import open_plaintext
-from client.core.membership_rules import Lifecycle
+from client.core.events import Device, Member, VerifiedEvent
+from client.core.membership_rules import Invite, Membership
 from client.keys import crypto
 from schemas.envelope import Envelope, EnvelopeFormatError, decode_envelope, event_id_of
 from schemas.http import invite_proof_transcript
 from schemas.ids import DeviceId, EventId, InviteId, MemberId, SpaceId
 from schemas.payloads import (
-    EventBody,
     InviteIssued,
     KeyRotated,
     MemberJoined,
-    Payload,
     PayloadFormatError,
     SpaceCreated,
-    UnknownPayload,
 )
+
+__all__ = [
+    "Device",
+    "Invite",
+    "LogVerifier",
+    "Member",
+    "Membership",
+    "Outcome",
+    "RejectCode",
+    "Verdict",
+    "VerifiedEvent",
+]
+"""``Device``, ``Member`` and ``VerifiedEvent`` live in client/core/events.py and
+``Invite``, ``Membership`` in client/core/membership_rules.py (so the two modules do not
+import each other); they are re-exported here for the importers that name this module."""
 
 
 class Verdict(StrEnum):
@@ -77,43 +88,6 @@ class RejectCode(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Device:
-    device_id: DeviceId
-    member_id: MemberId
-    box_key: bytes
-    added_by: EventId
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    member_id: MemberId
-    name: str
-    joined_by: EventId
-
-
-class VerifiedEvent(msgspec.Struct, frozen=True, gc=False):
-    """An accepted event with its decrypted body; the unit the fold works on.
-
-    A device holds one of these per event of its space, so ``gc=False`` (it never takes
-    part in a reference cycle): Python's cycle collector walking them, with their
-    bodies and payloads, took ~16% of a 100,000-event catch-up (bench/catchup.py)."""
-
-    event_id: EventId
-    envelope: Envelope
-    canonical: bytes
-    body: EventBody
-    payload: Payload | UnknownPayload
-
-    @property
-    def author(self) -> DeviceId:
-        return DeviceId(self.envelope.author)
-
-    @property
-    def lamport(self) -> int:
-        return self.body.lamport
-
-
-@dataclass(frozen=True, slots=True)
 class Outcome:
     verdict: Verdict
     event_id: EventId | None = None
@@ -121,47 +95,6 @@ class Outcome:
     code: RejectCode | None = None
     reason: str = ""
     waiting_for: str = ""
-
-
-@dataclass
-class _Invite:
-    invite_id: InviteId
-    verify_key: bytes
-    kind: str
-    issuer_member: MemberId
-    used_by: DeviceId | None = None
-    for_member: MemberId | None = None
-    """A rejoin invite's partner (membership_rules.py, rule 6)."""
-
-    @property
-    def joins_member(self) -> MemberId | None:
-        """The existing member a device joining through this invite becomes, or None
-        for a member invite (which adds a new member)."""
-        if self.kind == "device":
-            return self.issuer_member
-        if self.kind == "rejoin":
-            return self.for_member
-        return None
-
-
-@dataclass
-class Membership:
-    """Members and devices as established by signed events only."""
-
-    genesis: EventId | None = None
-    members: dict[MemberId, Member] = field(default_factory=dict)
-    devices: dict[DeviceId, Device] = field(default_factory=dict)
-    invites: dict[InviteId, _Invite] = field(default_factory=dict)
-    lifecycle: Lifecycle = field(default_factory=Lifecycle)
-    """Revocations, leaves and epochs (client/core/membership_rules.py)."""
-
-    def member_of(self, device_id: bytes) -> Member | None:
-        device = self.devices.get(DeviceId(device_id))
-        return None if device is None else self.members.get(device.member_id)
-
-    def is_active(self, device_id: bytes) -> bool:
-        """A member device that was not revoked and whose partner did not leave."""
-        return DeviceId(device_id) in self.devices and self.lifecycle.active(device_id)
 
 
 class LogVerifier:
@@ -394,7 +327,7 @@ class LogVerifier:
             m.devices[author] = Device(author, member_id, payload.box_key, event.event_id)
         elif isinstance(payload, InviteIssued):
             issuer = m.devices[author].member_id
-            m.invites[InviteId(payload.invite_id)] = _Invite(
+            m.invites[InviteId(payload.invite_id)] = Invite(
                 InviteId(payload.invite_id),
                 payload.verify_key,
                 payload.kind,

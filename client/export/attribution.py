@@ -3,7 +3,8 @@
 
 A device's own ``member_joined`` names a member and a name, but for a device invite (and
 a rejoin invite) the apps ignore both and count the device as the member the invite
-says (client/core/verify.py, ``_Invite.joins_member``). An export that took the name from the
+says (client/core/membership_rules.py, ``Invite.joins_member``). An export that took the
+name from the
 device's own event would let a device added by one partner appear as the other partner.
 So an export carries, revealed, every signed fact the apps used: each device's first
 event, the ``invite_issued`` it joined by, that invite's author's facts in turn, and for

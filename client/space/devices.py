@@ -24,8 +24,10 @@ import hashlib
 import os
 from dataclasses import dataclass
 
+from client.core import decisions
 from client.errors import ClientErrorCode, PassphraseError, TrellisError
-from client.keys import crypto, vault
+from client.keys import crypto, unlock, vault
+from client.keys.unlock import FREE_PASSPHRASE_ATTEMPTS as FREE_PASSPHRASE_ATTEMPTS
 from client.space.ports import SpaceLike
 from client.store.localstore import LocalStore, now_ms
 from client.store.relay_http import RelayHttp
@@ -37,7 +39,7 @@ from schemas.http import (
     revoke_device_transcript,
 )
 from schemas.ids import DeviceId
-from schemas.payloads import DeviceRevoked, KeyRotated, MemberLeft, SealedKey
+from schemas.payloads import DeviceRevoked, MemberLeft
 
 META_SAFETY_CONFIRMED = "safety_number_confirmed"
 META_LEFT = "left_space"
@@ -46,10 +48,6 @@ META_REJOIN = "rejoin_pending"
 META_PASSPHRASE_FAILURES = "passphrase_failures"  # noqa: S105 - a key name
 META_PASSPHRASE_WAIT_UNTIL = "passphrase_wait_until"  # noqa: S105 - a key name
 
-FREE_PASSPHRASE_ATTEMPTS = 3
-"""Wrong passphrases allowed before each further try must wait."""
-PASSPHRASE_FIRST_WAIT_S = 5
-PASSPHRASE_MAX_WAIT_S = 15 * 60
 MIN_DEVICE_PREFIX_CHARS = 4
 
 
@@ -113,15 +111,14 @@ async def revoke(space: SpaceLike, text: str, *, reason: str | None = None) -> D
     signed ``device_revoked`` and a rotation to the remaining devices are written."""
     target = resolve_device(space, text)
     m = space.membership
-    mine = m.devices.get(space.device_id)
-    device = m.devices[target]
-    if target == space.device_id:
+    refusal = decisions.revoke_refusal(m, space.device_id, target)
+    if refusal is ClientErrorCode.CANNOT_REVOKE_SELF:
         raise TrellisError(
             "This device cannot remove itself; remove it from another of your devices, "
             "or use 'trellis leave' to leave the space.",
             code=ClientErrorCode.CANNOT_REVOKE_SELF,
         )
-    if mine is None or device.member_id != mine.member_id:
+    if refusal is not None:
         raise TrellisError(
             "Only your own devices can be removed from here; your partner removes theirs.",
             code=ClientErrorCode.NOT_YOUR_DEVICE,
@@ -163,33 +160,19 @@ async def rejoin_invite(space: SpaceLike, *, ttl_s: int) -> str:
         raise TrellisError(
             "This device has not finished joining.", code=ClientErrorCode.JOIN_INCOMPLETE
         )
-    partners = [
-        member
-        for member in m.members.values()
-        if member.member_id != me.member_id and member.member_id not in m.lifecycle.left
-    ]
-    if not partners:
+    partner = decisions.rejoin_partner(m, me.member_id)
+    if partner is None:
         raise TrellisError(
             "Your partner is not in the space (never joined, or left), so there is nobody "
             "to re-pair; use 'trellis invite' for a new partner.",
             code=ClientErrorCode.NO_PARTNER,
         )
-    return await space.invite(ttl_s=ttl_s, kind="rejoin", for_member=partners[0].member_id)
+    return await space.invite(ttl_s=ttl_s, kind="rejoin", for_member=partner)
 
 
 def lost_devices(space: SpaceLike) -> list[DeviceId]:
     """This member's other active devices: after a rejoin, the ones that were lost."""
-    me = space.me()
-    m = space.membership
-    if me is None:
-        return []
-    return sorted(
-        d.device_id
-        for d in m.devices.values()
-        if d.member_id == me.member_id
-        and d.device_id != space.device_id
-        and m.lifecycle.active(d.device_id)
-    )
+    return decisions.lost_devices(space.membership, space.device_id)
 
 
 async def rejoin_pending(space: SpaceLike) -> bool:
@@ -224,28 +207,15 @@ async def finish_rejoin(space: SpaceLike) -> list[DeviceId]:
     return lost
 
 
-def _rotator(space: SpaceLike) -> DeviceId | None:
-    m = space.membership
-    active = sorted(d for d in m.devices if m.lifecycle.active(d))
-    return active[0] if active else None
-
-
 async def rotate_if_due(space: SpaceLike, *, force: bool = False) -> bool:
     """Start a new epoch if some removed device still holds the newest key and this is
     the device that rotates (module docstring). True if a rotation was written."""
     m = space.membership
-    if not m.lifecycle.active(space.device_id) or not m.lifecycle.unrotated():
+    if not decisions.must_rotate(m, space.device_id, force=force):
         return False
-    if not force and _rotator(space) != space.device_id:
-        return False
-    new_key = os.urandom(crypto.SPACE_KEY_BYTES)
     known = [*space.epoch_keys(), *m.lifecycle.rotations]
-    sealed = [
-        SealedKey(device_id=d.device_id, sealed=crypto.seal_to_device(d.box_key, new_key))
-        for d in m.devices.values()
-        if m.lifecycle.active(d.device_id)
-    ]
-    await space.append(KeyRotated(epoch=max(known) + 1, sealed_keys=sealed))
+    new_key = os.urandom(crypto.SPACE_KEY_BYTES)
+    await space.append(decisions.rotation(m, known, new_key, crypto.seal_to_device))
     return True
 
 
@@ -282,10 +252,9 @@ async def unseal_rate_limited(
 ) -> vault.DeviceSecrets:
     """Open the vault, counting wrong passphrases in the local database: after
     FREE_PASSPHRASE_ATTEMPTS, each further try waits twice as long (up to 15 min)."""
-    now = now_ms()
     wait_until = int((await store.get(META_PASSPHRASE_WAIT_UNTIL) or b"0").decode())
-    if now < wait_until:
-        seconds = (wait_until - now + 999) // 1000
+    seconds = unlock.may_try(now_ms(), wait_until)
+    if seconds is not None:
         raise TrellisError(
             f"Too many wrong passphrases. Wait {seconds} s, then try again.",
             code=ClientErrorCode.PASSPHRASE_RATE_LIMITED,
@@ -295,11 +264,8 @@ async def unseal_rate_limited(
     except PassphraseError:
         failures = int((await store.get(META_PASSPHRASE_FAILURES) or b"0").decode()) + 1
         items = {META_PASSPHRASE_FAILURES: str(failures).encode()}
-        if failures >= FREE_PASSPHRASE_ATTEMPTS:
-            wait_s = min(
-                PASSPHRASE_FIRST_WAIT_S * 2 ** (failures - FREE_PASSPHRASE_ATTEMPTS),
-                PASSPHRASE_MAX_WAIT_S,
-            )
+        wait_s = unlock.wait_after(failures)
+        if wait_s is not None:
             items[META_PASSPHRASE_WAIT_UNTIL] = str(now_ms() + wait_s * 1000).encode()
         await store.put(items)
         raise

@@ -9,6 +9,7 @@ relocation, pairing) see this class only as a :class:`client.space.ports.SpaceLi
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 
@@ -174,6 +175,7 @@ class Space:
         on_event: EventCallback | None = None,
         timeout_s: float | None = 120.0,
         retry_for_s: float = 0.0,
+        connected: asyncio.Event | None = None,
     ) -> SyncReport:
         """Push the outbox and pull until up to date.
 
@@ -182,6 +184,8 @@ class Space:
         connected until cancelled, reconnecting after passing failures, and call
         ``on_event`` for each partner event as it arrives. Failures that retrying cannot
         fix (this device was removed, the space is gone) are raised at once.
+        ``connected`` is set once a session has signed in and read up to the relay's
+        head: from then on a partner's new event reaches ``on_event`` live.
         """
         return await syncing.sync(
             self._state,
@@ -190,6 +194,7 @@ class Space:
             on_event=on_event,
             timeout_s=timeout_s,
             retry_for_s=retry_for_s,
+            connected=connected,
         )
 
     async def run_session(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 
+from client.core import decisions
 from client.core.verify import Verdict
 from client.errors import ClientErrorCode, HomeError, InviteCodeError, LocalDataError, TrellisError
 from client.keys import crypto, vault
@@ -33,7 +34,7 @@ from schemas.http import (
     RedeemInviteRequest,
     invite_proof_transcript,
 )
-from schemas.ids import EventId, InviteId, SpaceId
+from schemas.ids import EventId, InviteId, MemberId, SpaceId
 from schemas.payloads import MemberJoined, SpaceCreated
 
 
@@ -227,11 +228,9 @@ async def complete_join(state: SpaceState) -> None:
     if invite is None:
         # The partner's invite event has not reached the relay yet; try next sync.
         return
-    member_id, name = pending.member_id, pending.name
-    joins = invite.joins_member
-    if joins is not None and joins in membership.members:
-        member_id = joins
-        name = membership.members[joins].name
+    member_id, name = decisions.joining_identity(
+        membership, invite.invite_id, MemberId(pending.member_id), pending.name
+    ) or (pending.member_id, pending.name)
     payload = MemberJoined(
         member_id=member_id,
         name=name,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import msgspec
 
+from client.core import decisions
 from client.errors import ClientErrorCode, TrellisError
 from client.keys import crypto, vault
 from client.space.ports import SpaceLike
@@ -55,18 +56,13 @@ async def invite(space: SpaceLike, *, ttl_s: int, kind: str, for_member: MemberI
 
 def _rejoin_target(space: SpaceLike, for_member: MemberId | None) -> DeviceId:
     """The lost partner's device the rejoining device replaces: the smallest active."""
-    m = space.membership
-    targets = sorted(
-        d.device_id
-        for d in m.devices.values()
-        if d.member_id == for_member and m.lifecycle.active(d.device_id)
-    )
-    if not targets:
+    target = None if for_member is None else decisions.rejoin_device(space.membership, for_member)
+    if target is None:
         raise TrellisError(
             "Your partner has no device left in the space to replace.",
             code=ClientErrorCode.NO_PARTNER_DEVICE,
         )
-    return targets[0]
+    return target
 
 
 def _invite_request(

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from client.core import decisions
 from client.errors import ClientErrorCode, RelayRefused, TrellisError
 from client.keys import crypto, vault
 from client.space.ports import SpaceLike
@@ -154,26 +155,10 @@ async def move_relay(space: SpaceLike, url: str) -> MoveReport:
 
 async def _admit_devices(space: SpaceLike, http: RelayHttp) -> list[DeviceId]:
     """Register at the relay the devices this device may vouch for (module docstring)."""
-    m = space.membership
-    mine = m.devices.get(space.device_id)
-    if mine is None:
-        return []
     admitted = []
-    for member in sorted(m.members.values(), key=lambda x: x.member_id):
-        devices = sorted(
-            (d for d in m.devices.values() if d.member_id == member.member_id),
-            key=lambda d: d.device_id,
-        )
-        active = [d for d in devices if m.is_active(d.device_id)]
-        if member.member_id == mine.member_id:
-            targets = [(d, "device") for d in active if d.device_id != space.device_id]
-        else:
-            # Every partner chooses the same device: the one that joined as this member.
-            first = [d for d in active if d.added_by == member.joined_by]
-            targets = [((first or active)[0], "member")] if active else []
-        for device, kind in targets:
-            await _admit(space, http, device.device_id, device.box_key, kind)
-            admitted.append(device.device_id)
+    for device_id, box_key, kind in decisions.devices_to_admit(space.membership, space.device_id):
+        await _admit(space, http, device_id, box_key, kind)
+        admitted.append(device_id)
     return admitted
 
 

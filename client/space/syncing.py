@@ -6,9 +6,9 @@ the relay serves (docs/PROTOCOL.md §6, §9). Works on
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable
 
+from client.core import decisions
 from client.core.integrity import assess, waiting_item
 from client.core.session import (
     Acknowledged,
@@ -21,7 +21,7 @@ from client.core.session import (
     SyncSession,
     UpToDate,
 )
-from client.core.verify import Verdict, VerifiedEvent
+from client.core.verify import VerifiedEvent
 from client.errors import RelayUnreachable, TrellisError
 from client.keys import signatures
 from client.space.opening import complete_join
@@ -33,16 +33,13 @@ from client.store.integrity_names import name_token
 from client.store.localstore import now_ms
 from client.store.transport import SyncConnection
 
-WATCH_RETRY_MAX_S = 30.0
-RETRY_FIRST_DELAY_S = 0.25
 OFF_LOOP_SIGNATURES = 64
 """Pages of more envelopes than this have their signatures checked off the event loop."""
-_PASSING_CODES = frozenset({"shutting_down", "internal_error", "rate_limited", "auth_timeout"})
 
 
 def is_passing_failure(exc: TrellisError) -> bool:
     """A failure that may pass if we try again later (the relay restarting, no network)."""
-    return isinstance(exc, RelayUnreachable) or exc.code in _PASSING_CODES
+    return decisions.is_passing_failure(exc.code, unreachable=isinstance(exc, RelayUnreachable))
 
 
 async def check_signatures(envelopes: list[bytes]) -> set[bytes]:
@@ -61,21 +58,26 @@ async def sync(
     on_event: EventCallback | None,
     timeout_s: float | None,
     retry_for_s: float,
+    connected: asyncio.Event | None = None,
 ) -> SyncReport:
     """:meth:`client.space.Space.sync`; ``rotate_if_due`` writes a key rotation that
     a partner leaving or a revocation left due (client/space/devices.py)."""
     report = SyncReport()
     loop = asyncio.get_running_loop()
     give_up_at = loop.time() + retry_for_s
-    delay = RETRY_FIRST_DELAY_S
+    delay: float | None = None
     while True:
         started = loop.time()
         try:
             if watch:
-                await _sync_once(state, report, on_event, until_up_to_date=False)
+                await _sync_once(
+                    state, report, on_event, until_up_to_date=False, connected=connected
+                )
             else:
                 async with asyncio.timeout(timeout_s):
-                    await _sync_once(state, report, on_event, until_up_to_date=True)
+                    await _sync_once(
+                        state, report, on_event, until_up_to_date=True, connected=connected
+                    )
                     # A partner left or a revocation lacks its rotation (devices.py).
                     if await rotate_if_due():
                         await _sync_once(state, report, on_event, until_up_to_date=True)
@@ -83,10 +85,8 @@ async def sync(
         except TrellisError as exc:
             if not is_passing_failure(exc) or (not watch and loop.time() >= give_up_at):
                 raise
-        if loop.time() - started > WATCH_RETRY_MAX_S:
-            delay = RETRY_FIRST_DELAY_S  # it was connected for a while: start over
+        delay = decisions.next_retry_delay(delay, loop.time() - started)
         await asyncio.sleep(delay)
-        delay = min(delay * 2, WATCH_RETRY_MAX_S)
 
 
 async def run_session(
@@ -113,10 +113,11 @@ async def _sync_once(
     until_up_to_date: bool,
     push: list[bytes] | None = None,
     from_start: bool = False,
+    connected: asyncio.Event | None = None,
 ) -> None:
     session = await _start_session(state, push=push, from_start=from_start)
     connection = SyncConnection(state.endpoint, session)
-    handler = _SessionHandler(state, session, report, on_event)
+    handler = _SessionHandler(state, session, report, on_event, connected)
     state.connection = connection
     try:
         await connection.run(handler.handle, until_up_to_date=until_up_to_date)
@@ -161,8 +162,11 @@ class _SessionHandler:
         session: SyncSession,
         report: SyncReport,
         on_event: EventCallback | None,
+        connected: asyncio.Event | None = None,
     ) -> None:
         self.state, self.session, self.report, self.on_event = state, session, report, on_event
+        self.connected = connected
+        """Set once signed in and read up to the relay's head: live from then on."""
 
     async def handle(self, event: SessionEvent) -> None:
         state, report, tracker = self.state, self.report, self.state.tracker
@@ -188,6 +192,8 @@ class _SessionHandler:
                 # Read up to the relay's head: what is still missing is overdue.
                 await tracker.read_complete(self.session.cursor)
                 await _refresh_integrity(state)
+                if self.connected is not None:
+                    self.connected.set()
             case _:
                 pass
         if state.join is not None and self.session.up_to_date:
@@ -206,46 +212,23 @@ async def _receive(
     state: SpaceState, items: list[tuple[bytes, int | None]], report: SyncReport
 ) -> list[VerifiedEvent]:
     """Admit envelopes from the relay; store what passes, hold or record the rest."""
-    accepted: list[tuple[VerifiedEvent, int | None]] = []
     # Signatures first, a page at a time on every core (client/keys/signatures.py).
     verified = await check_signatures([data for data, _ in items])
-    queue = deque(items)
-    first_readings = len(items)
-    accepted_since_retry = False
-    while queue:
-        data, relay_seq = queue.popleft()
-        outcome = state.verifier.admit(data, trusted=data in verified)
-        if first_readings:
-            # What the relay served at that seq (pending ones re-admitted are not).
-            first_readings -= 1
-            state.tracker.served(
-                relay_seq, data, outcome.event_id, valid=outcome.verdict is not Verdict.REJECTED
-            )
-        if outcome.verdict is Verdict.ACCEPTED and outcome.event is not None:
-            accepted.append((outcome.event, relay_seq))
-            state.pending.pop(outcome.event.event_id, None)
-            accepted_since_retry = True
-        elif outcome.verdict is Verdict.PENDING and outcome.event_id is not None:
-            if outcome.event_id not in state.pending:
-                state.pending[outcome.event_id] = (data, relay_seq)
-                await state.store.put_pending(
-                    outcome.event_id, data, relay_seq, outcome.waiting_for
-                )
-        elif outcome.verdict is Verdict.REJECTED:
-            if outcome.event_id is not None:
-                state.pending.pop(outcome.event_id, None)
-            key = outcome.event_id or b""
-            if key not in state.rejected:
-                state.rejected.add(key)
-                report.rejected += 1
-                await state.store.add_rejected(
-                    outcome.event_id, data, str(outcome.code), outcome.reason, relay_seq
-                )
-        if not queue and accepted_since_retry and state.pending:
-            # What waited may pass now: one more round over the held events, and
-            # again only while a round lets something through (not once per event).
-            accepted_since_retry = False
-            queue.extend(state.pending.values())
+    # What passes, waits or fails, held events retried: client/core/decisions.py.
+    page = decisions.admit_page(state.verifier, items, state.pending, state.rejected, verified)
+    tracker = state.tracker
+    for served in page.served:
+        tracker.served(served.relay_seq, served.data, served.event_id, valid=served.valid)
+    for h in page.held:
+        state.pending[h.event_id] = (h.data, h.relay_seq)
+        await state.store.put_pending(h.event_id, h.data, h.relay_seq, h.waiting_for)
+    for event_id in page.released:
+        state.pending.pop(event_id, None)
+    for r in page.rejected:
+        state.rejected.add(r.event_id or b"")
+        await state.store.add_rejected(r.event_id, r.data, r.code, r.reason, r.relay_seq)
+    report.rejected += len(page.rejected)
+    accepted = page.accepted
     if accepted:
         await state.store.add_events(new_event(e, s) for e, s in accepted)
         for event, _ in accepted:

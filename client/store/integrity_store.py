@@ -78,6 +78,17 @@ class IntegrityStore:
         found = [(e,) for e in resolved]
         if not dirty and not found and cursor is None:
             return
+        try:
+            await self._write_view(dirty, cursor, found)
+        except BaseException:
+            # Not written (a watch stopped mid-save): the next save writes these slots,
+            # before a later cursor can cover their seqs. Newer readings win.
+            view.dirty = {**dirty, **view.dirty}
+            raise
+
+    async def _write_view(
+        self, dirty: dict[int, RelaySlot], cursor: int | None, found: list[tuple[bytes]]
+    ) -> None:
         async with self._transaction() as db:
             await db.executemany(
                 "INSERT INTO relay_view (relay_seq, digest, valid, seen_at, settled) "

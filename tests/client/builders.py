@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from client.core.decisions import admit_page
 from client.core.verify import LogVerifier, Outcome, Verdict, VerifiedEvent
 from client.keys import crypto
 from schemas.envelope import decode_envelope, encode_envelope, event_id_of
@@ -293,22 +294,11 @@ def admit_accepting(verifier: LogVerifier, *events: Built) -> None:
 
 
 def admit_until_settled(verifier: LogVerifier, arrivals: Iterable[bytes]) -> list[Outcome]:
-    """Admit envelopes as client/space/ ``_receive`` does: whenever one is accepted,
-    everything held as pending is tried again. Returns the accepted outcomes."""
-    accepted: list[Outcome] = []
-    pending: list[bytes] = []
-    queue = list(arrivals)
-    while queue:
-        data = queue.pop(0)
-        outcome = verifier.admit(data)
-        if data in pending:
-            pending.remove(data)
-        if outcome.verdict is Verdict.PENDING:
-            pending.append(data)
-        elif outcome.verdict is Verdict.ACCEPTED:
-            accepted.append(outcome)
-            queue.extend(d for d in pending if d not in queue)
-    return accepted
+    """Admit envelopes as client/space/ does, through client/core/decisions.py
+    ``admit_page``: whenever a round lets one through, everything held is tried again.
+    Returns the accepted outcomes, in admission order."""
+    admitted = admit_page(verifier, [(data, None) for data in arrivals], {}, set(), set())
+    return [Outcome(Verdict.ACCEPTED, e.event_id, e) for e, _ in admitted.accepted]
 
 
 def declared(

@@ -97,8 +97,9 @@ async def test_a_revoked_device_connected_at_that_moment_is_cut_off_and_its_push
     phone, blake = await pair(tmp_path, relay.url)
     laptop = await add_laptop(tmp_path, phone, blake)
     async with phone, blake, laptop:
-        watching = asyncio.create_task(phone.sync(watch=True))
-        await asyncio.sleep(0.5)
+        connected = asyncio.Event()
+        watching = asyncio.create_task(phone.sync(watch=True, connected=connected))
+        await asyncio.wait_for(connected.wait(), 10)
         await devices.revoke(laptop, phone.device_id.hex(), reason="phone lost")
         with pytest.raises(RelayRefused) as refused:
             await asyncio.wait_for(watching, 10)

@@ -72,9 +72,12 @@ async def test_a_watching_partner_receives_an_entry_live(
     alex, blake = await pair(tmp_path, relay.url)
     async with alex, blake:
         arrived: asyncio.Queue[VerifiedEvent] = asyncio.Queue()
-        watcher = asyncio.create_task(blake.sync(watch=True, on_event=arrived.put_nowait))
+        connected = asyncio.Event()
+        watcher = asyncio.create_task(
+            blake.sync(watch=True, on_event=arrived.put_nowait, connected=connected)
+        )
         try:
-            await asyncio.sleep(0.3)  # let the watcher sign in and catch up
+            await asyncio.wait_for(connected.wait(), 10)  # signed in and caught up
             await alex.append(JournalEntry(text="live hello"))
             await alex.sync()
             event = await asyncio.wait_for(arrived.get(), timeout=10)
@@ -92,10 +95,13 @@ async def test_an_entry_appended_while_watching_is_pushed_at_once(
     alex, blake = await pair(tmp_path, relay.url)
     async with alex, blake:
         arrived: asyncio.Queue[VerifiedEvent] = asyncio.Queue()
-        alex_watch = asyncio.create_task(alex.sync(watch=True))
-        blake_watch = asyncio.create_task(blake.sync(watch=True, on_event=arrived.put_nowait))
+        alex_up, blake_up = asyncio.Event(), asyncio.Event()
+        alex_watch = asyncio.create_task(alex.sync(watch=True, connected=alex_up))
+        blake_watch = asyncio.create_task(
+            blake.sync(watch=True, on_event=arrived.put_nowait, connected=blake_up)
+        )
         try:
-            await asyncio.sleep(0.3)
+            await asyncio.wait_for(asyncio.gather(alex_up.wait(), blake_up.wait()), 10)
             await alex.append(JournalEntry(text="sent while connected"))
             event = await asyncio.wait_for(arrived.get(), timeout=10)
             assert isinstance(event.payload, JournalEntry)

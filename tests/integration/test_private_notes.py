@@ -107,10 +107,13 @@ async def story(tmp_path: Path, relay: RelayProcess, *, notes: int) -> Run:
             if isinstance(event.payload, JournalEntry) and event.payload.text == "after":
                 got_after.set()
 
-        watching = asyncio.ensure_future(blake.sync(watch=True, on_event=on_event))
+        connected = asyncio.Event()
+        watching = asyncio.ensure_future(
+            blake.sync(watch=True, on_event=on_event, connected=connected)
+        )
         private: Space | None = None
         try:
-            await asyncio.sleep(WATCH_SETTLE_S)
+            await asyncio.wait_for(connected.wait(), 15)
             if notes:
                 private = await private_notes.open_private(alex, PASSPHRASE, create=True)
                 for i in range(notes):
