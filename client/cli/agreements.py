@@ -16,17 +16,25 @@ from zoneinfo import ZoneInfo
 
 from client.cli.common import (
     UsageError,
+    deliver,
     open_space,
     parse_date,
     parse_when,
     print_json,
     read_optional,
+    tell_delivery,
 )
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
 from client.views import Moment
 from client.views.agreements import Agreement, AgreementVersion
-from client.views.present import iso_utc, local_time, without_effect_sentence
+from client.views.present import (
+    accepted_sentence,
+    delivery_sentence,
+    iso_utc,
+    local_time,
+    without_effect_sentence,
+)
 from client.views.recovery import describe_window, known_zone, next_occurrence
 from schemas.ids import EventId
 from schemas.practices import (
@@ -47,7 +55,6 @@ from schemas.practices import (
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-SAVED = "It is shared at the next 'trellis sync'."
 _CIRCLES = ("inner", "middle", "outer")
 
 
@@ -354,8 +361,10 @@ async def _propose(args: argparse.Namespace, payload_for: Any) -> int:
                 )
             revises = base.id
         event = await space.append(payload_for(revises))
-        print(
-            f"Proposed ({event.event_id.hex()[:8]}). Your partner can accept or decline it. {SAVED}"
+        await tell_delivery(
+            space,
+            args,
+            f"Proposed ({event.event_id.hex()[:8]}). Your partner can accept or decline it.",
         )
     return 0
 
@@ -438,9 +447,11 @@ async def cmd_plan_write(args: argparse.Namespace) -> int:
             )
         )
         number = base.number + 1 if base else 1
-        print(
+        await tell_delivery(
+            space,
+            args,
             f"Saved version {number} of your recovery plan ({event.event_id.hex()[:8]}). It is "
-            f"yours: your partner can read it, and cannot change or end it. {SAVED}"
+            f"yours: your partner can read it, and cannot change or end it.",
         )
     return 0
 
@@ -593,9 +604,11 @@ async def cmd_window_postpone(args: argparse.Namespace) -> int:
                 note=read_optional(args.note),
             )
         )
-        print(
+        await tell_delivery(
+            space,
+            args,
             f"Postponed from {local_time(coming.scheduled)} to {local_time(to)}. A time can "
-            f"be postponed once, by either of you. {SAVED}"
+            f"be postponed once, by either of you.",
         )
     return 0
 
@@ -606,8 +619,29 @@ async def _answer(args: argparse.Namespace, make: Any, done: str) -> int:
         _plan_not_yours(space, named or agreement.current or agreement.versions[-1])
         version = make[0](space, args.id)
         await space.append(make[1](version.id, args))
-        print(f"{done} {SAVED}")
+        if done == _ACCEPTED:
+            # Delivery syncs, which may bring the partner's own news: say the state after.
+            outcome = await deliver(space)
+            print(
+                f"{accepted_sentence(_status_of(space, version.id))} {delivery_sentence(outcome)}"
+            )
+            if not outcome.delivered:
+                args.not_delivered = True
+        else:
+            await tell_delivery(space, args, done)
     return 0
+
+
+_ACCEPTED = "accepted"
+
+
+def _status_of(space: Space, version_id: EventId) -> str:
+    """A version's status on this device now ("in_force", "proposed", ...)."""
+    for agreement in space.views().agreements.agreements:
+        for version in agreement.versions:
+            if version.id == version_id:
+                return str(version.status)
+    return "proposed"
 
 
 def _partners_proposal(space: Space, ident: str) -> AgreementVersion:
@@ -625,7 +659,7 @@ async def cmd_accept(args: argparse.Namespace) -> int:
     return await _answer(
         args,
         (_partners_proposal, lambda v, a: AgreementAccepted(version=v, note=read_optional(a.note))),
-        "Accepted. It is in force once every partner has accepted it.",
+        _ACCEPTED,
     )
 
 

@@ -2,8 +2,11 @@
 
 Every command exits 0 on success and, on failure, prints one line to stderr that says
 what happened and what to do, then exits non-zero (1 for a problem, 2 for a mistyped
-command, 130 when interrupted). Passphrases come from ``TRELLIS_PASSPHRASE`` or a
-prompt, never from an argument, so they do not end up in shell history.
+command, 130 when interrupted). A write is saved on this device first, then delivered to
+the relay at once if it can be (within client/cli/common.py DELIVER_TIMEOUT_S): it exits
+0 when delivered and 3 when saved here but not delivered yet (the words say why).
+Passphrases come from ``TRELLIS_PASSPHRASE`` or a prompt, never from an argument, so
+they do not end up in shell history.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from client.cli.common import (
     HOME_ENV,
     Handler,
     UsageError,
+    exit_code,
     home_dir,
     open_space,
     parse_when,
@@ -34,6 +38,7 @@ from client.cli.common import (
     print_json,
     read_text,
     resolve_entry,
+    tell_delivery,
 )
 from client.core.verify import VerifiedEvent
 from client.errors import ClientErrorCode, TrellisError
@@ -110,10 +115,7 @@ async def cmd_journal_add(args: argparse.Namespace) -> int:
             JournalEntry(text=text, mood=args.mood, tags=list(args.tag or [])),
             occurred_at=parse_when(args.occurred),
         )
-        print(
-            f"Saved on this device ({event.event_id.hex()[:8]}). It is shared at the next "
-            "'trellis sync'."
-        )
+        await tell_delivery(space, args, f"Saved ({event.event_id.hex()[:8]}).")
     return 0
 
 
@@ -124,7 +126,7 @@ async def cmd_journal_amend(args: argparse.Namespace) -> int:
         await space.append(
             JournalAmended(entry=entry, text=text, mood=args.mood, tags=list(args.tag or []))
         )
-        print("Updated. The earlier text stays in the history.")
+        await tell_delivery(space, args, "Updated. The earlier text stays in the history.")
     return 0
 
 
@@ -132,9 +134,11 @@ async def cmd_journal_retract(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
         entry = resolve_entry(space, args.id)
         await space.append(JournalRetracted(entry=entry, reason=args.reason))
-        print(
+        await tell_delivery(
+            space,
+            args,
             "Hidden from the journal. The history still shows it: your partner can still "
-            "read it there, because what was shared cannot be unsent."
+            "read it there, because what was shared cannot be unsent.",
         )
     return 0
 
@@ -401,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[CA_FILE_ENV] = args.ca_file  # read where the relay is dialled
     handler: Handler = args.handler
     try:
-        return asyncio.run(handler(args))
+        return exit_code(args, asyncio.run(handler(args)))
     except TrellisError as exc:
         print(f"trellis: {exc.message}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1

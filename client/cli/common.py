@@ -4,6 +4,7 @@ dates and ids typed by people."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import json
 import os
@@ -18,8 +19,17 @@ import platformdirs
 from client.errors import ClientErrorCode, TrellisError
 from client.errors import UsageError as UsageError  # its home was here; cli modules import it
 from client.space import Space
+from client.views.present import Delivery, delivery_sentence
 from schemas.ids import EventId
 from schemas.payloads import MAX_TEXT_CHARS
+
+#: Exit codes (README "Exit codes", docs/PROTOCOL.md §13.1): 0 done (and, for a write,
+#: delivered to the relay), 1 a problem, 2 a mistyped command, 3 saved on this device but
+#: not delivered yet, 130 interrupted.
+EXIT_NOT_DELIVERED = 3
+#: How long a write waits for the relay before saying it is not delivered yet: long
+#: enough for a slow network, short enough that nobody waits on a dead one.
+DELIVER_TIMEOUT_S = 10.0
 
 PASSPHRASE_ENV = "TRELLIS_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 HOME_ENV = "TRELLIS_HOME"
@@ -127,3 +137,45 @@ def today_local() -> date:
 
 def now_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
+
+
+async def deliver(space: Space, *, timeout_s: float = DELIVER_TIMEOUT_S) -> Delivery:
+    """Try to hand what was just saved to the relay, within ``timeout_s``.
+
+    The write is already saved on this device; this only says truthfully whether it
+    also reached the relay. Delivered means this device's outbox is empty afterwards:
+    nothing else counts, so a refusal or a half-finished sync is never called delivered.
+    """
+    why: str | None = None
+    try:
+        async with asyncio.timeout(timeout_s):
+            await space.sync(timeout_s=timeout_s)
+    except TimeoutError:
+        why = "timeout"
+    except TrellisError as exc:
+        why = str(exc.code)
+    except OSError:
+        why = "relay_unreachable"
+    outbox = (await space.status()).outbox
+    if outbox == 0:
+        return Delivery(delivered=True)
+    return Delivery(delivered=False, reason=why or "push_refused")
+
+
+async def tell_delivery(
+    space: Space, args: argparse.Namespace, text: str, *, signal: bool = False
+) -> None:
+    """Print ``text`` with whether it was delivered; remember a non-delivery in ``args``
+    so the command exits with :data:`EXIT_NOT_DELIVERED` (see :func:`exit_code`)."""
+    outcome = await deliver(space)
+    print(f"{text} {delivery_sentence(outcome, signal=signal)}".strip())
+    if not outcome.delivered:
+        args.not_delivered = True
+
+
+def exit_code(args: argparse.Namespace, code: int) -> int:
+    """A command's exit code: a success whose write was not delivered is
+    :data:`EXIT_NOT_DELIVERED`, so a script can tell "done" from "saved only here"."""
+    if code == 0 and getattr(args, "not_delivered", False):
+        return EXIT_NOT_DELIVERED
+    return code

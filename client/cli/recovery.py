@@ -8,8 +8,6 @@ nags: no "not yet acknowledged", no read receipts, no reminders to the partner."
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 from typing import Any, cast
 
 from client.cli.common import (
@@ -20,6 +18,7 @@ from client.cli.common import (
     parse_when,
     print_json,
     read_optional,
+    tell_delivery,
 )
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
@@ -45,8 +44,6 @@ from schemas.practices import (
     SobrietyStarted,
 )
 
-SAVED = "It is shared at the next 'trellis sync'."
-SIGNAL_SYNC_TIMEOUT_S = 10.0
 _MINUTE_MS = 60_000
 
 NOTHING_TO_ANSWER = (
@@ -89,7 +86,7 @@ async def cmd_profile(args: argparse.Namespace) -> int:
             )
         if args.name is not None or args.in_recovery is not None:
             await space.append(ProfileUpdated(name=args.name, in_recovery=args.in_recovery))
-            print(f"Profile updated. {SAVED}")
+            await tell_delivery(space, args, "Profile updated.")
         profile = space.profiles()[me.member_id]
         if args.json:
             print_json({"name": profile.name, "in_recovery": profile.in_recovery})
@@ -157,7 +154,9 @@ async def cmd_disclose(args: argparse.Namespace) -> int:
             if kind == "risk" and args.kind != "risk"
             else ""
         )
-        print(f"Shared ({event.event_id.hex()[:8]}).{note} Thank you for your honesty. {SAVED}")
+        await tell_delivery(
+            space, args, f"Saved ({event.event_id.hex()[:8]}).{note} Thank you for your honesty."
+        )
     return 0
 
 
@@ -220,11 +219,15 @@ async def cmd_acknowledge(args: argparse.Namespace) -> int:
             )
         )
         if mark == "seen":
-            print(f"Marked as seen. There is nothing more you need to do. {SAVED}")
+            await tell_delivery(
+                space, args, "Marked as seen. There is nothing more you need to do."
+            )
         else:
-            print(
+            await tell_delivery(
+                space,
+                args,
                 "Noted: you need time. Nothing is expected of you until you are ready; "
-                f"you can mark it seen later. {SAVED}"
+                "you can mark it seen later.",
             )
     return 0
 
@@ -244,7 +247,7 @@ async def cmd_checkin(args: argparse.Namespace) -> int:
         )
     async with await open_space(args) as space:
         await space.append(CheckIn(mood=args.mood, **fields))
-        print(f"Checked in. {SAVED}")
+        await tell_delivery(space, args, "Checked in.")
     return 0
 
 
@@ -299,7 +302,7 @@ async def cmd_sobriety_start(args: argparse.Namespace) -> int:
     start = parse_date(args.date) or ""
     async with await open_space(args) as space:
         await space.append(SobrietyStarted(date=start, label=args.label or ""))
-        print(f"Sobriety counted from {start}. {SAVED}")
+        await tell_delivery(space, args, f"Sobriety counted from {start}.")
     return 0
 
 
@@ -352,7 +355,7 @@ async def cmd_milestone_add(args: argparse.Namespace) -> int:
         payload = MilestoneMarked(title=args.title.strip(), note=read_optional(args.note))
     async with await open_space(args) as space:
         await space.append(payload, occurred_at=parse_when(args.when))
-        print(f"Milestone marked. {SAVED}")
+        await tell_delivery(space, args, "Milestone marked.")
     return 0
 
 
@@ -362,7 +365,7 @@ async def cmd_gratitude_add(args: argparse.Namespace) -> int:
         raise UsageError("The note is empty; nothing was saved.")
     async with await open_space(args) as space:
         await space.append(GratitudeNoted(text=text))
-        print(f"Noted. {SAVED}")
+        await tell_delivery(space, args, "Noted.")
     return 0
 
 
@@ -398,14 +401,6 @@ async def cmd_simple_list(args: argparse.Namespace) -> int:
 
 
 # -- safety signals ---------------------------------------------------------------
-
-
-async def _send_now(space: Space) -> bool:
-    """Signals are urgent: try to deliver at once, but never fail the local save."""
-    with contextlib.suppress(TrellisError, TimeoutError):
-        await asyncio.wait_for(space.sync(), SIGNAL_SYNC_TIMEOUT_S)
-        return True
-    return False
 
 
 def _timeout_return(args: argparse.Namespace, sent_ms: int) -> int:
@@ -451,7 +446,7 @@ async def cmd_signal(args: argparse.Namespace) -> int:
                 )
             for signal in mine:
                 await space.append(SignalCleared(signal=signal.id))
-            text = "Cleared."
+            text = "Cleared." if len(mine) == 1 else f"Cleared {len(mine)} signals."
         else:
             until = _timeout_return(args, now_ms()) if level == "pause" else None
             await space.append(
@@ -462,16 +457,16 @@ async def cmd_signal(args: argparse.Namespace) -> int:
                     preset=args.preset,
                 )
             )
+            # "given", never "sent": whether the partner can have it is said next.
             text = {
-                "pause": "Time-out sent. Coming back is yours to do, even just to ask for "
+                "pause": "Time-out given. Coming back is yours to do, even just to ask for "
                 f"more time: you will be reminded at {local_time(until)}."
                 if until is not None
-                else "Time-out sent.",
-                "slow": "Slow-down sent.",
-                "stop": "Stop sent. A stop owes no return.",
+                else "Time-out given.",
+                "slow": "Slow-down given.",
+                "stop": "Stop given. A stop owes no return.",
             }[level]
-        sent = await _send_now(space)
-        print(f"{text} {'Delivered to the relay.' if sent else SAVED}")
+        await tell_delivery(space, args, text, signal=True)
     return 0
 
 

@@ -6,6 +6,7 @@ Times are shown in ISO 8601 UTC in JSON and in local time on screen.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -304,3 +305,57 @@ def without_effect_sentence(note: WithoutEffect, names: Names) -> str:
         return f"{who} {did} after another version had come into force; it had no effect"
     first = names.member_name(note.after_member)
     return f"{who} {did} after {first} had {note.after}; it had no effect"
+
+
+# -- delivery -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Whether a write saved on this device also reached the relay, and if not why
+    (an error code from client/errors.py, or ``timeout``)."""
+
+    delivered: bool
+    reason: str | None = None
+
+
+_NOT_DELIVERED_WHY = {
+    "timeout": "the relay did not answer in time",
+    "relay_unreachable": "the relay cannot be reached right now",
+    "relay_certificate": "the relay's certificate could not be checked",
+    "push_refused": "the relay did not take it",
+    "relay_refused": "the relay did not take it",
+    "not_member": "joining is not finished on this device",
+}
+
+
+def delivery_sentence(outcome: Delivery, *, signal: bool = False) -> str:
+    """The words after a write: "Delivered." only when the relay has it.
+
+    For a safety signal, never imply the partner has it when they do not: say plainly
+    that they do not, and that another way of telling them may be needed.
+    """
+    if outcome.delivered:
+        if signal:
+            return "Delivered: your partner sees it as soon as their device is online."
+        return "Delivered."
+    why = _NOT_DELIVERED_WHY.get(outcome.reason or "", "the relay could not take it now")
+    text = f"Saved on this device; not delivered yet: {why}. It is sent at the next 'trellis sync'."
+    if signal:
+        text += " Your partner does not have it yet; if it matters now, tell them another way."
+    return text
+
+
+def accepted_sentence(status: str) -> str:
+    """What an acceptance did, from the agreement's status on this device just after."""
+    if status == "in_force":
+        return "Accepted. The agreement is now in force for both of you."
+    if status == "proposed":
+        return (
+            "Accepted. It is not in force yet: it comes into force once every partner "
+            "has accepted it."
+        )
+    return (
+        "Accepted, but it is not in force: your partner withdrew or replaced it meanwhile "
+        "('trellis agreement list' shows where it stands)."
+    )
