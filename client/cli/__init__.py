@@ -14,7 +14,14 @@ import sys
 from collections.abc import Sequence
 
 DESCRIPTION = "Trellis: a private, end-to-end encrypted space for two partners."
-EPILOG = "Not safe? Run 'trellis not-safe' (no passphrase needed; it sends nothing)."
+EXIT_CODES = (
+    "Exit codes: 0 done (for a write: saved and delivered to the relay); 1 a problem; "
+    "2 a mistyped command; 3 saved on this device but not delivered yet ('trellis sync' "
+    "sends it later); 130 interrupted."
+)
+NOT_SAFE = "Not safe? Run 'trellis not-safe' (no passphrase needed; it sends nothing)."
+EPILOG = f"{EXIT_CODES} {NOT_SAFE}"
+"""The top-level help's closing words; every command's own help ends with NOT_SAFE."""
 CA_FILE_HELP = (
     "also trust this PEM certificate authority for the relay's certificate "
     "(a relay with a private CA; default: $TRELLIS_CA_FILE)"

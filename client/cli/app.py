@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from client.cli import EPILOG
 from client.cli import agreements as cli_agreements
 from client.cli import audit as cli_audit
 from client.cli import devices as cli_devices
@@ -395,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
     cli_private.point_every_help_to_not_safe(parser)
+    parser.epilog = EPILOG  # the top level also documents the exit codes
     return parser
 
 

@@ -86,3 +86,8 @@ def test_agreement_accept_says_whether_it_is_in_force(paired: tuple[Path, Path])
     accepted = run(blake, "agreement", "accept", listed["id"])
     assert "now in force" in accepted.stdout
     assert "Delivered." in accepted.stdout
+
+
+def test_the_help_documents_the_exit_codes(tmp_path: Path) -> None:
+    shown = run(tmp_path, "--help").stdout
+    assert "3 saved on this device but not delivered yet" in " ".join(shown.split())
