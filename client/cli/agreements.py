@@ -19,6 +19,7 @@ from client.cli.common import (
     deliver,
     open_space,
     parse_date,
+    parse_review_date,
     parse_when,
     print_json,
     read_optional,
@@ -120,6 +121,17 @@ def _plan_not_yours(space: Space, version: AgreementVersion) -> None:
             "you make together: 'trellis agreement propose'.",
             code=ClientErrorCode.NOT_YOURS,
         )
+
+
+def _hh_mm(value: str) -> str:
+    """A window's local time as the payload needs it (HH:MM, 24-hour)."""
+    try:
+        moment = datetime.strptime(value.strip(), "%H:%M")
+    except ValueError:
+        raise UsageError(
+            f"'{value}' is not a time of day; use 24-hour HH:MM, e.g. 19:00 for 7 pm."
+        ) from None
+    return moment.strftime("%H:%M")
 
 
 def _find(space: Space, ident: str) -> tuple[Agreement, AgreementVersion | None]:
@@ -385,7 +397,7 @@ async def cmd_propose(args: argparse.Namespace) -> int:
             title=args.title.strip(),
             clauses=[c["text"] for c in clauses],
             revises=revises,
-            review_on=parse_date(args.review_on),
+            review_on=parse_review_date(args.review_on),
             expires_on=parse_date(args.expires_on),
             binds=binds,
         ),
@@ -443,7 +455,7 @@ async def cmd_plan_write(args: argparse.Namespace) -> int:
                 revises=base.id if base else None,
                 kind="recovery_plan",
                 circles=circles,
-                review_on=parse_date(args.review_on),
+                review_on=parse_review_date(args.review_on),
             )
         )
         number = base.number + 1 if base else 1
@@ -495,7 +507,7 @@ async def cmd_window_propose(args: argparse.Namespace) -> int:
     offset = _parse_offset(args.utc_offset) if args.utc_offset else _offset_min(tz)
     window = Window(
         weekday=_WEEKDAYS.index(day),
-        time=args.time,
+        time=_hh_mm(args.time),
         utc_offset_min=offset,
         duration_min=args.duration,
         topic=args.topic or "",
@@ -694,7 +706,7 @@ async def cmd_review(args: argparse.Namespace) -> int:
                 version=v,
                 outcome="revise" if a.revise else "keep",
                 note=read_optional(a.note),
-                next_review_on=parse_date(a.next_review_on),
+                next_review_on=parse_review_date(a.next_review_on),
             ),
         ),
         "Review recorded.",

@@ -52,12 +52,15 @@ from client.views.present import (
     journal_json,
     journal_lines,
     notice_line,
+    plain_error,
     shown,
 )
 from client.views.write_rules import may_be_void
 from schemas.payloads import JournalAmended, JournalEntry, JournalRetracted
 
 SAFETY_SYNC_TIMEOUT_S = 10.0
+#: The reader of stdout went away (a closed pipe): 128 + SIGPIPE, as a shell reports it.
+EXIT_CLOSED_PIPE = 141
 
 # -- commands ---------------------------------------------------------------------
 
@@ -409,22 +412,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return exit_code(args, asyncio.run(handler(args)))
     except TrellisError as exc:
-        print(f"trellis: {exc.message}", file=sys.stderr)
+        print(f"trellis: {plain_error(exc.message)}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         with contextlib.suppress(Exception):
             print("trellis: stopped.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`trellis timeline --json | head`): nothing to say to it.
+        # Point stdout at /dev/null so the interpreter's final flush is quiet too.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLOSED_PIPE
     except TimeoutError:
         print(
             "trellis: the relay took too long to answer; nothing was lost. Try again.",
             file=sys.stderr,
         )
         return 1
-    except Exception as exc:  # the outermost shell: one calm line, never a traceback
+    except Exception:  # the outermost shell: one calm line, never a traceback
         print(
-            f"trellis: something unexpected went wrong ({type(exc).__name__}). What was "
-            "already saved on this device is kept; please report this.",
+            "trellis: something unexpected went wrong. What was already saved on this "
+            "device is kept; please report this, with the command you ran.",
             file=sys.stderr,
         )
         return 1

@@ -154,6 +154,12 @@ async def cmd_export(args: argparse.Namespace) -> int:
             raise TrellisError(
                 f"{out} is a folder; give a file name.", code=ClientErrorCode.FILE_EXISTS
             ) from None
+        except (FileNotFoundError, NotADirectoryError):
+            raise TrellisError(
+                f"The folder for {out} does not exist; nothing was written. Create it "
+                "first, or choose another place.",
+                code=ClientErrorCode.IO,
+            ) from None
         print(
             f"Exported {len(chosen)} events to {out}. The file holds their decrypted text and "
             "the keys that open them: whoever holds it can read those events and no others. "

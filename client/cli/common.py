@@ -16,7 +16,7 @@ from typing import Any
 
 import platformdirs
 
-from client.errors import ClientErrorCode, TrellisError
+from client.errors import ClientErrorCode, HomeError, TrellisError
 from client.errors import UsageError as UsageError  # its home was here; cli modules import it
 from client.space import Space
 from client.views.present import Delivery, delivery_sentence
@@ -41,12 +41,19 @@ Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
 def home_dir(args: argparse.Namespace) -> Path:
+    """This device's folder; refused in plain words when it names a file."""
     if args.home:
-        return Path(args.home).expanduser()
-    env = os.environ.get(HOME_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("trellis", appauthor=False))
+        home = Path(args.home).expanduser()
+    elif env := os.environ.get(HOME_ENV):
+        home = Path(env).expanduser()
+    else:
+        home = Path(platformdirs.user_data_dir("trellis", appauthor=False))
+    if home.exists() and not home.is_dir():
+        raise HomeError(
+            f"{home} is a file, not a folder. Give --home a folder (it is created if it "
+            "does not exist yet)."
+        )
+    return home
 
 
 def passphrase(*, new: bool) -> str:
@@ -121,6 +128,34 @@ def parse_date(value: str | None) -> str | None:
         return date.fromisoformat(value.strip()).isoformat()
     except ValueError:
         raise UsageError(f"'{value}' is not a date; use a form like 2026-11-26.") from None
+
+
+def parse_review_date(value: str | None) -> str | None:
+    """A review date: today or later. A date already past would make the agreement due
+    for review from the moment it is written, which is never what was meant."""
+    text = parse_date(value)
+    if text is not None and date.fromisoformat(text) < today_local():
+        raise UsageError(
+            f"{text} is already past; a review date is today or later (e.g. three months from now)."
+        )
+    return text
+
+
+def parse_past_date(value: str | None, what: str) -> str | None:
+    """A calendar date of something that already happened: today or earlier."""
+    text = parse_date(value)
+    if text is not None and date.fromisoformat(text) > today_local():
+        raise UsageError(f"{text} is after today; {what} cannot be in the future.")
+    return text
+
+
+def parse_past_when(value: str | None, what: str) -> int | None:
+    """A moment of something that already happened: now or earlier (a minute's slack for
+    a clock that runs a little ahead)."""
+    moment = parse_when(value)
+    if moment is not None and moment > now_ms() + 60_000:
+        raise UsageError(f"'{value}' is in the future; {what} cannot be in the future.")
+    return moment
 
 
 def read_optional(value: str | None) -> str | None:

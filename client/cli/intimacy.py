@@ -16,7 +16,7 @@ from client.cli.common import (
     DELIVER_TIMEOUT_S,
     UsageError,
     open_space,
-    parse_date,
+    parse_review_date,
     passphrase,
     print_json,
     tell_delivery,
@@ -394,7 +394,7 @@ async def cmd_boundary_set(args: argparse.Namespace) -> int:
             when=(args.when or "").strip(),
             why=(args.why or "").strip() or None,
             non_negotiable=args.non_negotiable,
-            review_on=parse_date(args.review_on),
+            review_on=parse_review_date(args.review_on),
             revises=revises,
         )
         await space.append(payload)

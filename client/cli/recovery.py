@@ -14,7 +14,8 @@ from client.cli.common import (
     UsageError,
     now_ms,
     open_space,
-    parse_date,
+    parse_past_date,
+    parse_past_when,
     parse_when,
     print_json,
     read_optional,
@@ -147,7 +148,7 @@ async def cmd_disclose(args: argparse.Namespace) -> int:
                 details=read_optional(args.details),
                 slip=slip,
             ),
-            occurred_at=parse_when(args.when),
+            occurred_at=parse_past_when(args.when, "what is disclosed"),
         )
         note = (
             " It is recorded as a risk (middle circle) and does not change your sober days."
@@ -299,7 +300,7 @@ async def cmd_checkins(args: argparse.Namespace) -> int:
 
 
 async def cmd_sobriety_start(args: argparse.Namespace) -> int:
-    start = parse_date(args.date) or ""
+    start = parse_past_date(args.date, "a sober run's start") or ""
     async with await open_space(args) as space:
         await space.append(SobrietyStarted(date=start, label=args.label or ""))
         await tell_delivery(space, args, f"Sobriety counted from {start}.")
@@ -354,7 +355,7 @@ async def cmd_milestone_add(args: argparse.Namespace) -> int:
     else:
         payload = MilestoneMarked(title=args.title.strip(), note=read_optional(args.note))
     async with await open_space(args) as space:
-        await space.append(payload, occurred_at=parse_when(args.when))
+        await space.append(payload, occurred_at=parse_past_when(args.when, "a milestone"))
         await tell_delivery(space, args, "Milestone marked.")
     return 0
 
@@ -414,6 +415,10 @@ def _timeout_return(args: argparse.Namespace, sent_ms: int) -> int:
     else:
         minutes_away = TIMEOUT_DEFAULT_MIN if args.minutes is None else args.minutes
         back_ms = sent_ms + int(minutes_away * _MINUTE_MS)
+    if minutes_away <= 0:
+        raise UsageError(
+            "That return time has already passed; give one later than now (e.g. --for 30)."
+        )
     if not 0 < minutes_away <= TIMEOUT_MAX_MIN:
         raise UsageError(
             "A time-out comes back between a few minutes and 24 hours from now (you can "

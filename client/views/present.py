@@ -6,6 +6,7 @@ Times are shown in ISO 8601 UTC in JSON and in local time on screen.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -358,4 +359,29 @@ def accepted_sentence(status: str) -> str:
     return (
         "Accepted, but it is not in force: your partner withdrew or replaced it meanwhile "
         "('trellis agreement list' shows where it stands)."
+    )
+
+
+# -- errors -------------------------------------------------------------------------
+
+#: Signs of a message written for programmers: a schema path (`$.window.time`), a
+#: validator's "Expected `str` matching regex ...", a class name.
+_TECHNICAL = re.compile(r"`\$|\$\.|regex|Expected `|\b[A-Z]\w*(?:Error|Exception)\b|Traceback")
+_FIELD = re.compile(r"`\$(?:\.\w+|\[\d+\])*\.(\w+)")
+
+
+def plain_error(message: str) -> str:
+    """The one gate every error message passes before a person reads it.
+
+    Messages are written plain where they are raised; this catches the ones that carry a
+    validator's words (a schema path, a regex, a class name) and says instead which value
+    was not in a usable form, so nobody reads "Expected `str` matching regex".
+    """
+    if not _TECHNICAL.search(message):
+        return message
+    field = _FIELD.search(message)
+    what = f"the {field.group(1).replace('_', ' ')}" if field else "a value"
+    return (
+        f"That cannot be saved: {what} given is not in a form Trellis can use. The "
+        "command's --help shows the forms it takes; nothing was written."
     )
