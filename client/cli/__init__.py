@@ -17,7 +17,7 @@ DESCRIPTION = "Trellis: a private, end-to-end encrypted space for two partners."
 EXIT_CODES = (
     "Exit codes: 0 done (for a write: saved and delivered to the relay); 1 a problem; "
     "2 a mistyped command; 3 saved on this device but not delivered yet ('trellis sync' "
-    "sends it later); 130 interrupted."
+    "sends it later); 130 interrupted; 141 the output's reader closed it."
 )
 NOT_SAFE = "Not safe? Run 'trellis not-safe' (no passphrase needed; it sends nothing)."
 EPILOG = f"{EXIT_CODES} {NOT_SAFE}"

@@ -19,7 +19,12 @@ import platformdirs
 from client.errors import ClientErrorCode, HomeError, TrellisError
 from client.errors import UsageError as UsageError  # its home was here; cli modules import it
 from client.space import Space
-from client.views.present import Delivery, delivery_sentence
+from client.views.present import (
+    Delivery,
+    calendar_date_ms,
+    delivery_sentence,
+    is_calendar_date,
+)
 from schemas.ids import EventId
 from schemas.payloads import MAX_TEXT_CHARS
 
@@ -107,8 +112,13 @@ def read_text(value: str) -> str:
 
 
 def parse_when(value: str | None) -> int | None:
+    """A moment typed by a person, in this device's zone unless it names one. A date
+    alone is a calendar date: the same date in every zone (present.calendar_date_ms)."""
     if value is None:
         return None
+    if len(value.strip()) == len("2026-11-26"):
+        day = parse_date(value)
+        return None if day is None else calendar_date_ms(day)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -153,6 +163,9 @@ def parse_past_when(value: str | None, what: str) -> int | None:
     """A moment of something that already happened: now or earlier (a minute's slack for
     a clock that runs a little ahead)."""
     moment = parse_when(value)
+    if moment is not None and is_calendar_date(moment):
+        parse_past_date(value, what)  # a date: compared with today's date, not the clock
+        return moment
     if moment is not None and moment > now_ms() + 60_000:
         raise UsageError(f"'{value}' is in the future; {what} cannot be in the future.")
     return moment

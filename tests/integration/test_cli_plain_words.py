@@ -8,7 +8,9 @@ import contextlib
 import re
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -171,3 +173,21 @@ def test_a_closed_pipe_is_a_quiet_exit(offline_home: Path) -> None:
     _, err = timeline.communicate(timeout=60)
     assert err == b"", err
     assert timeline.returncode == 141
+
+
+def test_a_date_without_a_time_is_the_same_date_in_every_zone(
+    offline_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    run(offline_home, "milestone", "add", "New year", "--when", "2026-01-01", check=False)
+    shown_in_berlin = run(offline_home, "milestone", "list").stdout
+    monkeypatch.setenv("TZ", "America/New_York")
+    shown_in_new_york = run(offline_home, "milestone", "list").stdout
+    for shown in (shown_in_berlin, shown_in_new_york):
+        assert "2026-01-01  " in shown, shown
+        assert "2025-12-31" not in shown
+    # Today's date is never "in the future", whatever the hour in UTC.
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: today here is tomorrow in UTC
+    there = datetime.now(ZoneInfo("Pacific/Kiritimati")).date().isoformat()
+    today = run(offline_home, "milestone", "add", "Today", "--when", there, check=False)
+    assert today.returncode == 3, today.stderr
