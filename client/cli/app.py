@@ -127,9 +127,12 @@ async def cmd_journal_amend(args: argparse.Namespace) -> int:
     text = read_text(args.text)
     async with await open_space(args) as space:
         entry = resolve_entry(space, args.id)
-        await space.append(
-            JournalAmended(entry=entry, text=text, mood=args.mood, tags=list(args.tag or []))
-        )
+        # What is not given is kept: an amendment replaces the whole entry, so the mood
+        # and tags of the current version are carried over unless new ones are given.
+        current = next(i for i in space.journal(include_retracted=True) if i.id == entry)
+        mood = current.mood if args.mood is None else args.mood
+        tags = list(current.tags) if args.tag is None else list(args.tag)
+        await space.append(JournalAmended(entry=entry, text=text, mood=mood, tags=tags))
         await tell_delivery(space, args, "Updated. The earlier text stays in the history.")
     return 0
 
@@ -353,9 +356,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_journal_add)
     p = journal.add_parser("amend", help="update one of your entries; the old text is kept")
     p.add_argument("id", help="the entry id, or its first characters")
-    p.add_argument("text")
-    p.add_argument("--mood", type=int, choices=range(1, 6), metavar="1-5")
-    p.add_argument("--tag", action="append")
+    p.add_argument("text", help="the new text ('-' reads it from stdin)")
+    p.add_argument(
+        "--mood",
+        type=int,
+        choices=range(1, 6),
+        metavar="1-5",
+        help="a new mood, 1 (very low) to 5 (very good); kept as it was if not given",
+    )
+    p.add_argument(
+        "--tag", action="append", help="a tag; repeat for more; kept as they were if not given"
+    )
     p.set_defaults(handler=cmd_journal_amend)
     p = journal.add_parser(
         "retract", help="hide one of your entries from the journal (the history still shows it)"

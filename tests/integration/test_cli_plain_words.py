@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -191,3 +192,13 @@ def test_a_date_without_a_time_is_the_same_date_in_every_zone(
     there = datetime.now(ZoneInfo("Pacific/Kiritimati")).date().isoformat()
     today = run(offline_home, "milestone", "add", "Today", "--when", there, check=False)
     assert today.returncode == 3, today.stderr
+
+
+def test_journal_amend_keeps_what_was_not_given(offline_home: Path) -> None:
+    run(offline_home, "journal", "add", "First words", "--mood", "4", "--tag", "home", check=False)
+    [entry] = json.loads(run(offline_home, "journal", "list", "--json").stdout)
+    run(offline_home, "journal", "amend", entry["id"][:8], "Better words", check=False)
+    [amended] = json.loads(run(offline_home, "journal", "list", "--json").stdout)
+    assert amended["text"] == "Better words"
+    assert amended["mood"] == 4
+    assert amended["tags"] == ["home"]
