@@ -14,13 +14,15 @@ import sys
 from collections.abc import Sequence
 
 DESCRIPTION = "Trellis: a private, end-to-end encrypted space for two partners."
-EXIT_CODES = (
-    "Exit codes: 0 done (for a write: saved and delivered to the relay); 1 a problem; "
-    "2 a mistyped command; 3 saved on this device but not delivered yet ('trellis sync' "
-    "sends it later); 130 interrupted; 141 the output's reader closed it."
-)
+EXIT_CODES = """exit codes:
+  0    done (for a write: saved and delivered to the relay)
+  1    a problem (the message says what to do)
+  2    a mistyped command or a value that makes no sense
+  3    saved on this device but not delivered yet ('trellis sync' sends it later)
+  130  interrupted
+  141  the program reading the output closed it"""
 NOT_SAFE = "Not safe? Run 'trellis not-safe' (no passphrase needed; it sends nothing)."
-EPILOG = f"{EXIT_CODES} {NOT_SAFE}"
+EPILOG = f"{EXIT_CODES}\n\n{NOT_SAFE}"
 """The top-level help's closing words; every command's own help ends with NOT_SAFE."""
 CA_FILE_HELP = (
     "also trust this PEM certificate authority for the relay's certificate "
@@ -79,7 +81,12 @@ ALIASES: dict[str, tuple[str, ...]] = {"seen": ("acknowledge",)}
 
 def help_parser() -> argparse.ArgumentParser:
     """The top level of the full parser (client/cli/app.py build_parser), without commands."""
-    parser = argparse.ArgumentParser(prog="trellis", description=DESCRIPTION, epilog=EPILOG)
+    parser = argparse.ArgumentParser(
+        prog="trellis",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the table of exit codes
+    )
     parser.add_argument("--home", metavar="DIR", help=HOME_HELP)
     parser.add_argument("--ca-file", metavar="FILE", help=CA_FILE_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

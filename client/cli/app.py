@@ -294,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trellis",
         description="Trellis: a private, end-to-end encrypted space for two partners.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the table of exit codes
     )
     parser.add_argument(
         "--home",
