@@ -97,8 +97,16 @@ def help_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args in (["--help"], ["-h"]):
+    if args in (["--help"], ["-h"], []):  # `trellis` alone: the help, not an error
         help_parser().print_help()
+        return 0
+    if args == ["--version"]:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"trellis {version('trellis')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            print("trellis (version unknown: not installed)")
         return 0
     from client.cli.app import main as run  # the full command line, loaded only to run one
 

@@ -41,6 +41,7 @@ from client.cli.common import (
     resolve_entry,
     tell_delivery,
 )
+from client.cli.help_texts import fill_help
 from client.core.verify import VerifiedEvent
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space, relocation
@@ -412,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_status)
     cli_private.point_every_help_to_not_safe(parser)
     parser.epilog = EPILOG  # the top level also documents the exit codes
+    fill_help(parser)
     return parser
 
 
