@@ -579,12 +579,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "checkin",
         help="a FANOS check-in",
         description="A FANOS check-in, written down as preparation for saying it to each "
-        "other. The listener gives no feedback: there is nothing to answer.",
+        "other. FANOS stands for Feelings, Affirmation (something you appreciate in your "
+        "partner), Needs, Ownership (something you said or did, with an apology) and "
+        "Struggles (with self-care). The listener gives no feedback: there is nothing to "
+        "answer.",
     )
     for name, text in FANOS_PROMPTS:
         flags = ["--struggles", "--sobriety"] if name == "sobriety" else [f"--{name}"]
         p.add_argument(*flags, dest=name, help=text)
-    p.add_argument("--mood", type=int, choices=range(1, 6), metavar="1-5")
+    p.add_argument(
+        "--mood",
+        type=int,
+        choices=range(1, 6),
+        metavar="1-5",
+        help="how you feel, 1 (very low) to 5 (very good)",
+    )
     p.set_defaults(handler=cmd_checkin)
     p = sub.add_parser("checkins", help="list check-ins")
     p.add_argument("--json", action="store_true")

@@ -42,3 +42,13 @@ def test_trellis_alone_prints_the_help(capsys: pytest.CaptureFixture[str]) -> No
     assert "usage: trellis" in capsys.readouterr().out
     assert light_main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("trellis ")
+
+
+def test_timeline_kind_lists_the_kinds_and_checkin_explains_fanos() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    timeline = " ".join(sub.choices["timeline"].format_help().split())
+    assert "signal_sent" in timeline
+    assert "journal_entry" in timeline
+    checkin = " ".join(sub.choices["checkin"].format_help().split())
+    assert "FANOS stands for Feelings, Affirmation" in checkin
