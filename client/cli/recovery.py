@@ -512,8 +512,9 @@ async def cmd_signals(args: argparse.Namespace) -> int:
             state = "active" if s.active else "cleared"
             words = s.preset_text or s.note
             said = f': "{words}"' if words else ""
+            # The id is what 'trellis signal clear ID' takes.
             print(
-                f"{local_time(s.sent_at)}  {space.member_name(s.sender)}: "
+                f"[{s.id.hex()[:8]}] {local_time(s.sent_at)}  {space.member_name(s.sender)}: "
                 f"{_SIGNAL_NAMES.get(s.level, s.level)}{until} ({state}){said}"
             )
             if s.return_due_for(me.member_id if me else None, moment.now_ms):

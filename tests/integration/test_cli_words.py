@@ -91,3 +91,16 @@ def test_agreement_accept_says_whether_it_is_in_force(paired: tuple[Path, Path])
 def test_the_help_documents_the_exit_codes(tmp_path: Path) -> None:
     shown = run(tmp_path, "--help").stdout
     assert "3    saved on this device but not delivered yet" in shown
+
+
+def test_signals_show_an_id_that_signal_clear_takes(paired: tuple[Path, Path]) -> None:
+    alex, blake = paired
+    run(alex, "signal", "timeout", "--for", "30", "--note", "I need air")
+    run(blake, "sync")
+    shown = run(blake, "signals").stdout
+    assert "time-out, back around" in shown
+    assert '"I need air"' in shown
+    short_id = shown.split("]")[0].removeprefix("[")
+    assert len(short_id) == 8
+    cleared = run(alex, "signal", "clear", short_id)
+    assert "Cleared." in cleared.stdout
