@@ -57,8 +57,10 @@ from client.views.present import (
     shown,
 )
 from client.views.write_rules import may_be_void
+from schemas.errors import ErrorCode
 from schemas.payloads import JournalAmended, JournalEntry, JournalRetracted
 
+INVITE_USED = str(ErrorCode.INVITE_USED)
 SAFETY_SYNC_TIMEOUT_S = 10.0
 #: The reader of stdout went away (a closed pipe): 128 + SIGPIPE, as a shell reports it.
 EXIT_CLOSED_PIPE = 141
@@ -90,13 +92,24 @@ async def cmd_invite(args: argparse.Namespace) -> int:
 
 
 async def cmd_join(args: argparse.Namespace) -> int:
-    space = await Space.join(
-        home_dir(args),
-        code=args.code,
-        name=args.name,
-        passphrase=passphrase(new=True),
-        relay_url=args.relay,
-    )
+    try:
+        space = await Space.join(
+            home_dir(args),
+            code=args.code,
+            name=args.name,
+            passphrase=passphrase(new=True),
+            relay_url=args.relay,
+        )
+    except TrellisError as exc:
+        if exc.code != INVITE_USED:
+            raise
+        # Someone else may have used it first: that is worth a careful look.
+        raise TrellisError(
+            f"{exc.message} If you did not use this code yourself, it may have leaked: "
+            "tell your partner, and once you have joined with a new code compare safety "
+            "numbers in person ('trellis safety-number').",
+            code=exc.code,
+        ) from None
     async with space:
         if space.joined:
             others = [m.name for m in space.members() if not m.is_me]

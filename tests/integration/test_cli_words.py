@@ -104,3 +104,16 @@ def test_signals_show_an_id_that_signal_clear_takes(paired: tuple[Path, Path]) -
     assert len(short_id) == 8
     cleared = run(alex, "signal", "clear", short_id)
     assert "Cleared." in cleared.stdout
+
+
+def test_an_invite_code_used_twice_warns_that_it_may_have_leaked(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    sam = tmp_path / "sam"
+    run(sam, "init", "--relay", relay.url, "--name", "Sam")
+    code = run(sam, "invite").stdout.strip().splitlines()[-1]
+    run(tmp_path / "alex", "join", code, "--name", "Alex")
+    again = run(tmp_path / "someone", "join", code, "--name", "Someone", check=False)
+    assert again.returncode == 1
+    assert "it may have leaked" in again.stderr
+    assert "compare safety numbers" in again.stderr
