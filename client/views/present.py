@@ -32,6 +32,7 @@ from schemas.payloads import (
     payload_kind,
 )
 from schemas.practices import (
+    SIGNAL_PRESETS,
     AgreementAccepted,
     AgreementDeclined,
     AgreementProposed,
@@ -176,7 +177,7 @@ def practice_summary(p: object, who: str) -> str:
         case DisclosureAcknowledged():
             return f"{who} marked a disclosure as seen"
         case CheckIn():
-            return f"{who} checked in"
+            return f"{who} checked in{_checkin_words(p)}"
         case SobrietyStarted():
             return f"{who} set a sobriety start date: {p.date}"
         case MilestoneMarked() if p.kind == "formal_disclosure":
@@ -186,7 +187,7 @@ def practice_summary(p: object, who: str) -> str:
         case GratitudeNoted():
             return f"{who} noted gratitude: {p.text}"
         case SignalSent():
-            return f"{who} {_SIGNAL_WORDS.get(p.level, 'sent a signal')}"
+            return f"{who} {_SIGNAL_WORDS.get(p.level, 'sent a signal')}{_signal_words(p)}"
         case SignalCleared():
             return f"{who} cleared their signal"
         case WindowPostponed():
@@ -245,7 +246,36 @@ def shown(event: VerifiedEvent) -> bool:
 
 def event_line(event: VerifiedEvent, names: Names, *, had_effect: bool = True) -> str:
     note = "" if had_effect else NO_EFFECT_NOTE
-    return f"{local_time(event.body.recorded_at)}  {event_summary(event, names)}{note}"
+    line = f"{local_time(event.body.recorded_at)}  {event_summary(event, names)}{note}"
+    if isinstance(event.payload, SignalSent):
+        # A signal stands out from journal lines, with the id 'trellis signal clear' takes.
+        return f"SIGNAL [{event.event_id.hex()[:8]}] {line}"
+    return line
+
+
+_FANOS = (
+    ("feelings", "feelings"),
+    ("affirmation", "affirmation"),
+    ("needs", "needs"),
+    ("ownership", "ownership"),
+    ("sobriety", "struggles and self-care"),
+)
+
+
+def _checkin_words(p: CheckIn) -> str:
+    """A check-in's content: the partner opened the feed to read it."""
+    parts = [f"{label}: {getattr(p, name)}" for name, label in _FANOS if getattr(p, name)]
+    if p.mood is not None:
+        parts.append(f"mood {p.mood} of 5")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _signal_words(p: SignalSent) -> str:
+    """Return time (a time-out only), preset and note."""
+    back = f", back around {local_time(p.until)}" if p.level == "pause" and p.until else ""
+    said = [w for w in (SIGNAL_PRESETS.get(p.preset or ""), p.note) if w]
+    quoted = "".join(f' "{w}"' for w in said)
+    return f"{back}{':' if quoted else ''}{quoted}"
 
 
 def event_json(event: VerifiedEvent, names: Names, *, had_effect: bool = True) -> dict[str, Any]:
