@@ -24,7 +24,7 @@ from client.cli.common import (
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
 from client.views import Moment
-from client.views.present import iso_utc, local_time, plain
+from client.views.present import disclosure_detail_lines, iso_utc, local_time, plain
 from client.views.recovery import DisclosureView, SignalView, active_signals
 from schemas.practices import (
     DISCLOSURE_KINDS,
@@ -207,6 +207,8 @@ async def cmd_disclosures(args: argparse.Namespace) -> int:
                 f"{local_time(d.occurred_at)}  [{d.id.hex()[:8]}] {space.member_name(d.author)}, "
                 f"{d.kind.replace('_', ' ')}: {d.summary}{mark}"
             )
+            for line in disclosure_detail_lines(d, space.member_name):
+                print(f"    {line}")
     return 0
 
 

@@ -435,3 +435,32 @@ def plain_error(message: str) -> str:
         f"That cannot be saved: {what} given is not in a form Trellis can use. The "
         "command's --help shows the forms it takes; nothing was written."
     )
+
+
+_SLIP_FIELDS = (
+    ("circle", "circle"),
+    ("place", "where"),
+    ("mood", "mood (1-5)"),
+    ("halt", "hungry, angry, lonely, tired"),
+    ("triggers", "triggers"),
+    ("warning_signs", "warning signs"),
+    ("coping_tried", "what was tried"),
+    ("support_contacted", "who was reached"),
+    ("next_steps", "next steps"),
+)
+
+
+def disclosure_detail_lines(d: Any, member_name: Any) -> list[str]:
+    """Every field of a disclosure beyond its summary, and each response to it."""
+    lines = [f"details: {d.details}"] if d.details else []
+    if d.slip is not None:
+        for name, label in _SLIP_FIELDS:
+            value = getattr(d.slip, name)
+            if value in (None, [], ()):
+                continue
+            shown_value = ", ".join(str(v) for v in value) if isinstance(value, list) else value
+            lines.append(f"{label}: {shown_value}")
+    for ack in d.acknowledgements:
+        if ack.response:
+            lines.append(f"{member_name(ack.member)} answered: {ack.response}")
+    return lines

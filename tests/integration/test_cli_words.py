@@ -117,3 +117,30 @@ def test_an_invite_code_used_twice_warns_that_it_may_have_leaked(
     assert again.returncode == 1
     assert "it may have leaked" in again.stderr
     assert "compare safety numbers" in again.stderr
+
+
+def test_disclosures_show_every_field_of_a_slip_and_the_response(
+    paired: tuple[Path, Path],
+) -> None:
+    alex, blake = paired
+    run(alex, "profile", "--in-recovery")
+    run(
+        alex,
+        *("disclose", "--kind", "slip", "--summary", "I had a drink", "--circle", "inner"),
+        *("--place", "a party", "--halt", "lonely", "--trigger", "old friends"),
+        *("--support", "called my sponsor", "--next-step", "meeting tomorrow"),
+    )
+    run(blake, "sync")
+    [listed] = json.loads(run(blake, "disclosures", "--json").stdout)
+    run(blake, "seen", listed["id"][:8], "--response", "Thank you for telling me.")
+    run(alex, "sync")
+    shown = run(alex, "disclosures").stdout
+    for words in (
+        "where: a party",
+        "hungry, angry, lonely, tired: lonely",
+        "triggers: old friends",
+        "who was reached: called my sponsor",
+        "next steps: meeting tomorrow",
+        "Blake answered: Thank you for telling me.",
+    ):
+        assert words in shown, shown
