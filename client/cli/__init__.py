@@ -28,7 +28,15 @@ CA_FILE_HELP = (
     "also trust this PEM certificate authority for the relay's certificate "
     "(a relay with a private CA; default: $TRELLIS_CA_FILE)"
 )
-HOME_HELP = "folder holding this device's data (default: $TRELLIS_HOME, else your user data folder)"
+
+
+def home_help() -> str:
+    """The --home help, naming the default folder as a path on this computer."""
+    import platformdirs  # small; loaded only when help is printed
+
+    folder = platformdirs.user_data_dir("trellis", appauthor=False)
+    return f"folder holding this device's data (default: $TRELLIS_HOME, else {folder})"
+
 
 #: Every top-level command and its one-line help, in the order the full parser lists them.
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -87,7 +95,7 @@ def help_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,  # the table of exit codes
     )
-    parser.add_argument("--home", metavar="DIR", help=HOME_HELP)
+    parser.add_argument("--home", metavar="DIR", help=home_help())
     parser.add_argument("--ca-file", metavar="FILE", help=CA_FILE_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, text in COMMANDS:

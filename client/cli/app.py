@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from client.cli import EPILOG
+from client.cli import EPILOG, home_help
 from client.cli import agreements as cli_agreements
 from client.cli import audit as cli_audit
 from client.cli import devices as cli_devices
@@ -28,7 +28,6 @@ from client.cli import private as cli_private
 from client.cli import recovery as cli_recovery
 from client.cli import relay as cli_relay
 from client.cli.common import (
-    HOME_ENV,
     Handler,
     UsageError,
     exit_code,
@@ -313,8 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--home",
         metavar="DIR",
-        help=f"folder holding this device's data (default: ${HOME_ENV}, "
-        "else your user data folder)",
+        help=home_help(),
     )
     parser.add_argument(
         "--ca-file",

@@ -52,3 +52,10 @@ def test_timeline_kind_lists_the_kinds_and_checkin_explains_fanos() -> None:
     assert "journal_entry" in timeline
     checkin = " ".join(sub.choices["checkin"].format_help().split())
     assert "FANOS stands for Feelings, Affirmation" in checkin
+
+
+def test_the_default_home_folder_is_shown_as_a_path() -> None:
+    import platformdirs
+
+    shown = " ".join(build_parser().format_help().split())
+    assert platformdirs.user_data_dir("trellis", appauthor=False) in shown
