@@ -14,12 +14,29 @@ import sys
 from collections.abc import Sequence
 
 DESCRIPTION = "Trellis: a private, end-to-end encrypted space for two partners."
-EPILOG = "Not safe? Run 'trellis not-safe' (no passphrase needed; it sends nothing)."
+EXIT_CODES = """exit codes:
+  0    done (for a write: saved and delivered to the relay)
+  1    a problem (the message says what to do)
+  2    a mistyped command or a value that makes no sense
+  3    saved on this device but not delivered yet ('trellis sync' sends it later)
+  130  interrupted
+  141  the program reading the output closed it"""
+NOT_SAFE = "Not safe? Run 'trellis not-safe' (no passphrase needed; it sends nothing)."
+EPILOG = f"{EXIT_CODES}\n\n{NOT_SAFE}"
+"""The top-level help's closing words; every command's own help ends with NOT_SAFE."""
 CA_FILE_HELP = (
     "also trust this PEM certificate authority for the relay's certificate "
     "(a relay with a private CA; default: $TRELLIS_CA_FILE)"
 )
-HOME_HELP = "folder holding this device's data (default: $TRELLIS_HOME, else your user data folder)"
+
+
+def home_help() -> str:
+    """The --home help, naming the default folder as a path on this computer."""
+    import platformdirs  # small; loaded only when help is printed
+
+    folder = platformdirs.user_data_dir("trellis", appauthor=False)
+    return f"folder holding this device's data (default: $TRELLIS_HOME, else {folder})"
+
 
 #: Every top-level command and its one-line help, in the order the full parser lists them.
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -76,8 +93,13 @@ ALIASES: dict[str, tuple[str, ...]] = {"seen": ("acknowledge",)}
 
 def help_parser() -> argparse.ArgumentParser:
     """The top level of the full parser (client/cli/app.py build_parser), without commands."""
-    parser = argparse.ArgumentParser(prog="trellis", description=DESCRIPTION, epilog=EPILOG)
-    parser.add_argument("--home", metavar="DIR", help=HOME_HELP)
+    parser = argparse.ArgumentParser(
+        prog="trellis",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the table of exit codes
+    )
+    parser.add_argument("--home", metavar="DIR", help=home_help())
     parser.add_argument("--ca-file", metavar="FILE", help=CA_FILE_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, text in COMMANDS:
@@ -87,8 +109,16 @@ def help_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args in (["--help"], ["-h"]):
+    if args in (["--help"], ["-h"], []):  # `trellis` alone: the help, not an error
         help_parser().print_help()
+        return 0
+    if args == ["--version"]:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"trellis {version('trellis')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            print("trellis (version unknown: not installed)")
         return 0
     from client.cli.app import main as run  # the full command line, loaded only to run one
 

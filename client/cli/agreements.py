@@ -16,17 +16,26 @@ from zoneinfo import ZoneInfo
 
 from client.cli.common import (
     UsageError,
+    deliver,
     open_space,
     parse_date,
+    parse_review_date,
     parse_when,
     print_json,
     read_optional,
+    tell_delivery,
 )
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
 from client.views import Moment
 from client.views.agreements import Agreement, AgreementVersion
-from client.views.present import iso_utc, local_time, without_effect_sentence
+from client.views.present import (
+    accepted_sentence,
+    delivery_sentence,
+    iso_utc,
+    local_time,
+    without_effect_sentence,
+)
 from client.views.recovery import describe_window, known_zone, next_occurrence
 from schemas.ids import EventId
 from schemas.practices import (
@@ -47,7 +56,6 @@ from schemas.practices import (
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-SAVED = "It is shared at the next 'trellis sync'."
 _CIRCLES = ("inner", "middle", "outer")
 
 
@@ -113,6 +121,17 @@ def _plan_not_yours(space: Space, version: AgreementVersion) -> None:
             "you make together: 'trellis agreement propose'.",
             code=ClientErrorCode.NOT_YOURS,
         )
+
+
+def _hh_mm(value: str) -> str:
+    """A window's local time as the payload needs it (HH:MM, 24-hour)."""
+    try:
+        moment = datetime.strptime(value.strip(), "%H:%M")
+    except ValueError:
+        raise UsageError(
+            f"'{value}' is not a time of day; use 24-hour HH:MM, e.g. 19:00 for 7 pm."
+        ) from None
+    return moment.strftime("%H:%M")
 
 
 def _find(space: Space, ident: str) -> tuple[Agreement, AgreementVersion | None]:
@@ -354,8 +373,10 @@ async def _propose(args: argparse.Namespace, payload_for: Any) -> int:
                 )
             revises = base.id
         event = await space.append(payload_for(revises))
-        print(
-            f"Proposed ({event.event_id.hex()[:8]}). Your partner can accept or decline it. {SAVED}"
+        await tell_delivery(
+            space,
+            args,
+            f"Proposed ({event.event_id.hex()[:8]}). Your partner can accept or decline it.",
         )
     return 0
 
@@ -376,7 +397,7 @@ async def cmd_propose(args: argparse.Namespace) -> int:
             title=args.title.strip(),
             clauses=[c["text"] for c in clauses],
             revises=revises,
-            review_on=parse_date(args.review_on),
+            review_on=parse_review_date(args.review_on),
             expires_on=parse_date(args.expires_on),
             binds=binds,
         ),
@@ -434,13 +455,15 @@ async def cmd_plan_write(args: argparse.Namespace) -> int:
                 revises=base.id if base else None,
                 kind="recovery_plan",
                 circles=circles,
-                review_on=parse_date(args.review_on),
+                review_on=parse_review_date(args.review_on),
             )
         )
         number = base.number + 1 if base else 1
-        print(
+        await tell_delivery(
+            space,
+            args,
             f"Saved version {number} of your recovery plan ({event.event_id.hex()[:8]}). It is "
-            f"yours: your partner can read it, and cannot change or end it. {SAVED}"
+            f"yours: your partner can read it, and cannot change or end it.",
         )
     return 0
 
@@ -484,7 +507,7 @@ async def cmd_window_propose(args: argparse.Namespace) -> int:
     offset = _parse_offset(args.utc_offset) if args.utc_offset else _offset_min(tz)
     window = Window(
         weekday=_WEEKDAYS.index(day),
-        time=args.time,
+        time=_hh_mm(args.time),
         utc_offset_min=offset,
         duration_min=args.duration,
         topic=args.topic or "",
@@ -593,9 +616,11 @@ async def cmd_window_postpone(args: argparse.Namespace) -> int:
                 note=read_optional(args.note),
             )
         )
-        print(
+        await tell_delivery(
+            space,
+            args,
             f"Postponed from {local_time(coming.scheduled)} to {local_time(to)}. A time can "
-            f"be postponed once, by either of you. {SAVED}"
+            f"be postponed once, by either of you.",
         )
     return 0
 
@@ -606,8 +631,29 @@ async def _answer(args: argparse.Namespace, make: Any, done: str) -> int:
         _plan_not_yours(space, named or agreement.current or agreement.versions[-1])
         version = make[0](space, args.id)
         await space.append(make[1](version.id, args))
-        print(f"{done} {SAVED}")
+        if done == _ACCEPTED:
+            # Delivery syncs, which may bring the partner's own news: say the state after.
+            outcome = await deliver(space)
+            print(
+                f"{accepted_sentence(_status_of(space, version.id))} {delivery_sentence(outcome)}"
+            )
+            if not outcome.delivered:
+                args.not_delivered = True
+        else:
+            await tell_delivery(space, args, done)
     return 0
+
+
+_ACCEPTED = "accepted"
+
+
+def _status_of(space: Space, version_id: EventId) -> str:
+    """A version's status on this device now ("in_force", "proposed", ...)."""
+    for agreement in space.views().agreements.agreements:
+        for version in agreement.versions:
+            if version.id == version_id:
+                return str(version.status)
+    return "proposed"
 
 
 def _partners_proposal(space: Space, ident: str) -> AgreementVersion:
@@ -625,7 +671,7 @@ async def cmd_accept(args: argparse.Namespace) -> int:
     return await _answer(
         args,
         (_partners_proposal, lambda v, a: AgreementAccepted(version=v, note=read_optional(a.note))),
-        "Accepted. It is in force once every partner has accepted it.",
+        _ACCEPTED,
     )
 
 
@@ -660,7 +706,7 @@ async def cmd_review(args: argparse.Namespace) -> int:
                 version=v,
                 outcome="revise" if a.revise else "keep",
                 note=read_optional(a.note),
-                next_review_on=parse_date(a.next_review_on),
+                next_review_on=parse_review_date(a.next_review_on),
             ),
         ),
         "Review recorded.",

@@ -2,8 +2,11 @@
 
 Every command exits 0 on success and, on failure, prints one line to stderr that says
 what happened and what to do, then exits non-zero (1 for a problem, 2 for a mistyped
-command, 130 when interrupted). Passphrases come from ``TRELLIS_PASSPHRASE`` or a
-prompt, never from an argument, so they do not end up in shell history.
+command, 130 when interrupted). A write is saved on this device first, then delivered to
+the relay at once if it can be (within client/cli/common.py DELIVER_TIMEOUT_S): it exits
+0 when delivered and 3 when saved here but not delivered yet (the words say why).
+Passphrases come from ``TRELLIS_PASSPHRASE`` or a prompt, never from an argument, so
+they do not end up in shell history.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from client.cli import EPILOG, home_help
 from client.cli import agreements as cli_agreements
 from client.cli import audit as cli_audit
 from client.cli import consent as cli_consent
@@ -25,9 +29,9 @@ from client.cli import private as cli_private
 from client.cli import recovery as cli_recovery
 from client.cli import relay as cli_relay
 from client.cli.common import (
-    HOME_ENV,
     Handler,
     UsageError,
+    exit_code,
     home_dir,
     open_space,
     parse_when,
@@ -35,7 +39,9 @@ from client.cli.common import (
     print_json,
     read_text,
     resolve_entry,
+    tell_delivery,
 )
+from client.cli.help_texts import fill_help
 from client.core.verify import VerifiedEvent
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space, relocation
@@ -47,12 +53,17 @@ from client.views.present import (
     journal_json,
     journal_lines,
     notice_line,
+    plain_error,
     shown,
 )
 from client.views.write_rules import may_be_void
+from schemas.errors import ErrorCode
 from schemas.payloads import JournalAmended, JournalEntry, JournalRetracted
 
+INVITE_USED = str(ErrorCode.INVITE_USED)
 SAFETY_SYNC_TIMEOUT_S = 10.0
+#: The reader of stdout went away (a closed pipe): 128 + SIGPIPE, as a shell reports it.
+EXIT_CLOSED_PIPE = 141
 
 # -- commands ---------------------------------------------------------------------
 
@@ -81,13 +92,24 @@ async def cmd_invite(args: argparse.Namespace) -> int:
 
 
 async def cmd_join(args: argparse.Namespace) -> int:
-    space = await Space.join(
-        home_dir(args),
-        code=args.code,
-        name=args.name,
-        passphrase=passphrase(new=True),
-        relay_url=args.relay,
-    )
+    try:
+        space = await Space.join(
+            home_dir(args),
+            code=args.code,
+            name=args.name,
+            passphrase=passphrase(new=True),
+            relay_url=args.relay,
+        )
+    except TrellisError as exc:
+        if exc.code != INVITE_USED:
+            raise
+        # Someone else may have used it first: that is worth a careful look.
+        raise TrellisError(
+            f"{exc.message} If you did not use this code yourself, it may have leaked: "
+            "tell your partner, and once you have joined with a new code compare safety "
+            "numbers in person ('trellis safety-number').",
+            code=exc.code,
+        ) from None
     async with space:
         if space.joined:
             others = [m.name for m in space.members() if not m.is_me]
@@ -111,10 +133,7 @@ async def cmd_journal_add(args: argparse.Namespace) -> int:
             JournalEntry(text=text, mood=args.mood, tags=list(args.tag or [])),
             occurred_at=parse_when(args.occurred),
         )
-        print(
-            f"Saved on this device ({event.event_id.hex()[:8]}). It is shared at the next "
-            "'trellis sync'."
-        )
+        await tell_delivery(space, args, f"Saved ({event.event_id.hex()[:8]}).")
     return 0
 
 
@@ -122,10 +141,13 @@ async def cmd_journal_amend(args: argparse.Namespace) -> int:
     text = read_text(args.text)
     async with await open_space(args) as space:
         entry = resolve_entry(space, args.id)
-        await space.append(
-            JournalAmended(entry=entry, text=text, mood=args.mood, tags=list(args.tag or []))
-        )
-        print("Updated. The earlier text stays in the history.")
+        # What is not given is kept: an amendment replaces the whole entry, so the mood
+        # and tags of the current version are carried over unless new ones are given.
+        current = next(i for i in space.journal(include_retracted=True) if i.id == entry)
+        mood = current.mood if args.mood is None else args.mood
+        tags = list(current.tags) if args.tag is None else list(args.tag)
+        await space.append(JournalAmended(entry=entry, text=text, mood=mood, tags=tags))
+        await tell_delivery(space, args, "Updated. The earlier text stays in the history.")
     return 0
 
 
@@ -133,9 +155,11 @@ async def cmd_journal_retract(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
         entry = resolve_entry(space, args.id)
         await space.append(JournalRetracted(entry=entry, reason=args.reason))
-        print(
+        await tell_delivery(
+            space,
+            args,
             "Hidden from the journal. The history still shows it: your partner can still "
-            "read it there, because what was shared cannot be unsent."
+            "read it there, because what was shared cannot be unsent.",
         )
     return 0
 
@@ -284,12 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trellis",
         description="Trellis: a private, end-to-end encrypted space for two partners.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the table of exit codes
     )
     parser.add_argument(
         "--home",
         metavar="DIR",
-        help=f"folder holding this device's data (default: ${HOME_ENV}, "
-        "else your user data folder)",
+        help=home_help(),
     )
     parser.add_argument(
         "--ca-file",
@@ -346,9 +370,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_journal_add)
     p = journal.add_parser("amend", help="update one of your entries; the old text is kept")
     p.add_argument("id", help="the entry id, or its first characters")
-    p.add_argument("text")
-    p.add_argument("--mood", type=int, choices=range(1, 6), metavar="1-5")
-    p.add_argument("--tag", action="append")
+    p.add_argument("text", help="the new text ('-' reads it from stdin)")
+    p.add_argument(
+        "--mood",
+        type=int,
+        choices=range(1, 6),
+        metavar="1-5",
+        help="a new mood, 1 (very low) to 5 (very good); kept as it was if not given",
+    )
+    p.add_argument(
+        "--tag", action="append", help="a tag; repeat for more; kept as they were if not given"
+    )
     p.set_defaults(handler=cmd_journal_amend)
     p = journal.add_parser(
         "retract", help="hide one of your entries from the journal (the history still shows it)"
@@ -393,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
     cli_private.point_every_help_to_not_safe(parser)
+    parser.epilog = EPILOG  # the top level also documents the exit codes
+    fill_help(parser)
     return parser
 
 
@@ -403,24 +437,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[CA_FILE_ENV] = args.ca_file  # read where the relay is dialled
     handler: Handler = args.handler
     try:
-        return asyncio.run(handler(args))
+        return exit_code(args, asyncio.run(handler(args)))
     except TrellisError as exc:
-        print(f"trellis: {exc.message}", file=sys.stderr)
+        print(f"trellis: {plain_error(exc.message)}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         with contextlib.suppress(Exception):
             print("trellis: stopped.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`trellis timeline --json | head`): nothing to say to it.
+        # Point stdout at /dev/null so the interpreter's final flush is quiet too.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLOSED_PIPE
     except TimeoutError:
         print(
             "trellis: the relay took too long to answer; nothing was lost. Try again.",
             file=sys.stderr,
         )
         return 1
-    except Exception as exc:  # the outermost shell: one calm line, never a traceback
+    except Exception:  # the outermost shell: one calm line, never a traceback
         print(
-            f"trellis: something unexpected went wrong ({type(exc).__name__}). What was "
-            "already saved on this device is kept; please report this.",
+            "trellis: something unexpected went wrong. What was already saved on this "
+            "device is kept; please report this, with the command you ran.",
             file=sys.stderr,
         )
         return 1

@@ -21,7 +21,7 @@ from client.store.home_files import write_private
 from client.views import Moment
 from client.views.present import event_json, event_line, shown
 from schemas.ids import EventId
-from schemas.payloads import MemberJoined, SpaceCreated, payload_kind
+from schemas.payloads import PAYLOAD_TYPES, MemberJoined, SpaceCreated, payload_kind
 
 
 def _since_ms(value: str | None) -> int | None:
@@ -157,6 +157,12 @@ async def cmd_export(args: argparse.Namespace) -> int:
             raise TrellisError(
                 f"{out} is a folder; give a file name.", code=ClientErrorCode.FILE_EXISTS
             ) from None
+        except (FileNotFoundError, NotADirectoryError):
+            raise TrellisError(
+                f"The folder for {out} does not exist; nothing was written. Create it "
+                "first, or choose another place.",
+                code=ClientErrorCode.IO,
+            ) from None
         print(
             f"Exported {len(chosen)} events to {out}. The file holds their decrypted text and "
             "the keys that open them: whoever holds it can read those events and no others. "
@@ -245,7 +251,12 @@ def _print_cross_check(check: CrossCheck) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("timeline", help="every event, in the order both partners see")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--kind", help="only events of this kind, e.g. agreement or journal_entry")
+    kinds = sorted({str(t.__struct_config__.tag) for t in PAYLOAD_TYPES})
+    p.add_argument(
+        "--kind",
+        help="only events whose kind starts with this (e.g. agreement, signal); the kinds: "
+        + ", ".join(kinds),
+    )
     p.add_argument("--since", metavar="DATE", help="only events recorded on or after DATE")
     p.set_defaults(handler=cmd_timeline)
 

@@ -4,6 +4,7 @@ dates and ids typed by people."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import json
 import os
@@ -15,11 +16,25 @@ from typing import Any
 
 import platformdirs
 
-from client.errors import ClientErrorCode, TrellisError
+from client.errors import ClientErrorCode, HomeError, TrellisError
 from client.errors import UsageError as UsageError  # its home was here; cli modules import it
 from client.space import Space
+from client.views.present import (
+    Delivery,
+    calendar_date_ms,
+    delivery_sentence,
+    is_calendar_date,
+)
 from schemas.ids import EventId
 from schemas.payloads import MAX_TEXT_CHARS
+
+#: Exit codes (README "Exit codes", docs/PROTOCOL.md §13.1): 0 done (and, for a write,
+#: delivered to the relay), 1 a problem, 2 a mistyped command, 3 saved on this device but
+#: not delivered yet, 130 interrupted.
+EXIT_NOT_DELIVERED = 3
+#: How long a write waits for the relay before saying it is not delivered yet: long
+#: enough for a slow network, short enough that nobody waits on a dead one.
+DELIVER_TIMEOUT_S = 10.0
 
 PASSPHRASE_ENV = "TRELLIS_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 HOME_ENV = "TRELLIS_HOME"
@@ -31,12 +46,19 @@ Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
 def home_dir(args: argparse.Namespace) -> Path:
+    """This device's folder; refused in plain words when it names a file."""
     if args.home:
-        return Path(args.home).expanduser()
-    env = os.environ.get(HOME_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("trellis", appauthor=False))
+        home = Path(args.home).expanduser()
+    elif env := os.environ.get(HOME_ENV):
+        home = Path(env).expanduser()
+    else:
+        home = Path(platformdirs.user_data_dir("trellis", appauthor=False))
+    if home.exists() and not home.is_dir():
+        raise HomeError(
+            f"{home} is a file, not a folder. Give --home a folder (it is created if it "
+            "does not exist yet)."
+        )
+    return home
 
 
 def passphrase(*, new: bool) -> str:
@@ -90,8 +112,13 @@ def read_text(value: str) -> str:
 
 
 def parse_when(value: str | None) -> int | None:
+    """A moment typed by a person, in this device's zone unless it names one. A date
+    alone is a calendar date: the same date in every zone (present.calendar_date_ms)."""
     if value is None:
         return None
+    if len(value.strip()) == len("2026-11-26"):
+        day = parse_date(value)
+        return None if day is None else calendar_date_ms(day)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -113,6 +140,37 @@ def parse_date(value: str | None) -> str | None:
         raise UsageError(f"'{value}' is not a date; use a form like 2026-11-26.") from None
 
 
+def parse_review_date(value: str | None) -> str | None:
+    """A review date: today or later. A date already past would make the agreement due
+    for review from the moment it is written, which is never what was meant."""
+    text = parse_date(value)
+    if text is not None and date.fromisoformat(text) < today_local():
+        raise UsageError(
+            f"{text} is already past; a review date is today or later (e.g. three months from now)."
+        )
+    return text
+
+
+def parse_past_date(value: str | None, what: str) -> str | None:
+    """A calendar date of something that already happened: today or earlier."""
+    text = parse_date(value)
+    if text is not None and date.fromisoformat(text) > today_local():
+        raise UsageError(f"{text} is after today; {what} cannot be in the future.")
+    return text
+
+
+def parse_past_when(value: str | None, what: str) -> int | None:
+    """A moment of something that already happened: now or earlier (a minute's slack for
+    a clock that runs a little ahead)."""
+    moment = parse_when(value)
+    if moment is not None and is_calendar_date(moment):
+        parse_past_date(value, what)  # a date: compared with today's date, not the clock
+        return moment
+    if moment is not None and moment > now_ms() + 60_000:
+        raise UsageError(f"'{value}' is in the future; {what} cannot be in the future.")
+    return moment
+
+
 def read_optional(value: str | None) -> str | None:
     """Optional free text; '-' reads it from stdin."""
     if value is None:
@@ -127,3 +185,45 @@ def today_local() -> date:
 
 def now_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)
+
+
+async def deliver(space: Space, *, timeout_s: float = DELIVER_TIMEOUT_S) -> Delivery:
+    """Try to hand what was just saved to the relay, within ``timeout_s``.
+
+    The write is already saved on this device; this only says truthfully whether it
+    also reached the relay. Delivered means this device's outbox is empty afterwards:
+    nothing else counts, so a refusal or a half-finished sync is never called delivered.
+    """
+    why: str | None = None
+    try:
+        async with asyncio.timeout(timeout_s):
+            await space.sync(timeout_s=timeout_s)
+    except TimeoutError:
+        why = "timeout"
+    except TrellisError as exc:
+        why = str(exc.code)
+    except OSError:
+        why = "relay_unreachable"
+    outbox = (await space.status()).outbox
+    if outbox == 0:
+        return Delivery(delivered=True)
+    return Delivery(delivered=False, reason=why or "push_refused")
+
+
+async def tell_delivery(
+    space: Space, args: argparse.Namespace, text: str, *, signal: bool = False
+) -> None:
+    """Print ``text`` with whether it was delivered; remember a non-delivery in ``args``
+    so the command exits with :data:`EXIT_NOT_DELIVERED` (see :func:`exit_code`)."""
+    outcome = await deliver(space)
+    print(f"{text} {delivery_sentence(outcome, signal=signal)}".strip())
+    if not outcome.delivered:
+        args.not_delivered = True
+
+
+def exit_code(args: argparse.Namespace, code: int) -> int:
+    """A command's exit code: a success whose write was not delivered is
+    :data:`EXIT_NOT_DELIVERED`, so a script can tell "done" from "saved only here"."""
+    if code == 0 and getattr(args, "not_delivered", False):
+        return EXIT_NOT_DELIVERED
+    return code

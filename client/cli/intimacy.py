@@ -12,7 +12,15 @@ import asyncio
 import contextlib
 from typing import Any
 
-from client.cli.common import UsageError, open_space, parse_date, passphrase, print_json
+from client.cli.common import (
+    DELIVER_TIMEOUT_S,
+    UsageError,
+    open_space,
+    parse_review_date,
+    passphrase,
+    print_json,
+    tell_delivery,
+)
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space, private_notes
 from client.views import Moment
@@ -58,18 +66,6 @@ from schemas.intimacy import (
     TermWithdrawn,
 )
 from schemas.payloads import MemberJoined, SpaceCreated
-
-SAVED = "It is shared at the next 'trellis sync'."
-SEND_NOW_TIMEOUT_S = 10.0
-
-
-async def _send_now(space: Space) -> str:
-    """A step back or a withdrawal should reach the partner soon: try at once, but
-    never fail the local save."""
-    with contextlib.suppress(TrellisError, TimeoutError):
-        await asyncio.wait_for(space.sync(), SEND_NOW_TIMEOUT_S)
-        return "Delivered to the relay; your partner sees it at their next sync."
-    return SAVED
 
 
 def _by_prefix(items: list[Any], prefix: str, what: str, key: str = "id") -> Any:
@@ -142,9 +138,11 @@ async def cmd_pacing_propose(args: argparse.Namespace) -> int:
         view = space.views().intimacy.pacing
         revises = None if view.plan is None else view.plan.id
         event = await space.append(PacingPlanProposed(stages=stages, revises=revises))
-        print(
+        await tell_delivery(
+            space,
+            args,
             f"Proposed a pacing plan of {len(stages)} stages ({event.event_id.hex()[:8]}). It "
-            f"is in use once your partner accepts it: 'trellis pacing accept'. {SAVED}"
+            f"is in use once your partner accepts it: 'trellis pacing accept'.",
         )
         if not args.stage:
             print("These are suggested stages; propose your own words with --stage, in order.")
@@ -164,7 +162,7 @@ async def cmd_pacing_accept(args: argparse.Namespace) -> int:
                 "No pacing plan is waiting for your answer.", code=ClientErrorCode.NOT_FOUND
             )
         await space.append(PacingPlanAccepted(version=pending[-1].id))
-        print(f"Accepted. {SAVED}")
+        await tell_delivery(space, args, "Accepted.")
     return 0
 
 
@@ -185,9 +183,11 @@ async def cmd_pacing_forward(args: argparse.Namespace) -> int:
         offer = _partner_offer(view, me, moment.now_ms)
         if offer is not None:
             await space.append(PacingForwardAccepted(offer=offer.id))
-            print(
+            await tell_delivery(
+                space,
+                args,
                 f"You both chose to move forward, to {stage_name(view, view.stage + 1)}. You "
-                f"can step back at any time. {await _send_now(space)}"
+                f"can step back at any time.",
             )
             return 0
         if view.stage + 1 >= len(view.plan.stages):
@@ -208,9 +208,11 @@ async def cmd_pacing_forward(args: argparse.Namespace) -> int:
                 code=ClientErrorCode.OFFER_OPEN,
             )
         await space.append(PacingForwardProposed(version=view.plan.id, from_stage=view.stage))
-        print(
+        await tell_delivery(
+            space,
+            args,
             "Offered to move forward (needs both of you). Your partner may accept within 48 "
-            f"hours or let it pass; silence is not a yes. {SAVED}"
+            "hours or let it pass; silence is not a yes.",
         )
     return 0
 
@@ -222,7 +224,7 @@ async def cmd_pacing_decline(args: argparse.Namespace) -> int:
         if offer is None:
             raise TrellisError("There is no offer waiting for you.", code=ClientErrorCode.NOT_FOUND)
         await space.append(PacingForwardDeclined(offer=offer.id))
-        print(f"Noted: not now. No reason is needed. {SAVED}")
+        await tell_delivery(space, args, "Noted: not now. No reason is needed.")
     return 0
 
 
@@ -246,7 +248,7 @@ async def cmd_pacing_back(args: argparse.Namespace) -> int:
                 else "You are at the first stage; there is no stage before it."
             )
         await space.append(PacingSteppedBack(to_stage=target))
-        print(f"Stepped back to {stage_name(view, target)}. {await _send_now(space)}")
+        await tell_delivery(space, args, f"Stepped back to {stage_name(view, target)}.")
     return 0
 
 
@@ -269,13 +271,13 @@ async def cmd_intimacy_checkin(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
         if args.share:
             await space.append(checkin)
-            print(f"Shared with your partner. {CHECKIN_REMINDER} {SAVED}")
+            await tell_delivery(space, args, f"Saved for your partner. {CHECKIN_REMINDER}")
         else:
             private = await private_notes.open_private(space, passphrase(new=False), create=True)
             async with private:
                 await private.append(checkin)
                 with contextlib.suppress(TrellisError, TimeoutError):
-                    await asyncio.wait_for(private.sync(), SEND_NOW_TIMEOUT_S)
+                    await asyncio.wait_for(private.sync(), DELIVER_TIMEOUT_S)
             print("Kept private: only your own devices can read it.")
         if args.arousal is not None:
             print(AROUSAL_NOTE)
@@ -340,9 +342,10 @@ async def cmd_language_propose(args: argparse.Namespace) -> int:
         if payload.term.lower() in ("stop", "no") and payload.kind != "stop":
             raise UsageError(f"'{payload.term}' always means stop; it cannot mean anything else.")
         event = await space.append(payload)
-        print(
-            f"Proposed ({event.event_id.hex()[:8]}). It is in use once your partner "
-            f"accepts it. {SAVED}"
+        await tell_delivery(
+            space,
+            args,
+            f"Proposed ({event.event_id.hex()[:8]}). It is in use once your partner accepts it.",
         )
     return 0
 
@@ -353,10 +356,10 @@ async def cmd_language_answer(args: argparse.Namespace) -> int:
         target = _by_prefix(versions, args.id, "word of your shared language")
         if args.language_command == "accept":
             await space.append(TermAccepted(version=target.id))
-            print(f"Accepted. {SAVED}")
+            await tell_delivery(space, args, "Accepted.")
         else:
             await space.append(TermWithdrawn(version=target.id))
-            print(f"Withdrawn: no longer in use, from now. {await _send_now(space)}")
+            await tell_delivery(space, args, "Withdrawn: no longer in use, from now.")
     return 0
 
 
@@ -391,11 +394,13 @@ async def cmd_boundary_set(args: argparse.Namespace) -> int:
             when=(args.when or "").strip(),
             why=(args.why or "").strip() or None,
             non_negotiable=args.non_negotiable,
-            review_on=parse_date(args.review_on),
+            review_on=parse_review_date(args.review_on),
             revises=revises,
         )
         await space.append(payload)
-        print(f"Saved. It needs nobody's consent; your partner can mark it as read. {SAVED}")
+        await tell_delivery(
+            space, args, "Saved. It needs nobody's consent; your partner can mark it as read."
+        )
         if payload.i_will.lower().startswith(("you must", "you will", "you have to")):
             print(
                 "Note: this reads like a request of your partner. A boundary says what "
@@ -413,12 +418,14 @@ async def cmd_boundary_ref(args: argparse.Namespace) -> int:
                 [b.current for b in views if b.owner == me], args.id, "boundary of yours"
             )
             await space.append(BoundaryWithdrawn(version=target.id))
-            print(f"Withdrawn. Its history stays. {SAVED}")
+            await tell_delivery(space, args, "Withdrawn. Its history stays.")
         else:
             theirs = [b.current for b in views if b.owner != me]
             target = _by_prefix(theirs, args.id, "boundary of your partner's")
             await space.append(BoundaryAcknowledged(version=target.id))
-            print(f"Marked as read. Reading it is not agreeing to anything. {SAVED}")
+            await tell_delivery(
+                space, args, "Marked as read. Reading it is not agreeing to anything."
+            )
     return 0
 
 
@@ -438,9 +445,11 @@ async def cmd_prep_set(args: argparse.Namespace) -> int:
             revises=mine[-1].version_id if mine else None,
         )
         await space.append(payload)
-        print(
+        await tell_delivery(
+            space,
+            args,
             "Saved. Your partner can read it; the disclosure then refers to it. You decide "
-            f"how much to hear, and you can change this at any time. {SAVED}"
+            "how much to hear, and you can change this at any time.",
         )
     return 0
 
@@ -493,7 +502,7 @@ async def cmd_prep_mark(args: argparse.Namespace) -> int:
                 preparation=prep.version_id, marks=marks, disclosure=disclosure
             )
         )
-        print(f"Marked. {SAVED}")
+        await tell_delivery(space, args, "Marked.")
     return 0
 
 

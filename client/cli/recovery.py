@@ -8,23 +8,23 @@ nags: no "not yet acknowledged", no read receipts, no reminders to the partner."
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 from typing import Any, cast
 
 from client.cli.common import (
     UsageError,
     now_ms,
     open_space,
-    parse_date,
+    parse_past_date,
+    parse_past_when,
     parse_when,
     print_json,
     read_optional,
+    tell_delivery,
 )
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
 from client.views import Moment
-from client.views.present import iso_utc, local_time, plain
+from client.views.present import disclosure_detail_lines, iso_utc, local_time, plain
 from client.views.recovery import DisclosureView, SignalView, active_signals
 from schemas.practices import (
     DISCLOSURE_KINDS,
@@ -45,8 +45,6 @@ from schemas.practices import (
     SobrietyStarted,
 )
 
-SAVED = "It is shared at the next 'trellis sync'."
-SIGNAL_SYNC_TIMEOUT_S = 10.0
 _MINUTE_MS = 60_000
 
 NOTHING_TO_ANSWER = (
@@ -89,7 +87,7 @@ async def cmd_profile(args: argparse.Namespace) -> int:
             )
         if args.name is not None or args.in_recovery is not None:
             await space.append(ProfileUpdated(name=args.name, in_recovery=args.in_recovery))
-            print(f"Profile updated. {SAVED}")
+            await tell_delivery(space, args, "Profile updated.")
         profile = space.profiles()[me.member_id]
         if args.json:
             print_json({"name": profile.name, "in_recovery": profile.in_recovery})
@@ -150,14 +148,16 @@ async def cmd_disclose(args: argparse.Namespace) -> int:
                 details=read_optional(args.details),
                 slip=slip,
             ),
-            occurred_at=parse_when(args.when),
+            occurred_at=parse_past_when(args.when, "what is disclosed"),
         )
         note = (
             " It is recorded as a risk (middle circle) and does not change your sober days."
             if kind == "risk" and args.kind != "risk"
             else ""
         )
-        print(f"Shared ({event.event_id.hex()[:8]}).{note} Thank you for your honesty. {SAVED}")
+        await tell_delivery(
+            space, args, f"Saved ({event.event_id.hex()[:8]}).{note} Thank you for your honesty."
+        )
     return 0
 
 
@@ -207,6 +207,8 @@ async def cmd_disclosures(args: argparse.Namespace) -> int:
                 f"{local_time(d.occurred_at)}  [{d.id.hex()[:8]}] {space.member_name(d.author)}, "
                 f"{d.kind.replace('_', ' ')}: {d.summary}{mark}"
             )
+            for line in disclosure_detail_lines(d, space.member_name):
+                print(f"    {line}")
     return 0
 
 
@@ -220,11 +222,15 @@ async def cmd_acknowledge(args: argparse.Namespace) -> int:
             )
         )
         if mark == "seen":
-            print(f"Marked as seen. There is nothing more you need to do. {SAVED}")
+            await tell_delivery(
+                space, args, "Marked as seen. There is nothing more you need to do."
+            )
         else:
-            print(
+            await tell_delivery(
+                space,
+                args,
                 "Noted: you need time. Nothing is expected of you until you are ready; "
-                f"you can mark it seen later. {SAVED}"
+                "you can mark it seen later.",
             )
     return 0
 
@@ -244,7 +250,7 @@ async def cmd_checkin(args: argparse.Namespace) -> int:
         )
     async with await open_space(args) as space:
         await space.append(CheckIn(mood=args.mood, **fields))
-        print(f"Checked in. {SAVED}")
+        await tell_delivery(space, args, "Checked in.")
     return 0
 
 
@@ -296,10 +302,10 @@ async def cmd_checkins(args: argparse.Namespace) -> int:
 
 
 async def cmd_sobriety_start(args: argparse.Namespace) -> int:
-    start = parse_date(args.date) or ""
+    start = parse_past_date(args.date, "a sober run's start") or ""
     async with await open_space(args) as space:
         await space.append(SobrietyStarted(date=start, label=args.label or ""))
-        print(f"Sobriety counted from {start}. {SAVED}")
+        await tell_delivery(space, args, f"Sobriety counted from {start}.")
     return 0
 
 
@@ -351,8 +357,8 @@ async def cmd_milestone_add(args: argparse.Namespace) -> int:
     else:
         payload = MilestoneMarked(title=args.title.strip(), note=read_optional(args.note))
     async with await open_space(args) as space:
-        await space.append(payload, occurred_at=parse_when(args.when))
-        print(f"Milestone marked. {SAVED}")
+        await space.append(payload, occurred_at=parse_past_when(args.when, "a milestone"))
+        await tell_delivery(space, args, "Milestone marked.")
     return 0
 
 
@@ -362,7 +368,7 @@ async def cmd_gratitude_add(args: argparse.Namespace) -> int:
         raise UsageError("The note is empty; nothing was saved.")
     async with await open_space(args) as space:
         await space.append(GratitudeNoted(text=text))
-        print(f"Noted. {SAVED}")
+        await tell_delivery(space, args, "Noted.")
     return 0
 
 
@@ -400,14 +406,6 @@ async def cmd_simple_list(args: argparse.Namespace) -> int:
 # -- safety signals ---------------------------------------------------------------
 
 
-async def _send_now(space: Space) -> bool:
-    """Signals are urgent: try to deliver at once, but never fail the local save."""
-    with contextlib.suppress(TrellisError, TimeoutError):
-        await asyncio.wait_for(space.sync(), SIGNAL_SYNC_TIMEOUT_S)
-        return True
-    return False
-
-
 def _timeout_return(args: argparse.Namespace, sent_ms: int) -> int:
     """A time-out's return time: --until, or --for minutes (default 20), at most 24 h."""
     if args.until and args.minutes is not None:
@@ -419,6 +417,10 @@ def _timeout_return(args: argparse.Namespace, sent_ms: int) -> int:
     else:
         minutes_away = TIMEOUT_DEFAULT_MIN if args.minutes is None else args.minutes
         back_ms = sent_ms + int(minutes_away * _MINUTE_MS)
+    if minutes_away <= 0:
+        raise UsageError(
+            "That return time has already passed; give one later than now (e.g. --for 30)."
+        )
     if not 0 < minutes_away <= TIMEOUT_MAX_MIN:
         raise UsageError(
             "A time-out comes back between a few minutes and 24 hours from now (you can "
@@ -451,7 +453,7 @@ async def cmd_signal(args: argparse.Namespace) -> int:
                 )
             for signal in mine:
                 await space.append(SignalCleared(signal=signal.id))
-            text = "Cleared."
+            text = "Cleared." if len(mine) == 1 else f"Cleared {len(mine)} signals."
         else:
             until = _timeout_return(args, now_ms()) if level == "pause" else None
             await space.append(
@@ -462,16 +464,16 @@ async def cmd_signal(args: argparse.Namespace) -> int:
                     preset=args.preset,
                 )
             )
+            # "given", never "sent": whether the partner can have it is said next.
             text = {
-                "pause": "Time-out sent. Coming back is yours to do, even just to ask for "
+                "pause": "Time-out given. Coming back is yours to do, even just to ask for "
                 f"more time: you will be reminded at {local_time(until)}."
                 if until is not None
-                else "Time-out sent.",
-                "slow": "Slow-down sent.",
-                "stop": "Stop sent. A stop owes no return.",
+                else "Time-out given.",
+                "slow": "Slow-down given.",
+                "stop": "Stop given. A stop owes no return.",
             }[level]
-        sent = await _send_now(space)
-        print(f"{text} {'Delivered to the relay.' if sent else SAVED}")
+        await tell_delivery(space, args, text, signal=True)
     return 0
 
 
@@ -512,8 +514,9 @@ async def cmd_signals(args: argparse.Namespace) -> int:
             state = "active" if s.active else "cleared"
             words = s.preset_text or s.note
             said = f': "{words}"' if words else ""
+            # The id is what 'trellis signal clear ID' takes.
             print(
-                f"{local_time(s.sent_at)}  {space.member_name(s.sender)}: "
+                f"[{s.id.hex()[:8]}] {local_time(s.sent_at)}  {space.member_name(s.sender)}: "
                 f"{_SIGNAL_NAMES.get(s.level, s.level)}{until} ({state}){said}"
             )
             if s.return_due_for(me.member_id if me else None, moment.now_ms):
@@ -579,12 +582,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "checkin",
         help="a FANOS check-in",
         description="A FANOS check-in, written down as preparation for saying it to each "
-        "other. The listener gives no feedback: there is nothing to answer.",
+        "other. FANOS stands for Feelings, Affirmation (something you appreciate in your "
+        "partner), Needs, Ownership (something you said or did, with an apology) and "
+        "Struggles (with self-care). The listener gives no feedback: there is nothing to "
+        "answer.",
     )
     for name, text in FANOS_PROMPTS:
         flags = ["--struggles", "--sobriety"] if name == "sobriety" else [f"--{name}"]
         p.add_argument(*flags, dest=name, help=text)
-    p.add_argument("--mood", type=int, choices=range(1, 6), metavar="1-5")
+    p.add_argument(
+        "--mood",
+        type=int,
+        choices=range(1, 6),
+        metavar="1-5",
+        help="how you feel, 1 (very low) to 5 (very good)",
+    )
     p.set_defaults(handler=cmd_checkin)
     p = sub.add_parser("checkins", help="list check-ins")
     p.add_argument("--json", action="store_true")

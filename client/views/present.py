@@ -6,6 +6,8 @@ Times are shown in ISO 8601 UTC in JSON and in local time on screen.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -30,6 +32,7 @@ from schemas.payloads import (
     payload_kind,
 )
 from schemas.practices import (
+    SIGNAL_PRESETS,
     AgreementAccepted,
     AgreementDeclined,
     AgreementProposed,
@@ -68,9 +71,29 @@ def iso_utc(ms: int) -> str:
         return _beyond_calendar(ms)
 
 
+_DAY_MS = 86_400_000
+CALENDAR_NOON_MS = 43_200_000
+"""A date typed without a time (``--when 2027-01-01``) is a calendar date, not a moment.
+It is written as that date at 12:00:00.000 UTC and shown as the bare date, so it is the
+same date in every time zone (docs/PROTOCOL.md §10.8)."""
+
+
+def calendar_date_ms(day: str) -> int:
+    """The moment that stands for the calendar date ``day`` (YYYY-MM-DD)."""
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    return int(start.timestamp() * 1000) + CALENDAR_NOON_MS
+
+
+def is_calendar_date(ms: int) -> bool:
+    return ms % _DAY_MS == CALENDAR_NOON_MS
+
+
 def local_time(ms: int) -> str:
-    """Never raises, like :func:`iso_utc`."""
+    """Never raises, like :func:`iso_utc`. A calendar date shows as that date everywhere;
+    a moment shows in this device's time zone."""
     try:
+        if is_calendar_date(ms):
+            return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
         return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
     except (ValueError, OverflowError, OSError):
         return _beyond_calendar(ms)
@@ -155,7 +178,7 @@ def practice_summary(p: object, who: str) -> str:
         case DisclosureAcknowledged():
             return f"{who} marked a disclosure as seen"
         case CheckIn():
-            return f"{who} checked in"
+            return f"{who} checked in{_checkin_words(p)}"
         case SobrietyStarted():
             return f"{who} set a sobriety start date: {p.date}"
         case MilestoneMarked() if p.kind == "formal_disclosure":
@@ -165,7 +188,7 @@ def practice_summary(p: object, who: str) -> str:
         case GratitudeNoted():
             return f"{who} noted gratitude: {p.text}"
         case SignalSent():
-            return f"{who} {_SIGNAL_WORDS.get(p.level, 'sent a signal')}"
+            return f"{who} {_SIGNAL_WORDS.get(p.level, 'sent a signal')}{_signal_words(p)}"
         case SignalCleared():
             return f"{who} cleared their signal"
         case WindowPostponed():
@@ -226,7 +249,36 @@ def shown(event: VerifiedEvent) -> bool:
 
 def event_line(event: VerifiedEvent, names: Names, *, had_effect: bool = True) -> str:
     note = "" if had_effect else NO_EFFECT_NOTE
-    return f"{local_time(event.body.recorded_at)}  {event_summary(event, names)}{note}"
+    line = f"{local_time(event.body.recorded_at)}  {event_summary(event, names)}{note}"
+    if isinstance(event.payload, SignalSent):
+        # A signal stands out from journal lines, with the id 'trellis signal clear' takes.
+        return f"SIGNAL [{event.event_id.hex()[:8]}] {line}"
+    return line
+
+
+_FANOS = (
+    ("feelings", "feelings"),
+    ("affirmation", "affirmation"),
+    ("needs", "needs"),
+    ("ownership", "ownership"),
+    ("sobriety", "struggles and self-care"),
+)
+
+
+def _checkin_words(p: CheckIn) -> str:
+    """A check-in's content: the partner opened the feed to read it."""
+    parts = [f"{label}: {getattr(p, name)}" for name, label in _FANOS if getattr(p, name)]
+    if p.mood is not None:
+        parts.append(f"mood {p.mood} of 5")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _signal_words(p: SignalSent) -> str:
+    """Return time (a time-out only), preset and note."""
+    back = f", back around {local_time(p.until)}" if p.level == "pause" and p.until else ""
+    said = [w for w in (SIGNAL_PRESETS.get(p.preset or ""), p.note) if w]
+    quoted = "".join(f' "{w}"' for w in said)
+    return f"{back}{':' if quoted else ''}{quoted}"
 
 
 def event_json(event: VerifiedEvent, names: Names, *, had_effect: bool = True) -> dict[str, Any]:
@@ -307,3 +359,111 @@ def without_effect_sentence(note: WithoutEffect, names: Names) -> str:
         return f"{who} {did} after another version had come into force; it had no effect"
     first = names.member_name(note.after_member)
     return f"{who} {did} after {first} had {note.after}; it had no effect"
+
+
+# -- delivery -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Whether a write saved on this device also reached the relay, and if not why
+    (an error code from client/errors.py, or ``timeout``)."""
+
+    delivered: bool
+    reason: str | None = None
+
+
+_NOT_DELIVERED_WHY = {
+    "timeout": "the relay did not answer in time",
+    "relay_unreachable": "the relay cannot be reached right now",
+    "relay_certificate": "the relay's certificate could not be checked",
+    "push_refused": "the relay did not take it",
+    "relay_refused": "the relay did not take it",
+    "not_member": "joining is not finished on this device",
+}
+
+
+def delivery_sentence(outcome: Delivery, *, signal: bool = False) -> str:
+    """The words after a write: "Delivered." only when the relay has it.
+
+    For a safety signal, never imply the partner has it when they do not: say plainly
+    that they do not, and that another way of telling them may be needed.
+    """
+    if outcome.delivered:
+        if signal:
+            return "Delivered: your partner sees it as soon as their device is online."
+        return "Delivered."
+    why = _NOT_DELIVERED_WHY.get(outcome.reason or "", "the relay could not take it now")
+    text = f"Saved on this device; not delivered yet: {why}. It is sent at the next 'trellis sync'."
+    if signal:
+        text += " Your partner does not have it yet; if it matters now, tell them another way."
+    return text
+
+
+def accepted_sentence(status: str) -> str:
+    """What an acceptance did, from the agreement's status on this device just after."""
+    if status == "in_force":
+        return "Accepted. The agreement is now in force for both of you."
+    if status == "proposed":
+        return (
+            "Accepted. It is not in force yet: it comes into force once every partner "
+            "has accepted it."
+        )
+    return (
+        "Accepted, but it is not in force: your partner withdrew or replaced it meanwhile "
+        "('trellis agreement list' shows where it stands)."
+    )
+
+
+# -- errors -------------------------------------------------------------------------
+
+#: Signs of a message written for programmers: a schema path (`$.window.time`), a
+#: validator's "Expected `str` matching regex ...", a class name.
+_TECHNICAL = re.compile(r"`\$|\$\.|regex|Expected `|\b[A-Z]\w*(?:Error|Exception)\b|Traceback")
+_FIELD = re.compile(r"`\$(?:\.\w+|\[\d+\])*\.(\w+)")
+
+
+def plain_error(message: str) -> str:
+    """The one gate every error message passes before a person reads it.
+
+    Messages are written plain where they are raised; this catches the ones that carry a
+    validator's words (a schema path, a regex, a class name) and says instead which value
+    was not in a usable form, so nobody reads "Expected `str` matching regex".
+    """
+    if not _TECHNICAL.search(message):
+        return message
+    field = _FIELD.search(message)
+    what = f"the {field.group(1).replace('_', ' ')}" if field else "a value"
+    return (
+        f"That cannot be saved: {what} given is not in a form Trellis can use. The "
+        "command's --help shows the forms it takes; nothing was written."
+    )
+
+
+_SLIP_FIELDS = (
+    ("circle", "circle"),
+    ("place", "where"),
+    ("mood", "mood (1-5)"),
+    ("halt", "hungry, angry, lonely, tired"),
+    ("triggers", "triggers"),
+    ("warning_signs", "warning signs"),
+    ("coping_tried", "what was tried"),
+    ("support_contacted", "who was reached"),
+    ("next_steps", "next steps"),
+)
+
+
+def disclosure_detail_lines(d: Any, member_name: Any) -> list[str]:
+    """Every field of a disclosure beyond its summary, and each response to it."""
+    lines = [f"details: {d.details}"] if d.details else []
+    if d.slip is not None:
+        for name, label in _SLIP_FIELDS:
+            value = getattr(d.slip, name)
+            if value in (None, [], ()):
+                continue
+            shown_value = ", ".join(str(v) for v in value) if isinstance(value, list) else value
+            lines.append(f"{label}: {shown_value}")
+    for ack in d.acknowledgements:
+        if ack.response:
+            lines.append(f"{member_name(ack.member)} answered: {ack.response}")
+    return lines

@@ -48,7 +48,8 @@ def test_status_json_reports_relay_space_members_devices_outbox_and_last_sync(
     paired: tuple[Path, Path], relay: RelayProcess
 ) -> None:
     alex, blake = paired
-    run(alex, "journal", "add", "not yet sent")
+    relay.stop()  # a write is delivered at once when it can be: make it wait
+    assert run(alex, "journal", "add", "not yet sent", check=False).returncode == 3
     status = json.loads(run(alex, "status", "--json").stdout)
     assert status["relay"] == relay.url
     assert len(status["space"]) == 32
