@@ -17,7 +17,7 @@ import pytest
 
 from client.cli.app import build_parser
 from client.cli.app import main as trellis_main
-from tests.integration.cli import TRELLIS, pair_homes, run, trellis_env
+from tests.integration.cli import FOR_THERAPIST, TRELLIS, pair_homes, run, trellis_env
 from tests.integration.relay_process import RelayProcess
 
 TECHNICAL = re.compile(
@@ -148,6 +148,7 @@ def test_export_into_a_missing_folder_is_a_plain_message(
         offline_home,
         "export",
         "--agreements",
+        *FOR_THERAPIST,
         "--format",
         "html",
         "--out",
