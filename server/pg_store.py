@@ -37,7 +37,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -309,7 +309,7 @@ class PgStore:
             "WHERE i.invite_id = $1",
             invite_id,
         )
-        return None if row is None else _invite_from_row(row)
+        return None if row is None else InviteRecord.from_row(row)
 
     async def device_group(
         self, space_id: SpaceId, device_id: DeviceId
@@ -711,19 +711,3 @@ async def _active_group(conn: _Conn, space: int, device_id: DeviceId) -> bytes |
         DeviceStatus.ACTIVE.value,
     )
     return None if value is None else bytes(value)
-
-
-def _invite_from_row(row: Any) -> InviteRecord:
-    return InviteRecord(
-        invite_id=InviteId(bytes(row[0])),
-        space_id=SpaceId(bytes(row[1])),
-        verify_key=bytes(row[2]),
-        wrapped_keys=bytes(row[3]),
-        kind=str(row[4]),
-        expires_at_ms=int(row[5]),
-        created_by=DeviceId(bytes(row[6])),
-        created_at_ms=int(row[7]),
-        redeemed_at_ms=None if row[8] is None else int(row[8]),
-        redeemed_by=None if row[9] is None else DeviceId(bytes(row[9])),
-        for_device=None if row[10] is None else DeviceId(bytes(row[10])),
-    )

@@ -22,7 +22,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import aiosqlite
 
@@ -223,7 +223,7 @@ class SqliteStore:
             ) as cursor,
         ):
             row = await cursor.fetchone()
-        return None if row is None else _invite_from_row(row)
+        return None if row is None else InviteRecord.from_row(row)
 
     # --- writer task only ----------------------------------------------------------
 
@@ -615,19 +615,3 @@ class SqliteStore:
         except BaseException:
             await rollback_quietly(db)
             raise
-
-
-def _invite_from_row(row: Any) -> InviteRecord:
-    return InviteRecord(
-        invite_id=InviteId(bytes(row[0])),
-        space_id=SpaceId(bytes(row[1])),
-        verify_key=bytes(row[2]),
-        wrapped_keys=bytes(row[3]),
-        kind=str(row[4]),
-        expires_at_ms=int(row[5]),
-        created_by=DeviceId(bytes(row[6])),
-        created_at_ms=int(row[7]),
-        redeemed_at_ms=None if row[8] is None else int(row[8]),
-        redeemed_by=None if row[9] is None else DeviceId(bytes(row[9])),
-        for_device=None if row[10] is None else DeviceId(bytes(row[10])),
-    )

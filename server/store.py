@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from schemas.ids import DeviceId, EventId, InviteId, SpaceId
 
@@ -113,6 +113,23 @@ class InviteRecord:
     redeemed_by: DeviceId | None = None
     for_device: DeviceId | None = None
     """A rejoin invite's target: the redeemer joins this device's member group."""
+
+    @classmethod
+    def from_row(cls, row: Any) -> InviteRecord:
+        """From a database row in field order: both stores select the same columns."""
+        return cls(
+            invite_id=InviteId(bytes(row[0])),
+            space_id=SpaceId(bytes(row[1])),
+            verify_key=bytes(row[2]),
+            wrapped_keys=bytes(row[3]),
+            kind=str(row[4]),
+            expires_at_ms=int(row[5]),
+            created_by=DeviceId(bytes(row[6])),
+            created_at_ms=int(row[7]),
+            redeemed_at_ms=None if row[8] is None else int(row[8]),
+            redeemed_by=None if row[9] is None else DeviceId(bytes(row[9])),
+            for_device=None if row[10] is None else DeviceId(bytes(row[10])),
+        )
 
 
 class RedeemOutcome(Enum):
