@@ -1,23 +1,16 @@
-"""How events and views look to people: one line for a terminal, one dict for JSON.
-
-Kept apart from the CLI's argument handling so apps and tests can reuse the same words.
-Times are shown in ISO 8601 UTC in JSON and in local time on screen.
-"""
+"""One event in words: a calm sentence for a terminal, a line for a listing, a dict for
+JSON, and what a notification may say (who and what kind, never the words)."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import msgspec
 
 from client.core.admission_checks import InvalidPayload
 from client.core.verify import VerifiedEvent
-from client.views.agreements import WithoutEffect
-from client.views.fold import JournalItem
 from client.views.intimacy_timeline import intimacy_summary
+from client.views.present.times import iso_utc, local_time
 from schemas.payloads import (
     DeviceRevoked,
     InviteIssued,
@@ -56,51 +49,6 @@ class Names(Protocol):
     def author_name(self, device_id: bytes) -> str: ...
 
     def member_name(self, member_id: bytes) -> str: ...
-
-
-def iso_utc(ms: int) -> str:
-    """Never raises: a signed time may lie past the year 9999 that datetime can show
-    (docs/PROTOCOL.md §9.8). It is then written as what it is, never as another date."""
-    try:
-        return (
-            datetime.fromtimestamp(ms / 1000, UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z")
-        )
-    except (ValueError, OverflowError, OSError):
-        return _beyond_calendar(ms)
-
-
-_DAY_MS = 86_400_000
-CALENDAR_NOON_MS = 43_200_000
-"""A date typed without a time (``--when 2027-01-01``) is a calendar date, not a moment.
-It is written as that date at 12:00:00.000 UTC and shown as the bare date, so it is the
-same date in every time zone (docs/PROTOCOL.md §10.8)."""
-
-
-def calendar_date_ms(day: str) -> int:
-    """The moment that stands for the calendar date ``day`` (YYYY-MM-DD)."""
-    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
-    return int(start.timestamp() * 1000) + CALENDAR_NOON_MS
-
-
-def is_calendar_date(ms: int) -> bool:
-    return ms % _DAY_MS == CALENDAR_NOON_MS
-
-
-def local_time(ms: int) -> str:
-    """Never raises, like :func:`iso_utc`. A calendar date shows as that date everywhere;
-    a moment shows in this device's time zone."""
-    try:
-        if is_calendar_date(ms):
-            return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
-        return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
-    except (ValueError, OverflowError, OSError):
-        return _beyond_calendar(ms)
-
-
-def _beyond_calendar(ms: int) -> str:
-    return f"{ms} ms after 1970-01-01 00:00 UTC"
 
 
 def event_summary(event: VerifiedEvent, names: Names) -> str:
@@ -302,168 +250,3 @@ def event_json(event: VerifiedEvent, names: Names, *, had_effect: bool = True) -
     if not isinstance(p, UnknownPayload):
         out["payload"] = plain(p)
     return out
-
-
-def journal_json(item: JournalItem, names: Names) -> dict[str, Any]:
-    return {
-        "id": item.id.hex(),
-        "author": names.member_name(item.author),
-        "text": item.text,
-        "mood": item.mood,
-        "tags": list(item.tags),
-        "recorded_at": iso_utc(item.recorded_at),
-        "occurred_at": iso_utc(item.occurred_at),
-        "amended": item.amended,
-        "retracted": item.retracted,
-        "history": [
-            {"id": v.event_id.hex(), "text": v.text, "recorded_at": iso_utc(v.recorded_at)}
-            for v in item.history
-        ],
-    }
-
-
-def journal_lines(item: JournalItem, names: Names) -> list[str]:
-    flags = []
-    if item.amended:
-        flags.append("updated")
-    if item.retracted:
-        flags.append("withdrawn")
-    suffix = f" ({', '.join(flags)})" if flags else ""
-    mood = f"  mood {item.mood}/5" if item.mood is not None else ""
-    tags = f"  #{' #'.join(item.tags)}" if item.tags else ""
-    head = (
-        f"{local_time(item.recorded_at)}  {names.member_name(item.author)}"
-        f"  [{item.id.hex()[:8]}]{suffix}{mood}{tags}"
-    )
-    return [head, *("    " + line for line in item.text.splitlines() or [""])]
-
-
-_ACTION_PAST = {
-    "accept": "accepted",
-    "decline": "declined",
-    "withdraw": "withdrew consent",
-    "review": "reviewed it",
-}
-
-
-def without_effect_sentence(note: WithoutEffect, names: Names) -> str:
-    """An honest event written concurrently with what made it void (§10.5), in words:
-    "Alex accepted after Sam had withdrawn; it had no effect"."""
-    who = names.member_name(note.member)
-    did = _ACTION_PAST.get(note.action, note.action)
-    if note.after == "accepted":
-        return f"{who} {did} again from another device; it had no effect"
-    if note.after == "in_force":
-        return f"{who} {did} after it had come into force; it had no effect"
-    if note.after == "superseded" or note.after_member is None:
-        return f"{who} {did} after another version had come into force; it had no effect"
-    first = names.member_name(note.after_member)
-    return f"{who} {did} after {first} had {note.after}; it had no effect"
-
-
-# -- delivery -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """Whether a write saved on this device also reached the relay, and if not why
-    (an error code from client/errors.py, or ``timeout``)."""
-
-    delivered: bool
-    reason: str | None = None
-
-
-_NOT_DELIVERED_WHY = {
-    "timeout": "the relay did not answer in time",
-    "relay_unreachable": "the relay cannot be reached right now",
-    "relay_certificate": "the relay's certificate could not be checked",
-    "push_refused": "the relay did not take it",
-    "relay_refused": "the relay did not take it",
-    "not_member": "joining is not finished on this device",
-}
-
-
-def delivery_sentence(outcome: Delivery, *, signal: bool = False) -> str:
-    """The words after a write: "Delivered." only when the relay has it.
-
-    For a safety signal, never imply the partner has it when they do not: say plainly
-    that they do not, and that another way of telling them may be needed.
-    """
-    if outcome.delivered:
-        if signal:
-            return "Delivered: your partner sees it as soon as their device is online."
-        return "Delivered."
-    why = _NOT_DELIVERED_WHY.get(outcome.reason or "", "the relay could not take it now")
-    text = f"Saved on this device; not delivered yet: {why}. It is sent at the next 'trellis sync'."
-    if signal:
-        text += " Your partner does not have it yet; if it matters now, tell them another way."
-    return text
-
-
-def accepted_sentence(status: str) -> str:
-    """What an acceptance did, from the agreement's status on this device just after."""
-    if status == "in_force":
-        return "Accepted. The agreement is now in force for both of you."
-    if status == "proposed":
-        return (
-            "Accepted. It is not in force yet: it comes into force once every partner "
-            "has accepted it."
-        )
-    return (
-        "Accepted, but it is not in force: your partner withdrew or replaced it meanwhile "
-        "('trellis agreement list' shows where it stands)."
-    )
-
-
-# -- errors -------------------------------------------------------------------------
-
-#: Signs of a message written for programmers: a schema path (`$.window.time`), a
-#: validator's "Expected `str` matching regex ...", a class name.
-_TECHNICAL = re.compile(r"`\$|\$\.|regex|Expected `|\b[A-Z]\w*(?:Error|Exception)\b|Traceback")
-_FIELD = re.compile(r"`\$(?:\.\w+|\[\d+\])*\.(\w+)")
-
-
-def plain_error(message: str) -> str:
-    """The one gate every error message passes before a person reads it.
-
-    Messages are written plain where they are raised; this catches the ones that carry a
-    validator's words (a schema path, a regex, a class name) and says instead which value
-    was not in a usable form, so nobody reads "Expected `str` matching regex".
-    """
-    if not _TECHNICAL.search(message):
-        return message
-    field = _FIELD.search(message)
-    what = f"the {field.group(1).replace('_', ' ')}" if field else "a value"
-    return (
-        f"That cannot be saved: {what} given is not in a form Trellis can use. The "
-        "command's --help shows the forms it takes; nothing was written."
-    )
-
-
-_SLIP_FIELDS = (
-    ("circle", "circle"),
-    ("place", "where"),
-    ("mood", "mood (1-5)"),
-    ("halt", "hungry, angry, lonely, tired"),
-    ("triggers", "triggers"),
-    ("warning_signs", "warning signs"),
-    ("coping_tried", "what was tried"),
-    ("support_contacted", "who was reached"),
-    ("next_steps", "next steps"),
-)
-
-
-def disclosure_detail_lines(d: Any, member_name: Any) -> list[str]:
-    """Every field of a disclosure beyond its summary, and each response to it."""
-    lines = [f"details: {d.details}"] if d.details else []
-    if d.slip is not None:
-        for name, label in _SLIP_FIELDS:
-            value = getattr(d.slip, name)
-            if value in (None, [], ()):
-                continue
-            shown_value = ", ".join(str(v) for v in value) if isinstance(value, list) else value
-            lines.append(f"{label}: {shown_value}")
-    for ack in d.acknowledgements:
-        if ack.response:
-            lines.append(f"{member_name(ack.member)} answered: {ack.response}")
-    return lines
