@@ -24,7 +24,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from client.core.verify import Membership, VerifiedEvent
-from client.views.recovery_records import authored
+from client.views.recovery.records import authored
 from schemas.ids import EventId, MemberId
 from schemas.practices import MAX_POSTPONE_MIN, AgreementProposed, Window, WindowPostponed
 
