@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from client.core.verify import Membership, VerifiedEvent
 from client.views.intimacy_pacing import PacingMove, PacingView, fold_pacing
-from client.views.recovery.violations import PracticeViolation
 from client.views.recovery.records import authored
+from client.views.recovery.violations import PracticeViolation
 from schemas.ids import EventId, MemberId
 from schemas.intimacy import (
     BoundaryAcknowledged,

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from client.core.verify import Membership, VerifiedEvent
-from client.views.recovery.violations import PracticeViolation
 from client.views.recovery.records import authored
+from client.views.recovery.violations import PracticeViolation
 from schemas.ids import EventId, MemberId
 from schemas.intimacy import (
     PACING_OFFER_TTL_MS,
