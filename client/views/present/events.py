@@ -9,7 +9,7 @@ import msgspec
 
 from client.core.admission_checks import InvalidPayload
 from client.core.verify import VerifiedEvent
-from client.views.intimacy_timeline import intimacy_summary
+from client.views.intimacy.timeline import intimacy_summary
 from client.views.present.times import iso_utc, local_time
 from schemas.payloads import (
     DeviceRevoked,

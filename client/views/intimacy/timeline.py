@@ -1,6 +1,6 @@
 """Timeline sentences for the intimacy practices (docs/PROTOCOL.md §5.11-§5.16).
 
-Apart from client/views/present_intimacy.py so that client/views/present.py can use it without an
+Apart from client/views/present_intimacy.py so that client/views/present/ can use it without an
 import cycle. A step back reads as a move, never as a failure."""
 
 from __future__ import annotations
