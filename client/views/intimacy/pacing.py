@@ -164,31 +164,44 @@ class CausalPast:
 def fold_pacing(ordered: Iterable[VerifiedEvent], membership: Membership) -> PacingView:
     """The plan in use, its current stage, open offers and the history of every move."""
     events = list(ordered)
-    past = CausalPast(events)
-    view = PacingView()
-    offers: dict[EventId, ForwardOffer] = {}
-    step_backs: list[VerifiedEvent] = []
-    members = len(membership.members)
-
-    def flag(event: VerifiedEvent, code: str, message: str) -> None:
-        view.violations.append(PracticeViolation(event.event_id, code, message))
-
-    def move(kind: MoveKind, member: MemberId, event: VerifiedEvent) -> None:
-        view.history.append(
-            PacingMove(kind, member, event.body.recorded_at, event.event_id, view.stage)
-        )
-
-    def maybe_in_use(version: PlanVersion, event: VerifiedEvent, member: MemberId) -> None:
-        if len(version.accepted_by) < max(2, members):
-            return
-        view.plan = version
-        last = len(version.stages) - 1
-        view.stage = 0 if view.stage is None else min(view.stage, last)
-        move("plan_in_use", member, event)
-
+    fold = _PacingFold(CausalPast(events), members=len(membership.members))
     for event, member in authored(events, membership):
         p = event.payload
         who = member.member_id
+        if isinstance(p, PacingPlanProposed | PacingPlanAccepted):
+            fold.plan(event, who, p)
+        elif isinstance(p, PacingForwardProposed):
+            fold.offer(event, who, p)
+        elif isinstance(p, PacingForwardAccepted | PacingForwardDeclined):
+            fold.answer(event, who, p)
+        elif isinstance(p, PacingSteppedBack):
+            fold.step_back(event, who, p)
+    return fold.view
+
+
+class _PacingFold:
+    """The plan while folding: the view being built, the offers by id, the step backs
+    seen so far (an acceptance must have seen each one to move forward)."""
+
+    def __init__(self, past: CausalPast, members: int) -> None:
+        self.view = PacingView()
+        self.past = past
+        self.members = members
+        self.offers: dict[EventId, ForwardOffer] = {}
+        self.step_backs: list[VerifiedEvent] = []
+
+    def flag(self, event: VerifiedEvent, code: str, message: str) -> None:
+        self.view.violations.append(PracticeViolation(event.event_id, code, message))
+
+    def move(self, kind: MoveKind, member: MemberId, event: VerifiedEvent) -> None:
+        self.view.history.append(
+            PacingMove(kind, member, event.body.recorded_at, event.event_id, self.view.stage)
+        )
+
+    def plan(
+        self, event: VerifiedEvent, who: MemberId, p: PacingPlanProposed | PacingPlanAccepted
+    ) -> None:
+        """A plan version proposed (the proposer's acceptance) or accepted."""
         if isinstance(p, PacingPlanProposed):
             version = PlanVersion(
                 event.event_id,
@@ -198,62 +211,76 @@ def fold_pacing(ordered: Iterable[VerifiedEvent], membership: Membership) -> Pac
                 event.body.recorded_at,
                 {who},
             )
-            view.versions[event.event_id] = version
-            maybe_in_use(version, event, who)
-        elif isinstance(p, PacingPlanAccepted):
-            target = view.versions.get(EventId(p.version))
-            if target is None:
-                flag(event, "unknown_pacing_plan", "accepts a pacing plan that is not here")
-            elif who in target.accepted_by:
-                continue
-            else:
-                target.accepted_by.add(who)
-                maybe_in_use(target, event, who)
-        elif isinstance(p, PacingForwardProposed):
-            plan = view.plan
-            if plan is None or p.version != plan.id or p.from_stage != view.stage:
-                flag(event, "stale_pacing_offer", "offers to move on from a stage not current")
-                continue
-            if p.from_stage + 1 >= len(plan.stages):
-                flag(event, "no_next_stage", "offers to move past the plan's last stage")
-                continue
-            new = ForwardOffer(event.event_id, who, plan.id, p.from_stage, event.body.recorded_at)
-            offers[event.event_id] = new
-            view.offers.append(new)
-            move("offered", who, event)
-        elif isinstance(p, PacingForwardAccepted | PacingForwardDeclined):
-            offer = offers.get(EventId(p.offer))
-            if offer is None:
-                flag(event, "unknown_pacing_offer", "answers an offer that is not here")
-                continue
-            if offer.member == who:
-                flag(event, "answer_own_pacing_offer", "answers the author's own offer")
-                continue
-            if offer.state != "open":
-                continue
-            if isinstance(p, PacingForwardDeclined):
-                offer.state = "declined"
-                move("declined", who, event)
-                continue
-            if not _forward_applies(view, offer, event, step_backs, past):
-                flag(
-                    event,
-                    "pacing_forward_not_applied",
-                    "a move forward that a step back, a lapse or a newer plan overtook",
-                )
-                continue
-            offer.state = "accepted"
-            view.stage = offer.from_stage + 1
-            move("forward", who, event)
-        elif isinstance(p, PacingSteppedBack):
-            if view.plan is None or view.stage is None:
-                flag(event, "no_pacing_plan", "steps back before a plan is in use")
-                continue
-            step_backs.append(event)
-            # Never upward: a step back written from an older view still only lowers.
-            view.stage = min(view.stage, p.to_stage, len(view.plan.stages) - 1)
-            move("back", who, event)
-    return view
+            self.view.versions[event.event_id] = version
+        else:
+            found = self.view.versions.get(EventId(p.version))
+            if found is None:
+                self.flag(event, "unknown_pacing_plan", "accepts a pacing plan that is not here")
+                return
+            if who in found.accepted_by:
+                return
+            version = found
+            version.accepted_by.add(who)
+        if len(version.accepted_by) < max(2, self.members):
+            return
+        view = self.view
+        view.plan = version
+        last = len(version.stages) - 1
+        view.stage = 0 if view.stage is None else min(view.stage, last)
+        self.move("plan_in_use", who, event)
+
+    def offer(self, event: VerifiedEvent, who: MemberId, p: PacingForwardProposed) -> None:
+        plan = self.view.plan
+        if plan is None or p.version != plan.id or p.from_stage != self.view.stage:
+            self.flag(event, "stale_pacing_offer", "offers to move on from a stage not current")
+            return
+        if p.from_stage + 1 >= len(plan.stages):
+            self.flag(event, "no_next_stage", "offers to move past the plan's last stage")
+            return
+        new = ForwardOffer(event.event_id, who, plan.id, p.from_stage, event.body.recorded_at)
+        self.offers[event.event_id] = new
+        self.view.offers.append(new)
+        self.move("offered", who, event)
+
+    def answer(
+        self,
+        event: VerifiedEvent,
+        who: MemberId,
+        p: PacingForwardAccepted | PacingForwardDeclined,
+    ) -> None:
+        offer = self.offers.get(EventId(p.offer))
+        if offer is None:
+            self.flag(event, "unknown_pacing_offer", "answers an offer that is not here")
+            return
+        if offer.member == who:
+            self.flag(event, "answer_own_pacing_offer", "answers the author's own offer")
+            return
+        if offer.state != "open":
+            return
+        if isinstance(p, PacingForwardDeclined):
+            offer.state = "declined"
+            self.move("declined", who, event)
+            return
+        if not _forward_applies(self.view, offer, event, self.step_backs, self.past):
+            self.flag(
+                event,
+                "pacing_forward_not_applied",
+                "a move forward that a step back, a lapse or a newer plan overtook",
+            )
+            return
+        offer.state = "accepted"
+        self.view.stage = offer.from_stage + 1
+        self.move("forward", who, event)
+
+    def step_back(self, event: VerifiedEvent, who: MemberId, p: PacingSteppedBack) -> None:
+        view = self.view
+        if view.plan is None or view.stage is None:
+            self.flag(event, "no_pacing_plan", "steps back before a plan is in use")
+            return
+        self.step_backs.append(event)
+        # Never upward: a step back written from an older view still only lowers.
+        view.stage = min(view.stage, p.to_stage, len(view.plan.stages) - 1)
+        self.move("back", who, event)
 
 
 def _forward_applies(
