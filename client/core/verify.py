@@ -176,6 +176,18 @@ class LogVerifier:
         chain = self._check_chain(event_id, env)
         if chain is not None:
             return chain
+        event = self._open(event_id, env, data)
+        if isinstance(event, Outcome):
+            return event
+        membership = self._check_membership(event)
+        if membership is not None:
+            return membership
+        self._record(event, author)
+        return Outcome(Verdict.ACCEPTED, event_id, event)
+
+    def _open(self, event_id: EventId, env: Envelope, data: bytes) -> VerifiedEvent | Outcome:
+        """Decrypt and decode an envelope whose signature and chain passed: the event, or
+        the outcome that says why it waits (no key yet, causes missing) or is refused."""
         events_key = self._events_keys.get(env.epoch)
         if events_key is None:
             return Outcome(Verdict.PENDING, event_id, waiting_for=f"key for epoch {env.epoch}")
@@ -208,12 +220,7 @@ class LogVerifier:
             return self._reject(
                 event_id, RejectCode.BAD_LAMPORT, "clock is not one more than its causes"
             )
-        event = VerifiedEvent(event_id, env, data, body, payload)
-        membership = self._check_membership(event)
-        if membership is not None:
-            return membership
-        self._record(event, author)
-        return Outcome(Verdict.ACCEPTED, event_id, event)
+        return VerifiedEvent(event_id, env, data, body, payload)
 
     def _reject(self, event_id: EventId, code: RejectCode, reason: str) -> Outcome:
         return Outcome(Verdict.REJECTED, event_id, code=code, reason=reason)
