@@ -3,7 +3,7 @@
 A thin shell: :class:`IntegrityStore` reads and writes the tables of
 ``migrations/0002_integrity.sql``; :class:`RelayTracker` is what the Space feeds during
 a sync (what was served, acknowledged, challenged) and keeps the findings that stand.
-The rules live in client/core/relay_view.py and client/core/integrity.py.
+The rules live in client/core/relay_view.py and client/core/integrity/.
 """
 
 from __future__ import annotations

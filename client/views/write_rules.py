@@ -1,7 +1,7 @@
 """What a partner may write, checked before anything is signed (docs/PROTOCOL.md §10.6).
 
-Every rule a receiving client reports as a violation (client/views/agreements.py,
-client/views/recovery.py, client/views/journal_rules.py) is first a rule this client refuses to
+Every rule a receiving client reports as a violation (client/views/agreements/,
+client/views/recovery/, client/views/journal_rules.py) is first a rule this client refuses to
 break: the person gets a plain sentence and nothing is written. So an honest client
 never produces a violation; one that arrives was written by a modified client, or
 concurrently by a device that had not yet seen what made it void (client/views/causality.py),

@@ -1,4 +1,4 @@
-"""From accepted events to agreements (client/views/agreements.py, docs/PROTOCOL.md §10.3).
+"""From accepted events to agreements (client/views/agreements/, docs/PROTOCOL.md §10.3).
 
 Alex and Blake propose, accept, decline, withdraw and review agreements with real sealed
 events, admitted by a real verifier. Each transition has its legal case and its illegal

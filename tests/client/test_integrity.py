@@ -1,4 +1,4 @@
-"""Integrity findings, sans-I/O (client/core/integrity.py, client/core/relay_view.py, §9.6).
+"""Integrity findings, sans-I/O (client/core/integrity/, client/core/relay_view.py, §9.6).
 
 Each test builds what a device holds (accepted, pending and refused envelopes, and what
 the relay served at which seq) and asks which findings stand."""

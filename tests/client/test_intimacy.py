@@ -1,4 +1,4 @@
-"""The intimacy practices as views (client/views/intimacy.py, client/views/intimacy_pacing.py).
+"""The intimacy practices as views (client/views/intimacy/).
 
 The story: Alex created the space, Blake joined. Every event is a real sealed envelope,
 admitted by a real verifier, folded in causal order. The convergence tests at the end

@@ -1,4 +1,4 @@
-"""How events and journal entries read to people (client/views/present.py)."""
+"""How events and journal entries read to people (client/views/present/)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The recovery practices as views (client/views/recovery.py and its parts).
+"""The recovery practices as views (client/views/recovery/).
 
 The story: Alex created the space and is the partner in recovery; Blake joined to
 support. Every event here is a real sealed envelope, admitted by a real verifier and
