@@ -20,8 +20,10 @@ from typing import Literal
 
 from client.core.events import VerifiedEvent
 from client.core.membership_rules import Membership
+from client.core.session import PushRefused
 from client.core.verify import LogVerifier, Verdict
 from client.errors import ClientErrorCode
+from schemas.envelope import decode_envelope, event_id_of
 from schemas.ids import DeviceId, EventId, InviteId, MemberId
 from schemas.payloads import KeyRotated, SealedKey
 
@@ -295,3 +297,84 @@ def revoke_refusal(
     if mine is None or device is None or device.member_id != mine.member_id:
         return ClientErrorCode.NOT_YOUR_DEVICE
     return None
+
+
+# -- 3.9 re-seeding a relay, round by round -------------------------------------------
+
+
+MOVE_WAITS_FOR = frozenset({"unknown_device", "device_revoked"})
+"""Refusals of the new relay that mean "a registered device must move first": this
+device is not known there yet (docs/PROTOCOL.md §9.7)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReseedRefusal:
+    """The relay would not take some of one author's events back, and why."""
+
+    author: DeviceId | None
+    first_seq: int | None
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReseedRound:
+    """One session of a re-seed: what to push, and whether to read the relay's history
+    again from its start (the first round does, so whatever it skipped arrives)."""
+
+    push: list[bytes]
+    from_start: bool
+
+
+class ReseedPlan:
+    """Which of this device's envelopes each re-seed round pushes, and when to stop
+    (docs/PROTOCOL.md §9.7).
+
+    The first round pushes the whole verified copy, in the order it was accepted. A
+    round the relay refuses nothing of ends the re-seed. When it refuses an author's
+    events, that author is reported once, with the first seq refused, and left out of
+    every later round, so one refusal never stops the others; events the relay has
+    acknowledged are not pushed again. Each round either finishes or leaves out one more
+    author, so there are at most (authors + 2) rounds."""
+
+    def __init__(self, envelopes: Sequence[bytes]) -> None:
+        self._envelopes = [
+            (e, DeviceId(decode_envelope(e).author), event_id_of(e)) for e in envelopes
+        ]
+        self._max_rounds = len({author for _, author, _ in self._envelopes}) + 2
+        self._rounds = 0
+        self._done = False
+        self.excluded: set[DeviceId] = set()
+        self.stored: set[bytes] = set()
+        """Event ids the relay acknowledged (it held them already, or stored them now)."""
+        self.refusals: list[ReseedRefusal] = []
+
+    def next_round(self) -> ReseedRound | None:
+        """The next session to run, or None when the re-seed is over."""
+        if self._done or self._rounds >= self._max_rounds:
+            return None
+        push = [
+            data
+            for data, author, event_id in self._envelopes
+            if author not in self.excluded and event_id not in self.stored
+        ]
+        if not push and self._rounds > 0:
+            return None
+        self._rounds += 1
+        return ReseedRound(push, from_start=self._rounds == 1)
+
+    def record(self, acked: Iterable[bytes], refused: Sequence[PushRefused]) -> None:
+        """What the relay answered to the round just run."""
+        self.stored |= set(acked)
+        if not refused:
+            self._done = True
+            return
+        for refusal in refused:
+            author, seq = None, None
+            if refusal.envelope is not None:
+                env = decode_envelope(refusal.envelope)
+                author, seq = DeviceId(env.author), env.seq
+                if author in self.excluded:
+                    continue
+                self.excluded.add(author)
+            self.refusals.append(ReseedRefusal(author, seq, refusal.code, refusal.detail))

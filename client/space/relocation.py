@@ -32,13 +32,13 @@ from dataclasses import dataclass, field
 import msgspec
 
 from client.core import decisions
+from client.core.decisions import ReseedRefusal
 from client.errors import ClientErrorCode, RelayRefused, TrellisError
 from client.keys import crypto, vault
 from client.space.ports import SpaceLike
 from client.space.reports import SyncReport
 from client.store.localstore import now_ms
 from client.store.relay_http import RelayEndpoint, RelayHttp
-from schemas.envelope import decode_envelope, event_id_of
 from schemas.http import (
     CreateInviteRequest,
     CreateSpaceRequest,
@@ -48,19 +48,11 @@ from schemas.http import (
 )
 from schemas.ids import DeviceId
 
+__all__ = ["MoveReport", "ReseedRefusal", "ReseedReport", "move_relay", "reseed", "reseed_if_due"]
+
 RESEED_TIMEOUT_S = 600.0
 REGISTRATION_INVITE_TTL_S = 600
 _META_RESEED_DUE = "reseed_due"
-
-
-@dataclass(frozen=True, slots=True)
-class ReseedRefusal:
-    """The relay would not take some of one author's events back, and why."""
-
-    author: DeviceId | None
-    first_seq: int | None
-    code: str
-    detail: str
 
 
 @dataclass
@@ -84,38 +76,19 @@ class MoveReport:
 
 
 async def reseed(space: SpaceLike, timeout_s: float = RESEED_TIMEOUT_S) -> ReseedReport:
+    """Give the relay this device's whole verified copy back, round by round as
+    :class:`client.core.decisions.ReseedPlan` decides (module docstring)."""
     envelopes = await space.stored_envelopes()
+    plan = decisions.ReseedPlan(envelopes)
     report = ReseedReport(pushed=len(envelopes))
-    excluded: set[bytes] = set()
-    stored: set[bytes] = set()
-    from_start = True
-    # Each round either finishes or leaves out one more author: bounded by the authors.
-    for _ in range(len({decode_envelope(e).author for e in envelopes}) + 2):
-        batch = [
-            e
-            for e in envelopes
-            if decode_envelope(e).author not in excluded and event_id_of(e) not in stored
-        ]
-        if not batch and not from_start:
-            break
+    while (step := plan.next_round()) is not None:
         sync = SyncReport()
         async with asyncio.timeout(timeout_s):
-            await space.run_session(sync, push=batch, from_start=from_start)
-        from_start = False
-        stored |= sync.acked_ids
+            await space.run_session(sync, push=step.push, from_start=step.from_start)
         report.received += sync.received
-        if not sync.refusals:
-            break
-        for refused in sync.refusals:
-            author, seq = None, None
-            if refused.envelope is not None:
-                env = decode_envelope(refused.envelope)
-                author, seq = DeviceId(env.author), env.seq
-                if author in excluded:
-                    continue
-                excluded.add(author)
-            report.refusals.append(ReseedRefusal(author, seq, refused.code, refused.detail))
-    report.stored = len(stored)
+        plan.record(sync.acked_ids, sync.refusals)
+    report.stored = len(plan.stored)
+    report.refusals = plan.refusals
     if not report.refusals:
         await space.delete_local(_META_RESEED_DUE)
     return report
@@ -145,7 +118,7 @@ async def move_relay(space: SpaceLike, url: str) -> MoveReport:
     try:
         report.registered = await _admit_devices(space, http)
     except RelayRefused as exc:
-        if exc.code not in {"unknown_device", "device_revoked"}:
+        if exc.code not in decisions.MOVE_WAITS_FOR:
             raise
         report.waiting = True
         return report
