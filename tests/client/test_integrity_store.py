@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from client.core.integrity import Finding, FindingCode, Severity
+from client.core.integrity import Finding, FindingCode, Refusal, Severity
 from client.core.relay_view import SightingKind
-from client.store.integrity_store import RelayTracker
-from client.store.localstore import DB_FILE_NAME, LocalStore
+from client.store.integrity_store import MAX_CHALLENGES_KEPT, RelayTracker
+from client.store.localstore import DB_FILE_NAME, LocalStore, NewEvent
 from schemas.protocol import Ack
 from tests.client.builders import fixed_bytes
 
@@ -192,3 +192,59 @@ async def test_slots_of_a_cancelled_save_are_written_by_the_next_one(device: Dev
 
     reopened = await device.reopen()
     assert [reopened.view.seq_of(e) for e in (A, B, C)] == [1, 2, 3]
+
+
+async def test_what_admission_refused_is_read_back_as_it_was_stored(device: Device) -> None:
+    await device.open()
+    assert device.store is not None
+    await device.store.add_rejected(A, b"forged bytes", "bad_signature", "does not verify", 4)
+    await device.store.add_rejected(None, b"not an envelope", "bad_envelope", "cut short", None)
+
+    reopened = await device.reopen()
+
+    assert await reopened.store.refusals() == [
+        Refusal(A, b"forged bytes", "bad_signature", "does not verify", 4),
+        Refusal(None, b"not an envelope", "bad_envelope", "cut short", None),
+    ]
+
+
+async def test_events_stored_at_or_below_the_base_count_as_served_before_the_record(
+    device: Device,
+) -> None:
+    tracker = await device.open()
+    assert device.store is not None
+    await device.store.add_events(
+        [
+            NewEvent(A, b"author", 1, b"envelope A", 3),
+            NewEvent(B, b"author", 2, b"envelope B", 7),
+            NewEvent(C, b"author", 3, b"envelope C", None),  # written here, not served yet
+        ]
+    )
+
+    assert await tracker.store.served_before_record(5) == {A}
+    assert await tracker.store.served_before_record(7) == {A, B}
+
+
+async def test_the_challenges_kept_are_bounded_and_the_oldest_is_forgotten_first(
+    device: Device,
+) -> None:
+    """A relay offering challenge after challenge cannot grow the device's file."""
+    tracker = await device.open()
+    assert device.store is not None
+    db = device.store.db
+    old = [fixed_bytes(f"old challenge {i}", 32) for i in range(MAX_CHALLENGES_KEPT)]
+    # Answered long ago, oldest first (seen_at 1, 2, ...).
+    await db.executemany(
+        "INSERT INTO relay_challenges (nonce, seen_at) VALUES (?, ?)",
+        [(nonce, i + 1) for i, nonce in enumerate(old)],
+    )
+    await db.commit()
+
+    assert not await tracker.store.challenge_seen_before(fixed_bytes("a new challenge", 32))
+
+    async with db.execute("SELECT COUNT(*) FROM relay_challenges") as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    assert row[0] == MAX_CHALLENGES_KEPT
+    assert await tracker.store.challenge_seen_before(old[-1])
+    assert not await tracker.store.challenge_seen_before(old[0])
