@@ -75,6 +75,25 @@ def test_without_the_libsodium_symbol_verification_falls_back_to_pynacl(
     assert [shared.nacl_verify(*item) for item in items] == expected
 
 
+def test_with_the_fallback_a_page_is_checked_by_pynacl_on_one_thread_with_the_same_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the module chooses when libsodium's symbol cannot be loaded (above)."""
+    monkeypatch.setattr(shared, "GIL_FREE", False)
+    monkeypatch.setattr(shared, "verify_signature", shared.nacl_verify)
+    assert shared.default_threads() == 1
+
+    items, expected = signed_items(shared.MIN_PARALLEL_SIGNATURES + 6)
+    assert shared.verify_all(items) == expected
+
+    built = page_of(shared.MIN_PARALLEL_SIGNATURES + 2)
+    page = [b.data for b in built]
+    forged = bytearray(page[5])
+    forged[-1] ^= 1
+    page[5] = bytes(forged)
+    assert signatures.valid_signatures(page) == {d for i, d in enumerate(page) if i != 5}
+
+
 def test_the_gil_free_check_loads_when_pynacl_ships_libsodium() -> None:
     verify = shared._gil_free_verify()
     assert (verify is not None) == shared.GIL_FREE
