@@ -3,6 +3,13 @@
 The folds are pure and take the moment (``now_ms``, the local date and time zone) as
 input, so both partners holding the same events see the same views on the same day,
 and tests can pin the clock.
+
+Where things live: the folds by practice in sub-packages, one module per fold, each
+imported from its package (``agreements/``, ``recovery/``, ``intimacy/``); the journal in
+``fold.py`` (with the causal order) and ``journal_rules.py``; what a partner may write in
+``write_rules.py``; the audit listing in ``audit.py``. How it all reads to people is in
+``present/`` and ``present_intimacy.py``, which the folds never import (import contract
+``views-folds-below-words``), so a fold can be read and tested without any wording.
 """
 
 from __future__ import annotations
