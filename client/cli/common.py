@@ -227,3 +227,34 @@ def exit_code(args: argparse.Namespace, code: int) -> int:
     if code == 0 and getattr(args, "not_delivered", False):
         return EXIT_NOT_DELIVERED
     return code
+
+
+def by_prefix(items: list[Any], prefix: str, what: str, key: str = "id") -> Any:
+    """The one item whose id (attribute ``key``) starts with what the person typed (at
+    least 4 characters), or a plain error saying none or several do."""
+    text = prefix.strip().lower()
+    matches = [i for i in items if getattr(i, key).hex().startswith(text)] if len(text) >= 4 else []
+    if not matches:
+        raise TrellisError(
+            f"No {what} has an id starting with '{prefix}'.", code=ClientErrorCode.NOT_FOUND
+        )
+    if len(matches) > 1:
+        raise TrellisError(
+            f"More than one {what} starts with '{prefix}'.", code=ClientErrorCode.AMBIGUOUS_ID
+        )
+    return matches[0]
+
+
+def my_member_id(space: Space) -> bytes:
+    """This device's member id; a device that has not finished joining is told so."""
+    me = space.me()
+    if me is None:
+        raise TrellisError(
+            "This device is not a member yet; run 'trellis sync'.", code=ClientErrorCode.NOT_MEMBER
+        )
+    return me.member_id
+
+
+def json_flag(p: argparse.ArgumentParser) -> None:
+    """The ``--json`` option every listing command has."""
+    p.add_argument("--json", action="store_true", help="print JSON")
