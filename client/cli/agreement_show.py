@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from client.cli.common import open_space, print_json
-from client.cli.versions import find_agreement
+from client.cli.versions import FAMILY_KINDS, find_agreement, the_only
 from client.space import Space
 from client.views.agreements import Agreement, AgreementVersion
 from client.views.present import iso_utc, local_time, without_effect_sentence
@@ -157,7 +157,9 @@ async def cmd_list(args: argparse.Namespace) -> int:
 
 async def cmd_show(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
-        agreement, _ = find_agreement(space, args.id)
+        family = getattr(args, "family", None)
+        ident = the_only(space, args.id, family) if family in FAMILY_KINDS else args.id
+        agreement, _ = find_agreement(space, ident, family)
         if args.json:
             print_json(agreement_json(space, agreement, versions=True))
             return 0

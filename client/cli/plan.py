@@ -10,10 +10,32 @@ from typing import Any, cast
 
 from client.cli.agreement_show import CIRCLES, cmd_list, cmd_show
 from client.cli.common import UsageError, open_space, parse_review_date, tell_delivery
-from client.cli.versions import AddItem, Describe, find_agreement, given_items, plan_not_yours
+from client.cli.versions import (
+    AddItem,
+    Describe,
+    cmd_withdraw,
+    find_agreement,
+    given_items,
+    plan_not_yours,
+)
 from client.errors import ClientErrorCode, TrellisError
 from client.views.agreements import AgreementVersion
 from schemas.practices import AgreementProposed, CircleItem, MiddleType, ReviewedWith, ThreeCircles
+
+NO_ANSWER_NEEDED = (
+    "A recovery plan needs no one's yes, so there is nothing to accept or decline. It "
+    "belongs to the partner who writes it: it is in use as soon as they write it, and "
+    "the other partner reads it ('trellis plan show'). Its writer changes it with 'trellis "
+    "plan write' and retires it with 'trellis plan withdraw'. What you tell each other, "
+    "and when, is an agreement you make together: 'trellis agreement propose'."
+)
+"""What ``plan accept`` and ``plan decline`` say (DOMAIN.md: the plan is the partner in
+recovery's, read-only to the other; a partner's yes would make them its warden)."""
+
+
+async def cmd_plan_answer(args: argparse.Namespace) -> int:
+    """``plan accept`` / ``plan decline``: nothing is written, and the words say why."""
+    raise TrellisError(NO_ANSWER_NEEDED, code=ClientErrorCode.NO_ANSWER_NEEDED)
 
 
 def _circle_item(item: dict[str, Any]) -> CircleItem:
@@ -120,6 +142,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_list, family="plan")
     p = plan.add_parser("show", help="a plan with every version and item")
-    p.add_argument("id")
+    p.add_argument("id", nargs="?", help="which plan (default: the one in use)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_show)
+    p.set_defaults(handler=cmd_show, family="plan")
+    for name in ("accept", "decline"):
+        p = plan.add_parser(
+            name,
+            help="a plan needs no yes: this says what you can do instead",
+            description=NO_ANSWER_NEEDED,
+        )
+        p.add_argument("id", nargs="?", help="any plan id: the answer is the same for every plan")
+        p.set_defaults(handler=cmd_plan_answer)
+    p = plan.add_parser(
+        "withdraw",
+        help="retire your own plan (your partner's plan is theirs)",
+        description="Retire your recovery plan: it is no longer in use from now on, and "
+        "your partner sees that you retired it. Only its writer can; write a new one "
+        "whenever you like with 'trellis plan write'.",
+    )
+    p.add_argument("id", nargs="?", help="which plan (default: your plan in use)")
+    p.add_argument("--reason", help="optional; never required")
+    p.set_defaults(handler=cmd_withdraw, family="plan")

@@ -74,7 +74,24 @@ def plan_not_yours(space: Space, version: AgreementVersion) -> None:
         )
 
 
-def find_agreement(space: Space, ident: str) -> tuple[Agreement, AgreementVersion | None]:
+#: The kind of agreement each command group handles; ``agreement`` takes any kind by id
+#: (its commands worked on plans and windows before these groups had their own).
+FAMILY_KINDS: dict[str, str] = {"plan": "recovery_plan", "windows": "window"}
+_KIND_WORDS = {
+    "agreement": ("an agreement", "agreement"),
+    "recovery_plan": ("a recovery plan", "plan"),
+    "window": ("a window", "windows"),
+}
+
+
+def find_agreement(
+    space: Space, ident: str, family: str | None = None
+) -> tuple[Agreement, AgreementVersion | None]:
+    """The agreement (and version, if a version id was given) that ``ident`` names.
+
+    With ``family`` ("plan", "windows") it must be of that group's kind: ``trellis
+    windows accept`` given an agreement's id says so instead of answering the agreement.
+    """
     view = space.views().agreements
     try:
         found = view.find(ident)
@@ -82,13 +99,46 @@ def find_agreement(space: Space, ident: str) -> tuple[Agreement, AgreementVersio
         raise TrellisError(str(exc), code=ClientErrorCode.NOT_FOUND) from None
     if isinstance(found, AgreementVersion):
         agreement = next(a for a in view.agreements if a.id == found.agreement_id)
-        return agreement, found
-    return found, None
+        result: tuple[Agreement, AgreementVersion | None] = (agreement, found)
+    else:
+        result = (found, None)
+    wanted = FAMILY_KINDS.get(family or "")
+    kind = result[0].kind
+    if wanted is not None and kind != wanted:
+        article, group = _KIND_WORDS.get(kind, _KIND_WORDS["agreement"])
+        raise TrellisError(
+            f"'{ident}' is {article}, not {_KIND_WORDS[wanted][0]}: use "
+            f"'trellis {group} ...' for it.",
+            code=ClientErrorCode.WRONG_KIND,
+        )
+    return result
 
 
-def open_version(space: Space, ident: str) -> AgreementVersion:
+def the_only(space: Space, ident: str | None, family: str) -> str:
+    """The id a plan or window command applies to: the one given, or, when none was
+    given, the only one in use (for a plan: this partner's own first)."""
+    if ident:
+        return ident
+    kind = FAMILY_KINDS[family]
+    article, _ = _KIND_WORDS[kind]
+    everything = [a for a in space.views().agreements.agreements if a.kind == kind]
+    in_use = [a for a in everything if a.status == "in_force"] or everything
+    me = space.me()
+    mine = [a for a in in_use if me is not None and a.versions[0].proposer == me.member_id]
+    candidates = mine or in_use
+    if len(candidates) == 1:
+        return candidates[0].id.hex()
+    if not candidates:
+        raise TrellisError(f"There is no {article[2:]} yet.", code=ClientErrorCode.NOT_FOUND)
+    raise TrellisError(
+        f"There is more than one {article[2:]}: name one by its id (see 'trellis {family} list').",
+        code=ClientErrorCode.AMBIGUOUS_ID,
+    )
+
+
+def open_version(space: Space, ident: str, family: str | None = None) -> AgreementVersion:
     """The version an accept/decline applies to: named, or the only open proposal."""
-    agreement, version = find_agreement(space, ident)
+    agreement, version = find_agreement(space, ident, family)
     if version is not None:
         return version
     open_versions = [v for v in agreement.versions if v.status == "proposed"]
@@ -106,9 +156,9 @@ def open_version(space: Space, ident: str) -> AgreementVersion:
     )
 
 
-def active_version(space: Space, ident: str) -> AgreementVersion:
+def active_version(space: Space, ident: str, family: str | None = None) -> AgreementVersion:
     """The version a withdrawal or review applies to: named, or the one in force."""
-    agreement, version = find_agreement(space, ident)
+    agreement, version = find_agreement(space, ident, family)
     if version is not None:
         return version
     if agreement.current is not None and agreement.current.status in ("in_force", "expired"):
@@ -126,7 +176,7 @@ async def propose_version(args: argparse.Namespace, payload_for: Any) -> int:
     async with await open_space(args) as space:
         revises: EventId | None = None
         if args.revises:
-            agreement, version = find_agreement(space, args.revises)
+            agreement, version = find_agreement(space, args.revises, getattr(args, "family", None))
             base = version or agreement.current
             if base is None:
                 raise TrellisError(
@@ -144,9 +194,11 @@ async def propose_version(args: argparse.Namespace, payload_for: Any) -> int:
 
 async def answer_version(args: argparse.Namespace, make: Any, done: str) -> int:
     async with await open_space(args) as space:
-        agreement, named = find_agreement(space, args.id)
+        family = getattr(args, "family", None)
+        ident = the_only(space, args.id, family) if family in FAMILY_KINDS else args.id
+        agreement, named = find_agreement(space, ident, family)
         plan_not_yours(space, named or agreement.current or agreement.versions[-1])
-        version = make[0](space, args.id)
+        version = make[0](space, ident)
         await space.append(make[1](version.id, args))
         if done == _ACCEPTED:
             # Delivery syncs, which may bring the partner's own news: say the state after.
@@ -204,6 +256,16 @@ async def cmd_decline(args: argparse.Namespace) -> int:
 
 
 async def cmd_withdraw(args: argparse.Namespace) -> int:
+    if getattr(args, "family", None) == "plan":
+        return await answer_version(
+            args,
+            (
+                active_version,
+                lambda v, a: AgreementWithdrawn(version=v, reason=read_optional(a.reason)),
+            ),
+            "Your recovery plan is retired from now on; your partner sees that you retired "
+            "it. Write a new one whenever you like: 'trellis plan write'.",
+        )
     return await answer_version(
         args,
         (

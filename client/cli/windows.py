@@ -8,7 +8,7 @@ import os
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from client.cli.agreement_show import agreement_json, status_line
+from client.cli.agreement_show import agreement_json, cmd_show, status_line
 from client.cli.common import (
     UsageError,
     open_space,
@@ -17,7 +17,13 @@ from client.cli.common import (
     read_optional,
     tell_delivery,
 )
-from client.cli.versions import find_agreement, propose_version
+from client.cli.versions import (
+    cmd_accept,
+    cmd_decline,
+    cmd_withdraw,
+    find_agreement,
+    propose_version,
+)
 from client.errors import ClientErrorCode, TrellisError
 from client.views import Moment
 from client.views.agreements import Agreement
@@ -211,7 +217,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--utc-offset", help="a fixed offset instead of a zone, e.g. +01:00")
     p.add_argument("--revises", metavar="ID")
-    p.set_defaults(handler=cmd_window_propose)
+    p.set_defaults(handler=cmd_window_propose, family="windows")
     p = windows.add_parser("list", help="agreed windows and the next one")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_windows_list)
@@ -221,4 +227,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("id", help="the window's id, or its first characters")
     p.add_argument("--to", required=True, metavar="TIME", help="e.g. 2026-11-30T19:00")
     p.add_argument("--note", help="optional")
-    p.set_defaults(handler=cmd_window_postpone)
+    p.set_defaults(handler=cmd_window_postpone, family="windows")
+    p = windows.add_parser("show", help="a window's full, verified history")
+    p.add_argument("id", nargs="?", help="the window's id (default: the only one)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_show, family="windows")
+    for name, handler, text in (
+        ("accept", cmd_accept, "accept the time your partner proposed"),
+        ("decline", cmd_decline, "decline a proposed time"),
+        ("withdraw", cmd_withdraw, "withdraw your consent to a window (takes effect at once)"),
+    ):
+        p = windows.add_parser(name, help=text)
+        p.add_argument("id", help="the window's id (or a version's), or its first characters")
+        if name == "accept":
+            p.add_argument("--note", help="optional words back")
+        else:
+            p.add_argument("--reason", help="optional; never required")
+        p.set_defaults(handler=handler, family="windows")
