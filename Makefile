@@ -13,6 +13,8 @@ DB ?= trellis-relay.db
 .PHONY: run test lint imports typecheck pytest bench schemas clean system-packages
 
 $(STAMP): pyproject.toml requirements.lock
+	@echo "Installing Trellis and its pinned dependencies into $(VENV) (first use, or after an"
+	@echo "update; usually under a minute, a few minutes on a slow network). Only this once."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
