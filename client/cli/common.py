@@ -19,12 +19,8 @@ import platformdirs
 from client.errors import ClientErrorCode, HomeError, TrellisError
 from client.errors import UsageError as UsageError  # its home was here; cli modules import it
 from client.space import Space
-from client.views.present import (
-    Delivery,
-    calendar_date_ms,
-    delivery_sentence,
-    is_calendar_date,
-)
+from client.views.moments import as_moment, calendar_date_ms, in_zones, is_calendar_date
+from client.views.present import Delivery, delivery_sentence
 from schemas.ids import EventId
 from schemas.payloads import MAX_TEXT_CHARS
 
@@ -113,7 +109,7 @@ def read_text(value: str) -> str:
 
 def parse_when(value: str | None) -> int | None:
     """A moment typed by a person, in this device's zone unless it names one. A date
-    alone is a calendar date: the same date in every zone (present.calendar_date_ms)."""
+    alone is a calendar date: the same date in every zone (client/views/moments.py)."""
     if value is None:
         return None
     if len(value.strip()) == len("2026-11-26"):
@@ -127,7 +123,7 @@ def parse_when(value: str | None) -> int | None:
         ) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()
-    return int(moment.astimezone(UTC).timestamp() * 1000)
+    return as_moment(int(moment.astimezone(UTC).timestamp() * 1000))
 
 
 def parse_date(value: str | None) -> str | None:
@@ -258,3 +254,14 @@ def my_member_id(space: Space) -> bytes:
 def json_flag(p: argparse.ArgumentParser) -> None:
     """The ``--json`` option every listing command has."""
     p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def writer_zones(space: Space) -> dict[EventId, str | None]:
+    """Each event's writer's time-zone name (``tz`` in its body; None if it has none)."""
+    return {e.event_id: e.body.tz for e in space.events()}
+
+
+def writers_time(space: Space, ms: int, writer: bytes, zone: str | None) -> str:
+    """A moment a partner chose, in this device's zone, with the writer's clock when it
+    shows another time: "2026-11-27 13:00 (19:00 in Sam's time, Europe/Berlin)"."""
+    return in_zones(ms, writer=space.member_name(writer), writer_zone=zone)

@@ -15,9 +15,11 @@ from client.cli.common import (
     print_json,
     read_optional,
     tell_delivery,
+    writer_zones,
+    writers_time,
 )
 from client.space import Space
-from client.views.present import disclosure_detail_lines, iso_utc, local_time, plain
+from client.views.present import disclosure_detail_lines, iso_utc, plain
 from client.views.recovery import DisclosureView
 from schemas.practices import (
     DISCLOSURE_KINDS,
@@ -92,7 +94,8 @@ async def cmd_disclose(args: argparse.Namespace) -> int:
 _MARK_WORDS = {"seen": "seen", "need_time": "needs time"}
 
 
-def disclosure_json(space: Space, d: DisclosureView) -> dict[str, Any]:
+def disclosure_json(space: Space, d: DisclosureView, zone: str | None = None) -> dict[str, Any]:
+    """One disclosure for apps; ``writer_zone`` is its writer's IANA zone, if it has one."""
     return {
         "id": d.id.hex(),
         "author": space.member_name(d.author),
@@ -104,6 +107,7 @@ def disclosure_json(space: Space, d: DisclosureView) -> dict[str, Any]:
         "slip": plain(d.slip) if d.slip else None,
         "occurred_at": iso_utc(d.occurred_at),
         "recorded_at": iso_utc(d.recorded_at),
+        "writer_zone": zone,
         "mark": d.mark,
         "acknowledgements": [
             {
@@ -120,8 +124,9 @@ def disclosure_json(space: Space, d: DisclosureView) -> dict[str, Any]:
 async def cmd_disclosures(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
         items = space.views().disclosures
+        zones = writer_zones(space)
         if args.json:
-            print_json([disclosure_json(space, d) for d in items])
+            print_json([disclosure_json(space, d, zones.get(d.id)) for d in items])
             return 0
         if not items:
             print("No disclosures yet.")
@@ -132,7 +137,8 @@ async def cmd_disclosures(args: argparse.Namespace) -> int:
                 last = d.acknowledgements[-1]
                 mark = f" ({space.member_name(last.member)}: {_MARK_WORDS[last.mark]})"
             print(
-                f"{local_time(d.occurred_at)}  [{d.id.hex()[:8]}] {space.member_name(d.author)}, "
+                f"{writers_time(space, d.occurred_at, d.author, zones.get(d.id))}  "
+                f"[{d.id.hex()[:8]}] {space.member_name(d.author)}, "
                 f"{d.kind.replace('_', ' ')}: {d.summary}{mark}"
             )
             for line in disclosure_detail_lines(d, space.member_name):

@@ -15,6 +15,8 @@ from client.cli.common import (
     print_json,
     read_optional,
     tell_delivery,
+    writer_zones,
+    writers_time,
 )
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
@@ -107,13 +109,17 @@ async def cmd_signal(args: argparse.Namespace) -> int:
 _SIGNAL_NAMES = {"pause": "time-out", "slow": "slow down", "stop": "stop"}
 
 
-def signal_json(space: Space, s: SignalView, now_ms: int) -> dict[str, Any]:
+def signal_json(
+    space: Space, s: SignalView, now_ms: int, zone: str | None = None
+) -> dict[str, Any]:
+    """One signal for apps; ``writer_zone`` is its sender's IANA zone, if it has one."""
     me = space.me()
     return {
         "id": s.id.hex(),
         "sender": space.member_name(s.sender),
         "level": s.level,
         "until": iso_utc(s.until) if s.until else None,
+        "writer_zone": zone,
         "note": s.note,
         "preset": s.preset,
         "preset_text": s.preset_text,
@@ -130,14 +136,16 @@ async def cmd_signals(args: argparse.Namespace) -> int:
         moment = Moment.now()
         signals = space.views(moment).signals
         shown = signals if args.all else active_signals(signals)
+        zones = writer_zones(space)
         if args.json:
-            print_json([signal_json(space, s, moment.now_ms) for s in shown])
+            print_json([signal_json(space, s, moment.now_ms, zones.get(s.id)) for s in shown])
             return 0
         if not shown:
             print("No active signals.")
         me = space.me()
         for s in shown:
-            until = f", back around {local_time(s.until)}" if s.until else ""
+            back = writers_time(space, s.until, s.sender, zones.get(s.id)) if s.until else ""
+            until = f", back around {back}" if s.until else ""
             state = "active" if s.active else "cleared"
             words = s.preset_text or s.note
             said = f': "{words}"' if words else ""

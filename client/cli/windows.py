@@ -4,7 +4,6 @@ name so they follow daylight saving, and postponed once by either partner."""
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -25,6 +24,7 @@ from client.cli.versions import (
     propose_version,
 )
 from client.errors import ClientErrorCode, TrellisError
+from client.space.device_zone import device_zone_name
 from client.views import Moment
 from client.views.agreements import Agreement
 from client.views.present import iso_utc, local_time
@@ -55,21 +55,6 @@ def _parse_offset(text: str) -> int:
         raise UsageError(f"'{text}' is not a UTC offset; use a form like +01:00.") from None
 
 
-def _local_zone_name() -> str | None:
-    """This device's IANA time-zone name, if it has one we can read."""
-    name = os.environ.get("TZ", "").lstrip(":")
-    if name and known_zone(name):
-        return name
-    try:
-        target = os.readlink("/etc/localtime")
-    except OSError:
-        target = ""
-    _, found, tail = target.partition("zoneinfo/")
-    if found and known_zone(tail):
-        return tail
-    return None
-
-
 async def cmd_window_propose(args: argparse.Namespace) -> int:
     day = args.weekday.strip().lower()[:3]
     if day not in _WEEKDAYS:
@@ -81,7 +66,7 @@ async def cmd_window_propose(args: argparse.Namespace) -> int:
             "Europe/London or America/New_York."
         )
     if tz is None and not args.utc_offset:
-        tz = _local_zone_name()
+        tz = device_zone_name()
     offset = _parse_offset(args.utc_offset) if args.utc_offset else _offset_min(tz)
     window = Window(
         weekday=_WEEKDAYS.index(day),

@@ -18,6 +18,11 @@ from client.core.verify import VerifiedEvent
 from client.views.agreements import WithoutEffect
 from client.views.fold import JournalItem
 from client.views.intimacy_timeline import intimacy_summary
+from client.views.moments import CALENDAR_NOON_MS as CALENDAR_NOON_MS  # their home was here
+from client.views.moments import as_moment as as_moment
+from client.views.moments import calendar_date_ms as calendar_date_ms
+from client.views.moments import in_zones
+from client.views.moments import is_calendar_date as is_calendar_date
 from schemas.payloads import (
     DeviceRevoked,
     InviteIssued,
@@ -71,23 +76,6 @@ def iso_utc(ms: int) -> str:
         return _beyond_calendar(ms)
 
 
-_DAY_MS = 86_400_000
-CALENDAR_NOON_MS = 43_200_000
-"""A date typed without a time (``--when 2027-01-01``) is a calendar date, not a moment.
-It is written as that date at 12:00:00.000 UTC and shown as the bare date, so it is the
-same date in every time zone (docs/PROTOCOL.md §10.8)."""
-
-
-def calendar_date_ms(day: str) -> int:
-    """The moment that stands for the calendar date ``day`` (YYYY-MM-DD)."""
-    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
-    return int(start.timestamp() * 1000) + CALENDAR_NOON_MS
-
-
-def is_calendar_date(ms: int) -> bool:
-    return ms % _DAY_MS == CALENDAR_NOON_MS
-
-
 def local_time(ms: int) -> str:
     """Never raises, like :func:`iso_utc`. A calendar date shows as that date everywhere;
     a moment shows in this device's time zone."""
@@ -131,7 +119,7 @@ def event_summary(event: VerifiedEvent, names: Names) -> str:
             return f"{who}'s device wrote something this app set aside (see 'trellis status')"
         case UnknownPayload():
             return f"{who} wrote something this version of Trellis cannot show yet"
-    return practice_summary(p, who)
+    return practice_summary(p, who, event.body.tz)
 
 
 _SIGNAL_WORDS = {
@@ -151,8 +139,9 @@ _DISCLOSURE_WORDS = {
 }
 
 
-def practice_summary(p: object, who: str) -> str:
-    """Sentences for the practices (agreements, disclosures, check-ins, signals...)."""
+def practice_summary(p: object, who: str, zone: str | None = None) -> str:
+    """Sentences for the practices (agreements, disclosures, check-ins, signals...);
+    ``zone`` is the writer's IANA zone (the body's ``tz``), for the moments they chose."""
     match p:
         case ProfileUpdated():
             return f"{who} updated their profile"
@@ -188,7 +177,8 @@ def practice_summary(p: object, who: str) -> str:
         case GratitudeNoted():
             return f"{who} noted gratitude: {p.text}"
         case SignalSent():
-            return f"{who} {_SIGNAL_WORDS.get(p.level, 'sent a signal')}{_signal_words(p)}"
+            said = _signal_words(p, who, zone)
+            return f"{who} {_SIGNAL_WORDS.get(p.level, 'sent a signal')}{said}"
         case SignalCleared():
             return f"{who} cleared their signal"
         case WindowPostponed():
@@ -273,9 +263,12 @@ def _checkin_words(p: CheckIn) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
-def _signal_words(p: SignalSent) -> str:
-    """Return time (a time-out only), preset and note."""
-    back = f", back around {local_time(p.until)}" if p.level == "pause" and p.until else ""
+def _signal_words(p: SignalSent, who: str, zone: str | None) -> str:
+    """Return time (a time-out only; with the sender's clock when it differs), preset
+    and note."""
+    back = ""
+    if p.level == "pause" and p.until:
+        back = f", back around {in_zones(p.until, writer=who, writer_zone=zone)}"
     said = [w for w in (SIGNAL_PRESETS.get(p.preset or ""), p.note) if w]
     quoted = "".join(f' "{w}"' for w in said)
     return f"{back}{':' if quoted else ''}{quoted}"
