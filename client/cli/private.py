@@ -188,6 +188,8 @@ Keeping this device safe:
   - 'trellis devices' lists every device in the space; one you do not recognise can
     read what is shared.
   - Private notes are readable by anyone who can unlock this device.
+  - What you write carries this device's time zone (like Europe/Berlin). If your
+    partner must not learn where you are, run Trellis as 'TZ=UTC trellis ...'.
 
 Leaving quietly, and what your partner sees:
   - Simply stop using Trellis: nothing is sent. Your partner is not told; they only
