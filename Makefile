@@ -14,7 +14,7 @@ DB ?= trellis-relay.db
 
 $(STAMP): pyproject.toml requirements.lock
 	@echo "Installing Trellis and its pinned dependencies into $(VENV) (first use, or after an"
-	@echo "update; usually under a minute, a few minutes on a slow network). Only this once."
+	@echo "update; one to three minutes, longer on a slow network). Only this once."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .

@@ -170,7 +170,8 @@ async def cmd_show(args: argparse.Namespace) -> int:
             )
             verb = "written" if v.kind == "recovery_plan" else "proposed"
             print(f"  {verb} by {space.member_name(v.proposer)} on {local_time(v.proposed_at)}")
-            for index, clause in enumerate(v.clauses):
+            # A plan's clauses only restate its inner circle: its items are shown below.
+            for index, clause in enumerate(() if v.circles else v.clauses):
                 binds = _binds_words(space, v, index)
                 print(f"  - {clause}" + (f" (binds {binds})" if binds else ""))
             if v.circles and v.circles.items:

@@ -4,6 +4,7 @@ name so they follow daylight saving, and postponed once by either partner."""
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from client.errors import ClientErrorCode, TrellisError
 from client.space.device_zone import device_zone_name
 from client.views import Moment
 from client.views.agreements import Agreement
+from client.views.moments import as_moment, is_calendar_date
 from client.views.present import iso_utc, local_time
 from client.views.recovery import describe_window, known_zone, next_occurrence
 from schemas.ids import EventId
@@ -146,10 +148,30 @@ async def cmd_windows_list(args: argparse.Namespace) -> int:
     return 0
 
 
+_CLOCK = re.compile(r"\d{1,2}:\d{2}")
+_SAY_WHEN = (
+    "Say when to meet instead, with a time: --to 20:30 (the same day) or "
+    "--to 2026-11-30T20:30 (another day)."
+)
+
+
+def _postponed_to(value: str, scheduled_ms: int) -> int:
+    """``--to``: a time of day (``20:30``) on the scheduled day, in this device's zone,
+    or a date with a time. A date alone says no time to meet, so it is refused."""
+    text = value.strip()
+    if _CLOCK.fullmatch(text):
+        clock = datetime.strptime(_hh_mm(text), "%H:%M").time()
+        day = datetime.fromtimestamp(scheduled_ms / 1000).astimezone().date()
+        return as_moment(int(datetime.combine(day, clock).astimezone().timestamp() * 1000))
+    to = parse_when(text)
+    if to is None or is_calendar_date(to):
+        raise UsageError(_SAY_WHEN)
+    return to
+
+
 async def cmd_window_postpone(args: argparse.Namespace) -> int:
-    to = parse_when(args.to)
-    if to is None:
-        raise UsageError("Say when to meet instead: --to, e.g. 2026-11-30T19:00.")
+    if not args.to.strip():
+        raise UsageError(_SAY_WHEN)
     async with await open_space(args) as space:
         moment = Moment.now()
         views = space.views(moment)
@@ -167,6 +189,7 @@ async def cmd_window_postpone(args: argparse.Namespace) -> int:
                 f"{local_time(coming.start)}; a time can be postponed only once.",
                 code=ClientErrorCode.ALREADY_POSTPONED,
             )
+        to = _postponed_to(args.to, coming.scheduled)
         if not 0 < to - coming.scheduled <= MAX_POSTPONE_MIN * 60_000:
             raise UsageError(
                 f"Choose a time after {local_time(coming.scheduled)} and at most a week later."
@@ -210,7 +233,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "postpone", help="move the next time of a window, once (either of you can)"
     )
     p.add_argument("id", help="the window's id, or its first characters")
-    p.add_argument("--to", required=True, metavar="TIME", help="e.g. 2026-11-30T19:00")
+    p.add_argument(
+        "--to",
+        required=True,
+        metavar="TIME",
+        help="a later time the same day (20:30), or a date and time (2026-11-30T19:00)",
+    )
     p.add_argument("--note", help="optional")
     p.set_defaults(handler=cmd_window_postpone, family="windows")
     p = windows.add_parser("show", help="a window's full, verified history")

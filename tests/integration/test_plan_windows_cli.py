@@ -106,6 +106,14 @@ def test_windows_are_shown_accepted_declined_and_withdrawn_with_their_own_comman
     declined = json.loads(run(alex, "windows", "show", week, "--json").stdout)
     assert declined["status"] == "declined"
 
+    # A time of day moves the next time later the same day (README's walk-through).
+    date_only = run(alex, "windows", "postpone", finances, "--to", "2030-01-06", check=False)
+    assert date_only.returncode == 2
+    assert "with a time: --to 20:30 (the same day)" in date_only.stderr
+    moved = run(alex, "windows", "postpone", finances, "--to", "20:30").stdout
+    assert moved.startswith("Postponed from ")
+    assert " 20:30. A time can be postponed once" in moved
+
     withdrawn = run(alex, "windows", "withdraw", finances)
     assert "Consent withdrawn. This takes effect now." in withdrawn.stdout
     sync_both(alex, blake)

@@ -36,7 +36,7 @@ def test_the_first_make_run_says_it_is_installing_and_roughly_how_long_before_it
     venv = next(i for i, line in enumerate(planned) if "-m venv" in line)
     said = " ".join(line for line in planned[:venv] if line.startswith("echo "))
     assert "Installing Trellis" in said
-    assert "usually under a minute" in said
+    assert "one to three minutes" in said
     assert any("trellis-relay" in line for line in planned[venv:])
 
 
