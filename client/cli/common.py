@@ -265,3 +265,8 @@ def writers_time(space: Space, ms: int, writer: bytes, zone: str | None) -> str:
     """A moment a partner chose, in this device's zone, with the writer's clock when it
     shows another time: "2026-11-27 13:00 (19:00 in Sam's time, Europe/Berlin)"."""
     return in_zones(ms, writer=space.member_name(writer), writer_zone=zone)
+
+
+def hours_words(hours: float) -> str:
+    """ "1 hour", "24 hours", "1.5 hours": how long a code works, in words."""
+    return "1 hour" if hours == 1 else f"{hours:g} hours"

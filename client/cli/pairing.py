@@ -6,7 +6,14 @@ import argparse
 import contextlib
 
 from client.cli import devices as cli_devices
-from client.cli.common import home_dir, open_space, passphrase, print_json, tell_delivery
+from client.cli.common import (
+    home_dir,
+    hours_words,
+    open_space,
+    passphrase,
+    print_json,
+    tell_delivery,
+)
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
 from schemas.errors import ErrorCode
@@ -33,7 +40,7 @@ async def cmd_invite(args: argparse.Namespace) -> int:
         code = await space.invite(ttl_s=int(args.hours * 3600))
         print(
             f"Give this code to your partner, and only to them. It works once and expires "
-            f"in {args.hours:g} hours."
+            f"in {hours_words(args.hours)}."
         )
         print(code)
     return 0
