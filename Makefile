@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/trellis-relay --host $(HOST) --port $(PORT) --db $(DB)
+	$(BIN)/trellis-relay --host $(HOST) --port $(PORT) --db $(DB) $(if $(OPERATOR_PORT),--operator-port $(OPERATOR_PORT))
 
 test: system-packages lint imports typecheck pytest
 
