@@ -13,13 +13,15 @@ DB ?= trellis-relay.db
 .PHONY: run test lint imports typecheck pytest bench schemas clean system-packages
 
 $(STAMP): pyproject.toml requirements.lock
+	@echo "Installing Trellis and its pinned dependencies into $(VENV) (first use, or after an"
+	@echo "update; one to three minutes, longer on a slow network). Only this once."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/trellis-relay --host $(HOST) --port $(PORT) --db $(DB)
+	$(BIN)/trellis-relay --host $(HOST) --port $(PORT) --db $(DB) $(if $(OPERATOR_PORT),--operator-port $(OPERATOR_PORT))
 
 test: system-packages lint imports typecheck pytest
 

@@ -53,6 +53,7 @@ class ClientErrorCode(StrEnum):
     NOT_SYNCED = "not_synced"
     NOT_YOURS = "not_yours"
     NOT_YOUR_DEVICE = "not_your_device"
+    NO_ANSWER_NEEDED = "no_answer_needed"
     NO_NEXT_STAGE = "no_next_stage"
     NO_PACING_PLAN = "no_pacing_plan"
     NO_PARTNER = "no_partner"
@@ -72,6 +73,7 @@ class ClientErrorCode(StrEnum):
     TRELLIS_ERROR = "trellis_error"
     UNEXPECTED_RELAY_MESSAGE = "unexpected_relay_message"
     USAGE = "usage"
+    WRONG_KIND = "wrong_kind"
     WEAK_PASSPHRASE = "weak_passphrase"  # noqa: S105 - a code, not a secret
     WRONG_PASSPHRASE = "wrong_passphrase"  # noqa: S105 - a code, not a secret
 

@@ -91,7 +91,9 @@ _Tags = Annotated[
 # gc=False here and on JournalEntry: a device keeps one per event of its space and they
 # never form reference cycles, so Python's cycle collector need not walk them (it took
 # ~16% of a 100,000-event catch-up, bench/catchup.py). Not part of the wire format.
-class EventBody(msgspec.Struct, frozen=True, gc=False):
+# omit_defaults: a body without ``tz`` encodes exactly as before the field existed, so
+# the bytes older clients wrote (and the test vectors) stay what they were.
+class EventBody(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """The decrypted content of every event (docs/PROTOCOL.md §5.1)."""
 
     deps: Annotated[list[_EventIdBytes], msgspec.Meta(max_length=MAX_DEPS)]
@@ -103,6 +105,11 @@ class EventBody(msgspec.Struct, frozen=True, gc=False):
     occurred_at: _Millis
     """When what it describes happened, as the author stated it."""
     payload: msgspec.Raw
+    tz: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    """The author's IANA time-zone name when writing (``Europe/Berlin``), if known: a
+    reader shows a moment the author chose in its own zone and adds the author's clock
+    when that shows another time (docs/PROTOCOL.md §10.9). No pattern: a name the
+    reader's time-zone database does not know is ignored, never an error."""
 
 
 # --- membership ------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """``trellis``'s entry point, kept light: ``trellis --help`` answers from a table.
 
-The commands (client/cli/app.py and one module per command group) import the whole library:
+The commands (client/cli/main.py and one module per command group) import the whole library:
 websockets, SQLite, libsodium, asyncio. That took about a second before the first line of
 help appeared. So this module imports only argparse; it prints the top-level help from
 :data:`COMMANDS` and loads the commands only when one runs. A test checks that this help
@@ -43,13 +43,14 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("init", "start a new shared space on this device"),
     ("invite", "make a one-time code for your partner to join"),
     ("join", "join your partner's space with their code"),
+    ("safety-number", "the number to compare with your partner"),
+    ("profile", "your name and whether you are the partner in recovery"),
     ("journal", "the shared journal"),
     ("sync", "send and receive until up to date"),
-    ("safety-number", "the number to compare with your partner"),
+    ("status", "relay, members, devices and what is waiting to send"),
     ("agreement", "agreements you both consent to"),
     ("plan", "your three-circles recovery plan (yours to write; your partner reads it)"),
     ("windows", "agreed times for hard conversations"),
-    ("profile", "your name and whether you are the partner in recovery"),
     ("disclose", "share something with your partner"),
     ("disclosures", "list disclosures and any marks your partner made"),
     ("seen", "mark your partner's disclosure as seen, or say you need time"),
@@ -84,7 +85,6 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("disclosure-prep", "prepare what you want to know from a formal disclosure"),
     ("private", "notes only your own devices can read; your partner never sees them"),
     ("not-safe", "if you feel afraid or pressured: guidance, your resources, leaving"),
-    ("status", "relay, members, devices and what is waiting to send"),
 )
 
 ALIASES: dict[str, tuple[str, ...]] = {"seen": ("acknowledge",)}
@@ -92,7 +92,7 @@ ALIASES: dict[str, tuple[str, ...]] = {"seen": ("acknowledge",)}
 
 
 def help_parser() -> argparse.ArgumentParser:
-    """The top level of the full parser (client/cli/app.py build_parser), without commands."""
+    """The top level of the full parser (client/cli/main.py build_parser), without commands."""
     parser = argparse.ArgumentParser(
         prog="trellis",
         description=DESCRIPTION,
@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except PackageNotFoundError:  # run from a source tree that was never installed
             print("trellis (version unknown: not installed)")
         return 0
-    from client.cli.app import main as run  # the full command line, loaded only to run one
+    from client.cli.main import main as run  # the full command line, loaded only to run one
 
     return run(args)
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from client.cli import consent as cli_consent
-from client.cli import intimacy as cli_intimacy
+from client.cli import pacing as cli_pacing
 from client.cli.common import UsageError, open_space, print_json
 from client.errors import ClientErrorCode, TrellisError
 from client.export import VerifiedExport, build_export, render_html, verify_export
@@ -125,8 +125,8 @@ async def cmd_export(args: argparse.Namespace) -> int:
         if args.agreements:
             chosen, title = _chosen(space, args.id)
             titles.append(title)
-        if args.pacing:  # the pacing plan's history (client/cli/intimacy.py)
-            pacing, title = cli_intimacy.pacing_export_choice(space)
+        if args.pacing:  # the pacing plan's history (client/cli/pacing.py)
+            pacing, title = cli_pacing.pacing_export_choice(space)
             chosen |= pacing
             titles.append(title)
         title = "; ".join(titles)

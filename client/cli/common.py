@@ -19,12 +19,8 @@ import platformdirs
 from client.errors import ClientErrorCode, HomeError, TrellisError
 from client.errors import UsageError as UsageError  # its home was here; cli modules import it
 from client.space import Space
-from client.views.present import (
-    Delivery,
-    calendar_date_ms,
-    delivery_sentence,
-    is_calendar_date,
-)
+from client.views.moments import as_moment, calendar_date_ms, in_zones, is_calendar_date
+from client.views.present import Delivery, delivery_sentence
 from schemas.ids import EventId
 from schemas.payloads import MAX_TEXT_CHARS
 
@@ -113,7 +109,7 @@ def read_text(value: str) -> str:
 
 def parse_when(value: str | None) -> int | None:
     """A moment typed by a person, in this device's zone unless it names one. A date
-    alone is a calendar date: the same date in every zone (present.calendar_date_ms)."""
+    alone is a calendar date: the same date in every zone (client/views/moments.py)."""
     if value is None:
         return None
     if len(value.strip()) == len("2026-11-26"):
@@ -127,7 +123,7 @@ def parse_when(value: str | None) -> int | None:
         ) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()
-    return int(moment.astimezone(UTC).timestamp() * 1000)
+    return as_moment(int(moment.astimezone(UTC).timestamp() * 1000))
 
 
 def parse_date(value: str | None) -> str | None:
@@ -227,3 +223,50 @@ def exit_code(args: argparse.Namespace, code: int) -> int:
     if code == 0 and getattr(args, "not_delivered", False):
         return EXIT_NOT_DELIVERED
     return code
+
+
+def by_prefix(items: list[Any], prefix: str, what: str, key: str = "id") -> Any:
+    """The one item whose id (attribute ``key``) starts with what the person typed (at
+    least 4 characters), or a plain error saying none or several do."""
+    text = prefix.strip().lower()
+    matches = [i for i in items if getattr(i, key).hex().startswith(text)] if len(text) >= 4 else []
+    if not matches:
+        raise TrellisError(
+            f"No {what} has an id starting with '{prefix}'.", code=ClientErrorCode.NOT_FOUND
+        )
+    if len(matches) > 1:
+        raise TrellisError(
+            f"More than one {what} starts with '{prefix}'.", code=ClientErrorCode.AMBIGUOUS_ID
+        )
+    return matches[0]
+
+
+def my_member_id(space: Space) -> bytes:
+    """This device's member id; a device that has not finished joining is told so."""
+    me = space.me()
+    if me is None:
+        raise TrellisError(
+            "This device is not a member yet; run 'trellis sync'.", code=ClientErrorCode.NOT_MEMBER
+        )
+    return me.member_id
+
+
+def json_flag(p: argparse.ArgumentParser) -> None:
+    """The ``--json`` option every listing command has."""
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def writer_zones(space: Space) -> dict[EventId, str | None]:
+    """Each event's writer's time-zone name (``tz`` in its body; None if it has none)."""
+    return {e.event_id: e.body.tz for e in space.events()}
+
+
+def writers_time(space: Space, ms: int, writer: bytes, zone: str | None) -> str:
+    """A moment a partner chose, in this device's zone, with the writer's clock when it
+    shows another time: "2026-11-27 13:00 (19:00 in Sam's time, Europe/Berlin)"."""
+    return in_zones(ms, writer=space.member_name(writer), writer_zone=zone)
+
+
+def hours_words(hours: float) -> str:
+    """ "1 hour", "24 hours", "1.5 hours": how long a code works, in words."""
+    return "1 hour" if hours == 1 else f"{hours:g} hours"

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from client.cli.common import UsageError, open_space, print_json
+from client.cli.common import UsageError, hours_words, open_space, print_json
 from client.space import Space, devices
 from client.views.present import iso_utc
 
@@ -21,7 +21,7 @@ async def cmd_device_invite(args: argparse.Namespace) -> int:
         code = await space.invite(ttl_s=int(args.hours * 3600), kind="device")
         print(
             "On your new device, run 'trellis join CODE --name NAME' with this code. It adds "
-            f"the device to you, works once and expires in {args.hours:g} hours."
+            f"the device to you, works once and expires in {hours_words(args.hours)}."
         )
         print(code)
     return 0
@@ -35,7 +35,7 @@ async def cmd_rejoin_invite(args: argparse.Namespace) -> int:
             "Give this code to your partner, and only to them, for their new device: "
             "'trellis join CODE --name NAME' adds it to them as the same person, with the "
             "whole history, and removes their lost devices. It works once and expires in "
-            f"{args.hours:g} hours."
+            f"{hours_words(args.hours)}."
         )
         print(code)
     return 0

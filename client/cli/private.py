@@ -15,7 +15,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from client.cli.common import UsageError, home_dir, open_space, passphrase, print_json, read_text
+from client.cli.common import (
+    UsageError,
+    home_dir,
+    hours_words,
+    open_space,
+    passphrase,
+    print_json,
+    read_text,
+    tell_delivery,
+)
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space, private_notes
 from client.views.present import iso_utc, local_time
@@ -107,9 +116,12 @@ async def cmd_private_share(args: argparse.Namespace) -> int:
             entry = await private_notes.share_note(space, private, note, keep_date=args.keep_date)
             await _sync_quietly(private)
         dated = "with the date you wrote it" if args.keep_date else "dated today"
-        print(
-            f"Shared into your space as a journal entry ({entry.hex()[:8]}), {dated}. Your "
-            "partner sees it at the next 'trellis sync'. Shared entries stay in the history."
+        # Said truthfully, like every write: delivered to the relay, or saved here only.
+        await tell_delivery(
+            space,
+            args,
+            f"Shared into your space as a journal entry ({entry.hex()[:8]}), {dated}. "
+            "Shared entries stay in the history.",
         )
     return 0
 
@@ -140,7 +152,7 @@ async def cmd_private_link(args: argparse.Namespace) -> int:
         print(
             "On your other device (already in your shared space), run "
             "'trellis private join CODE' with this code. Keep it to yourself: it opens your "
-            f"private notes. It works once and expires in {args.hours:g} hours."
+            f"private notes. It works once and expires in {hours_words(args.hours)}."
         )
         print(code)
     return 0
@@ -188,6 +200,8 @@ Keeping this device safe:
   - 'trellis devices' lists every device in the space; one you do not recognise can
     read what is shared.
   - Private notes are readable by anyone who can unlock this device.
+  - What you write carries this device's time zone (like Europe/Berlin). If your
+    partner must not learn where you are, run Trellis as 'TZ=UTC trellis ...'.
 
 Leaving quietly, and what your partner sees:
   - Simply stop using Trellis: nothing is sent. Your partner is not told; they only

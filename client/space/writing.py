@@ -8,10 +8,12 @@ import msgspec
 from client.core.verify import VerifiedEvent
 from client.errors import ClientErrorCode, LocalDataError, TrellisError
 from client.keys import crypto
+from client.space.device_zone import device_zone_name
 from client.space.state import SpaceState
 from client.store.localstore import NewEvent, now_ms
 from client.views import write_rules
 from client.views.fold import causal_order
+from client.views.moments import as_moment
 from schemas.envelope import encode_envelope
 from schemas.payloads import (
     EventBody,
@@ -48,13 +50,14 @@ def seal(state: SpaceState, payload: Payload, occurred_at: int | None) -> bytes:
     head = verifier.heads.get(me)
     seq, prev = (head[0] + 1, head[1]) if head else (1, None)
     deps = verifier.frontier(excluding=me)
-    recorded_at = now_ms()
+    recorded_at = as_moment(now_ms())  # never read as a calendar date (§10.8)
     body = EventBody(
         deps=list(deps),
         lamport=verifier.next_lamport(deps, prev),
         recorded_at=recorded_at,
         occurred_at=recorded_at if occurred_at is None else occurred_at,
         payload=msgspec.Raw(encode_payload(payload)),
+        tz=device_zone_name(),
     )
     epoch = max(verifier.space_keys)
     events_key = verifier.events_key(epoch)

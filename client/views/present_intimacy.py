@@ -121,7 +121,7 @@ def pacing_json(view: PacingView, names: Names, now_ms: int) -> dict[str, Any]:
 
 
 _MOVE_WORDS = {
-    "plan_in_use": "the plan came into use (both agreed)",
+    "plan_in_use": "accepted the plan; it came into use (both agreed)",
     "offered": "offered to move forward",
     "forward": "agreed; you moved forward together",
     "declined": "chose not to move forward now",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from client.cli.app import build_parser
+from client.cli.main import build_parser
 from client.cli.private import NOT_SAFE_POINTER
 from tests.integration.cli import FOR_THERAPIST, pair_homes, run
 from tests.integration.relay_process import RelayProcess
@@ -35,6 +35,8 @@ def test_pacing_forward_needs_both_and_a_step_back_is_one_partner_s_alone(
     run(blake, "sync")
     run(alex, "sync")
     assert as_json(alex, "pacing", "show")["stage"] == 0
+    # Each move is a sentence about who did what (not "Blake the plan came into use").
+    assert "Blake accepted the plan; it came into use" in run(alex, "pacing", "show").stdout
 
     offered = run(alex, "pacing", "forward")
     assert "needs both of you" in offered.stdout

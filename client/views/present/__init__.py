@@ -34,6 +34,7 @@ from client.views.present.records import (
 )
 from client.views.present.times import (
     CALENDAR_NOON_MS,
+    as_moment,
     calendar_date_ms,
     is_calendar_date,
     iso_utc,
@@ -46,6 +47,7 @@ __all__ = [
     "Delivery",
     "Names",
     "accepted_sentence",
+    "as_moment",
     "calendar_date_ms",
     "delivery_sentence",
     "disclosure_detail_lines",

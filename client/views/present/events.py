@@ -10,6 +10,7 @@ import msgspec
 from client.core.admission_checks import InvalidPayload
 from client.core.verify import VerifiedEvent
 from client.views.intimacy.timeline import intimacy_summary
+from client.views.moments import in_zones
 from client.views.present.times import iso_utc, local_time
 from schemas.payloads import (
     DeviceRevoked,
@@ -79,7 +80,7 @@ def event_summary(event: VerifiedEvent, names: Names) -> str:
             return f"{who}'s device wrote something this app set aside (see 'trellis status')"
         case UnknownPayload():
             return f"{who} wrote something this version of Trellis cannot show yet"
-    return practice_summary(p, who)
+    return practice_summary(p, who, event.body.tz)
 
 
 _SIGNAL_WORDS = {
@@ -99,8 +100,9 @@ _DISCLOSURE_WORDS = {
 }
 
 
-def practice_summary(p: object, who: str) -> str:
-    """Sentences for the practices (agreements, disclosures, check-ins, signals...)."""
+def practice_summary(p: object, who: str, zone: str | None = None) -> str:
+    """Sentences for the practices (agreements, disclosures, check-ins, signals...);
+    ``zone`` is the writer's IANA zone (the body's ``tz``), for the moments they chose."""
     match p:
         case ProfileUpdated():
             return f"{who} updated their profile"
@@ -136,7 +138,8 @@ def practice_summary(p: object, who: str) -> str:
         case GratitudeNoted():
             return f"{who} noted gratitude: {p.text}"
         case SignalSent():
-            return f"{who} {_SIGNAL_WORDS.get(p.level, 'sent a signal')}{_signal_words(p)}"
+            said = _signal_words(p, who, zone)
+            return f"{who} {_SIGNAL_WORDS.get(p.level, 'sent a signal')}{said}"
         case SignalCleared():
             return f"{who} cleared their signal"
         case WindowPostponed():
@@ -221,9 +224,12 @@ def _checkin_words(p: CheckIn) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
-def _signal_words(p: SignalSent) -> str:
-    """Return time (a time-out only), preset and note."""
-    back = f", back around {local_time(p.until)}" if p.level == "pause" and p.until else ""
+def _signal_words(p: SignalSent, who: str, zone: str | None) -> str:
+    """Return time (a time-out only; with the sender's clock when it differs), preset
+    and note."""
+    back = ""
+    if p.level == "pause" and p.until:
+        back = f", back around {in_zones(p.until, writer=who, writer_zone=zone)}"
     said = [w for w in (SIGNAL_PRESETS.get(p.preset or ""), p.note) if w]
     quoted = "".join(f' "{w}"' for w in said)
     return f"{back}{':' if quoted else ''}{quoted}"

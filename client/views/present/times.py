@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from client.views.moments import CALENDAR_NOON_MS as CALENDAR_NOON_MS  # their home was here
+from client.views.moments import as_moment as as_moment
+from client.views.moments import calendar_date_ms as calendar_date_ms
+from client.views.moments import is_calendar_date as is_calendar_date
+
 
 def iso_utc(ms: int) -> str:
     """Never raises: a signed time may lie past the year 9999 that datetime can show
@@ -18,23 +23,6 @@ def iso_utc(ms: int) -> str:
         )
     except (ValueError, OverflowError, OSError):
         return _beyond_calendar(ms)
-
-
-_DAY_MS = 86_400_000
-CALENDAR_NOON_MS = 43_200_000
-"""A date typed without a time (``--when 2027-01-01``) is a calendar date, not a moment.
-It is written as that date at 12:00:00.000 UTC and shown as the bare date, so it is the
-same date in every time zone (docs/PROTOCOL.md §10.8)."""
-
-
-def calendar_date_ms(day: str) -> int:
-    """The moment that stands for the calendar date ``day`` (YYYY-MM-DD)."""
-    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
-    return int(start.timestamp() * 1000) + CALENDAR_NOON_MS
-
-
-def is_calendar_date(ms: int) -> bool:
-    return ms % _DAY_MS == CALENDAR_NOON_MS
 
 
 def local_time(ms: int) -> str:

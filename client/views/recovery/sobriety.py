@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from client.core.verify import Membership, VerifiedEvent
+from client.views.moments import is_calendar_date
 from schemas.ids import MemberId
 from schemas.practices import DisclosureMade, SobrietyStarted
 
@@ -65,9 +66,15 @@ class SobrietyView:
 
 
 def local_date(ms: int, tz: tzinfo) -> date:
-    """The calendar date, in ``tz``, of a moment in ms since the Unix epoch (UTC)."""
-    # Integer arithmetic: no float rounding can move a moment across midnight.
-    return (_EPOCH + timedelta(milliseconds=ms)).astimezone(tz).date()
+    """The calendar date, in ``tz``, of a moment in ms since the Unix epoch (UTC).
+
+    A calendar date (a date typed without a time, docs/PROTOCOL.md §10.8) is that date
+    in every zone: from UTC+12 its noon-UTC stand-in falls on the next local day, and a
+    slip dated 2026-01-20 in Auckland must count on 2026-01-20."""
+    moment = _EPOCH + timedelta(milliseconds=ms)  # integers: no rounding across midnight
+    if is_calendar_date(ms):
+        return moment.date()
+    return moment.astimezone(tz).date()
 
 
 def _parse_date(text: str) -> date | None:
