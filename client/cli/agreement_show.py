@@ -29,18 +29,61 @@ def _binds_words(space: Space, v: AgreementVersion, index: int) -> str | None:
     return proposer if binds == "me" else partner
 
 
-def version_json(space: Space, v: AgreementVersion) -> dict[str, Any]:
-    def consent(c: Any) -> dict[str, Any]:
-        out = {
-            "member": space.member_name(c.member),
-            "at": iso_utc(c.at),
-            "event": c.event_id.hex(),
-        }
-        note = getattr(c, "note", None)
-        if note:
-            out["note"] = note
-        return out
+def _consent_json(space: Space, c: Any) -> dict[str, Any]:
+    out = {"member": space.member_name(c.member), "at": iso_utc(c.at), "event": c.event_id.hex()}
+    note = getattr(c, "note", None)
+    if note:
+        out["note"] = note
+    return out
 
+
+def _without_effect_json(space: Space, v: AgreementVersion) -> list[dict[str, Any]]:
+    return [
+        {
+            "member": space.member_name(w.member),
+            "action": w.action,
+            "at": iso_utc(w.at),
+            "event": w.event_id.hex(),
+            "summary": without_effect_sentence(w, space),
+        }
+        for w in v.without_effect
+    ]
+
+
+def _reviews_json(space: Space, v: AgreementVersion) -> list[dict[str, Any]]:
+    return [
+        {
+            "member": space.member_name(r.member),
+            "at": iso_utc(r.at),
+            "outcome": r.outcome,
+            "note": r.note,
+            "next_review_on": r.next_review_on,
+        }
+        for r in v.reviews
+    ]
+
+
+def _circles_json(v: AgreementVersion) -> dict[str, Any] | None:
+    if not v.circles:
+        return None
+    return {
+        "inner": v.circles.inner,
+        "middle": v.circles.middle,
+        "outer": v.circles.outer,
+        "items": [
+            {
+                "circle": i.circle,
+                "text": i.text,
+                "definition": i.definition,
+                "type": i.type,
+                "reviewed_with": list(i.reviewed_with),
+            }
+            for i in v.circles.items
+        ],
+    }
+
+
+def version_json(space: Space, v: AgreementVersion) -> dict[str, Any]:
     return {
         "id": v.id.hex(),
         "number": v.number,
@@ -56,48 +99,12 @@ def version_json(space: Space, v: AgreementVersion) -> dict[str, Any]:
         "expires_on": v.expires_on,
         "narrowing": v.narrowing,
         "in_force_since": iso_utc(v.in_force_since) if v.in_force_since else None,
-        "accepted_by": [consent(c) for c in v.accepted_by],
-        "declined_by": [consent(c) for c in v.declined_by],
-        "withdrawn_by": consent(v.withdrawn_by) if v.withdrawn_by else None,
-        "without_effect": [
-            {
-                "member": space.member_name(w.member),
-                "action": w.action,
-                "at": iso_utc(w.at),
-                "event": w.event_id.hex(),
-                "summary": without_effect_sentence(w, space),
-            }
-            for w in v.without_effect
-        ],
-        "reviews": [
-            {
-                "member": space.member_name(r.member),
-                "at": iso_utc(r.at),
-                "outcome": r.outcome,
-                "note": r.note,
-                "next_review_on": r.next_review_on,
-            }
-            for r in v.reviews
-        ],
-        "circles": (
-            {
-                "inner": v.circles.inner,
-                "middle": v.circles.middle,
-                "outer": v.circles.outer,
-                "items": [
-                    {
-                        "circle": i.circle,
-                        "text": i.text,
-                        "definition": i.definition,
-                        "type": i.type,
-                        "reviewed_with": list(i.reviewed_with),
-                    }
-                    for i in v.circles.items
-                ],
-            }
-            if v.circles
-            else None
-        ),
+        "accepted_by": [_consent_json(space, c) for c in v.accepted_by],
+        "declined_by": [_consent_json(space, c) for c in v.declined_by],
+        "withdrawn_by": _consent_json(space, v.withdrawn_by) if v.withdrawn_by else None,
+        "without_effect": _without_effect_json(space, v),
+        "reviews": _reviews_json(space, v),
+        "circles": _circles_json(v),
         "window": describe_window(v.window) if v.window else None,
     }
 

@@ -102,10 +102,7 @@ async def cmd_plan_write(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    plan = sub.add_parser(
-        "plan", help="your three-circles recovery plan (yours to write; your partner reads it)"
-    ).add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+def _register_write(plan: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = plan.add_parser(
         "write",
         aliases=["propose"],
@@ -138,6 +135,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--review-on", metavar="DATE", help="when you mean to look at it again")
     p.add_argument("--revises", metavar="ID", help="default: your current plan")
     p.set_defaults(handler=cmd_plan_write)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    plan = sub.add_parser(
+        "plan", help="your three-circles recovery plan (yours to write; your partner reads it)"
+    ).add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+    _register_write(plan)
     p = plan.add_parser("list", help="recovery plans and their status")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_list, family="plan")
