@@ -42,7 +42,7 @@ _WHAT = {
     "withdrawn": "withdrew from",
     "reviewed": "reviewed",
 }
-_KIND = {"agreement": "", "recovery_plan": "recovery plan ", "window": "window "}
+_KIND = {"agreement": "", "recovery_plan": "the recovery plan ", "window": "the window "}
 _CIRCLE = {
     "inner": "inner circle",
     "middle": "middle circle (a risk report)",
@@ -77,7 +77,7 @@ def _list(title: str, items: list[str], none: str) -> list[str]:
 
 
 def _change(c: PageChange) -> str:
-    return f"{utc(c.at)}: {esc(c.by)} {_WHAT[c.what]} the {_KIND[c.kind]}“{esc(c.title)}”"
+    return f"{utc(c.at)}: {esc(c.by)} {_WHAT[c.what]} {_KIND[c.kind]}“{esc(c.title)}”"
 
 
 def _agreements(page: FirstPage) -> list[str]:
