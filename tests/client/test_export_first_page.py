@@ -20,7 +20,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from client.core.verify import Membership, VerifiedEvent
+from client.core.verify import Membership
 from client.export import build_export, choose_with_consent, render_html, verify_export
 from client.export.first_page import first_page, times_due
 from client.export.first_page_doc import FirstPage
@@ -259,7 +259,8 @@ def test_the_date_moves_what_is_counted() -> None:
     assert [s.level for s in later.signals] == ["pause", "stop"]
     assert [c.count for c in later.check_ins] == [1, 0]
     assert later.slips == []
-    assert later.pacing is not None and (later.pacing.forward, later.pacing.step_backs) == (0, 1)
+    assert later.pacing is not None
+    assert (later.pacing.forward, later.pacing.step_backs) == (0, 1)
 
 
 @pytest.mark.parametrize("offset", [0, 60, -300, 330, 14 * 60, -14 * 60])
@@ -330,9 +331,11 @@ def test_the_export_carries_the_first_page_and_verify_export_recomputes_it(
     exported: bytes,
 ) -> None:
     verified, findings = verify_export(exported)
-    assert findings == [] and verified is not None
+    assert findings == []
+    assert verified is not None
     page = verified.first_page
-    assert page is not None and (page.since, page.as_of) == (SINCE, AS_OF)
+    assert page is not None
+    assert (page.since, page.as_of) == (SINCE, AS_OF)
     assert [c.count for c in page.check_ins] == [2, 0]
     assert b'"summary":{"since":' in exported
 
@@ -348,15 +351,18 @@ def test_the_partners_words_count_only_with_their_consent() -> None:
 
     without, _ = verify_export(export_of(blake_checks_in()))
     with_consent, _ = verify_export(export_of(blake_checks_in(), blake_consents=True))
-    assert without is not None and without.first_page is not None
-    assert with_consent is not None and with_consent.first_page is not None
+    assert without is not None
+    assert without.first_page is not None
+    assert with_consent is not None
+    assert with_consent.first_page is not None
     assert [c.count for c in without.first_page.check_ins] == [2, 0]
     assert [c.count for c in with_consent.first_page.check_ins] == [2, 1]
 
 
 def test_by_default_the_page_starts_with_what_is_exported() -> None:
     verified, _ = verify_export(export_of(full_story(), since=None))
-    assert verified is not None and verified.first_page is not None
+    assert verified is not None
+    assert verified.first_page is not None
     assert verified.first_page.since == min(e.recorded_at for e in verified.revealed)
     assert "(the start of this export)" in _first_page(
         render_html(export_of(full_story(), since=None))
@@ -375,8 +381,10 @@ def test_the_report_opens_with_the_first_page_in_calm_words(exported: bytes) -> 
         "A slip in the inner circle on 2026-01-06 12:00 UTC, shared by Alex 3 days later" in first
     )
     assert "Support: my sponsor. Next steps: call daily." in first
-    assert "A risk report in the middle circle" in first and "within the hour" in first
-    assert "Alex: 2 check-ins" in first and "Blake: none in this export" in first
+    assert "A risk report in the middle circle" in first
+    assert "within the hour" in first
+    assert "Alex: 2 check-ins" in first
+    assert "Blake: none in this export" in first
     assert "Blake took a time-out, to return at 2026-01-08 20:20 UTC. Blake came back" in first
     assert (
         "Alex took a time-out, to return at 2026-01-13 20:20 UTC. This export does not show "
@@ -397,7 +405,8 @@ def test_a_history_without_the_items_says_so_in_one_line_each() -> None:
     assert "No agreement was proposed, accepted, declined, withdrawn or reviewed" in first
     assert "No review is due" in first
     assert "No slip, relapse or risk report is in this export for this period." in first
-    assert "Alex: none in this export" in first and "Blake: none in this export" in first
+    assert "Alex: none in this export" in first
+    assert "Blake: none in this export" in first
     assert "No signal was sent in this period" in first
     assert "No transparency window was in force in this period." in first
     assert "Pacing" not in first
@@ -448,7 +457,8 @@ def test_a_version_1_report_made_before_the_first_page_still_verifies_byte_for_b
     code (test_export_report.py's story): a report once handed over keeps verifying."""
     data = (Path(__file__).parent / "data" / "export_v1_report.html").read_bytes()
     verified, findings = verify_export(data)
-    assert findings == [] and verified is not None
+    assert findings == []
+    assert verified is not None
     assert (verified.version, verified.first_page) == (1, None)
     assert b'id="first-page"' not in data
     assert verify_export(data.replace(b"Money talk", b"Money chat", 1))[1][0].code == (
