@@ -30,6 +30,10 @@ STYLE = """
 #first-page ul { margin: 0.2rem 0 0.6rem; padding-left: 1.3rem; }
 #first-page p.none { margin: 0.2rem 0 0.6rem; color: #444; }
 @media print {
+  #first-page { line-height: 1.35; }
+  #first-page h2 { margin-top: 1rem; }
+  #first-page h3 { margin: 0.7rem 0 0.1rem; }
+  #first-page ul, #first-page p.none, #first-page p.lead { margin: 0.1rem 0 0.3rem; }
   #summary { break-before: page; }
 }""".rstrip()
 """Added to the report's style sheet for version 2: the first page prints on its own."""
