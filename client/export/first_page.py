@@ -134,18 +134,18 @@ def _changes(agreements: list[Agreement], since: int, name: _Namer) -> list[Page
     return [c for _, _, c in sorted(out, key=lambda t: (t[0], t[1]))]
 
 
-def review_date(version: AgreementVersion) -> tuple[bool, str | None]:
-    """Whether a review date stands, and which (None: a review asked to revise it and
-    set no new date, so it is due now). The rule of §10.3, as the agreement fold's."""
+def review_date(version: AgreementVersion) -> str | None:
+    """The review date that stands, if any: the rule of §10.3, as the agreement fold's
+    (a ``revise`` review without a new date makes it due from that review's day)."""
     due_on = version.review_on
     for review in version.reviews:
         if review.next_review_on is not None:
             due_on = review.next_review_on
         elif review.outcome == "revise":
-            return True, None
+            due_on = utc_date(review.at).isoformat()
         elif due_on is not None and utc_date(review.at).isoformat() >= due_on:
             due_on = None
-    return due_on is not None, due_on
+    return due_on
 
 
 def _reviews(agreements: list[Agreement], today: datetime.date) -> list[PageReview]:
@@ -158,10 +158,10 @@ def _reviews(agreements: list[Agreement], today: datetime.date) -> list[PageRevi
         version = a.current
         if a.status != "in_force" or a.kind != "agreement" or version is None or a.expired:
             continue
-        stands, on = review_date(version)
-        if stands and (on is None or on <= ahead):
-            out.append(PageReview(a.id.hex(), a.title, on, on is None or a.review_due))
-    return sorted(out, key=lambda r: (r.review_on or "", r.title))
+        on = review_date(version)
+        if on is not None and on <= ahead:
+            out.append(PageReview(a.id.hex(), a.title, on, a.review_due))
+    return sorted(out, key=lambda r: (r.review_on, r.title))
 
 
 def _slips(

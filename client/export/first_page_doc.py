@@ -40,8 +40,9 @@ class PageReview(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     agreement: _Hex32
     title: _Text
-    review_on: _Date | None
-    """None when a review asked to revise it without a new date: due now."""
+    review_on: _Date
+    """The date that stands (§10.3); a review asking to revise it without a new date
+    makes it due from that review's day."""
     due: bool
 
 

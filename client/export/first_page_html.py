@@ -86,8 +86,7 @@ def _change(c: PageChange) -> str:
 
 def _agreements(page: FirstPage) -> list[str]:
     reviews = [
-        f"“{esc(r.title)}”: review due"
-        + (f" (since {r.review_on})" if r.review_on else " (a review asked to revise it)")
+        f"“{esc(r.title)}”: review due (since {r.review_on})"
         if r.due
         else f"“{esc(r.title)}”: review on {r.review_on}"
         for r in page.reviews

@@ -464,3 +464,23 @@ def test_a_version_1_report_made_before_the_first_page_still_verifies_byte_for_b
     assert verify_export(data.replace(b"Money talk", b"Money chat", 1))[1][0].code == (
         FindingCode.HTML_ALTERED
     )
+
+
+def test_a_review_within_four_weeks_is_listed_as_coming_and_a_later_one_is_not() -> None:
+    story = Story()
+    soon = write(
+        story,
+        story.alex,
+        AgreementProposed(title="Soon", clauses=["a"], review_on="2026-02-01"),
+        utc_ms(2026, 1, 7),
+    )
+    later = write(
+        story,
+        story.alex,
+        AgreementProposed(title="Later", clauses=["b"], review_on="2026-03-01"),
+        utc_ms(2026, 1, 7, 1),
+    )
+    for proposal in (soon, later):
+        write(story, story.blake, AgreementAccepted(version=proposal.event_id), utc_ms(2026, 1, 8))
+    page = page_of(story)
+    assert [(r.title, r.review_on, r.due) for r in page.reviews] == [("Soon", "2026-02-01", False)]
