@@ -122,6 +122,11 @@ async def cmd_export(args: argparse.Namespace) -> int:
             "--recovery, or more than one."
         )
     since = _since_ms(args.since)
+    if since is not None and since > Moment.now().now_ms:
+        raise UsageError(
+            f"{args.since.strip()} has not come yet; choose the day to start from, such as "
+            "the last appointment."
+        )
     async with await open_space(args) as space:
         chosen: set[EventId] = set()
         titles: list[str] = []
