@@ -1,10 +1,13 @@
 """The printable report of an export (docs/PROTOCOL.md "Exports", "The HTML report").
 
 It opens with what a therapist reads first: that it is not a complete record, whom it
-is for, why and until when, and where things stand as of the export (agreements with
-their status, since when and who consented, the recovery plan's circles, the windows in
-words, events that had no effect). The events follow, with fields in words and short
-ids; full ids are in an appendix, and how to check the file is in the footer.
+is for, why and until when; for a version-2 export, the first page since a chosen date
+(client/export/first_page_html.py); then where things stand as of the export
+(client/export/html_standing.py: agreements with their status, since when and who
+consented, the recovery plan's circles, the windows in words, events that had no
+effect). The events follow (client/export/html_events.py), with fields in words and
+short ids; full ids are in an appendix, and how to check the file is in the footer
+(client/export/html_proof.py). This module puts the parts together.
 Every verified export carries the exporter's declaration (``export_consented``); there is
 no layout for one without, since verification refuses it (``no_declaration``).
 

@@ -3,7 +3,10 @@
 Checks run in the order of the document: format and version; the one canonical
 encoding; each chain (envelope format, space, author, signature, seq and prev links,
 head); the exporter's signature over everything; each revealed event opened with its
-content key and decoded; the revealed events' causal order; the exporter's membership.
+content key and decoded; the revealed events' causal order; the exporter's membership;
+both partners' consent; and, for version 2, that the signed first page is what the
+revealed events give. Chains are checked in client/export/verify_chains.py, revealed
+events opened in client/export/verify_reveal.py; this module runs the steps in order.
 Every problem becomes a finding with a stable code and the place it was found; a
 document with any finding verifies nothing.
 """
