@@ -123,8 +123,8 @@ def _changes(agreements: list[Agreement], since: int, name: _Namer) -> list[Page
     for a in agreements:
         for v in a.versions:
             add(a, v, v.proposed_at, "revised" if v.revises else "proposed", v.proposer)
-            for c in v.accepted_by:
-                add(a, v, c.at, "accepted", c.member)
+            for c in v.accepted_by:  # of a plan, the partner has read it (§10.3)
+                add(a, v, c.at, "read" if a.kind == "recovery_plan" else "accepted", c.member)
             for c in v.declined_by:
                 add(a, v, c.at, "declined", c.member)
             if v.withdrawn_by is not None:

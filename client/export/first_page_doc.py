@@ -20,7 +20,9 @@ _Date = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 _Text = Annotated[str, msgspec.Meta(max_length=5_000)]
 _Name = Annotated[str, msgspec.Meta(max_length=200)]
 
-ChangeKind = Literal["proposed", "revised", "accepted", "declined", "withdrawn", "reviewed"]
+ChangeKind = Literal["proposed", "revised", "accepted", "read", "declined", "withdrawn", "reviewed"]
+"""``read``: the partner's ``agreement_accepted`` of a recovery plan, which needs no yes
+and is kept as having read it (§10.3)."""
 
 
 class PageChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

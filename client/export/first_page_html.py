@@ -42,6 +42,7 @@ _WHAT = {
     "proposed": "proposed",
     "revised": "proposed a revision of",
     "accepted": "accepted",
+    "read": "read",
     "declined": "declined",
     "withdrawn": "withdrew from",
     "reviewed": "reviewed",
@@ -81,7 +82,10 @@ def _list(title: str, items: list[str], none: str) -> list[str]:
 
 
 def _change(c: PageChange) -> str:
-    return f"{utc(c.at)}: {esc(c.by)} {_WHAT[c.what]} {_KIND[c.kind]}“{esc(c.title)}”"
+    what = _WHAT[c.what]
+    if c.kind == "recovery_plan":  # the writer's own plan: written, not proposed
+        what = {"proposed": "wrote", "revised": "revised"}.get(c.what, what)
+    return f"{utc(c.at)}: {esc(c.by)} {what} {_KIND[c.kind]}“{esc(c.title)}”"
 
 
 def _agreements(page: FirstPage) -> list[str]:

@@ -484,3 +484,23 @@ def test_a_review_within_four_weeks_is_listed_as_coming_and_a_later_one_is_not()
         write(story, story.blake, AgreementAccepted(version=proposal.event_id), utc_ms(2026, 1, 8))
     page = page_of(story)
     assert [(r.title, r.review_on, r.due) for r in page.reviews] == [("Soon", "2026-02-01", False)]
+
+
+def test_a_recovery_plan_is_written_by_its_owner_and_read_by_the_partner() -> None:
+    """The plan needs no yes (§10.3): the partner's accept is shown as having read it."""
+    story = Story()
+    plan = write(
+        story,
+        story.alex,
+        AgreementProposed(title="My plan", clauses=["I keep it"], kind="recovery_plan"),
+        utc_ms(2026, 1, 7),
+    )
+    write(story, story.blake, AgreementAccepted(version=plan.event_id), utc_ms(2026, 1, 8))
+    page = page_of(story)
+    assert [(c.by, c.what, c.kind) for c in page.changes] == [
+        ("Alex", "proposed", "recovery_plan"),
+        ("Blake", "read", "recovery_plan"),
+    ]
+    first = _first_page(render_html(export_of(story)))
+    assert "Alex wrote the recovery plan “My plan”" in first
+    assert "Blake read the recovery plan “My plan”" in first
