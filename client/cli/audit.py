@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from client.cli import consent as cli_consent
+from client.cli import export_choice
 from client.cli import pacing as cli_pacing
 from client.cli.common import UsageError, open_space, print_json
 from client.errors import ClientErrorCode, TrellisError
@@ -115,9 +116,16 @@ def _chosen(space: Space, ident: str | None) -> tuple[set[EventId], str]:
 
 
 async def cmd_export(args: argparse.Namespace) -> int:
-    if not args.agreements and not args.pacing:
+    if not args.agreements and not args.pacing and not args.recovery:
         raise UsageError(
-            "Say what to export: --agreements (optionally with --id ID), --pacing, or both."
+            "Say what to export: --agreements (optionally with --id ID), --pacing, "
+            "--recovery, or more than one."
+        )
+    since = _since_ms(args.since)
+    if since is not None and since > Moment.now().now_ms:
+        raise UsageError(
+            f"{args.since.strip()} has not come yet; choose the day to start from, such as "
+            "the last appointment."
         )
     async with await open_space(args) as space:
         chosen: set[EventId] = set()
@@ -128,6 +136,10 @@ async def cmd_export(args: argparse.Namespace) -> int:
         if args.pacing:  # the pacing plan's history (client/cli/pacing.py)
             pacing, title = cli_pacing.pacing_export_choice(space)
             chosen |= pacing
+            titles.append(title)
+        if args.recovery:  # the first page's records (client/cli/export_choice.py)
+            records, title = export_choice.recovery_choice(space, since)
+            chosen |= records
             titles.append(title)
         title = "; ".join(titles)
         created_at_ms = Moment.now().now_ms
@@ -140,6 +152,7 @@ async def cmd_export(args: argparse.Namespace) -> int:
             exporter=space.device,
             title=title,
             created_at_ms=created_at_ms,
+            since_ms=since,
         )
         out = Path(args.out)
         # Bytes, not text: newline translation would alter the verified report.
@@ -268,6 +281,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--id", help="just this agreement (default: all)")
     p.add_argument(
         "--pacing", action="store_true", help="export the pacing plan and every move in it"
+    )
+    p.add_argument(
+        "--recovery",
+        action="store_true",
+        help="export slips and disclosures, check-ins, signals and windows (from --since on)",
+    )
+    p.add_argument(
+        "--since",
+        metavar="DATE",
+        help="the report's first page covers from DATE (YYYY-MM-DD, e.g. the last "
+        "appointment); default: the start of what is exported",
     )
     cli_consent.add_options(p)
     p.add_argument("--format", choices=("json", "html"), default="html")

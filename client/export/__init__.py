@@ -26,6 +26,7 @@ from client.errors import ClientErrorCode, TrellisError
 from client.export import attribution as export_attribution
 from client.export import consent as export_consent
 from client.export import html as export_html
+from client.export.first_page import first_page
 from client.export.format import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -81,9 +82,11 @@ def build_export(
     exporter: crypto.DeviceKeys,
     title: str,
     created_at_ms: int,
+    since_ms: int | None = None,
 ) -> bytes:
     """The canonical JSON export of ``chosen`` among ``events`` (all accepted events the
-    device holds, in causal order).
+    device holds, in causal order), with its first page from ``since_ms`` (by default
+    the first revealed event's time: the start of what is exported).
 
     The exporter's own first event (its ``space_created`` or ``member_joined``) is always
     revealed too, and so is every membership event that says whose device wrote a
@@ -118,6 +121,21 @@ def build_export(
 
     revealed_events = [e for e in events if e.event_id in reveal]
     authors = list(dict.fromkeys(e.author for e in revealed_events))
+    since = min(e.body.recorded_at for e in revealed_events) if since_ms is None else since_ms
+    if not 0 <= since <= created_at_ms:
+        raise ExportError(
+            "The date to start the summary from is after the export; choose an earlier one."
+        )
+    attribution = export_attribution.attribute(
+        space_id, [(e.envelope, e.payload) for e in revealed_events]
+    )
+    summary = first_page(
+        revealed_events,
+        {d: bytes(m) for d, m in attribution.devices.items()},
+        {bytes(m): n for m, n in attribution.names.items()},
+        since=since,
+        as_of=created_at_ms,
+    )
     doc = ExportDocument(
         format=FORMAT_NAME,
         version=FORMAT_VERSION,
@@ -125,6 +143,7 @@ def build_export(
         title=title,
         created_at=created_at_ms,
         exporter=exporter.device_id.hex(),
+        summary=summary,
         chains=[
             ChainDoc(
                 device=author.hex(),

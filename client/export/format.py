@@ -17,8 +17,13 @@ from typing import Annotated, Final, Literal
 
 import msgspec
 
+from client.export.first_page_doc import FirstPage
+
 FORMAT_NAME: Final = "trellis-export"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
+"""What this app writes: version 2 adds the first page's ``summary``."""
+READ_VERSIONS: Final = (1, 2)
+"""What it reads: a version-1 export still verifies and renders as it always did."""
 EXPORT_CONTEXT = "trellis-export-v1"
 """Domain string of the exporter's signature, so it can never be mistaken for a
 signature over anything else a device signs."""
@@ -59,20 +64,25 @@ class RevealedDoc(msgspec.Struct, forbid_unknown_fields=True):
     content_key: _Hex32
 
 
-class ExportDocument(msgspec.Struct, forbid_unknown_fields=True):
+class ExportDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     """Field order is the order of the encoding: never reorder.
 
     Unknown fields are refused (unlike the wire messages, which may grow): a field the
     signature does not cover would be a place where an edit goes unnoticed. A new
-    field means a new ``version``.
+    field means a new ``version``: ``summary`` is version 2's, required there and
+    refused in version 1 (:func:`parse_document`), so a version-1 document encodes
+    exactly as it always did.
     """
 
     format: Literal["trellis-export"]
-    version: Literal[1]
+    version: Literal[1, 2]
     space_id: _Hex16
     title: _Title
     created_at: _Millis
     exporter: _Hex32
+    summary: FirstPage | None = None
+    """The first page (client/export/first_page.py), from the revealed events: the
+    verifier computes it again and requires it equal (``summary_mismatch``)."""
     chains: Annotated[list[ChainDoc], msgspec.Meta(min_length=1)]
     revealed: Annotated[list[RevealedDoc], msgspec.Meta(min_length=1)]
     """Event ids and content keys of the events the holder may read, in causal order."""
@@ -107,6 +117,7 @@ class FindingCode(StrEnum):
     HTML_ALTERED = "html_altered"
     WORDS_WITHOUT_CONSENT = "words_without_consent"
     NO_DECLARATION = "no_declaration"
+    SUMMARY_MISMATCH = "summary_mismatch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,18 +178,19 @@ def signed_bytes(doc: ExportDocument, envelopes: list[list[bytes]]) -> bytes:
         for c, envs in zip(doc.chains, envelopes, strict=True)
     ]
     revealed = [(bytes.fromhex(r.event_id), bytes.fromhex(r.content_key)) for r in doc.revealed]
-    return _msgpack_encoder.encode(
-        (
-            EXPORT_CONTEXT,
-            doc.version,
-            bytes.fromhex(doc.space_id),
-            doc.title,
-            doc.created_at,
-            bytes.fromhex(doc.exporter),
-            chains,
-            revealed,
-        )
+    head = (
+        EXPORT_CONTEXT,
+        doc.version,
+        bytes.fromhex(doc.space_id),
+        doc.title,
+        doc.created_at,
+        bytes.fromhex(doc.exporter),
+        chains,
+        revealed,
     )
+    if doc.version == 1:
+        return _msgpack_encoder.encode(head)
+    return _msgpack_encoder.encode((*head, doc.summary))
 
 
 def _finding(code: FindingCode, message: str, where: str) -> ExportFinding:
@@ -217,12 +229,12 @@ def parse_document(data: bytes) -> tuple[ExportDocument | None, list[ExportFindi
         return None, [
             _finding(FindingCode.NOT_AN_EXPORT, "This JSON is not a Trellis export.", "format")
         ]
-    if head.version != FORMAT_VERSION:
+    if head.version not in READ_VERSIONS:
         return None, [
             _finding(
                 FindingCode.UNSUPPORTED_VERSION,
-                f"This export is format version {head.version}; this app reads version "
-                f"{FORMAT_VERSION}. A newer Trellis may read it.",
+                f"This export is format version {head.version}; this app reads versions "
+                f"{READ_VERSIONS[0]} to {READ_VERSIONS[-1]}. A newer Trellis may read it.",
                 "version",
             )
         ]
@@ -236,6 +248,16 @@ def parse_document(data: bytes) -> tuple[ExportDocument | None, list[ExportFindi
     except msgspec.DecodeError as exc:  # not expected: the first read parsed the same text
         return None, [
             _finding(FindingCode.NOT_JSON, f"The file is not valid JSON ({exc}).", "document")
+        ]
+    if (doc.summary is None) != (doc.version == 1):
+        field = "summary"
+        return None, [
+            _finding(
+                FindingCode.BAD_DOCUMENT,
+                f"A field is not as exported: a version-{doc.version} export "
+                + ("has no summary." if doc.version == 1 else "needs its summary."),
+                f"$.{field}",
+            )
         ]
     canonical = encode_document(doc)
     if canonical != data:

@@ -124,12 +124,14 @@ class Writer:
         space_id: SpaceId | None = None,
         plaintext: bytes | None = None,
         advance: bool = True,
+        occurred_at: int | None = None,
     ) -> Built:
         """Seal ``payload`` as this device's next event.
 
         Overrides make deliberately wrong events; ``advance=False`` leaves the writer's
         chain where it was (for a second event at the same position). ``plaintext``
-        replaces the whole encrypted body with the given bytes.
+        replaces the whole encrypted body with the given bytes; ``occurred_at`` dates the
+        event (by default half a minute before it is recorded).
         """
         seq = self.seq + 1 if seq is None else seq
         prev_id = (None if seq == 1 else self.head) if isinstance(prev, _Follow) else prev
@@ -141,7 +143,7 @@ class Writer:
             deps=[d.event_id for d in deps],
             lamport=lamport,
             recorded_at=self.clock_ms,
-            occurred_at=self.clock_ms - MINUTE_MS // 2,
+            occurred_at=self.clock_ms - MINUTE_MS // 2 if occurred_at is None else occurred_at,
             payload=msgspec.Raw(raw),
         )
         plaintext = msgspec.msgpack.encode(body) if plaintext is None else plaintext

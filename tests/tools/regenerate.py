@@ -31,6 +31,17 @@ EXPORT_SCHEMA_FILE = "export.json"
 def export_schema() -> bytes:
     """JSON Schema of the export document (docs/PROTOCOL.md "Exports")."""
     document = msgspec.json.schema(ExportDocument)
+    # ``summary`` is required in version 2 and absent in version 1; never null (a null
+    # is not the canonical encoding of either). msgspec cannot say so: say it here.
+    export = document["$defs"]["ExportDocument"]
+    export["properties"]["summary"] = {"$ref": "#/$defs/FirstPage"}
+    export["allOf"] = [
+        {
+            "if": {"properties": {"version": {"const": 2}}},
+            "then": {"required": ["summary"]},
+            "else": {"not": {"required": ["summary"]}},
+        }
+    ]
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     document["title"] = "ExportDocument"
     document["description"] = (
@@ -38,7 +49,8 @@ def export_schema() -> bytes:
         "canonical encoding (fields in this order, compact, UTF-8, no BOM, '<', '>' and "
         "'&' written as \\u003c, \\u003e, \\u0026). Unknown fields are refused. "
         "chains[].envelopes are canonical envelope bytes (envelope.json) in standard "
-        "padded base64; ids, keys and signatures are lowercase hex."
+        "padded base64; ids, keys and signatures are lowercase hex. Version 2 adds summary, "
+        "the report's first page, which a verifier computes again from the revealed events."
     )
     return render(document)
 

@@ -1,0 +1,144 @@
+"""Opening an export's revealed events (docs/PROTOCOL.md "Exports", "Verifying", steps
+4-5): each with its content key, committed and opening, decoded strictly, listed in
+causal order; then who wrote each, by the apps' membership rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from client.core.verify import VerifiedEvent
+from client.export.attribution import Attribution, attribute
+from client.export.format import ExportDocument, ExportFinding, FindingCode
+from client.export.verified import RevealedEvent
+from client.export.verify_chains import Held, finding
+from client.keys import crypto
+from client.views.present import event_summary
+from schemas.ids import DeviceId, EventId, MemberId, SpaceId
+from schemas.payloads import (
+    EventBody,
+    Payload,
+    PayloadFormatError,
+    UnknownPayload,
+    decode_event,
+    payload_kind,
+)
+
+
+def open_revealed(
+    doc: ExportDocument,
+    space_id: SpaceId,
+    held: dict[EventId, Held],
+    findings: list[ExportFinding],
+) -> tuple[list[RevealedEvent], Attribution]:
+    """Open each revealed event with its key, in the listed order, and check that order
+    is causal; return the events and who wrote them, by the apps' membership rules."""
+    opened: list[tuple[Held, EventId, EventBody, Payload | UnknownPayload]] = []
+    position: dict[EventId, int] = {}
+    for index, item in enumerate(doc.revealed):
+        event_id = EventId(bytes.fromhex(item.event_id))
+        where = f"revealed[{index}] (event {item.event_id[:8]})"
+        if event_id in position:
+            findings.append(
+                finding(FindingCode.DUPLICATE_REVEALED, "An event is revealed twice.", where)
+            )
+            continue
+        position[event_id] = index
+        event = held.get(event_id)
+        if event is None:
+            findings.append(
+                finding(
+                    FindingCode.REVEALED_MISSING,
+                    "A revealed event is not among the chains' events that verify.",
+                    where,
+                )
+            )
+            continue
+        where = f"{event.where} (revealed[{index}])"
+        try:
+            plaintext = crypto.open_with_content_key(
+                bytes.fromhex(item.content_key), event.envelope
+            )
+        except crypto.KeyCommitmentError:
+            findings.append(
+                finding(
+                    FindingCode.BAD_KEY_COMMITMENT,
+                    "A revealed event's key is not the key its author signed for it: the "
+                    "event could be read two ways, so it is not read at all.",
+                    where,
+                )
+            )
+            continue
+        except crypto.CryptoError:
+            findings.append(
+                finding(
+                    FindingCode.BAD_CONTENT_KEY, "A revealed event's key does not open it.", where
+                )
+            )
+            continue
+        try:
+            body, payload = decode_event(plaintext)
+        except PayloadFormatError as exc:
+            findings.append(
+                finding(FindingCode.BAD_PAYLOAD, f"A revealed event is malformed: {exc}.", where)
+            )
+            continue
+        opened.append((event, event_id, body, payload))
+
+    attribution = attribute(space_id, [(h.envelope, p) for h, _, _, p in opened])
+    names = _Names(attribution)
+    revealed: list[RevealedEvent] = []
+    for event, event_id, body, payload in opened:
+        env = event.envelope
+        causes = [EventId(d) for d in body.deps] + ([EventId(env.prev)] if env.prev else [])
+        if any(position.get(c, -1) > position[event_id] for c in causes):
+            findings.append(
+                finding(
+                    FindingCode.REVEALED_OUT_OF_ORDER,
+                    "A revealed event is listed before an event it follows from.",
+                    f"{event.where} (revealed[{position[event_id]}])",
+                )
+            )
+        verified = VerifiedEvent(event_id, env, event.canonical, body, payload)
+        revealed.append(
+            RevealedEvent(
+                event_id=event_id,
+                author=DeviceId(env.author),
+                seq=env.seq,
+                recorded_at=body.recorded_at,
+                occurred_at=body.occurred_at,
+                kind=payload_kind(payload),
+                payload=_plain(msgspec.to_builtins(payload, builtin_types=(bytes,))),
+                summary=event_summary(verified, names),
+                deps=tuple(EventId(d) for d in body.deps),
+                source=verified,
+            )
+        )
+    return revealed, attribution
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _Names:
+    """Names for client.views.present: from revealed membership events only, by the apps'
+    rules (client/export/attribution.py)."""
+
+    def __init__(self, attribution: Attribution) -> None:
+        self._attribution = attribution
+
+    def author_name(self, device_id: bytes) -> str:
+        name = self._attribution.name_of(device_id)
+        return name if name is not None else f"device {device_id.hex()[:8]}"
+
+    def member_name(self, member_id: bytes) -> str:
+        name = self._attribution.names.get(MemberId(member_id))
+        return name if name is not None else f"member {member_id.hex()[:8]}"
