@@ -675,6 +675,26 @@ def test_a_withdrawal_concurrent_with_a_narrowing_leaves_nothing_in_force() -> N
     assert fold(*story, arrival=list(reversed(story))) == view
 
 
+def test_both_partners_withdrawing_a_narrowed_version_concurrently_is_honest() -> None:
+    # Alex narrows the agreement in force and then withdraws the version it came from;
+    # Blake, offline, withdraws that version too. Whichever withdrawal folds first ends
+    # the narrowing; the other had no effect and is no finding (a seed of the honest
+    # concurrency property test found this reading as withdraw_of_closed_version).
+    agreed = in_force()
+    narrower = propose(
+        agreed.pair.alex, CLAUSES[:2], revises=agreed.proposal, deps=[agreed.accepted]
+    )
+    alex_withdraws = withdraw(agreed.pair.alex, agreed.proposal, deps=[narrower])
+    blake_withdraws = withdraw(agreed.pair.blake, agreed.proposal, deps=[agreed.accepted])
+    story = [*agreed.story, narrower, alex_withdraws, blake_withdraws]
+
+    for arrival in (story, [*agreed.story, blake_withdraws, narrower, alex_withdraws]):
+        view = fold(*story, arrival=arrival)
+        assert view.violations == []
+        assert only(view).status == "withdrawn"
+        assert len(version(view, narrower).without_effect) == 1
+
+
 # --- time: expiry and review dates --------------------------------------------------------
 
 

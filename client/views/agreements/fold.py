@@ -125,6 +125,10 @@ class _Fold:
         if effect == "narrowed":
             successor = _narrowed_successor(book, version, self.versions)
             if successor is None:
+                # The narrowing that stood for this version is closed too: judge the
+                # withdrawal against whatever closed *it* (a partner's concurrent
+                # withdrawal is honest, not a finding).
+                version = _narrowed_descendant(book, version, self.versions) or version
                 effect = _V.WITHDRAW_OF_CLOSED_VERSION
             else:
                 version, effect = successor, "withdraw"
@@ -244,6 +248,20 @@ def _narrowed_successor(
         step = versions[step.revises]
         if step is withdrawn:
             return book.in_force
+    return None
+
+
+def _narrowed_descendant(
+    book: _Book, withdrawn: AgreementVersion, versions: Mapping[EventId, AgreementVersion]
+) -> AgreementVersion | None:
+    """The latest version that descends from ``withdrawn`` through narrowings only,
+    whatever its status (None when there is none)."""
+    for candidate in reversed(book.versions):
+        step = candidate
+        while step.narrowing and step.revises is not None:
+            step = versions[EventId(step.revises)]
+            if step is withdrawn:
+                return candidate
     return None
 
 
