@@ -64,7 +64,7 @@ def pair_homes(tmp_path: Path, relay_url: str) -> tuple[Path, Path]:
     of ~1 s of Argon2id. The CLI's own ``init``/``join`` (and the real cost they seal at)
     are tested on their own in test_cli_contract.py."""
     alex, blake = tmp_path / "alex", tmp_path / "blake"
-    _in_thread(_pair_cheaply(alex, blake, relay_url))
+    run_async(_pair_cheaply(alex, blake, relay_url))
     run(alex, "sync")
     return alex, blake
 
@@ -80,7 +80,7 @@ async def _pair_cheaply(alex: Path, blake: Path, relay_url: str) -> None:
         assert joined.joined, "Blake's join should complete in its first sync"
 
 
-def _in_thread(work: Coroutine[Any, Any, None]) -> None:
+def run_async(work: Coroutine[Any, Any, None]) -> None:
     """Run ``work`` on a loop of its own, so sync tests and async tests (whose loop is
     already running) can both call the helpers here."""
     with ThreadPoolExecutor(max_workers=1) as pool:
