@@ -17,17 +17,7 @@ import pytest
 
 from client.cli.app import build_parser
 from client.cli.app import main as trellis_main
-from client.space import Space
-from schemas.payloads import GratitudeNoted
-from tests.integration.cli import (
-    FOR_THERAPIST,
-    PASSPHRASE,
-    TRELLIS,
-    pair_homes,
-    run,
-    run_async,
-    trellis_env,
-)
+from tests.integration.cli import FOR_THERAPIST, TRELLIS, pair_homes, run, trellis_env
 from tests.integration.relay_process import RelayProcess
 
 TECHNICAL = re.compile(
@@ -170,16 +160,9 @@ def test_export_into_a_missing_folder_is_a_plain_message(
     assert not TECHNICAL.search(result.stderr)
 
 
-async def note_gratitude(home: Path, count: int) -> None:
-    async with await Space.open(home, passphrase=PASSPHRASE) as space:
-        for i in range(count):
-            await space.append(GratitudeNoted(text=f"Thank you, number {i}"))
-
-
 def test_a_closed_pipe_is_a_quiet_exit(offline_home: Path) -> None:
-    # A timeline long enough to still be writing when the reader goes away; written
-    # through the library (one unlock, not forty `trellis` start-ups).
-    run_async(note_gratitude(offline_home, 40))
+    for i in range(40):
+        run(offline_home, "gratitude", "add", f"Thank you, number {i}", check=False)
     timeline = subprocess.Popen(
         [TRELLIS, "--home", str(offline_home), "timeline", "--json"],
         stdout=subprocess.PIPE,
