@@ -44,8 +44,14 @@ imports: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Test files run on PYTEST_WORKERS processes (pytest-xdist), each file whole on one worker so
+# a module's shared relay starts once; PYTEST_WORKERS=0 runs everything in this process.
+# The slowest tests are listed at the end, so a slow new one shows up at once.
+PYTEST_WORKERS ?= 3
+PYTEST_ARGS ?=
+
 pytest: $(STAMP) system-packages
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 schemas: $(STAMP)
 	$(BIN)/python -m tests.tools.regenerate

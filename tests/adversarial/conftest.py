@@ -10,15 +10,25 @@ import pytest
 from client.space import Space
 from tests.adversarial.proxy import AdversarialProxy
 from tests.integration.relay_process import RelayProcess
+from tests.integration.shared_relay import SharedRelay, relay_fixture
+
+
+@pytest.fixture(scope="module")
+def shared_relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedRelay]:
+    shared = SharedRelay(tmp_path_factory.mktemp("relay"))
+    try:
+        yield shared
+    finally:
+        shared.stop()
 
 
 @pytest.fixture
-def relay(tmp_path: Path) -> Iterator[RelayProcess]:
-    process = RelayProcess(tmp_path / "relay.db").start()
-    try:
-        yield process
-    finally:
-        process.stop()
+def relay(
+    request: pytest.FixtureRequest, shared_relay: SharedRelay, tmp_path: Path
+) -> Iterator[RelayProcess]:
+    """This module's relay (a fresh space per test; a rollback test's restore turns back
+    only spaces of tests already finished), or one of its own when marked ``own_relay``."""
+    yield from relay_fixture(request, shared_relay, tmp_path)
 
 
 @pytest.fixture

@@ -18,14 +18,19 @@ UNUSED_RELAY = "http://127.0.0.1:9"
 
 
 async def make_home(home: Path, device: Writer) -> None:
-    """``device``'s home: its keys sealed in the vault, nothing received yet."""
+    """``device``'s home: its keys sealed in the vault, nothing received yet.
+
+    Sealed at :data:`~client.keys.vault.CHEAP_COST`: the tests here open the home
+    dozens of times (each listing is a command), and what they prove is about events,
+    not the passphrase's cost (test_localstore_and_vault.py and test_cli_contract.py
+    check the real one)."""
     store = await LocalStore.open(home / "trellis.db")
     secrets = vault.DeviceSecrets(
         signing_seed=device.signing_seed, box_secret=device.box_secret, space_keys=EPOCH_KEYS
     )
     await store.put(
         {
-            "vault": vault.seal(PASSPHRASE, secrets),
+            "vault": vault.seal(PASSPHRASE, secrets, vault.CHEAP_COST),
             "space_id": SPACE_ID,
             "device_id": device.device_id,
             "relay": UNUSED_RELAY.encode(),

@@ -7,8 +7,12 @@ import select
 import subprocess
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from client.keys import crypto, vault
+from client.space.state import META_VAULT
+from client.store.localstore import DB_FILE_NAME, LocalStore
 from tests.integration.cli import TRELLIS, pair_homes, run, trellis_env
 from tests.integration.relay_process import RelayProcess
 
@@ -104,6 +108,33 @@ def test_sync_says_clearly_when_the_relay_cannot_be_reached(
     assert result.returncode != 0
     assert len(result.stderr.strip().splitlines()) == 1
     assert "could not reach the relay" in result.stderr.lower()
+
+
+async def sealed_cost(home: Path) -> vault.KdfCost:
+    """The Argon2id cost the vault in ``home`` records (PROTOCOL.md §3.6)."""
+    store = await LocalStore.open(home / DB_FILE_NAME)
+    try:
+        sealed = await store.get(META_VAULT)
+    finally:
+        await store.close()
+    assert sealed is not None
+    blob = msgspec.msgpack.decode(sealed, type=crypto.VaultBlob)
+    return vault.KdfCost(blob.opslimit, blob.memlimit)
+
+
+async def test_init_and_join_seal_each_vault_at_the_real_cost(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    # The other CLI tests pair homes sealed at the cheap cost (tests/integration/cli.py);
+    # this is the one place the CLI's own choice is checked: a person's device is never
+    # sealed at less than REAL_COST.
+    alex, blake = tmp_path / "alex", tmp_path / "blake"
+    run(alex, "init", "--relay", relay.url, "--name", "Alex")
+    code = run(alex, "invite").stdout.strip().splitlines()[-1]
+    run(blake, "join", code, "--name", "Blake")
+
+    assert await sealed_cost(alex) == vault.REAL_COST
+    assert await sealed_cost(blake) == vault.REAL_COST
 
 
 def test_a_used_invite_code_is_refused(tmp_path: Path, relay: RelayProcess) -> None:

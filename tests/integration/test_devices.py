@@ -196,6 +196,7 @@ async def test_a_device_the_relay_inserted_is_rejected_by_clients_and_reported(
         assert intruder.device_id not in blake.membership.devices
 
 
+@pytest.mark.own_relay  # it checks the relay holds no event and no space at all after
 async def test_alex_leaves_and_blake_keeps_everything_then_the_relay_forgets_the_space(
     tmp_path: Path, relay: RelayProcess
 ) -> None:

@@ -18,9 +18,13 @@ from tests.integration.pairing import pair
 from tests.integration.relay_process import RelayProcess
 
 
-def relay_event_count(relay: RelayProcess) -> int:
+def relay_event_count(relay: RelayProcess, space_id: bytes) -> int:
+    """Events the relay stores in one space (the module's relay holds other tests' too)."""
     with sqlite3.connect(relay.db) as db:
-        return int(db.execute("SELECT count(*) FROM events").fetchone()[0])
+        query = (
+            "SELECT count(*) FROM events WHERE space = (SELECT id FROM spaces WHERE space_id = ?)"
+        )
+        return int(db.execute(query, (space_id,)).fetchone()[0])
 
 
 async def test_a_retried_push_after_a_lost_ack_is_stored_once_with_its_original_seq(
@@ -29,7 +33,7 @@ async def test_a_retried_push_after_a_lost_ack_is_stored_once_with_its_original_
     alex, blake = await pair(tmp_path, relay.url)
     async with alex, blake:
         event = await alex.append(JournalEntry(text="only once, please"))
-        before = relay_event_count(relay)
+        before = relay_event_count(relay, alex.space_id)
 
         # Push it, let the relay commit and ack, but drop the ack on the floor, as a
         # connection that broke just before the ack arrived would.
@@ -52,7 +56,7 @@ async def test_a_retried_push_after_a_lost_ack_is_stored_once_with_its_original_
 
         report = await alex.sync()
         assert report.acknowledged == 1
-        assert relay_event_count(relay) == before + 1
+        assert relay_event_count(relay, alex.space_id) == before + 1
         await blake.sync()
         assert [i.text for i in blake.journal()].count("only once, please") == 1
         assert lost
@@ -106,7 +110,7 @@ async def test_a_relay_killed_mid_sync_loses_nothing_and_stores_nothing_twice(
         texts = [i.text for i in blake.journal()]
         assert len(texts) == total
         assert len(set(texts)) == total
-        assert relay_event_count(relay) == total + 3  # genesis, invite, join
+        assert relay_event_count(relay, alex.space_id) == total + 3  # genesis, invite, join
 
 
 async def test_the_relay_files_hold_no_plaintext_of_entries_or_names(

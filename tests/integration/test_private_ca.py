@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from client.errors import RelayCertificateError, RelayUnreachable
+from client.keys.vault import CHEAP_COST
 from client.space import Space
 from client.store.relay_http import CA_FILE_ENV
 from schemas.payloads import JournalEntry
@@ -73,7 +74,13 @@ async def test_without_the_ca_the_client_reports_a_certificate_error_not_an_unre
     monkeypatch.delenv(CA_FILE_ENV, raising=False)
     async with tls_in_front(relay, ca) as url:
         with pytest.raises(RelayCertificateError) as failed:
-            await Space.create(tmp_path / "alex", relay_url=url, name="Alex", passphrase=PASSPHRASE)
+            await Space.create(
+                tmp_path / "alex",
+                relay_url=url,
+                name="Alex",
+                passphrase=PASSPHRASE,
+                kdf_cost=CHEAP_COST,
+            )
     assert failed.value.code == "relay_certificate"
     text = failed.value.message
     assert "certificate could not be verified" in text
@@ -82,7 +89,11 @@ async def test_without_the_ca_the_client_reports_a_certificate_error_not_an_unre
     # A relay that is really not there is still "could not reach", not a certificate.
     with pytest.raises(RelayUnreachable) as down:
         await Space.create(
-            tmp_path / "b", relay_url="https://127.0.0.1:9", name="Alex", passphrase=PASSPHRASE
+            tmp_path / "b",
+            relay_url="https://127.0.0.1:9",
+            name="Alex",
+            passphrase=PASSPHRASE,
+            kdf_cost=CHEAP_COST,
         )
     assert not isinstance(down.value, RelayCertificateError)
 
@@ -93,10 +104,16 @@ async def test_with_the_ca_file_partners_pair_and_sync_over_https_and_wss(
     monkeypatch.setenv(CA_FILE_ENV, str(ca.ca_cert))
     async with tls_in_front(relay, ca) as url:
         alex = await Space.create(
-            tmp_path / "alex", relay_url=url, name="Alex", passphrase=PASSPHRASE
+            tmp_path / "alex",
+            relay_url=url,
+            name="Alex",
+            passphrase=PASSPHRASE,
+            kdf_cost=CHEAP_COST,
         )
         code = await alex.invite()
-        blake = await Space.join(tmp_path / "blake", code=code, name="Blake", passphrase=PASSPHRASE)
+        blake = await Space.join(
+            tmp_path / "blake", code=code, name="Blake", passphrase=PASSPHRASE, kdf_cost=CHEAP_COST
+        )
         async with alex, blake:
             assert blake.joined
             await alex.sync()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from client.core.verify import VerifiedEvent
+from client.keys.vault import CHEAP_COST
 from client.space import Space, private_notes
 from schemas.envelope import decode_envelope, encode_envelope
 from schemas.intimacy import IntimacyCheckIn, PrivateNote
@@ -85,7 +86,11 @@ async def story(tmp_path: Path, relay: RelayProcess, *, notes: int) -> Run:
     writes one shared entry, which Blake receives live."""
     async with Recorder(relay.port) as recorder:
         alex = await Space.create(
-            tmp_path / "alex", relay_url=relay.url, name="Alex", passphrase=PASSPHRASE
+            tmp_path / "alex",
+            relay_url=relay.url,
+            name="Alex",
+            passphrase=PASSPHRASE,
+            kdf_cost=CHEAP_COST,
         )
         code = await alex.invite()
         blake = await Space.join(
@@ -94,6 +99,7 @@ async def story(tmp_path: Path, relay: RelayProcess, *, notes: int) -> Run:
             name="Blake",
             passphrase=PASSPHRASE,
             relay_url=recorder.url,
+            kdf_cost=CHEAP_COST,
         )
         await alex.sync()
         await alex.append(JournalEntry(text="before"))
@@ -198,11 +204,19 @@ async def test_private_notes_sync_to_the_writer_s_other_device_through_a_private
     tmp_path: Path, relay: RelayProcess
 ) -> None:
     alex = await Space.create(
-        tmp_path / "alex", relay_url=relay.url, name="Alex", passphrase=PASSPHRASE
+        tmp_path / "alex",
+        relay_url=relay.url,
+        name="Alex",
+        passphrase=PASSPHRASE,
+        kdf_cost=CHEAP_COST,
     )
     laptop_code = await alex.invite(kind="device")
     laptop = await Space.join(
-        tmp_path / "laptop", code=laptop_code, name="Alex", passphrase=PASSPHRASE
+        tmp_path / "laptop",
+        code=laptop_code,
+        name="Alex",
+        passphrase=PASSPHRASE,
+        kdf_cost=CHEAP_COST,
     )
     await alex.sync()
     async with alex, laptop:
@@ -224,10 +238,16 @@ async def test_a_private_note_shared_later_becomes_an_ordinary_entry_the_partner
     tmp_path: Path, relay: RelayProcess
 ) -> None:
     alex = await Space.create(
-        tmp_path / "alex", relay_url=relay.url, name="Alex", passphrase=PASSPHRASE
+        tmp_path / "alex",
+        relay_url=relay.url,
+        name="Alex",
+        passphrase=PASSPHRASE,
+        kdf_cost=CHEAP_COST,
     )
     code = await alex.invite()
-    blake = await Space.join(tmp_path / "blake", code=code, name="Blake", passphrase=PASSPHRASE)
+    blake = await Space.join(
+        tmp_path / "blake", code=code, name="Blake", passphrase=PASSPHRASE, kdf_cost=CHEAP_COST
+    )
     await alex.sync()
     async with alex, blake:
         private = await private_notes.open_private(alex, PASSPHRASE, create=True)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from client.keys.vault import CHEAP_COST
 from client.space import Space
 from client.store.relay_http import CA_FILE_ENV
 from schemas.payloads import JournalEntry
@@ -174,10 +175,16 @@ async def test_the_documented_nginx_config_passes_the_relay_and_blocks_operator_
             url = f"https://{NAME}:{https}"
             monkeypatch.setattr(socket, "getaddrinfo", _resolve_name_to_loopback())
             alex = await Space.create(
-                tmp_path / "alex", relay_url=url, name="A", passphrase=PASSPHRASE
+                tmp_path / "alex",
+                relay_url=url,
+                name="A",
+                passphrase=PASSPHRASE,
+                kdf_cost=CHEAP_COST,
             )
             code = await alex.invite()
-            blake = await Space.join(tmp_path / "blake", code=code, name="B", passphrase=PASSPHRASE)
+            blake = await Space.join(
+                tmp_path / "blake", code=code, name="B", passphrase=PASSPHRASE, kdf_cost=CHEAP_COST
+            )
             async with alex, blake:
                 await alex.sync()
                 await alex.append(JournalEntry(text="through the proxy"))

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from client.errors import RelayRefused
+from client.keys.vault import CHEAP_COST
 from client.space import Space
 from client.store.relay_http import CREATION_TOKEN_ENV
 from schemas.errors import ERRORS, ErrorCode
@@ -39,7 +40,11 @@ async def test_a_relay_with_a_creation_token_creates_spaces_only_for_those_who_h
 
     async def try_create(name: str) -> Space:
         return await Space.create(
-            tmp_path / name, relay_url=relay.url, name="Alex", passphrase=PASSPHRASE
+            tmp_path / name,
+            relay_url=relay.url,
+            name="Alex",
+            passphrase=PASSPHRASE,
+            kdf_cost=CHEAP_COST,
         )
 
     monkeypatch.delenv(CREATION_TOKEN_ENV, raising=False)

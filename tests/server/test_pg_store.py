@@ -14,6 +14,7 @@ import pytest
 from schemas.envelope import event_id_of
 from schemas.ids import DeviceId, InviteId, SpaceId
 from server.pg_store import (
+    REVOKE_CHANNEL,
     EventsNotice,
     Notice,
     PgMigrationError,
@@ -44,6 +45,25 @@ async def opened(url: str) -> PgStore:
     store = PgStore(url)
     await store.open()
     return store
+
+
+async def until_listening(url: str) -> None:
+    """Until a connection of this database has issued its last LISTEN (the store's
+    listener subscribes to the events channel, then the revoke channel): an awaited
+    condition, where a fixed sleep only hoped the listener was connected."""
+    conn = await asyncpg.connect(url)
+    try:
+        for _ in range(500):  # 10 s at most
+            if await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND query LIKE $1",
+                f'LISTEN "{REVOKE_CHANNEL}"%',
+            ):
+                return
+            await asyncio.sleep(0.02)
+    finally:
+        await conn.close()
+    raise AssertionError("the store's listener did not subscribe within 10 s")
 
 
 async def test_migrations_apply_once_and_a_newer_schema_is_refused(pg_url: str) -> None:
@@ -215,7 +235,7 @@ async def test_commits_and_revocations_are_notified_to_other_processes(pg_url: s
     try:
         space_id, alex = SpaceId(os.urandom(16)), DeviceId(os.urandom(32))
         assert await two.create_space(event(space_id, 1, alex), NOW_MS)
-        await asyncio.sleep(0.3)  # the listener connects
+        await until_listening(pg_url)
         assert await two.load_space(space_id) is not None
         small = [event(space_id, s, alex) for s in (2, 3)]
         await two.append_events(small, {space_id: 3})
