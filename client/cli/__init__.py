@@ -85,6 +85,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("private", "notes only your own devices can read; your partner never sees them"),
     ("not-safe", "if you feel afraid or pressured: guidance, your resources, leaving"),
     ("status", "relay, members, devices and what is waiting to send"),
+    ("app", "open the app in your browser (served on this computer only)"),
 )
 
 ALIASES: dict[str, tuple[str, ...]] = {"seen": ("acknowledge",)}

@@ -25,6 +25,7 @@ from client.cli import audit as cli_audit
 from client.cli import consent as cli_consent
 from client.cli import devices as cli_devices
 from client.cli import intimacy as cli_intimacy
+from client.cli import local_app as cli_local_app
 from client.cli import private as cli_private
 from client.cli import recovery as cli_recovery
 from client.cli import relay as cli_relay
@@ -424,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="relay, members, devices and what is waiting to send")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_status)
+    cli_local_app.register(sub)
     cli_private.point_every_help_to_not_safe(parser)
     parser.epilog = EPILOG  # the top level also documents the exit codes
     fill_help(parser)
