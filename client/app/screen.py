@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 from litestar import Request, Response
+from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.handlers import BaseRouteHandler
 from litestar.response import Redirect
@@ -30,6 +31,9 @@ from client.views.present_signals import partner_signal_sentence
 from client.views.recovery import active_signals
 
 TEMPLATES = Path(__file__).with_name("templates")
+
+App = NamedDependency[AppState]
+"""Handlers receive the app's state as the named dependency ``app``."""
 
 
 @dataclass(frozen=True)

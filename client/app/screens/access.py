@@ -13,8 +13,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
-from client.app.screen import Screen, done, page, read_form, render
-from client.app.state import AppState
+from client.app.screen import App, Screen, done, page, read_form, render
 from client.errors import TrellisError
 from client.space import Space
 from client.views.present import plain_error
@@ -25,20 +24,20 @@ DEFAULT_RELAY = "http://127.0.0.1:8765"
 
 
 @get("/", sync_to_thread=False)
-def root(app: AppState) -> Redirect:
+def root(app: App) -> Redirect:
     if app.space is not None:
         return Redirect(path="/today", status_code=303)
     return Redirect(path="/unlock" if app.has_space else "/welcome", status_code=303)
 
 
 @get("/welcome")
-async def welcome(app: AppState) -> Response[Any]:
+async def welcome(app: App) -> Response[Any]:
     if app.has_space:
         return Redirect(path="/", status_code=303)
     return page(app, "access/welcome.html", default_relay=DEFAULT_RELAY, current="/welcome")
 
 
-def _new_passphrase(app: AppState, first: str, second: str) -> str | None:
+def _new_passphrase(app: App, first: str, second: str) -> str | None:
     if first != second:
         app.flash("The two passphrases did not match; nothing was set up.", problem=True)
         return None
@@ -46,7 +45,7 @@ def _new_passphrase(app: AppState, first: str, second: str) -> str | None:
 
 
 @post("/welcome/start")
-async def start(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
+async def start(app: App, request: Request[Any, Any, Any]) -> Redirect:
     form = await read_form(request)
     if app.has_space:
         return done(app, "/")
@@ -69,7 +68,7 @@ async def start(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
 
 
 @post("/welcome/join")
-async def join(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
+async def join(app: App, request: Request[Any, Any, Any]) -> Redirect:
     form = await read_form(request)
     if app.has_space:
         return done(app, "/")
@@ -108,7 +107,7 @@ async def join(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/unlock")
-async def unlock_page(app: AppState) -> Response[Any]:
+async def unlock_page(app: App) -> Response[Any]:
     if app.space is not None:
         return Redirect(path="/today", status_code=303)
     if not app.has_space:
@@ -117,7 +116,7 @@ async def unlock_page(app: AppState) -> Response[Any]:
 
 
 @post("/unlock")
-async def unlock(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
+async def unlock(app: App, request: Request[Any, Any, Any]) -> Redirect:
     form = await read_form(request)
     if app.space is not None:
         return done(app, "/today")
@@ -129,13 +128,13 @@ async def unlock(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
 
 
 @post("/lock")
-async def lock(app: AppState) -> Redirect:
+async def lock(app: App) -> Redirect:
     await app.lock()
     return done(app, "/unlock", "Locked. Your passphrase opens it again.")
 
 
 @post("/exit")
-async def quick_exit(app: AppState) -> Redirect:
+async def quick_exit(app: App) -> Redirect:
     """Lock at once and show the neutral page. A new session cookie replaces the old
     one, so a browser keeps no page of the old session in its back/forward cache, and
     the browser is asked to drop what it cached of this site."""
@@ -158,7 +157,7 @@ def bye() -> Response[str]:
 
 
 @get("/events")
-async def events(app: AppState) -> ServerSentEvent:
+async def events(app: App) -> ServerSentEvent:
     """Live updates for the open page (client/app/static/app.js): ``change``,
     ``signal`` (a signal arrived or was cleared) and ``locked``. Only the kind goes over
     the stream, never content: the page fetches itself again to show it."""

@@ -4,24 +4,29 @@ partners' entries. The rules (who may amend, what withdrawing means) are the fol
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 
-from client.app.screen import Screen, delivery, done, page, read_form
-from client.app.state import AppState
+from client.app.screen import App, Screen, delivery, done, page, read_form
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
 from client.views.present import plain_error
 from schemas.ids import EventId
 from schemas.payloads import MAX_TEXT_CHARS, JournalAmended, JournalEntry, JournalRetracted
 
+EntryPath = Annotated[str, PathParameter(pattern="^[0-9a-f]{64}$")]
+"""A journal entry's full id: 64 hex digits."""
+ShowQuery = Annotated[str, QueryParameter()]
+"""``all`` shows withdrawn entries too."""
+
 MOODS = ((1, "very low"), (2, "low"), (3, "okay"), (4, "good"), (5, "very good"))
 
 
 @get("/journal")
-async def journal(app: AppState, show: str = "") -> Response[Any]:
+async def journal(app: App, show: ShowQuery = "") -> Response[Any]:
     space = app.require()
     me = space.me()
     items = list(reversed(space.journal(include_retracted=show == "all")))
@@ -80,7 +85,7 @@ def _own_entry(space: Space, entry_hex: str) -> EventId:
 
 
 @post("/journal")
-async def write(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
+async def write(app: App, request: Request[Any, Any, Any]) -> Redirect:
     space = app.require()
     form = await read_form(request)
     try:
@@ -97,7 +102,7 @@ async def write(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/journal/{entry:str}/amend")
-async def amend_page(app: AppState, entry: str) -> Response[Any]:
+async def amend_page(app: App, entry: EntryPath) -> Response[Any]:
     space = app.require()
     try:
         entry_id = _own_entry(space, entry)
@@ -108,7 +113,7 @@ async def amend_page(app: AppState, entry: str) -> Response[Any]:
 
 
 @post("/journal/{entry:str}/amend")
-async def amend(app: AppState, entry: str, request: Request[Any, Any, Any]) -> Redirect:
+async def amend(app: App, entry: EntryPath, request: Request[Any, Any, Any]) -> Redirect:
     space = app.require()
     form = await read_form(request)
     try:
@@ -128,7 +133,7 @@ async def amend(app: AppState, entry: str, request: Request[Any, Any, Any]) -> R
 
 
 @post("/journal/{entry:str}/withdraw")
-async def withdraw(app: AppState, entry: str, request: Request[Any, Any, Any]) -> Redirect:
+async def withdraw(app: App, entry: EntryPath, request: Request[Any, Any, Any]) -> Redirect:
     space = app.require()
     form = await read_form(request)
     try:

@@ -15,8 +15,7 @@ import segno
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from client.app.screen import Screen, done, page, read_form
-from client.app.state import AppState
+from client.app.screen import App, Screen, done, page, read_form
 from client.errors import TrellisError
 from client.space import devices
 from client.space.pairing import MAX_INVITE_TTL_S
@@ -34,7 +33,7 @@ def qr_data_uri(code: str) -> str:
 
 
 @get("/pairing")
-async def pairing_page(app: AppState) -> Response[Any]:
+async def pairing_page(app: App) -> Response[Any]:
     space = app.require()
     members = space.members()
     partner_joined = len(members) >= 2
@@ -68,7 +67,7 @@ def _hours(value: str) -> float:
 
 
 @post("/pairing/invite")
-async def invite(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
+async def invite(app: App, request: Request[Any, Any, Any]) -> Redirect:
     form = await read_form(request)
     kind = "device" if form.get("kind") == "device" else "member"
     hours = _hours(form.get("hours"))
@@ -82,20 +81,20 @@ async def invite(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
 
 
 @post("/pairing/invite/hide")
-async def hide_invite(app: AppState) -> Redirect:
+async def hide_invite(app: App) -> Redirect:
     app.invite = None
     return done(app, "/pairing", "The code is no longer shown. It still works until it expires.")
 
 
 @post("/pairing/confirm")
-async def confirm(app: AppState) -> Redirect:
+async def confirm(app: App) -> Redirect:
     space = app.require()
     await devices.confirm_safety_number(space)
     return done(app, "/pairing", "Confirmed. You will be told here if your devices change.")
 
 
 @post("/pairing/revoke")
-async def revoke(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
+async def revoke(app: App, request: Request[Any, Any, Any]) -> Redirect:
     form = await read_form(request)
     try:
         async with app.sync_paused() as space:
@@ -112,7 +111,7 @@ async def revoke(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
 
 
 @post("/pairing/leave")
-async def leave(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
+async def leave(app: App, request: Request[Any, Any, Any]) -> Redirect:
     form = await read_form(request)
     if form.get("confirm") != "yes":
         return done(

@@ -8,8 +8,8 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from client.app.screen import Screen, done, page, read_form
-from client.app.state import IDLE_LOCK_CHOICES_S, AppState
+from client.app.screen import App, Screen, done, page, read_form
+from client.app.state import IDLE_LOCK_CHOICES_S
 from client.errors import ClientErrorCode, TrellisError
 from client.keys import vault
 from client.space import devices
@@ -18,7 +18,7 @@ from client.views.present import plain_error
 
 
 @get("/settings")
-async def settings_page(app: AppState) -> Response[Any]:
+async def settings_page(app: App) -> Response[Any]:
     space = app.require()
     return page(
         app,
@@ -31,7 +31,7 @@ async def settings_page(app: AppState) -> Response[Any]:
 
 
 @post("/settings/relay")
-async def relay(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
+async def relay(app: App, request: Request[Any, Any, Any]) -> Redirect:
     form = await read_form(request)
     url = form.get("relay")
     try:
@@ -51,7 +51,7 @@ async def relay(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
 
 
 @post("/settings/passphrase")
-async def passphrase(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
+async def passphrase(app: App, request: Request[Any, Any, Any]) -> Redirect:
     space = app.require()
     form = await read_form(request)
     sealed = await space.get_local(META_VAULT)
@@ -74,7 +74,7 @@ async def passphrase(app: AppState, request: Request[Any, Any, Any]) -> Redirect
 
 
 @post("/settings/idle-lock")
-async def idle_lock(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
+async def idle_lock(app: App, request: Request[Any, Any, Any]) -> Redirect:
     form = await read_form(request)
     value = form.get("seconds")
     if not value.isdigit() or int(value) not in IDLE_LOCK_CHOICES_S:

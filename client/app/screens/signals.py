@@ -10,8 +10,7 @@ from typing import Any, cast
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from client.app.screen import Screen, delivery, done, page, read_form
-from client.app.state import AppState
+from client.app.screen import App, Screen, delivery, done, page, read_form
 from client.errors import ClientErrorCode, TrellisError
 from client.store.localstore import now_ms
 from client.views import Moment
@@ -37,7 +36,7 @@ LEVELS = ("pause", "slow", "stop")
 
 
 @get("/signals")
-async def signals_page(app: AppState) -> Response[Any]:
+async def signals_page(app: App) -> Response[Any]:
     space = app.require()
     moment = Moment.now()
     views = space.views(moment)
@@ -70,7 +69,7 @@ async def signals_page(app: AppState) -> Response[Any]:
 
 
 @post("/signals")
-async def give(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
+async def give(app: App, request: Request[Any, Any, Any]) -> Redirect:
     space = app.require()
     form = await read_form(request)
     level = form.get("level")
@@ -106,7 +105,7 @@ async def give(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
 
 
 @post("/signals/clear")
-async def clear(app: AppState, request: Request[Any, Any, Any]) -> Redirect:
+async def clear(app: App, request: Request[Any, Any, Any]) -> Redirect:
     space = app.require()
     form = await read_form(request)
     me = space.me()

@@ -11,8 +11,7 @@ from typing import Any
 
 from litestar import Response, get
 
-from client.app.screen import Screen, page
-from client.app.state import AppState
+from client.app.screen import App, Screen, page
 from client.views import Moment
 from client.views.present_signals import RETURN_DUE, SIGNAL_NAMES
 from client.views.recovery import active_signals
@@ -22,7 +21,7 @@ LAST_CHECKINS = 3
 
 
 @get("/today")
-async def today(app: AppState) -> Response[Any]:
+async def today(app: App) -> Response[Any]:
     space = app.require()
     moment = Moment.now()
     views = space.views(moment)
