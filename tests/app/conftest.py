@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.integration.relay_process import RelayProcess
 
@@ -39,3 +40,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 except Exception as exc:  # the browser may be what failed
                     path.with_suffix(".txt").write_text(f"no screenshot: {exc!r}\n")
     return report
+
+
+CHROMIUM = os.environ.get("TRELLIS_CHROMIUM", "/usr/bin/chromium")
+"""Debian's Chromium (tests/tools/ensure_system_packages.sh installs it for make test)."""
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the whole session; each test suite opens its own contexts."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"The browser tests need Chromium at {CHROMIUM}: install Debian's 'chromium' "
+            "package (make test does it when run as root), or set TRELLIS_CHROMIUM."
+        )
+    # Chromium's sandbox needs user namespaces that root in a container may not have.
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
