@@ -37,6 +37,7 @@ from client.views.present import (
     without_effect_sentence,
 )
 from client.views.recovery import describe_window, known_zone, next_occurrence
+from client.views.recovery_windows import windows_in_force
 from schemas.ids import EventId
 from schemas.practices import (
     MAX_POSTPONE_MIN,
@@ -538,20 +539,12 @@ def _offset_min(tz: str | None) -> int:
     return int(offset.total_seconds() // 60) if offset else 0
 
 
-def _windows_in_force(agreements: list[Agreement]) -> list[tuple[EventId, Window]]:
-    return [
-        (a.current.id, a.current.window)
-        for a in agreements
-        if a.kind == "window" and a.status == "in_force" and a.current and a.current.window
-    ]
-
-
 async def cmd_windows_list(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
         moment = Moment.now()
         views = space.views(moment)
         windows = [a for a in views.agreements.agreements if a.kind == "window"]
-        upcoming = next_occurrence(_windows_in_force(windows), moment.now_ms, views.postponements)
+        upcoming = next_occurrence(windows_in_force(windows), moment.now_ms, views.postponements)
         if args.json:
             print_json(
                 {

@@ -12,7 +12,9 @@ import asyncio
 import webbrowser
 
 from client.app.server import run, serve
-from client.cli.common import home_dir
+from client.cli.common import UsageError, home_dir
+
+MAX_PORT = 65535
 
 APP_HELP = "open the app in your browser (served on this computer only)"
 
@@ -20,7 +22,15 @@ APP_HELP = "open the app in your browser (served on this computer only)"
 async def cmd_app(args: argparse.Namespace) -> int:
     home = home_dir(args)
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    state, sock = run(home, args.port)
+    if not 0 <= args.port <= MAX_PORT:
+        raise UsageError(f"A port is a number from 1 to {MAX_PORT} (or 0 for any free one).")
+    try:
+        state, sock = run(home, args.port)
+    except OSError:
+        raise UsageError(
+            f"Port {args.port} on 127.0.0.1 is taken (another app may use it). Choose "
+            "another with --port, or leave --port out for any free one."
+        ) from None
     url = state.access.start_url()
     print("Trellis is open on this computer only. If your browser does not open, go to:")
     print(url, flush=True)
