@@ -46,9 +46,13 @@ CHROMIUM = os.environ.get("TRELLIS_CHROMIUM", "/usr/bin/chromium")
 """Debian's Chromium (tests/tools/ensure_system_packages.sh installs it for make test)."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One Chromium for the whole session; each test suite opens its own contexts."""
+    """One Chromium per test module, its pages reused by the module's tests.
+
+    Not per session: Playwright's sync API keeps its event loop running in this
+    thread while it is open, and pytest-asyncio cannot run an async test meanwhile;
+    closing it at the end of the module lets async tests of other modules run."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"The browser tests need Chromium at {CHROMIUM}: install Debian's 'chromium' "

@@ -67,6 +67,7 @@ def couple(
         _start(alex, apps["alex"], "Alex", relay.url, None)
         alex.get_by_role("button", name="Make a code").click()
         code = alex.locator("#invite-code").inner_text().strip()
+        _photograph(alex, "alex-invite")
         _start(blake, apps["blake"], "Blake", relay.url, code)
         yield pair
     finally:
@@ -74,6 +75,13 @@ def couple(
         blake_context.close()
         for app in apps.values():
             app.stop()
+
+
+def _photograph(page: Page, name: str) -> None:
+    """Kept in test-screenshots/screens/ (README's pictures come from there)."""
+    folder = SCREENSHOTS / "screens"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def _keep(console: list[str], message: ConsoleMessage) -> None:
@@ -161,6 +169,7 @@ def test_a_signal_shows_live_as_a_banner_on_every_page(couple: Couple) -> None:
     banner = blake.locator("#banner")
     expect(banner).to_contain_text("Alex asked to stop.", timeout=LIVE_S * 1000)
     expect(banner).to_contain_text("I need to stop now.")
+    _photograph(blake, "blake-banner")
     for path in ("/journal", "/pairing", "/settings", "/signals"):
         _go(blake, couple.apps["blake"], path)
         expect(blake.locator("#banner")).to_contain_text("Alex asked to stop.")
@@ -234,10 +243,8 @@ def test_screens_at_phone_width_fit_without_sideways_scrolling(couple: Couple) -
 def test_every_screen_has_a_heading_and_is_photographed(couple: Couple) -> None:
     """Each main screen for both partners, saved to test-screenshots/screens/ (the
     README's pictures are taken from there)."""
-    folder = SCREENSHOTS / "screens"
-    folder.mkdir(parents=True, exist_ok=True)
     for who, page in (("alex", couple.alex), ("blake", couple.blake)):
         for path in ("/today", "/journal", "/signals", "/pairing", "/settings"):
             _go(page, couple.apps[who], path)
             expect(page.locator("h1")).to_have_count(1)
-            page.screenshot(path=str(folder / f"{who}{path.replace('/', '-')}.png"), full_page=True)
+            _photograph(page, f"{who}{path.replace('/', '-')}")

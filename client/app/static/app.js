@@ -6,7 +6,12 @@
 
   // Quick exit: lock at once, then replace this page (and its history entry) with
   // the neutral one, so Back does not bring it back.
+  var leaving = false;
+  var source = null;
   function quickExit() {
+    if (leaving) { return; }
+    leaving = true;
+    if (source) { source.close(); }  // its "locked" must not send this page elsewhere
     var form = new URLSearchParams();
     form.set("csrf", csrf);
     var done = function () { window.location.replace("/bye"); };
@@ -34,10 +39,11 @@
   if (!liveUrl || !window.EventSource) { return; }
   var refreshing = false;
   function refresh() {
-    if (refreshing) { return; }
+    if (refreshing || leaving) { return; }
     refreshing = true;
     fetch(window.location.href, { credentials: "same-origin", headers: { "X-Trellis-Live": "1" } })
       .then(function (r) {
+        if (leaving) { return null; }
         if (r.redirected || !r.ok) { window.location.replace(r.url || "/"); return null; }
         return r.text();
       })
@@ -51,8 +57,11 @@
       })
       .finally(function () { refreshing = false; });
   }
-  var source = new EventSource(liveUrl);
+  source = new EventSource(liveUrl);
   source.addEventListener("change", refresh);
   source.addEventListener("signal", refresh);
-  source.addEventListener("locked", function () { source.close(); window.location.replace("/unlock"); });
+  source.addEventListener("locked", function () {
+    source.close();
+    if (!leaving) { window.location.replace("/unlock"); }
+  });
 })();
