@@ -49,7 +49,7 @@ MAX_FORM_BYTES = 256 * 1024
 """A form larger than this is refused before it is read in full (the longest journal
 entry, client/cli/common.py MAX_TEXT_CHARS, fits many times over)."""
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-PUBLIC_PATHS = frozenset({"/bye", "/static/app.css", "/static/app.js"})
+PUBLIC_PATHS = frozenset({"/bye", "/favicon.ico", "/static/app.css", "/static/app.js"})
 """Paths served without a session: the neutral page and the first-party files. None
 of them holds anything of the space."""
 NOT_ACTIVITY_HEADER = b"x-trellis-live"

@@ -156,6 +156,11 @@ def bye() -> Response[str]:
     return Response(content=render("access/bye.html"), media_type="text/html")
 
 
+@get("/favicon.ico", status_code=204, sync_to_thread=False)
+def favicon() -> None:
+    """No icon: a tab with no Trellis mark is one less thing a glance can read."""
+
+
 @get("/events")
 async def events(app: App) -> ServerSentEvent:
     """Live updates for the open page (client/app/static/app.js): ``change``,
@@ -173,5 +178,17 @@ async def events(app: App) -> ServerSentEvent:
 
 
 SCREEN = Screen(
-    handlers=[root, welcome, start, join, unlock_page, unlock, lock, quick_exit, bye, events]
+    handlers=[
+        root,
+        welcome,
+        start,
+        join,
+        unlock_page,
+        unlock,
+        lock,
+        quick_exit,
+        bye,
+        favicon,
+        events,
+    ]
 )
