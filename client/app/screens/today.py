@@ -16,6 +16,7 @@ from client.views import Moment
 from client.views.present_signals import RETURN_DUE, SIGNAL_NAMES
 from client.views.recovery import active_signals
 from client.views.recovery_windows import next_occurrence, windows_in_force
+from client.views.today import agreements_waiting_for, disclosures_unmarked_for
 
 LAST_CHECKINS = 3
 
@@ -27,15 +28,8 @@ async def today(app: App) -> Response[Any]:
     views = space.views(moment)
     me = space.me()
     mine = me.member_id if me else None
-    waiting = [
-        a
-        for a in views.agreements.agreements
-        if a.status == "proposed"
-        and a.current is not None
-        and a.current.proposer != mine
-        and all(c.member != mine for c in a.current.accepted_by + a.current.declined_by)
-    ]
-    unmarked = [d for d in views.disclosures if d.author != mine and not d.acknowledged]
+    waiting = agreements_waiting_for(views, mine)
+    unmarked = disclosures_unmarked_for(views, mine)
     upcoming = next_occurrence(
         windows_in_force(views.agreements.agreements), moment.now_ms, views.postponements
     )
