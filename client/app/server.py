@@ -3,7 +3,6 @@ served by uvicorn on 127.0.0.1 only."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +11,7 @@ from typing import Any
 
 import uvicorn
 from litestar import Litestar, Request, Response
+from litestar.exceptions import HTTPException
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
@@ -30,6 +30,29 @@ def _locked(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
     to the first-time page when this device holds no space yet)."""
     app: AppState = request.app.state["trellis"]
     return Redirect(path="/unlock" if app.has_space else "/welcome", status_code=303)
+
+
+def _http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """404, 405 and the like: one calm sentence, no detail."""
+    status = getattr(exc, "status_code", 400)
+    text = "There is no such page here." if status == 404 else "That cannot be done here."
+    return Response(
+        content=screen.render("error.html", text=text), media_type="text/html", status_code=status
+    )
+
+
+def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The outermost shell: never a traceback or an exception's text on the page (it
+    could quote what was written)."""
+    return Response(
+        content=screen.render(
+            "error.html",
+            text="Something unexpected went wrong. What was already saved on this device is "
+            "kept. Go back and try again; if it keeps happening, restart the app.",
+        ),
+        media_type="text/html",
+        status_code=500,
+    )
 
 
 def create_app(state: AppState) -> Gate:
@@ -59,7 +82,7 @@ def create_app(state: AppState) -> Gate:
             create_static_files_router(path="/static", directories=[STATIC]),
         ],
         dependencies={"app": Provide(provide_app, sync_to_thread=False)},
-        exception_handlers={Locked: _locked},
+        exception_handlers={Locked: _locked, HTTPException: _http_error, Exception: _unexpected},
         lifespan=[lifespan],
         openapi_config=None,
         debug=False,
@@ -101,6 +124,3 @@ def run(home: Path, port: int) -> tuple[AppState, socket.socket]:
     sock = bind(port)
     state = AppState(home=home, access=Access(port=port_of(sock)))
     return state, sock
-
-
-__all__ = ["HOST", "asyncio", "bind", "create_app", "run", "serve"]

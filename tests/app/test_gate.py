@@ -135,3 +135,14 @@ async def test_the_neutral_page_says_nothing_of_trellis(tmp_path: Path) -> None:
         assert answer.status_code == 200
         assert "trellis" not in answer.text.lower()
         assert "<script" not in answer.text
+
+
+async def test_an_unknown_page_answers_calmly(tmp_path: Path) -> None:
+    async with app_client(tmp_path) as (state, client):
+        await sign_in(state, client)
+        answer = await client.get("/nowhere")
+        assert answer.status_code == 404
+        assert "There is no such page here." in answer.text
+        assert_strict_headers(answer)
+        wrong_method = await client.put("/today", headers={"Origin": ORIGIN})
+        assert wrong_method.status_code == 403  # not a form: refused before routing
