@@ -146,3 +146,23 @@ async def test_an_unknown_page_answers_calmly(tmp_path: Path) -> None:
         assert_strict_headers(answer)
         wrong_method = await client.put("/today", headers={"Origin": ORIGIN})
         assert wrong_method.status_code == 403  # not a form: refused before routing
+
+
+async def test_first_start_mistakes_are_said_plainly_and_set_nothing_up(tmp_path: Path) -> None:
+    async with app_client(tmp_path) as (state, client):
+        await sign_in(state, client)
+        csrf = csrf_of((await client.get("/welcome")).text)
+        typo = {**START_FORM, "csrf": csrf, "passphrase2": "a long passphrasf"}
+        assert (await post(client, "/welcome/start", typo)).headers["location"] == "/welcome"
+        assert "did not match" in (await client.get("/welcome")).text
+        unreachable = {**START_FORM, "csrf": csrf}
+        await post(client, "/welcome/start", unreachable)
+        page = (await client.get("/welcome")).text
+        assert 'class="flash problem"' in page
+        assert "relay" in page.lower()
+        assert "a long passphrase" not in page
+        assert not (tmp_path / DB_FILE_NAME).exists()
+        bad_code = {**START_FORM, "csrf": csrf, "code": "not a code"}
+        await post(client, "/welcome/join", bad_code)
+        assert "That is not an invite code." in (await client.get("/welcome")).text
+        assert state.space is None
