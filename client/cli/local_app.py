@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
+import os
 import webbrowser
+from pathlib import Path
 
 from client.app.server import run, serve
 from client.cli.common import UsageError, home_dir
 
 MAX_PORT = 65535
+LAUNCH_FILE = "open-app.html"
 
 APP_HELP = "open the app in your browser (served on this computer only)"
 
@@ -35,10 +39,34 @@ async def cmd_app(args: argparse.Namespace) -> int:
     print("Trellis is open on this computer only. If your browser does not open, go to:")
     print(url, flush=True)
     print("This address works once. Press Ctrl-C here to stop the app.", flush=True)
-    if not args.no_browser:
-        await asyncio.to_thread(webbrowser.open, url)
-    await serve(state, sock)
+    opener = None if args.no_browser else launch_file(home, url)
+    try:
+        if opener is not None:
+            await asyncio.to_thread(webbrowser.open, opener.as_uri())
+        await serve(state, sock)
+    finally:
+        if opener is not None:
+            opener.unlink(missing_ok=True)
     return 0
+
+
+def launch_file(home: Path, url: str) -> Path:
+    """A private file that sends the browser to ``url``.
+
+    The browser is started with this file's name, not the address: a program's
+    arguments can be read by every user of the computer (``ps``), and the address
+    holds the one-time token. Readable by this user only; removed when the app stops.
+    """
+    path = home / LAUNCH_FILE
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(
+            "<!doctype html><meta charset=utf-8>"
+            f'<meta http-equiv="refresh" content="0;url={html.escape(url, quote=True)}">'
+            "<title>Opening Trellis</title>"
+        )
+    return path
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

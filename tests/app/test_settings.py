@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from client.app.state import AppState
+from client.cli.local_app import launch_file
 from client.space import Space
 from tests.app.inprocess import app_client, csrf_of, post, sign_in
 from tests.app.test_lock import PASSPHRASE, make_home
@@ -78,3 +79,13 @@ def test_a_taken_port_is_refused_in_plain_words(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"Port {port} on 127.0.0.1 is taken" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_browser_is_given_a_private_file_not_the_address(tmp_path: Path) -> None:
+    """Program arguments are visible to every local user (ps); the address holds the
+    one-time token, so the browser is started with a file only this user can read."""
+    url = "http://127.0.0.1:1234/?token=secret-token"
+    path = launch_file(tmp_path, url)
+    assert "token" not in path.as_uri()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert f'content="0;url={url}"' in path.read_text()
