@@ -11,7 +11,7 @@ twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,6 @@ class Screen:
     handlers: Sequence[BaseRouteHandler]
     nav_label: str | None = None
     nav_path: str | None = None
-    extra_templates: Sequence[str] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
