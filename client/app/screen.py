@@ -75,10 +75,12 @@ def page(
     *,
     views: Views | None = None,
     status: int = 200,
+    current: str = "",
     **context: Any,
 ) -> Response[str]:
     """A full page: the layout (nav, the partner's signal banner, flashes) around
-    ``template``. ``views`` is passed on when the screen folded them already."""
+    ``template``. ``views`` is passed on when the screen folded them already;
+    ``current`` is the nav path to mark as the current page."""
     space = app.space
     banner: list[dict[str, Any]] = []
     me_name = None
@@ -110,6 +112,7 @@ def page(
         sync_problem=app.sync_problem,
         views=views,
         space=space,
+        current=current,
         **context,
     )
     return Response(content=html, media_type=MediaType.HTML, status_code=status)

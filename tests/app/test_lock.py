@@ -113,3 +113,20 @@ async def test_quick_exit_locks_and_replaces_the_session(
         assert dict(client.cookies) != old_cookie
         assert (await post(client, "/lock", {"csrf": csrf})).status_code == 403
         assert (await client.get("/today", follow_redirects=True)).url.path == "/unlock"
+
+
+async def test_not_safe_opens_while_locked_and_writes_nothing(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    home = await make_home(tmp_path, relay)
+    (home / "not-safe-resources.json").write_text('["Helpline: 0800 000 000"]', "utf-8")
+    before = {p.name: p.stat().st_mtime_ns for p in home.iterdir()}
+    async with app_client(home) as (state, client):
+        await sign_in(state, client)
+        page = await client.get("/not-safe")
+        assert page.status_code == 200
+        assert "If you are in danger right now" in page.text
+        assert "Helpline: 0800 000 000" in page.text
+        assert 'href="/not-safe"' in (await client.get("/unlock")).text
+        assert state.space is None
+    assert {p.name: p.stat().st_mtime_ns for p in home.iterdir()} == before

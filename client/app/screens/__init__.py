@@ -8,7 +8,7 @@ client/app/templates/<name>/, then add one line here. Nothing else changes.
 from __future__ import annotations
 
 from client.app.screen import Screen
-from client.app.screens import access, journal, pairing, settings, signals, today
+from client.app.screens import access, journal, not_safe, pairing, settings, signals, today
 
 SCREENS: list[Screen] = [
     access.SCREEN,
@@ -17,4 +17,5 @@ SCREENS: list[Screen] = [
     signals.SCREEN,
     pairing.SCREEN,
     settings.SCREEN,
+    not_safe.SCREEN,
 ]
