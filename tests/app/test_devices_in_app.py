@@ -1,6 +1,7 @@
 """Pairing and devices through the app's forms, over HTTP with a real relay: a device
 invite made in the app adds Alex's laptop, the app removes it again, and leaving needs
-its box ticked. These flows open their own sync session, so the app's live session is
+its box ticked, and Settings moves the relay. These flows open their own sync session,
+so the app's live session is
 paused around them (AppState.sync_paused) and back afterwards."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from client.keys.vault import CHEAP_COST
 from client.space import Space, devices
+from schemas.payloads import JournalEntry
 from tests.app.inprocess import app_client, csrf_of, post, sign_in
 from tests.integration.pairing import PASSPHRASE, pair
 from tests.integration.relay_process import RelayProcess
@@ -65,3 +67,35 @@ async def test_a_device_is_added_and_removed_from_the_app(
             assert not space.membership.lifecycle.left
     finally:
         await blake.close()
+
+
+async def test_the_relay_is_moved_from_settings(tmp_path: Path, relay: RelayProcess) -> None:
+    """Settings moves the space to another relay (the same flow as 'trellis relay
+    set'); the live session carries on there, and the partner's move brings their
+    events across."""
+    alex, blake = await pair(tmp_path, relay.url)
+    await alex.close()
+    new_relay = RelayProcess(tmp_path / "new-relay.db").start()
+    try:
+        async with app_client(tmp_path / "alex") as (state, client):
+            await sign_in(state, client)
+            csrf = csrf_of((await client.get("/unlock")).text)
+            await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+            await post(client, "/settings/relay", {"csrf": csrf, "relay": new_relay.url})
+            page = (await client.get("/settings")).text
+            assert f"This space now syncs through {new_relay.url}" in page
+            space = state.space
+            assert space is not None
+            assert space.endpoint.url == new_relay.url
+
+            await blake.move_relay(new_relay.url)
+            await blake.append(JournalEntry(text="Written after the move."))
+            await blake.sync()
+            for _ in range(100):  # the app's live session is on the new relay
+                if "Written after the move." in [i.text for i in space.journal()]:
+                    break
+                await asyncio.sleep(0.05)
+            assert "Written after the move." in [i.text for i in space.journal()]
+    finally:
+        await blake.close()
+        new_relay.stop()
