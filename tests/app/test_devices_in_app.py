@@ -1,8 +1,8 @@
-"""Pairing and devices through the app's forms, over HTTP with a real relay: a device
-invite made in the app adds Alex's laptop, the app removes it again, and leaving needs
-its box ticked, and Settings moves the relay. These flows open their own sync session,
-so the app's live session is
-paused around them (AppState.sync_paused) and back afterwards."""
+"""Pairing, devices and the relay through the app's forms, over HTTP with a real
+relay: a device invite made in the app adds Alex's laptop, the app removes it again,
+leaving needs its box ticked, and Settings moves the space to another relay. These
+flows open their own sync session, so the app's live session is paused around them
+(AppState.sync_paused) and back afterwards."""
 
 from __future__ import annotations
 
