@@ -85,6 +85,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("disclosure-prep", "prepare what you want to know from a formal disclosure"),
     ("private", "notes only your own devices can read; your partner never sees them"),
     ("not-safe", "if you feel afraid or pressured: guidance, your resources, leaving"),
+    ("app", "open the app in your browser (served on this computer only)"),
 )
 
 ALIASES: dict[str, tuple[str, ...]] = {"seen": ("acknowledge",)}

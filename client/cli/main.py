@@ -38,6 +38,7 @@ from client.cli import (
     intimacy,
     journal,
     language,
+    local_app,
     pacing,
     pairing,
     plan,
@@ -79,6 +80,7 @@ GROUPS = (
     boundaries,
     disclosure_prep,
     private,
+    local_app,
 )
 
 

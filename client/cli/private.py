@@ -27,13 +27,16 @@ from client.cli.common import (
 )
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space, private_notes
+from client.store.not_safe_resources import (
+    MAX_RESOURCE_CHARS,
+    MAX_RESOURCES,
+    RESOURCES_FILE,
+    load_resources,
+)
 from client.views.present import iso_utc, local_time
 from schemas.intimacy import PrivateNote, PrivateNoteDeleted
 
 NOT_SAFE_POINTER = "Not safe? Run 'trellis not-safe' (no passphrase needed; it sends nothing)."
-RESOURCES_FILE = "not-safe-resources.json"
-MAX_RESOURCES = 20
-MAX_RESOURCE_CHARS = 300
 PRIVATE_WORDS = (
     "Only your own devices can read private notes. Anyone with your unlocked device can."
 )
@@ -222,11 +225,7 @@ def _resources_path(args: argparse.Namespace) -> Path:
 
 
 def _load_resources(path: Path) -> list[str]:
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return []
-    return [str(r) for r in data][:MAX_RESOURCES] if isinstance(data, list) else []
+    return load_resources(path.parent)  # the one reader, shared with the app
 
 
 def _save_resources(path: Path, resources: list[str]) -> None:

@@ -22,40 +22,36 @@ from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
 from client.views import Moment
 from client.views.present import iso_utc, local_time
+from client.views.present_signals import (
+    RETURN_DUE,
+    SIGNAL_NAMES,
+    signal_given_sentence,
+    timeout_return_ms,
+)
 from client.views.recovery import SignalView, active_signals
 from schemas.practices import (
     SIGNAL_PRESETS,
     TIMEOUT_DEFAULT_MIN,
-    TIMEOUT_MAX_MIN,
     SignalCleared,
     SignalLevel,
     SignalSent,
 )
 
-_MINUTE_MS = 60_000
-
 
 def _timeout_return(args: argparse.Namespace, sent_ms: int) -> int:
-    """A time-out's return time: --until, or --for minutes (default 20), at most 24 h."""
+    """A time-out's return time: --until, or --for minutes (the rule, default 20 and at
+    most 24 h, is client/views/present_signals.py timeout_return_ms, shared with the app)."""
     if args.until and args.minutes is not None:
         raise UsageError("Give a return time with --until or --for, not both.")
-    if args.until:
-        until = parse_when(args.until)
-        back_ms = until if until is not None else sent_ms
-        minutes_away = (back_ms - sent_ms) / _MINUTE_MS
-    else:
-        minutes_away = TIMEOUT_DEFAULT_MIN if args.minutes is None else args.minutes
-        back_ms = sent_ms + int(minutes_away * _MINUTE_MS)
-    if minutes_away <= 0:
-        raise UsageError(
-            "That return time has already passed; give one later than now (e.g. --for 30)."
+    until = parse_when(args.until) if args.until else None
+    try:
+        return timeout_return_ms(
+            sent_ms,
+            minutes=args.minutes,
+            until_ms=sent_ms if args.until and until is None else until,
         )
-    if not 0 < minutes_away <= TIMEOUT_MAX_MIN:
-        raise UsageError(
-            "A time-out comes back between a few minutes and 24 hours from now (you can "
-            "always come back and ask for more time)."
-        )
-    return back_ms
+    except TrellisError as exc:
+        raise UsageError(exc.message) from None
 
 
 async def cmd_signal(args: argparse.Namespace) -> int:
@@ -94,19 +90,9 @@ async def cmd_signal(args: argparse.Namespace) -> int:
                 )
             )
             # "given", never "sent": whether the partner can have it is said next.
-            text = {
-                "pause": "Time-out given. Coming back is yours to do, even just to ask for "
-                f"more time: you will be reminded at {local_time(until)}."
-                if until is not None
-                else "Time-out given.",
-                "slow": "Slow-down given.",
-                "stop": "Stop given. A stop owes no return.",
-            }[level]
+            text = signal_given_sentence(level, until)
         await tell_delivery(space, args, text, signal=True)
     return 0
-
-
-_SIGNAL_NAMES = {"pause": "time-out", "slow": "slow down", "stop": "stop"}
 
 
 def signal_json(
@@ -152,13 +138,10 @@ async def cmd_signals(args: argparse.Namespace) -> int:
             # The id is what 'trellis signal clear ID' takes.
             print(
                 f"[{s.id.hex()[:8]}] {local_time(s.sent_at)}  {space.member_name(s.sender)}: "
-                f"{_SIGNAL_NAMES.get(s.level, s.level)}{until} ({state}){said}"
+                f"{SIGNAL_NAMES.get(s.level, s.level)}{until} ({state}){said}"
             )
             if s.return_due_for(me.member_id if me else None, moment.now_ms):
-                print(
-                    "    Your time-out's return is due. Come back when you can, even just "
-                    "to ask for more time; 'trellis signal clear' when you are back."
-                )
+                print(f"    {RETURN_DUE[:-1]}; 'trellis signal clear' when you are back.")
     return 0
 
 

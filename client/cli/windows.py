@@ -27,11 +27,10 @@ from client.cli.versions import (
 from client.errors import ClientErrorCode, TrellisError
 from client.space.device_zone import device_zone_name
 from client.views import Moment
-from client.views.agreements import Agreement
 from client.views.moments import as_moment, is_calendar_date
 from client.views.present import iso_utc, local_time
 from client.views.recovery import describe_window, known_zone, next_occurrence
-from schemas.ids import EventId
+from client.views.recovery.windows import windows_in_force
 from schemas.practices import MAX_POSTPONE_MIN, AgreementProposed, Window, WindowPostponed
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -103,20 +102,12 @@ def _offset_min(tz: str | None) -> int:
     return int(offset.total_seconds() // 60) if offset else 0
 
 
-def _windows_in_force(agreements: list[Agreement]) -> list[tuple[EventId, Window]]:
-    return [
-        (a.current.id, a.current.window)
-        for a in agreements
-        if a.kind == "window" and a.status == "in_force" and a.current and a.current.window
-    ]
-
-
 async def cmd_windows_list(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
         moment = Moment.now()
         views = space.views(moment)
         windows = [a for a in views.agreements.agreements if a.kind == "window"]
-        upcoming = next_occurrence(_windows_in_force(windows), moment.now_ms, views.postponements)
+        upcoming = next_occurrence(windows_in_force(windows), moment.now_ms, views.postponements)
         if args.json:
             print_json(
                 {

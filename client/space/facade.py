@@ -315,6 +315,10 @@ class Space:
         """Every accepted event as stored, in the order this device accepted them."""
         return [e.envelope for e in await self._state.store.load_events()]
 
+    async def outbox_size(self) -> int:
+        """How many of this device's events the relay has not acknowledged yet."""
+        return await self._state.store.outbox_size()
+
     async def status(self) -> Status:
         store = self._state.store
         last = await store.get(META_LAST_SYNC)

@@ -8,6 +8,7 @@ set -eu
 
 PACKAGES='
 nginx nginx-light
+chromium chromium
 '
 
 missing=""

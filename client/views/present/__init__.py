@@ -21,6 +21,8 @@ from client.views.present.events import (
     shown,
 )
 from client.views.present.outcomes import (
+    SENT_LATER_APP,
+    SENT_LATER_CLI,
     Delivery,
     accepted_sentence,
     delivery_sentence,
@@ -44,6 +46,8 @@ from client.views.present.times import (
 __all__ = [
     "CALENDAR_NOON_MS",
     "NO_EFFECT_NOTE",
+    "SENT_LATER_APP",
+    "SENT_LATER_CLI",
     "Delivery",
     "Names",
     "accepted_sentence",

@@ -26,7 +26,14 @@ _NOT_DELIVERED_WHY = {
 }
 
 
-def delivery_sentence(outcome: Delivery, *, signal: bool = False) -> str:
+SENT_LATER_CLI = "It is sent at the next 'trellis sync'."
+SENT_LATER_APP = "It is sent as soon as the relay can be reached."
+"""The local app keeps a sync session open, so it sends by itself (client/app)."""
+
+
+def delivery_sentence(
+    outcome: Delivery, *, signal: bool = False, later: str = SENT_LATER_CLI
+) -> str:
     """The words after a write: "Delivered." only when the relay has it.
 
     For a safety signal, never imply the partner has it when they do not: say plainly
@@ -37,7 +44,7 @@ def delivery_sentence(outcome: Delivery, *, signal: bool = False) -> str:
             return "Delivered: your partner sees it as soon as their device is online."
         return "Delivered."
     why = _NOT_DELIVERED_WHY.get(outcome.reason or "", "the relay could not take it now")
-    text = f"Saved on this device; not delivered yet: {why}. It is sent at the next 'trellis sync'."
+    text = f"Saved on this device; not delivered yet: {why}. {later}"
     if signal:
         text += " Your partner does not have it yet; if it matters now, tell them another way."
     return text

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from client.core.verify import Membership, VerifiedEvent
@@ -228,3 +229,13 @@ def fold_postponements(
                     event.event_id, member.member_id, payload.to, payload.note
                 )
     return moved, problems
+
+
+def windows_in_force(agreements: Iterable[Any]) -> list[tuple[EventId, Window]]:
+    """The windows agreed and in force, by their current version's id (the input of
+    :func:`next_occurrence`); ``agreements`` are client.views.agreements.Agreement."""
+    return [
+        (a.current.id, a.current.window)
+        for a in agreements
+        if a.kind == "window" and a.status == "in_force" and a.current and a.current.window
+    ]

@@ -1,0 +1,21 @@
+"""The registry of screens: one line per screen module, in nav order.
+
+To add a screen, write client/app/screens/<name>.py exporting ``SCREEN``
+(:class:`client.app.screen.Screen`) with its templates in
+client/app/templates/<name>/, then add one line here. Nothing else changes.
+"""
+
+from __future__ import annotations
+
+from client.app.screen import Screen
+from client.app.screens import access, journal, not_safe, pairing, settings, signals, today
+
+SCREENS: list[Screen] = [
+    access.SCREEN,
+    today.SCREEN,
+    journal.SCREEN,
+    signals.SCREEN,
+    pairing.SCREEN,
+    settings.SCREEN,
+    not_safe.SCREEN,
+]

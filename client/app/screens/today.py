@@ -1,0 +1,64 @@
+"""Today: what needs attention now, from the same views the CLI lists.
+
+Active signals (with note and return time), agreements waiting for my answer,
+disclosures of my partner's that I have not marked yet, the next transparency window,
+sober days, and the last check-ins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get
+
+from client.app.screen import App, Screen, page
+from client.views import Moment
+from client.views.present_signals import RETURN_DUE, SIGNAL_NAMES
+from client.views.recovery import active_signals
+from client.views.recovery.windows import next_occurrence, windows_in_force
+from client.views.today import agreements_waiting_for, disclosures_unmarked_for
+
+LAST_CHECKINS = 3
+
+
+@get("/today")
+async def today(app: App) -> Response[Any]:
+    space = app.require()
+    moment = Moment.now()
+    views = space.views(moment)
+    me = space.me()
+    mine = me.member_id if me else None
+    waiting = agreements_waiting_for(views, mine)
+    unmarked = disclosures_unmarked_for(views, mine)
+    upcoming = next_occurrence(
+        windows_in_force(views.agreements.agreements), moment.now_ms, views.postponements
+    )
+    signals = [
+        {
+            "who": space.member_name(s.sender),
+            "mine": s.sender == mine,
+            "name": SIGNAL_NAMES.get(s.level, s.level),
+            "level": s.level,
+            "until": s.until,
+            "words": s.preset_text or s.note,
+            "due": s.return_due_for(mine, moment.now_ms),
+        }
+        for s in active_signals(views.signals)
+    ]
+    return page(
+        app,
+        "today/today.html",
+        views=views,
+        current="/today",
+        signals=signals,
+        return_due=RETURN_DUE,
+        waiting=waiting,
+        unmarked=unmarked,
+        upcoming=upcoming,
+        sobriety=[(space.member_name(m), s) for m, s in views.sobriety.items()],
+        checkins=list(reversed(views.checkins))[:LAST_CHECKINS],
+        name_of=space.member_name,
+    )
+
+
+SCREEN = Screen(handlers=[today], nav_label="Today", nav_path="/today")

@@ -1,0 +1,236 @@
+"""What the running app holds: the open :class:`~client.space.Space` (or none while
+locked), its one sync session, the live-update listeners and the idle lock.
+
+One person uses the app on their own computer, so there is one state per process.
+Locking closes the Space and drops every reference to it: the device keys it unsealed
+leave the app's memory (as far as Python lets them: nothing here copies them), and the
+passphrase is needed again (docs/THREAT_MODEL.md "The local app").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from client.app.security import Access
+from client.core.verify import VerifiedEvent
+from client.errors import TrellisError
+from client.space import Space
+from client.store.localstore import DB_FILE_NAME
+from client.views.present import Delivery, plain_error
+from schemas.practices import SignalCleared, SignalSent
+
+IDLE_LOCK_DEFAULT_S = 5 * 60
+"""The idle lock's default: five minutes without a click or a key."""
+IDLE_LOCK_CHOICES_S = (60, 2 * 60, 5 * 60, 10 * 60, 15 * 60, 30 * 60)
+"""What Settings offers (a longer lock leaves the space open on an unattended screen)."""
+META_IDLE_LOCK = "app_idle_lock_s"
+"""Where this device keeps its chosen idle-lock time (the local store's settings)."""
+DELIVER_WAIT_S = 5.0
+"""How long a write waits for the relay's acknowledgement before it says "not yet"."""
+LIVE_HEARTBEAT_S = 20.0
+"""A comment on the live stream this often, so a dead connection is noticed."""
+
+
+class Locked(Exception):
+    """The page needs the open space, and it is locked (or there is none yet)."""
+
+
+@dataclass(frozen=True)
+class Flash:
+    """One sentence shown once on the next page: what a form did, or why it did not."""
+
+    text: str
+    problem: bool = False
+
+
+class Live:
+    """Fan-out to the open pages' live streams (server-sent events, /events)."""
+
+    def __init__(self) -> None:
+        self._queues: set[asyncio.Queue[str]] = set()
+
+    def publish(self, kind: str) -> None:
+        """``change`` (something new to show), ``signal`` or ``locked``."""
+        for queue in self._queues:
+            queue.put_nowait(kind)
+
+    @property
+    def listeners(self) -> int:
+        return len(self._queues)
+
+    async def stream(self, is_open: Callable[[], bool]) -> AsyncIterator[str | None]:
+        """Each kind as it comes; None for a heartbeat; ends after ``locked``."""
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queues.add(queue)
+        try:
+            if not is_open():
+                yield "locked"
+                return
+            while True:
+                try:
+                    kind = await asyncio.wait_for(queue.get(), LIVE_HEARTBEAT_S)
+                except TimeoutError:
+                    yield None
+                    continue
+                yield kind
+                if kind == "locked":
+                    return
+        finally:
+            self._queues.discard(queue)
+
+
+@dataclass
+class AppState:
+    """The app's one state; screens reach it as the ``app`` dependency."""
+
+    home: Path
+    access: Access
+    idle_lock_s: float = IDLE_LOCK_DEFAULT_S
+    space: Space | None = None
+    live: Live = field(default_factory=Live)
+    flashes: list[Flash] = field(default_factory=list)
+    sync_problem: str | None = None
+    """Why live sync stopped, in plain words; None while it runs or retries."""
+    invite: tuple[str, str, float] | None = None
+    """The invite code made last (kind, code, hours), shown on Pairing until it is put
+    away or the app locks; never in a URL."""
+    last_activity: float = field(default_factory=time.monotonic)
+    _sync_task: asyncio.Task[None] | None = None
+    _idle_task: asyncio.Task[None] | None = None
+
+    @property
+    def current_csrf(self) -> str:
+        return self.access.csrf
+
+    # -- the space --------------------------------------------------------------------
+
+    @property
+    def has_space(self) -> bool:
+        """Whether this device holds a space (locked or not)."""
+        return (self.home / DB_FILE_NAME).exists()
+
+    def require(self) -> Space:
+        """The open space, or :class:`Locked`."""
+        if self.space is None:
+            raise Locked
+        return self.space
+
+    async def unlock(self, passphrase: str) -> None:
+        """Open the space with ``passphrase`` (rate-limited in client/space/devices.py)."""
+        await self.adopt(await Space.open(self.home, passphrase=passphrase))
+
+    async def adopt(self, space: Space) -> None:
+        """Use ``space`` (just opened, created or joined) and start live sync."""
+        if self.space is not None:
+            await space.close()
+            return
+        stored = await space.get_local(META_IDLE_LOCK)
+        if stored is not None and stored.decode().isdigit():
+            self.idle_lock_s = int(stored.decode())
+        self.space = space
+        self.sync_problem = None
+        self.touch()
+        self._sync_task = asyncio.create_task(self._watch(space))
+        self.live.publish("change")
+
+    @contextlib.asynccontextmanager
+    async def sync_paused(self) -> AsyncIterator[Space]:
+        """The open space with live sync stopped, restarted after: for the flows that
+        run a sync session of their own (invite, leave, revoke, moving relay), since a
+        device keeps one session with the relay at a time."""
+        space = self.require()
+        task, self._sync_task = self._sync_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        try:
+            yield space
+        finally:
+            if self.space is space and self._sync_task is None:
+                self._sync_task = asyncio.create_task(self._watch(space))
+
+    async def lock(self) -> None:
+        """Close the space: stop syncing, close the store, drop the keys."""
+        space, task = self.space, self._sync_task
+        self.space, self._sync_task = None, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if space is not None:
+            await space.close()
+        self.flashes.clear()  # a flash may quote what was written
+        self.invite = None
+        self.live.publish("locked")
+
+    async def set_idle_lock(self, seconds: int) -> None:
+        space = self.require()
+        await space.put_local({META_IDLE_LOCK: str(seconds).encode()})
+        self.idle_lock_s = seconds
+
+    # -- activity and the idle lock --------------------------------------------------------
+
+    def touch(self) -> None:
+        self.last_activity = time.monotonic()
+
+    def start(self) -> None:
+        """Start the idle watcher (from the app's lifespan)."""
+        self._idle_task = asyncio.create_task(self._idle_watch())
+
+    async def stop(self) -> None:
+        if self._idle_task is not None:
+            self._idle_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._idle_task
+        await self.lock()
+
+    async def _idle_watch(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.idle_lock_s / 4))
+            idle = time.monotonic() - self.last_activity
+            if self.space is not None and idle >= self.idle_lock_s:
+                await self.lock()
+
+    # -- live sync -----------------------------------------------------------------------
+
+    async def _watch(self, space: Space) -> None:
+        """One sync session for as long as the space is open: the partner's events
+        arrive live and this device's writes are pushed at once. Passing failures are
+        retried inside ``sync``; one that cannot pass is said on every page."""
+
+        def arrived(event: VerifiedEvent) -> None:
+            signal = isinstance(event.payload, SignalSent | SignalCleared)
+            self.live.publish("signal" if signal else "change")
+
+        try:
+            await space.sync(watch=True, on_event=arrived)
+        except TrellisError as exc:
+            self.sync_problem = plain_error(exc.message)
+            self.live.publish("change")
+
+    async def delivered(self, space: Space) -> Delivery:
+        """Whether what was just saved reached the relay (its outbox emptied) within
+        :data:`DELIVER_WAIT_S`; the live session pushes it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DELIVER_WAIT_S
+        while (await space.outbox_size()) > 0:
+            if loop.time() >= deadline:
+                reason = "relay_unreachable" if self.sync_problem is None else "push_refused"
+                return Delivery(delivered=False, reason=reason)
+            await asyncio.sleep(0.05)
+        return Delivery(delivered=True)
+
+    # -- flashes -----------------------------------------------------------------------
+
+    def flash(self, text: str, *, problem: bool = False) -> None:
+        self.flashes.append(Flash(text, problem))
+
+    def take_flashes(self) -> list[Flash]:
+        out, self.flashes = self.flashes, []
+        return out

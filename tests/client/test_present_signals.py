@@ -1,0 +1,60 @@
+"""The time-out return rule and the signal sentences shared by the CLI and the app
+(client/views/present_signals.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from client.errors import TrellisError
+from client.views.present_signals import (
+    MINUTE_MS,
+    partner_signal_sentence,
+    signal_given_sentence,
+    timeout_return_ms,
+)
+from schemas.practices import TIMEOUT_DEFAULT_MIN, TIMEOUT_MAX_MIN
+
+SENT_MS = 1_800_000_000_000
+
+
+def test_a_time_out_returns_after_the_default_unless_told() -> None:
+    assert timeout_return_ms(SENT_MS) == SENT_MS + TIMEOUT_DEFAULT_MIN * MINUTE_MS
+    assert timeout_return_ms(SENT_MS, minutes=45) == SENT_MS + 45 * MINUTE_MS
+    assert timeout_return_ms(SENT_MS, until_ms=SENT_MS + 5 * MINUTE_MS) == SENT_MS + 5 * MINUTE_MS
+
+
+@pytest.mark.parametrize(
+    ("minutes", "until_ms", "words"),
+    [
+        (0, None, "already passed"),
+        (None, SENT_MS - 1, "already passed"),
+        (TIMEOUT_MAX_MIN + 1, None, "24 hours"),
+        (None, SENT_MS + (TIMEOUT_MAX_MIN + 1) * MINUTE_MS, "24 hours"),
+        (10, SENT_MS + MINUTE_MS, "not both"),
+    ],
+)
+def test_a_return_time_out_of_reach_is_refused_in_plain_words(
+    minutes: float | None, until_ms: int | None, words: str
+) -> None:
+    with pytest.raises(TrellisError, match=words) as caught:
+        timeout_return_ms(SENT_MS, minutes=minutes, until_ms=until_ms)
+    assert caught.value.code == "usage"
+
+
+def test_the_sender_is_told_given_never_sent() -> None:
+    assert signal_given_sentence("stop", None) == "Stop given. A stop owes no return."
+    assert signal_given_sentence("slow", None) == "Slow-down given."
+    assert "you will be reminded at" in signal_given_sentence("pause", SENT_MS)
+    for level in ("pause", "slow", "stop"):
+        assert "sent" not in signal_given_sentence(level, SENT_MS).lower()
+
+
+def test_the_partner_reads_who_asked_for_what_never_late() -> None:
+    assert (
+        partner_signal_sentence("Alex", "stop", None)
+        == "Alex asked to stop. A stop owes no return."
+    )
+    assert partner_signal_sentence("Alex", "slow", None) == "Alex asked to slow down."
+    pause = partner_signal_sentence("Alex", "pause", SENT_MS)
+    assert pause.startswith("Alex asked for a time-out, back around ")
+    assert "late" not in pause
