@@ -125,6 +125,7 @@ async def export(app: App, request: Request[Any, Any, Any]) -> Response[Any] | R
     body = render_html(document).encode("utf-8") if fmt == "html" else document
     return Response(
         content=body,
+        status_code=200,
         media_type="text/html; charset=utf-8" if fmt == "html" else "application/json",
         headers={
             "Content-Disposition": f'attachment; filename="trellis-export-{day}.{fmt}"',
