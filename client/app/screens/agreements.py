@@ -14,6 +14,7 @@ from litestar.params import PathParameter
 from litestar.response import Redirect
 
 from client.app.screen import App, Screen, delivery, done, page, read_form
+from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
 from client.views.agreements import Agreement, AgreementVersion
@@ -38,7 +39,7 @@ KIND_PAGES = {"agreement": "/agreements", "recovery_plan": "/plan", "window": "/
 
 def find(space: Space, ident: str) -> tuple[Agreement, AgreementVersion | None]:
     """The agreement (and the version, when a version's id is given) with this id."""
-    view = space.views().agreements
+    view = current_views(space).agreements
     try:
         found = view.find(ident)
     except LookupError as exc:
@@ -123,7 +124,7 @@ def history(space: Space, a: Agreement) -> list[dict[str, Any]]:
 @get("/agreements")
 async def agreements(app: App) -> Response[Any]:
     space = app.require()
-    items = [a for a in space.views().agreements.agreements if a.kind == "agreement"]
+    items = [a for a in current_views(space).agreements.agreements if a.kind == "agreement"]
     return page(
         app,
         "agreements/agreements.html",
@@ -269,7 +270,7 @@ async def _answer(app: App, ident: str, request: Request[Any, Any, Any], action:
         status = next(
             (
                 str(v.status)
-                for a in space.views().agreements.agreements
+                for a in current_views(space).agreements.agreements
                 for v in a.versions
                 if v.id == target.id
             ),

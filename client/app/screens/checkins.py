@@ -9,12 +9,17 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from client.app.screen import App, Screen, delivery, done, page, read_form
+from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
 from client.views.practice_forms import FANOS_LABELS, FANOS_PROMPTS, NOTHING_TO_ANSWER
 from client.views.present import plain_error
 from schemas.practices import CheckIn
 
 MOODS = ((1, "very low"), (2, "low"), (3, "okay"), (4, "good"), (5, "very good"))
+
+
+NEWEST = 100
+"""The newest shown on the page; the timeline lists every event."""
 
 
 @get("/checkins")
@@ -30,7 +35,7 @@ async def checkins(app: App) -> Response[Any]:
                 if getattr(c, name)
             ],
         }
-        for c in reversed(space.views().checkins)
+        for c in list(reversed(current_views(space).checkins))[:NEWEST]
     ]
     return page(
         app,

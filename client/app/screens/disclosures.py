@@ -13,6 +13,7 @@ from litestar.params import PathParameter
 from litestar.response import Redirect
 
 from client.app.screen import App, Form, Screen, delivery, done, page, read_form
+from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
 from client.views.practice_forms import (
     DISCLOSED_THANKS,
@@ -53,6 +54,10 @@ LISTS = (
 )
 
 
+NEWEST = 100
+"""The newest shown on the page; the timeline lists every event."""
+
+
 @get("/disclosures")
 async def disclosures(app: App) -> Response[Any]:
     space = app.require()
@@ -70,7 +75,7 @@ async def disclosures(app: App) -> Response[Any]:
             ],
             "mine": d.author == mine,
         }
-        for d in reversed(space.views().disclosures)
+        for d in list(reversed(current_views(space).disclosures))[:NEWEST]
     ]
     return page(
         app,
@@ -168,7 +173,7 @@ async def mark(app: App, ident: IdPath, request: Request[Any, Any, Any]) -> Redi
     form = await read_form(request)
     chosen: DisclosureMark = "need_time" if form.get("mark") == "need_time" else "seen"
     try:
-        target = next((d for d in space.views().disclosures if d.id.hex() == ident), None)
+        target = next((d for d in current_views(space).disclosures if d.id.hex() == ident), None)
         if target is None:
             raise TrellisError("That disclosure is not here.", code=ClientErrorCode.NOT_FOUND)
         await space.append(

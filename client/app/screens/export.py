@@ -13,6 +13,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from client.app.screen import App, Screen, delivery, done, page, read_form
+from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
 from client.export import build_export, choose_with_consent, render_html
 from client.export.consent import WORD_LABELS
@@ -56,7 +57,7 @@ def _declared(form_get: Any) -> ExportConsented:
 @get("/export")
 async def export_page(app: App) -> Response[Any]:
     space = app.require()
-    items = [a for a in space.views().agreements.agreements]
+    items = [a for a in current_views(space).agreements.agreements]
     return page(
         app,
         "export/export.html",
@@ -75,7 +76,7 @@ async def export(app: App, request: Request[Any, Any, Any]) -> Response[Any] | R
     form = await read_form(request)
     try:
         wanted = set(form.all("agreement"))
-        agreements = [a for a in space.views().agreements.agreements if a.id.hex() in wanted]
+        agreements = [a for a in current_views(space).agreements.agreements if a.id.hex() in wanted]
         if not agreements:
             raise TrellisError(
                 "Choose at least one agreement to export.", code=ClientErrorCode.USAGE

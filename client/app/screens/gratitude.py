@@ -8,15 +8,22 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from client.app.screen import App, Screen, delivery, done, page, read_form
+from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
 from client.views.present import plain_error
 from schemas.practices import GratitudeNoted
+
+NEWEST = 100
+"""The newest shown on the page; the timeline lists every event."""
 
 
 @get("/gratitude")
 async def gratitude(app: App) -> Response[Any]:
     space = app.require()
-    items = [(space.member_name(g.author), g) for g in reversed(space.views().gratitude)]
+    items = [
+        (space.member_name(g.author), g)
+        for g in list(reversed(current_views(space).gratitude))[:NEWEST]
+    ]
     return page(app, "gratitude/gratitude.html", current="/gratitude", items=items)
 
 

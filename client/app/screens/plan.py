@@ -12,6 +12,7 @@ from litestar.response import Redirect
 
 from client.app.screen import App, Screen, delivery, done, page, read_form
 from client.app.screens.agreements import review_date
+from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
 from client.views.agreements import Agreement, AgreementVersion
@@ -33,7 +34,7 @@ def _current_plan(space: Space, member: bytes) -> AgreementVersion | None:
     """``member``'s plan in use: one plan per writer, versioned."""
     plans = [
         a
-        for a in space.views().agreements.agreements
+        for a in current_views(space).agreements.agreements
         if a.kind == "recovery_plan"
         and a.status == "in_force"
         and a.current is not None
@@ -49,7 +50,7 @@ async def plan(app: App) -> Response[Any]:
     mine = me.member_id if me else None
     profiles = space.profiles()
     plans: list[Agreement] = [
-        a for a in space.views().agreements.agreements if a.kind == "recovery_plan"
+        a for a in current_views(space).agreements.agreements if a.kind == "recovery_plan"
     ]
     in_recovery = bool(mine and profiles.get(mine) and profiles[mine].in_recovery)
     partner_in_recovery = any(p.in_recovery for m, p in profiles.items() if m != mine)

@@ -11,8 +11,8 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from client.app.screen import App, Screen, delivery, done, page, read_form
+from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
-from client.views import Moment
 from client.views.present import calendar_date_ms, plain_error
 from schemas.practices import MilestoneMarked, SobrietyStarted
 
@@ -35,7 +35,7 @@ def _past_day(value: str, what: str) -> str:
 @get("/sobriety")
 async def sobriety(app: App) -> Response[Any]:
     space = app.require()
-    views = space.views(Moment.now())
+    views = current_views(space)
     return page(
         app,
         "sobriety/sobriety.html",

@@ -11,6 +11,7 @@ from litestar import Response, get
 from litestar.params import QueryParameter
 
 from client.app.screen import App, Screen, page
+from client.app.views_cache import current_views
 from client.core.membership_rules import Membership
 from client.views.present import event_summary, shown
 from schemas.payloads import PAYLOAD_TYPES, payload_kind
@@ -37,7 +38,7 @@ async def timeline(
     app: App, kind: Filter = "", since: Filter = "", who: Filter = "", limit: Count = TIMELINE_PAGE
 ) -> Response[Any]:
     space = app.require()
-    views = space.views()
+    views = current_views(space)
     since_ms = _since_ms(since) if since else None
     members = {m.hex(): space.member_name(m) for m in space.profiles()}
     membership = space.membership

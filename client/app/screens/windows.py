@@ -14,6 +14,7 @@ from litestar.response import Redirect
 
 from client.app.screen import App, Screen, delivery, done, page, read_form
 from client.app.screens.agreements import find
+from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
 from client.views import Moment
 from client.views.practice_forms import status_words
@@ -48,7 +49,7 @@ def _device_zone() -> str | None:
 async def windows(app: App) -> Response[Any]:
     space = app.require()
     moment = Moment.now()
-    views = space.views(moment)
+    views = current_views(space)
     items = [a for a in views.agreements.agreements if a.kind == "window"]
     upcoming = next_occurrence(
         windows_in_force(views.agreements.agreements), moment.now_ms, views.postponements
@@ -130,7 +131,7 @@ async def postpone(app: App, request: Request[Any, Any, Any]) -> Redirect:
     form = await read_form(request)
     try:
         moment = Moment.now()
-        views = space.views(moment)
+        views = current_views(space)
         agreement, _ = find(space, form.get("window"))
         current = agreement.current
         if agreement.kind != "window" or agreement.status != "in_force" or current is None:
