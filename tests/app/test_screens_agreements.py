@@ -120,7 +120,9 @@ async def test_the_plan_is_written_by_its_owner_and_read_by_the_partner(
         shown = await blake.get("/plan")
         assert "Alex's plan" in shown and "Gambling sites" in shown and "Morning run" in shown
         assert "Betting apps" not in shown  # version 2 is the one in use
-        (plan,) = [a for a in blake.space.views().agreements.agreements if a.kind == "recovery_plan"]
+        (plan,) = [
+            a for a in blake.space.views().agreements.agreements if a.kind == "recovery_plan"
+        ]
         assert plan.current is not None
         before = len(blake.space.events())
         page = await blake.send(f"/agreements/{plan.current.id.hex()}/withdraw", {})
@@ -136,7 +138,13 @@ async def test_a_time_to_talk_is_agreed_and_the_next_date_shown(
         assert "is not a time of day" in flash(page)
         page = await alex.send(
             "/windows",
-            {"weekday": "6", "time": "19:00", "duration": "45", "topic": "money", "tz": "Europe/London"},
+            {
+                "weekday": "6",
+                "time": "19:00",
+                "duration": "45",
+                "topic": "money",
+                "tz": "Europe/London",
+            },
         )
         assert "Proposed." in flash(page)
         assert "No times agreed yet." in page

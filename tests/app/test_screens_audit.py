@@ -25,9 +25,7 @@ async def test_the_timeline_filters_and_verify_reads_plainly(
         assert "for the walk" in everything or "gratitude" in everything.lower()
         only = await alex.get("/timeline?kind=check_in")
         assert "Blake" in only and "for the walk" not in only
-        blake_id = next(
-            m.hex() for m, p in alex.space.profiles().items() if p.name == "Blake"
-        )
+        blake_id = next(m.hex() for m, p in alex.space.profiles().items() if p.name == "Blake")
         by_blake = await alex.get(f"/timeline?who={blake_id}&kind=gratitude")
         assert "Nothing in the timeline matches." in by_blake
         bad = await alex.get("/timeline?since=yesterday")

@@ -49,7 +49,8 @@ async def test_a_slip_report_is_shared_and_the_partner_marks_it(
         page = await blake.send(f"/disclosures/{made.id.hex()}/mark", {"mark": "need_time"})
         assert flash(page).startswith("Noted: you need time. Nothing is expected of you")
         page = await blake.send(
-            f"/disclosures/{made.id.hex()}/mark", {"mark": "seen", "response": "Thank you for telling me"}
+            f"/disclosures/{made.id.hex()}/mark",
+            {"mark": "seen", "response": "Thank you for telling me"},
         )
         assert flash(page).startswith("Marked as seen. There is nothing more you need to do.")
         await arrives(lambda: len(alex.space.views().disclosures[0].acknowledgements) == 2)
@@ -69,7 +70,8 @@ async def test_a_checkin_says_there_is_nothing_to_answer(
         page = await alex.send("/checkins", {"feelings": ""})
         assert "needs at least one of the letters, or a mood" in flash(page)
         page = await alex.send(
-            "/checkins", {"feelings": "tired but hopeful", "sobriety": "went to a meeting", "mood": "3"}
+            "/checkins",
+            {"feelings": "tired but hopeful", "sobriety": "went to a meeting", "mood": "3"},
         )
         assert flash(page).startswith("Checked in.")
         await arrives(lambda: bool(blake.space.views().checkins))
