@@ -40,7 +40,8 @@ async def test_an_agreement_proposed_by_one_is_accepted_by_the_other(
         )
         assert flash(page).startswith("Proposed. Your partner can accept or decline it.")
         assert "Delivered." in flash(page)
-        assert "binds Alex" in page and "binds both of you" in page
+        assert "binds Alex" in page
+        assert "binds both of you" in page
         (agreement,) = alex.space.views().agreements.agreements
         assert agreement.current is not None
         version = agreement.current.id.hex()
@@ -57,7 +58,8 @@ async def test_an_agreement_proposed_by_one_is_accepted_by_the_other(
 
         await arrives(lambda: bool(blake.space.views().agreements.agreements))
         listing = await blake.get("/agreements")
-        assert "Phone honesty" in listing and "waiting for an answer" in listing
+        assert "Phone honesty" in listing
+        assert "waiting for an answer" in listing
         shown = await blake.get(f"/agreements/{agreement.id.hex()}")
         assert f"/agreements/{version}/accept" in shown
         page = await blake.send(f"/agreements/{version}/accept", {"note": "Thank you"})
@@ -65,7 +67,8 @@ async def test_an_agreement_proposed_by_one_is_accepted_by_the_other(
 
         await arrives(lambda: alex.space.views().agreements.agreements[0].status == "in_force")
         history = await alex.get(f"/agreements/{agreement.id.hex()}")
-        assert "proposed by Alex" in history and "accepted by Blake" in history
+        assert "proposed by Alex" in history
+        assert "accepted by Blake" in history
         assert "Blake: Thank you" in history
 
         # A revision, then Blake withdraws consent from the version in force.
@@ -118,7 +121,9 @@ async def test_the_plan_is_written_by_its_owner_and_read_by_the_partner(
             )
         )
         shown = await blake.get("/plan")
-        assert "Alex's plan" in shown and "Gambling sites" in shown and "Morning run" in shown
+        assert "Alex's plan" in shown
+        assert "Gambling sites" in shown
+        assert "Morning run" in shown
         assert "Betting apps" not in shown  # version 2 is the one in use
         (plan,) = [
             a for a in blake.space.views().agreements.agreements if a.kind == "recovery_plan"

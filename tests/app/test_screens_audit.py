@@ -24,14 +24,16 @@ async def test_the_timeline_filters_and_verify_reads_plainly(
         everything = await alex.get("/timeline")
         assert "for the walk" in everything or "gratitude" in everything.lower()
         only = await alex.get("/timeline?kind=check_in")
-        assert "Blake" in only and "for the walk" not in only
+        assert "Blake" in only
+        assert "for the walk" not in only
         blake_id = next(m.hex() for m, p in alex.space.profiles().items() if p.name == "Blake")
         by_blake = await alex.get(f"/timeline?who={blake_id}&kind=gratitude")
         assert "Nothing in the timeline matches." in by_blake
         bad = await alex.get("/timeline?since=yesterday")
         assert "That is not a date" in bad
         page = await alex.get("/verify")
-        assert "All good" in page and "signatures, chains, membership and agreement rules" in page
+        assert "All good" in page
+        assert "signatures, chains, membership and agreement rules" in page
 
 
 async def test_an_export_is_declared_and_downloaded(tmp_path: Path, relay: RelayProcess) -> None:
@@ -72,7 +74,8 @@ async def test_an_export_is_declared_and_downloaded(tmp_path: Path, relay: Relay
         assert answer.headers["content-disposition"].endswith('.json"')
         assert answer.headers["cache-control"] == "no-store"
         result, findings = verify_export(answer.content)
-        assert not findings and result is not None
+        assert not findings
+        assert result is not None
         assert result.title == "Agreement: Screen time"
         assert result.declaration.recipient == "Dr. Rivera"
         assert any("No phones at dinner" in str(e.payload) for e in result.revealed)
@@ -82,9 +85,11 @@ async def test_an_export_is_declared_and_downloaded(tmp_path: Path, relay: Relay
         )
         assert answer.status_code == 200
         assert answer.headers["content-type"].startswith("text/html")
-        assert "Screen time" in answer.text and "Dr. Rivera" in answer.text
+        assert "Screen time" in answer.text
+        assert "Dr. Rivera" in answer.text
         result, findings = verify_export(answer.content)
-        assert not findings and result is not None
+        assert not findings
+        assert result is not None
 
         # Blake's consent for the same recipient and purpose is saved and reaches Alex.
         page = await blake.send(

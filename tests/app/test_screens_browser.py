@@ -52,7 +52,8 @@ class _App:
             )
         deadline = time.monotonic() + 20
         while not (found := _URL.search(self.log.read_text(errors="replace"))):
-            assert self.proc.poll() is None and time.monotonic() < deadline, self.log.read_text()
+            assert self.proc.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, self.log.read_text()
             time.sleep(0.05)
         self.start_url, self.origin = found.group(1), f"http://127.0.0.1:{found.group(2)}"
 
@@ -175,7 +176,8 @@ def test_an_export_downloads_and_verifies(couple: Couple, tmp_path: Path) -> Non
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
     result, findings = verify_export(saved.read_bytes())
-    assert not findings and result is not None
+    assert not findings
+    assert result is not None
     assert result.declaration.recipient == "Dr. Rivera"
     if DOC_SCREENSHOTS:
         _doc_screenshots(couple, Path(DOC_SCREENSHOTS))
