@@ -15,6 +15,8 @@ from client.app.screens import (
     disclosures,
     export,
     gratitude,
+    intimacy,
+    intimacy_words,
     journal,
     pairing,
     plan,
@@ -40,6 +42,8 @@ SCREENS: list[Screen] = [
     checkins.SCREEN,
     sobriety.SCREEN,
     gratitude.SCREEN,
+    intimacy.SCREEN,
+    intimacy_words.SCREEN,
     timeline.SCREEN,
     export.SCREEN,
 ]
