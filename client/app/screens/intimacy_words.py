@@ -34,6 +34,7 @@ from schemas.intimacy import (
 )
 
 IdPath = Annotated[str, PathParameter(pattern="^[0-9a-f]{64}$")]
+ActionPath = Annotated[str, PathParameter(pattern="^(withdraw|read)$")]
 PAGE = "/intimacy/words"
 DETAIL = (("overview", "an overview"), ("some", "some detail"), ("full", "full detail"))
 
@@ -182,7 +183,7 @@ async def boundary_set(app: App, request: Request[Any, Any, Any]) -> Redirect:
 
 
 @post(f"{PAGE}/boundaries/{{ident:str}}/{{action:str}}")
-async def boundary_answer(app: App, ident: IdPath, action: str) -> Redirect:
+async def boundary_answer(app: App, ident: IdPath, action: ActionPath) -> Redirect:
     """``withdraw`` one's own boundary, or ``read``: mark the partner's as read."""
     space = app.require()
     try:
