@@ -31,6 +31,23 @@ from tests.integration.relay_process import REPO_ROOT, RelayProcess
 CHROMIUM = os.environ.get("TRELLIS_CHROMIUM", "/usr/bin/chromium")
 DOC_SCREENSHOTS = os.environ.get("TRELLIS_DOC_SCREENSHOTS")
 """A folder to write the README's screenshots to (docs/screenshots), or unset."""
+REVIEW_SCREENSHOTS = os.environ.get("TRELLIS_REVIEW_SCREENSHOTS")
+"""A folder for full-page pictures of every screen at both widths, to look at them."""
+EVERY_SCREEN = (
+    "/today",
+    "/agreements",
+    "/plan",
+    "/windows",
+    "/disclosures",
+    "/checkins",
+    "/sobriety",
+    "/gratitude",
+    "/intimacy",
+    "/intimacy/words",
+    "/timeline",
+    "/verify",
+    "/export",
+)
 LIVE_MS = 5_000
 IN_A_MONTH = (date.today() + timedelta(days=30)).isoformat()
 _URL = re.compile(r"^(http://127\.0\.0\.1:(\d+)/\?token=\S+)$", re.MULTILINE)
@@ -181,13 +198,20 @@ def test_an_export_downloads_and_verifies(couple: Couple, tmp_path: Path) -> Non
     assert result.declaration.recipient == "Dr. Rivera"
     if DOC_SCREENSHOTS:
         _doc_screenshots(couple, Path(DOC_SCREENSHOTS))
+    if REVIEW_SCREENSHOTS:
+        folder = Path(REVIEW_SCREENSHOTS)
+        folder.mkdir(parents=True, exist_ok=True)
+        for who, partner in (("alex", couple.alex), ("blake", couple.blake)):
+            for path in EVERY_SCREEN:
+                partner.go(path)
+                name = path.strip("/").replace("/", "-")
+                partner.page.screenshot(path=str(folder / f"{who}-{name}.png"), full_page=True)
 
 
 def _doc_screenshots(couple: Couple, folder: Path) -> None:
     """The README's pictures of the main screens, from the tests' own browser."""
     folder.mkdir(parents=True, exist_ok=True)
     alex, blake = couple.alex, couple.blake
-    alex.page.get_by_role("link", name="Check-ins").first.click()  # any page: content
     for path, name in (
         ("/today", "today"),
         ("/agreements", "agreements"),
