@@ -28,6 +28,17 @@ class _Entry:
 _cache: weakref.WeakKeyDictionary[Space, _Entry] = weakref.WeakKeyDictionary()
 
 
+def forget(space: Space) -> None:
+    """Drop the views of ``space`` (they hold decrypted text): called when the app
+    locks, so nothing read stays in the app's memory by way of this cache."""
+    _cache.pop(space, None)
+
+
+def cached(space: Space) -> bool:
+    """Whether views of ``space`` are held (for the tests of locking)."""
+    return space in _cache
+
+
 def current_views(space: Space) -> Views:
     """The views as of now, from the cache while nothing has changed this minute."""
     moment = Moment.now()

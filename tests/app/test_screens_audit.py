@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+from client.app import views_cache
 from client.export import verify_export
+from tests.app.inprocess import ORIGIN
 from tests.app.screens_helpers import arrives, flash, two_partners
 from tests.integration.relay_process import RelayProcess
 
@@ -55,20 +57,18 @@ async def test_an_export_is_declared_and_downloaded(tmp_path: Path, relay: Relay
         # Without whom it is for: refused, nothing written, no file.
         before = len(alex.space.events())
         answer = await alex.client.post(
-            "/export", data={**form, "recipient": ""}, headers={"Origin": "http://127.0.0.1:48123"}
+            "/export", data={**form, "recipient": ""}, headers={"Origin": ORIGIN}
         )
         assert answer.status_code == 303
         assert "Say who it is for." in flash(await alex.get("/export"))
         assert len(alex.space.events()) == before
         past = (date.today() - timedelta(days=1)).isoformat()
         answer = await alex.client.post(
-            "/export", data={**form, "until": past}, headers={"Origin": "http://127.0.0.1:48123"}
+            "/export", data={**form, "until": past}, headers={"Origin": ORIGIN}
         )
         assert "has passed" in flash(await alex.get("/export"))
 
-        answer = await alex.client.post(
-            "/export", data=form, headers={"Origin": "http://127.0.0.1:48123"}
-        )
+        answer = await alex.client.post("/export", data=form, headers={"Origin": ORIGIN})
         assert answer.status_code == 200
         assert answer.headers["content-disposition"].startswith("attachment;")
         assert answer.headers["content-disposition"].endswith('.json"')
@@ -81,7 +81,7 @@ async def test_an_export_is_declared_and_downloaded(tmp_path: Path, relay: Relay
         assert any("No phones at dinner" in str(e.payload) for e in result.revealed)
 
         answer = await alex.client.post(
-            "/export", data={**form, "format": "html"}, headers={"Origin": "http://127.0.0.1:48123"}
+            "/export", data={**form, "format": "html"}, headers={"Origin": ORIGIN}
         )
         assert answer.status_code == 200
         assert answer.headers["content-type"].startswith("text/html")
@@ -97,3 +97,28 @@ async def test_an_export_is_declared_and_downloaded(tmp_path: Path, relay: Relay
             {"recipient": "Dr. Rivera", "purpose": "our session", "until": IN_A_MONTH},
         )
         assert flash(page).startswith("Your consent is saved")
+
+
+async def test_locking_drops_the_folded_views(tmp_path: Path, relay: RelayProcess) -> None:
+    """The pages share one fold of the history (client/app/views_cache.py); it holds
+    decrypted text, so locking drops it with the space."""
+    async with two_partners(tmp_path, relay.url) as (alex, _blake):
+        await alex.get("/gratitude")
+        space = alex.space
+        assert views_cache.cached(space)
+        answer = await alex.client.post(
+            "/lock", data={"csrf": alex.csrf}, headers={"Origin": ORIGIN}
+        )
+        assert answer.status_code == 303
+        assert alex.state.space is None
+        assert not views_cache.cached(space)
+
+
+async def test_a_new_event_shows_at_once_despite_the_shared_fold(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    async with two_partners(tmp_path, relay.url) as (alex, blake):
+        assert "Nothing here yet." in await alex.get("/gratitude")
+        await blake.send("/gratitude", {"text": "for the tea"})
+        await arrives(lambda: bool(alex.space.views().gratitude))
+        assert "for the tea" in await alex.get("/gratitude")
