@@ -129,6 +129,9 @@ async def test_the_plan_is_written_by_its_owner_and_read_by_the_partner(
             a for a in blake.space.views().agreements.agreements if a.kind == "recovery_plan"
         ]
         assert plan.current is not None
+        plan_page = await blake.get(f"/agreements/{plan.id.hex()}")
+        assert "Retire this plan" not in plan_page  # only its writer is offered that
+        assert "Retire this plan" in await alex.get(f"/agreements/{plan.id.hex()}")
         before = len(blake.space.events())
         page = await blake.send(f"/agreements/{plan.current.id.hex()}/withdraw", {})
         assert "This recovery plan is Alex's" in flash(page)

@@ -212,7 +212,11 @@ async def show(app: App, ident: IdPath) -> Response[Any]:
         versions=history(space, agreement),
         answerable=[v for v in open_versions if v.proposer != mine],
         own_open=[v for v in open_versions if v.proposer == mine],
-        withdrawable=current if current.status in ("in_force", "expired") else None,
+        # A plan is retired only by its writer; an agreement by either partner.
+        withdrawable=current
+        if current.status in ("in_force", "expired")
+        and (agreement.kind != "recovery_plan" or current.proposer == mine)
+        else None,
         base=current,
         rows=range(max(CLAUSE_ROWS, len(current.clauses) + 1)),
         binds=BINDS,
