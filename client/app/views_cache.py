@@ -13,6 +13,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
+from client.core.verify import VerifiedEvent
 from client.space import Space
 from client.views import Moment, Views
 
@@ -26,17 +27,21 @@ class _Entry:
 
 
 _cache: weakref.WeakKeyDictionary[Space, _Entry] = weakref.WeakKeyDictionary()
+_ordered: weakref.WeakKeyDictionary[Space, tuple[int, list[VerifiedEvent]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def forget(space: Space) -> None:
     """Drop the views of ``space`` (they hold decrypted text): called when the app
     locks, so nothing read stays in the app's memory by way of this cache."""
     _cache.pop(space, None)
+    _ordered.pop(space, None)
 
 
 def cached(space: Space) -> bool:
     """Whether views of ``space`` are held (for the tests of locking)."""
-    return space in _cache
+    return space in _cache or space in _ordered
 
 
 def current_views(space: Space) -> Views:
@@ -50,3 +55,13 @@ def current_views(space: Space) -> Views:
         entry = _Entry(key, space.views(moment))
         _cache[space] = entry
     return entry.views
+
+
+def current_events(space: Space) -> list[VerifiedEvent]:
+    """Every accepted event in causal order (``Space.events``), ordered once per change:
+    the timeline filters it on every page."""
+    held = _ordered.get(space)
+    if held is None or held[0] != space.event_count:
+        held = (space.event_count, space.events())
+        _ordered[space] = held
+    return held[1]

@@ -11,7 +11,7 @@ from litestar import Response, get
 from litestar.params import QueryParameter
 
 from client.app.screen import App, Screen, page
-from client.app.views_cache import current_views
+from client.app.views_cache import current_events, current_views
 from client.core.membership_rules import Membership
 from client.views.present import event_summary, shown
 from schemas.payloads import PAYLOAD_TYPES, payload_kind
@@ -44,7 +44,7 @@ async def timeline(
     membership = space.membership
     matching = [
         e
-        for e in space.events()
+        for e in current_events(space)
         if shown(e)
         and (not kind or payload_kind(e.payload).startswith(kind))
         and (since_ms is None or e.body.recorded_at >= since_ms)
