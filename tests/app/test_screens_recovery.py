@@ -37,6 +37,10 @@ async def test_a_slip_report_is_shared_and_the_partner_marks_it(
         assert made.kind == "risk"
         assert not made.breaks_sobriety
         assert made.slip is not None
+        # A risk report alone gives no sober run to count: said plainly, not "0 days".
+        sober = await alex.get("/sobriety")
+        assert "Alex</strong>: no date to count sober days from yet." in sober
+        assert "0 sober days in all" not in sober
         assert made.slip.triggers == ["argument at work", "late night"]
 
         await arrives(lambda: bool(blake.space.views().disclosures))
