@@ -81,7 +81,7 @@ async def two_partners(tmp_path: Path, relay_url: str) -> AsyncIterator[tuple[Pa
         yield alex, blake
 
 
-async def arrives(check: Callable[[], bool], timeout_s: float = 10.0) -> None:
+async def arrives(check: Callable[[], bool], timeout_s: float = 20.0) -> None:
     """Wait until ``check`` holds: the partner's event has come over the live session."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
