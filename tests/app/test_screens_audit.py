@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from client.app import views_cache
+from client.app import screens, views_cache
 from client.export import verify_export
 from tests.app.inprocess import ORIGIN
 from tests.app.screens_helpers import arrives, flash, two_partners
@@ -122,3 +122,46 @@ async def test_a_new_event_shows_at_once_despite_the_shared_fold(
         await blake.send("/gratitude", {"text": "for the tea"})
         await arrives(lambda: bool(alex.space.views().gratitude))
         assert "for the tea" in await alex.get("/gratitude")
+
+
+PRACTICE_SCREENS = (
+    "agreements",
+    "plan",
+    "windows",
+    "disclosures",
+    "checkins",
+    "sobriety",
+    "gratitude",
+    "intimacy",
+    "intimacy_words",
+    "timeline",
+    "export",
+)
+
+
+async def test_every_practice_form_needs_the_anti_forgery_token(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    """The gate guards every state-changing route of these screens: a post without the
+    page's token, or from another origin, is refused and writes nothing."""
+    paths = []
+    for name in PRACTICE_SCREENS:
+        for handler in getattr(screens, name).SCREEN.handlers:
+            if "POST" in handler.http_methods:
+                for path in handler.paths:
+                    paths.append(
+                        path.replace("{ident:str}", "a" * 64).replace("{action:str}", "read")
+                    )
+    assert len(paths) >= 25
+    async with two_partners(tmp_path, relay.url) as (alex, _blake):
+        before = len(alex.space.events())
+        for path in paths:
+            missing = await alex.client.post(path, data={"text": "x"}, headers={"Origin": ORIGIN})
+            assert missing.status_code == 403, path
+            foreign = await alex.client.post(
+                path,
+                data={"csrf": alex.csrf, "text": "x"},
+                headers={"Origin": "http://evil.example"},
+            )
+            assert foreign.status_code == 403, path
+        assert len(alex.space.events()) == before
