@@ -5,6 +5,7 @@ postponement rules are the views' (client/views/recovery_windows.py)."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,8 +37,6 @@ def _device_zone() -> str | None:
     if isinstance(key, str) and known_zone(key):
         return key
     try:
-        import os
-
         target = os.readlink("/etc/localtime")
     except OSError:
         return None
