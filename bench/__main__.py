@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from bench import catchup, fanout, idle, ingest, pg
+from bench import app, catchup, fanout, idle, ingest, pg
 
 RESULTS_PATH = Path(__file__).with_name("results.json")
 
@@ -66,6 +66,8 @@ TARGETS = [
         True,
     ),
     Target("pg_fanout_p99_ms", "PostgreSQL fan-out p99 across 2 processes", "ms", 20, False),
+    Target("app_page_p95_ms", "local app: every main page, 10,000 events", "ms", 100, False),
+    Target("app_live_ms", "local app: partner's event to the open page", "ms", 1000, False),
 ]
 
 Runs = dict[str, list[dict[str, float]]]
@@ -84,6 +86,7 @@ def _benchmarks(workdir: Path) -> dict[str, Callable[[], dict[str, float]]]:
         "pg_ingest_single_1": lambda: pg.run_ingest(ingest.SINGLE, 1, workdir),
         "pg_ingest_single_2": lambda: pg.run_ingest(ingest.SINGLE, 2, workdir),
         "pg_fanout_100": lambda: pg.run_fanout(100, workdir),
+        "app": lambda: app.run(workdir),
     }
 
 
@@ -99,6 +102,7 @@ ORDER = [
     "pg_ingest_single_1",
     "pg_ingest_single_2",
     "pg_fanout_100",
+    "app",
 ]
 
 GROUPS = {
@@ -107,6 +111,7 @@ GROUPS = {
     "catchup": ["catchup"],
     "storage": ["catchup"],
     "idle": ["idle"],
+    "app": ["app"],
     "pg": [
         "pg_ingest_batched_1",
         "pg_ingest_batched_2",
@@ -151,6 +156,9 @@ def figures(runs: Runs) -> dict[str, float]:
     if "pg_fanout_100" in runs:
         out["pg_fanout_p50_ms"] = _median(runs, "pg_fanout_100", "p50_ms")
         out["pg_fanout_p99_ms"] = _median(runs, "pg_fanout_100", "p99_ms")
+    if "app" in runs:
+        out["app_page_p95_ms"] = _median(runs, "app", "app_page_p95_ms")
+        out["app_live_ms"] = _median(runs, "app", "app_live_ms")
     return out
 
 

@@ -24,8 +24,9 @@ from litestar.response import Redirect
 
 from client.app.security import CSRF_FIELD
 from client.app.state import AppState
+from client.app.views_cache import current_views
 from client.space import Space
-from client.views import Moment, Views
+from client.views import Views
 from client.views.present import SENT_LATER_APP, delivery_sentence, local_time
 from client.views.present_signals import partner_signal_sentence
 from client.views.recovery import active_signals
@@ -85,7 +86,7 @@ def page(
     banner: list[dict[str, Any]] = []
     me_name = None
     if space is not None:
-        views = views or space.views(Moment.now())
+        views = views or current_views(space)
         me = space.me()
         me_name = space.member_name(me.member_id) if me else None
         for s in active_signals(views.signals):

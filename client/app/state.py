@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from client.app import views_cache
 from client.app.security import Access
 from client.core.verify import VerifiedEvent
 from client.errors import TrellisError
@@ -164,6 +165,7 @@ class AppState:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if space is not None:
+            views_cache.forget(space)  # the folded views hold decrypted text
             await space.close()
         self.flashes.clear()  # a flash may quote what was written
         self.invite = None

@@ -224,6 +224,12 @@ class Space:
 
     # -- reading ------------------------------------------------------------------
 
+    @property
+    def event_count(self) -> int:
+        """How many events are accepted: it only grows, so a cache of anything folded
+        from :meth:`events` is current while this is unchanged (client/app)."""
+        return len(self._state.events)
+
     def events(self) -> list[VerifiedEvent]:
         """Every accepted event in the deterministic causal order."""
         return causal_order(self._state.events.values())

@@ -20,7 +20,7 @@ import msgspec
 
 from client.core.integrity import Finding, FindingCode, Refusal, Severity
 from client.core.relay_view import RelaySlot, RelayView, Sighting, SightingKind
-from client.store.localstore import now_ms
+from client.store.localstore import now_ms, write_lock
 from schemas.envelope import event_id_of
 from schemas.protocol import Ack
 
@@ -39,18 +39,19 @@ class IntegrityStore:
         """One transaction that a cancelled task (a watch being stopped) never leaves
         open: the BEGIN runs in SQLite's thread even if its awaiter is cancelled, so it
         is awaited to the end before rolling back."""
-        begin = asyncio.ensure_future(self._db.execute("BEGIN IMMEDIATE"))
-        try:
-            await asyncio.shield(begin)
-            yield self._db
-            await self._db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await begin
-            if self._db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    await self._db.execute("ROLLBACK")
-            raise
+        async with write_lock(self._db):  # one transaction at a time on the connection
+            begin = asyncio.ensure_future(self._db.execute("BEGIN IMMEDIATE"))
+            try:
+                await asyncio.shield(begin)
+                yield self._db
+                await self._db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await begin
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        await self._db.execute("ROLLBACK")
+                raise
 
     async def _meta(self, key: str) -> bytes | None:
         async with self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:

@@ -7,8 +7,11 @@ row, a batch of received events and the sync cursor) is one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterable
+import weakref
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -40,6 +43,24 @@ class NewEvent:
     author_seq: int
     envelope: bytes
     relay_seq: int | None
+
+
+_WRITERS: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def write_lock(db: aiosqlite.Connection) -> asyncio.Lock:
+    """The one lock of a connection's transactions. A Space is used by more than one
+    task at once in the local app (a form being saved while the sync session stores
+    the partner's events); they share one SQLite connection, where a second BEGIN
+    inside the first fails and the first one's COMMIT would take the second's writes.
+    Every transaction on the connection (here and client/store/integrity_store.py)
+    holds this lock."""
+    lock = _WRITERS.get(db)
+    if lock is None:
+        lock = _WRITERS[db] = asyncio.Lock()
+    return lock
 
 
 class LocalStore:
@@ -76,6 +97,18 @@ class LocalStore:
         """The open connection, shared with the relay record (client/store/integrity_store.py)."""
         return self._db
 
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error), one at a time."""
+        async with write_lock(self._db):
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
     # -- meta ---------------------------------------------------------------------
 
     async def get(self, key: str) -> bytes | None:
@@ -84,17 +117,12 @@ class LocalStore:
         return None if row is None else bytes(row[0])
 
     async def put(self, items: dict[str, bytes]) -> None:
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._transaction():
             await self._db.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 list(items.items()),
             )
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
 
     async def delete_meta(self, key: str) -> None:
         await self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
@@ -119,8 +147,7 @@ class LocalStore:
         rows = [
             (e.event_id, e.author, e.author_seq, e.relay_seq, e.envelope, now_ms()) for e in events
         ]
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._transaction():
             await self._db.executemany(
                 "INSERT OR IGNORE INTO events "
                 "(event_id, author, author_seq, relay_seq, envelope, received_at) "
@@ -141,15 +168,10 @@ class LocalStore:
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     list(meta.items()),
                 )
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
 
     async def mark_acknowledged(self, acks: Iterable[tuple[bytes, int]]) -> None:
         pairs = list(acks)
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._transaction():
             await self._db.executemany(
                 "UPDATE events SET relay_seq = ? WHERE event_id = ?",
                 [(seq, event_id) for event_id, seq in pairs],
@@ -157,10 +179,6 @@ class LocalStore:
             await self._db.executemany(
                 "DELETE FROM outbox WHERE event_id = ?", [(e,) for e, _ in pairs]
             )
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
 
     async def outbox(self) -> list[bytes]:
         """Unacknowledged envelopes of this device, oldest first (chain order)."""

@@ -8,7 +8,26 @@ client/app/templates/<name>/, then add one line here. Nothing else changes.
 from __future__ import annotations
 
 from client.app.screen import Screen
-from client.app.screens import access, journal, not_safe, pairing, settings, signals, today
+from client.app.screens import (
+    access,
+    agreements,
+    checkins,
+    disclosures,
+    export,
+    gratitude,
+    intimacy,
+    intimacy_words,
+    journal,
+    not_safe,
+    pairing,
+    plan,
+    settings,
+    signals,
+    sobriety,
+    timeline,
+    today,
+    windows,
+)
 
 SCREENS: list[Screen] = [
     access.SCREEN,
@@ -17,5 +36,16 @@ SCREENS: list[Screen] = [
     signals.SCREEN,
     pairing.SCREEN,
     settings.SCREEN,
+    agreements.SCREEN,
+    plan.SCREEN,
+    windows.SCREEN,
+    disclosures.SCREEN,
+    checkins.SCREEN,
+    sobriety.SCREEN,
+    gratitude.SCREEN,
+    intimacy.SCREEN,
+    intimacy_words.SCREEN,
+    timeline.SCREEN,
+    export.SCREEN,
     not_safe.SCREEN,
 ]

@@ -11,6 +11,7 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 
 from client.app.screen import App, Screen, delivery, done, page, read_form
+from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
 from client.views.present import plain_error
@@ -22,6 +23,8 @@ EntryPath = Annotated[str, PathParameter(pattern="^[0-9a-f]{64}$")]
 ShowQuery = Annotated[str, QueryParameter()]
 """``all`` shows withdrawn entries too."""
 
+NEWEST = 200
+"""Entries on the page; the timeline has every one."""
 MOODS = ((1, "very low"), (2, "low"), (3, "okay"), (4, "good"), (5, "very good"))
 
 
@@ -29,7 +32,10 @@ MOODS = ((1, "very low"), (2, "low"), (3, "okay"), (4, "good"), (5, "very good")
 async def journal(app: App, show: ShowQuery = "") -> Response[Any]:
     space = app.require()
     me = space.me()
-    items = list(reversed(space.journal(include_retracted=show == "all")))
+    # The shared fold (client/app/views_cache.py) and the newest entries only: a page
+    # must answer quickly for a home of 10,000 events (bench/app.py).
+    folded = current_views(space).journal
+    items = [i for i in reversed(folded) if show == "all" or not i.retracted][:NEWEST]
     return page(
         app,
         "journal/journal.html",

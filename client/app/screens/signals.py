@@ -11,6 +11,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from client.app.screen import App, Screen, delivery, done, page, read_form
+from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
 from client.store.localstore import now_ms
 from client.views import Moment
@@ -39,7 +40,7 @@ LEVELS = ("pause", "slow", "stop")
 async def signals_page(app: App) -> Response[Any]:
     space = app.require()
     moment = Moment.now()
-    views = space.views(moment)
+    views = current_views(space)
     me = space.me()
     mine = me.member_id if me else None
     active = [
@@ -111,7 +112,7 @@ async def clear(app: App, request: Request[Any, Any, Any]) -> Redirect:
     me = space.me()
     mine = [
         s
-        for s in active_signals(space.views().signals)
+        for s in active_signals(current_views(space).signals)
         if me is not None and s.sender == me.member_id
     ]
     wanted = form.get("signal")

@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Response, get
 
 from client.app.screen import App, Screen, page
+from client.app.views_cache import current_views
 from client.views import Moment
 from client.views.present_signals import RETURN_DUE, SIGNAL_NAMES
 from client.views.recovery import active_signals
@@ -25,7 +26,7 @@ LAST_CHECKINS = 3
 async def today(app: App) -> Response[Any]:
     space = app.require()
     moment = Moment.now()
-    views = space.views(moment)
+    views = current_views(space)
     me = space.me()
     mine = me.member_id if me else None
     waiting = agreements_waiting_for(views, mine)

@@ -38,6 +38,12 @@
   var liveUrl = body.getAttribute("data-live");
   if (!liveUrl || !window.EventSource) { return; }
   var refreshing = false;
+  // A region where someone is typing (a reply, a note) waits for the next change.
+  function typing(el) {
+    return Array.prototype.some.call(el.querySelectorAll("textarea, input"), function (f) {
+      return f === document.activeElement || f.value !== f.defaultValue;
+    });
+  }
   function refresh() {
     if (refreshing || leaving) { return; }
     refreshing = true;
@@ -52,7 +58,7 @@
         var doc = new DOMParser().parseFromString(html, "text/html");
         document.querySelectorAll("[data-live][id]").forEach(function (el) {
           var fresh = doc.getElementById(el.id);
-          if (fresh) { el.innerHTML = fresh.innerHTML; }
+          if (fresh && !typing(el)) { el.innerHTML = fresh.innerHTML; }
         });
       })
       .finally(function () { refreshing = false; });

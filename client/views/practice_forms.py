@@ -1,0 +1,132 @@
+"""The words and form checks a practice needs before it is written, for every front
+end (the command line in client/cli and the local app in client/app).
+
+The folds (client/views/*.py) and the write rules (client/views/write_rules.py) decide
+what an event means and whether it may be written; this module holds what sits in
+front of them: the status words people read, the FANOS prompts, a slip report's kind
+and circle, and the end date an export declares. The app (client/app/screens) uses
+these; client/cli keeps its own copies until its modules are split (issue #13), then
+imports them from here so there is one text of each.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from client.errors import ClientErrorCode, TrellisError
+from client.views.agreements import Agreement
+
+STATUS_WORDS = {
+    "proposed": "waiting for an answer",
+    "in_force": "in force",
+    "declined": "declined",
+    "withdrawn": "consent withdrawn",
+    "superseded": "replaced by a newer version",
+    "expired": "expired: talk about renewing it",
+}
+"""An agreement version's status in words (``trellis agreement list``)."""
+
+PLAN_STATUS_WORDS = {"in_force": "current", "withdrawn": "retired by its writer"}
+"""A recovery plan is its writer's: it is "current", never "in force" between two."""
+
+
+def status_words(a: Agreement) -> str:
+    """An agreement's status and flags, as ``trellis agreement list`` says them."""
+    flags = " (review due)" if a.review_due and a.status == "in_force" else ""
+    if a.kind == "agreement" and a.status == "in_force" and a.current and not a.current.review_on:
+        flags += " (no review date yet: agree one when you next talk)"
+    words = PLAN_STATUS_WORDS if a.kind == "recovery_plan" else {}
+    return (words.get(a.status) or STATUS_WORDS.get(a.status, a.status)) + flags
+
+
+def version_status_words(status: str) -> str:
+    return STATUS_WORDS.get(status, status)
+
+
+NOTHING_TO_ANSWER = (
+    "A check-in is to hear, not to answer: there is nothing you need to reply or fix."
+)
+FANOS_PROMPTS: tuple[tuple[str, str], ...] = (
+    ("feelings", "F, feelings: how you feel"),
+    ("affirmation", "A, affirmation: something you appreciate in your partner"),
+    ("needs", "N, needs: what you need (not necessarily met by your partner)"),
+    ("ownership", "O, ownership: something I said or did, with an apology"),
+    ("sobriety", "S, struggles and self-care (for either partner)"),
+)
+"""The FANOS letters as they are worded everywhere (docs/PROTOCOL.md §10.4)."""
+FANOS_LABELS = {
+    "feelings": "feelings",
+    "affirmation": "affirmation",
+    "needs": "needs",
+    "ownership": "ownership",
+    "sobriety": "struggles and self-care",
+}
+
+MARK_WORDS = {"seen": "seen", "need_time": "needs time"}
+SEEN_DONE = "Marked as seen. There is nothing more you need to do."
+NEED_TIME_DONE = (
+    "Noted: you need time. Nothing is expected of you until you are ready; "
+    "you can mark it seen later."
+)
+DISCLOSED_THANKS = "Thank you for your honesty."
+RISK_NOTE = "It is recorded as a risk (middle circle) and does not change your sober days."
+
+SLIP_NEEDS_CIRCLE = (
+    "Which circle was it? Inner (it ends your sober run) or middle (a risk: it is "
+    "recorded as a risk and does not change your sober days)."
+)
+RISK_NOT_INNER = "A risk is a middle-circle report. Inner-circle behaviour is a slip."
+FORMAL_NOT_HERE = (
+    "A formal disclosure happens in the therapist's office, not in the app. To mark that "
+    "it took place, add a milestone 'Formal disclosure' with its date."
+)
+DETAILS_ONLY_FOR_SLIPS = "The slip details (circle, place, ...) are for a slip, relapse or risk."
+
+
+def report_kind(kind: str, circle: str | None, has_details: bool) -> tuple[str, bool]:
+    """The kind a disclosure is written as, and whether it carries a slip report.
+
+    A middle-circle report is a risk, never a broken run; a slip names its circle; a
+    formal disclosure is not written here. Raises :class:`TrellisError` (``usage``)."""
+    if kind == "formal_disclosure":
+        raise TrellisError(FORMAL_NOT_HERE, code=ClientErrorCode.USAGE)
+    if kind == "slip" and circle is None:
+        raise TrellisError(SLIP_NEEDS_CIRCLE, code=ClientErrorCode.USAGE)
+    if kind == "risk" and circle == "inner":
+        raise TrellisError(RISK_NOT_INNER, code=ClientErrorCode.USAGE)
+    if kind in ("slip", "relapse") or (kind == "risk" and has_details):
+        return ("risk" if circle == "middle" else kind), True
+    if has_details:
+        raise TrellisError(DETAILS_ONLY_FOR_SLIPS, code=ClientErrorCode.USAGE)
+    return kind, False
+
+
+MAX_CONSENT_DAYS = 366
+"""An export, and a consent to one, ends within a year: shared means permanent, so the
+permission to share should not be."""
+
+
+def consent_until_ms(value: str, today: date) -> int:
+    """The end of the given calendar day in this computer's time zone, as ms: the last
+    moment an export (or a consent to one) may be used. Raises ``usage`` when the day
+    is not a date, has passed, or is more than a year away."""
+    if not value.strip():
+        raise TrellisError("Say until when (for example 2027-01-31).", code=ClientErrorCode.USAGE)
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise TrellisError(
+            f"'{value}' is not a date; use a form like 2027-01-31.", code=ClientErrorCode.USAGE
+        ) from None
+    if day < today:
+        raise TrellisError(
+            f"{day.isoformat()} has passed; choose today or a later date.",
+            code=ClientErrorCode.USAGE,
+        )
+    if day > today + timedelta(days=MAX_CONSENT_DAYS):
+        raise TrellisError(
+            "Choose a date within a year; you can give a new one later.",
+            code=ClientErrorCode.USAGE,
+        )
+    end = datetime.combine(day + timedelta(days=1), time()).astimezone()
+    return int(end.timestamp() * 1000) - 1
