@@ -1,6 +1,6 @@
 """``trellis``'s entry point, kept light: ``trellis --help`` answers from a table.
 
-The commands (client/cli/main.py and one module per command group) import the whole library:
+The commands (client/cli/parser.py and one module per command group) import the whole library:
 websockets, SQLite, libsodium, asyncio. That took about a second before the first line of
 help appeared. So this module imports only argparse; it prints the top-level help from
 :data:`COMMANDS` and loads the commands only when one runs. A test checks that this help
@@ -93,7 +93,7 @@ ALIASES: dict[str, tuple[str, ...]] = {"seen": ("acknowledge",)}
 
 
 def help_parser() -> argparse.ArgumentParser:
-    """The top level of the full parser (client/cli/main.py build_parser), without commands."""
+    """The top level of the full parser (client/cli/parser.py build_parser), without commands."""
     parser = argparse.ArgumentParser(
         prog="trellis",
         description=DESCRIPTION,
@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except PackageNotFoundError:  # run from a source tree that was never installed
             print("trellis (version unknown: not installed)")
         return 0
-    from client.cli.main import main as run  # the full command line, loaded only to run one
+    from client.cli.parser import main as run  # the full command line, loaded only to run one
 
     return run(args)
 

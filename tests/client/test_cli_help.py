@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from client.cli import main as light_main
-from client.cli.main import build_parser
+from client.cli.parser import build_parser
 
 
 def undocumented(parser: argparse.ArgumentParser, path: str = "trellis") -> Iterator[str]:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from client.cli import help_parser
-from client.cli.main import build_parser
+from client.cli.parser import build_parser
 
 PROBE = (
     "import sys\n"

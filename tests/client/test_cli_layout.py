@@ -1,5 +1,5 @@
 """Issue #12 for the command line: one module per command group, none over ~400 lines,
-and every group registered (client/cli/main.py GROUPS)."""
+and every group registered (client/cli/parser.py GROUPS)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 import client.cli
-from client.cli.main import GROUPS
+from client.cli.parser import GROUPS
 
 CLI = Path(client.cli.__file__).parent
 MAX_LINES = 400

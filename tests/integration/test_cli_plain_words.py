@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from client.cli.main import build_parser
-from client.cli.main import main as trellis_main
+from client.cli.parser import build_parser
+from client.cli.parser import main as trellis_main
 from tests.integration.cli import FOR_THERAPIST, TRELLIS, pair_homes, run, trellis_env
 from tests.integration.relay_process import RelayProcess
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from client.cli.main import main
+from client.cli.parser import main
 from client.views.present import iso_utc, local_time
 from schemas.payloads import EventBody, JournalEntry
 from tests.client.builders import Built, Writer, entry, paired

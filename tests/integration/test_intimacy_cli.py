@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from client.cli.main import build_parser
+from client.cli.parser import build_parser
 from client.cli.private import NOT_SAFE_POINTER
 from tests.integration.cli import FOR_THERAPIST, pair_homes, run
 from tests.integration.relay_process import RelayProcess

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from client.cli.main import main
+from client.cli.parser import main
 from client.errors import TrellisError
 from client.space import Space
 from schemas.payloads import JournalAmended, JournalRetracted

@@ -17,6 +17,7 @@ from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
 from client.export import build_export, choose_with_consent, render_html
 from client.export.consent import WORD_LABELS
+from client.space import Space
 from client.views import Moment
 from client.views.practice_forms import consent_until_ms, status_words
 from client.views.present import plain_error
@@ -75,19 +76,9 @@ async def export(app: App, request: Request[Any, Any, Any]) -> Response[Any] | R
     space = app.require()
     form = await read_form(request)
     try:
-        wanted = set(form.all("agreement"))
-        agreements = [a for a in current_views(space).agreements.agreements if a.id.hex() in wanted]
-        if not agreements:
-            raise TrellisError(
-                "Choose at least one agreement to export.", code=ClientErrorCode.USAGE
-            )
+        chosen, title = _chosen(space, set(form.all("agreement")))
         fmt = "json" if form.get("format") == "json" else "html"
         declaration = _declared(form.get)
-        chosen: set[EventId] = {eid for a in agreements for eid in a.event_ids}
-        chosen |= {
-            e.event_id for e in space.events() if isinstance(e.payload, SpaceCreated | MemberJoined)
-        }
-        title = f"Agreement: {agreements[0].title}" if len(agreements) == 1 else "Agreements"
         created_at_ms = Moment.now().now_ms
         kept, left_out = choose_with_consent(
             space_id=space.space_id,
@@ -122,6 +113,24 @@ async def export(app: App, request: Request[Any, Any, Any]) -> Response[Any] | R
             "partner has not consented to share their own words with this recipient for this "
             "purpose. They can, on their Export page."
         )
+    return _download(document, fmt)
+
+
+def _chosen(space: Space, wanted: set[str]) -> tuple[set[EventId], str]:
+    """The ticked agreements' events with the space's membership, and the title."""
+    agreements = [a for a in current_views(space).agreements.agreements if a.id.hex() in wanted]
+    if not agreements:
+        raise TrellisError("Choose at least one agreement to export.", code=ClientErrorCode.USAGE)
+    chosen: set[EventId] = {eid for a in agreements for eid in a.event_ids}
+    chosen |= {
+        e.event_id for e in space.events() if isinstance(e.payload, SpaceCreated | MemberJoined)
+    }
+    title = f"Agreement: {agreements[0].title}" if len(agreements) == 1 else "Agreements"
+    return chosen, title
+
+
+def _download(document: bytes, fmt: str) -> Response[Any]:
+    """The export as a file to save, never shown in the page."""
     day = datetime.now().astimezone().date().isoformat()
     body = render_html(document).encode("utf-8") if fmt == "html" else document
     return Response(
