@@ -35,10 +35,10 @@ A one-event push is the common case of a device writing as its person uses it (a
 whole of the single-event ingest benchmark). Handing its one signature to a worker and
 back costs the loop about what the verification itself costs (a thread-pool submit, a
 future, a task, a wake-up through the loop's self-pipe, and the GIL changing hands
-twice), so the hop bought nothing but CPU. Measured in one run on the 2-core machine
-(the bench's single-event ingest, relay CPU per acknowledged event, medians of four
-alternating runs each): 243 µs with the hand-off, 204 µs verifying inline. The loop is blocked for one verification
-(~41-64 µs), as long as it takes to decode a few frames. Larger pushes still go to the
+twice), so the hop bought nothing but CPU. Measured on the 2-core machine (the
+bench's single-event ingest, relay CPU per acknowledged event, medians of four
+alternating runs each): 243 µs with the hand-off, 204 µs verifying inline. The loop is
+blocked for one verification (~41-64 µs), as long as it takes to decode a few frames. Larger pushes still go to the
 workers, batched across connections."""
 
 _Request = tuple[list[Item], "asyncio.Future[list[bool]]"]
