@@ -38,8 +38,8 @@ future, a task, a wake-up through the loop's self-pipe, and the GIL changing han
 twice), so the hop bought nothing but CPU. Measured on the 2-core machine (the
 bench's single-event ingest, relay CPU per acknowledged event, medians of four
 alternating runs each): 243 µs with the hand-off, 204 µs verifying inline. The loop is
-blocked for one verification (~41-64 µs), as long as it takes to decode a few frames. Larger pushes still go to the
-workers, batched across connections."""
+blocked for one verification (~41-64 µs), as long as it takes to decode a few frames.
+Larger pushes still go to the workers, batched across connections."""
 
 _Request = tuple[list[Item], "asyncio.Future[list[bool]]"]
 
