@@ -53,9 +53,10 @@ def _fill(db: Path) -> Filled:
         raise RuntimeError(f"the relay left {leftovers} behind after a clean stop")
     a = next(c for c in pushed.chains if c.signing_seed == pair.a.signing_seed)
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        events, envelope_bytes = conn.execute(
-            "SELECT count(*), sum(length(envelope)) FROM events"
-        ).fetchone()
+        # Bytes of the envelopes as pushed (spaces.bytes): the relay keeps them without
+        # the 54 bytes of space id and author it can put back (server/store.py).
+        (events,) = conn.execute("SELECT count(*) FROM events").fetchone()
+        (envelope_bytes,) = conn.execute("SELECT sum(bytes) FROM spaces").fetchone()
     if events != len(pair.history) + pushed.acked:
         raise RuntimeError(f"the relay holds {events} events, expected more")
     return Filled(pair, a, int(events), int(envelope_bytes), db.stat().st_size)

@@ -105,6 +105,33 @@ def signed_bytes(env: Envelope) -> bytes:
     return _encoder.encode((*header_tuple(env), env.ciphertext))
 
 
+_SIGNED_START = b"\x9a"
+"""A msgpack array of ten: the signed fields (the envelope's eleven minus the signature)."""
+_V2_START = b"\x9b\x02\xc4\x10"
+_AUTHOR_TAG = b"\xc4\x20"
+_SIGNATURE_TAG = b"\xc4\x40"
+
+
+def signature_parts(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """(author, signed bytes, signature) cut straight out of a version 2 envelope's
+    bytes, without decoding it; None when the bytes do not have that shape.
+
+    For a canonical envelope this is exactly ``(env.author, signed_bytes(env),
+    env.signature)``: the signed bytes are the same ten encoded fields under a ten-array
+    header, and the signature is the last field, a 64-byte ``bin``. For any other bytes
+    of that shape it is a guess that can only make a signature fail: whoever uses it
+    must still decode the envelope strictly before trusting anything in it (admission
+    does, and refuses what is not canonical)."""
+    if (
+        len(data) < 54 + 2 + SIGNATURE_BYTES
+        or data[:4] != _V2_START
+        or data[20:22] != _AUTHOR_TAG
+        or data[-SIGNATURE_BYTES - 2 : -SIGNATURE_BYTES] != _SIGNATURE_TAG
+    ):
+        return None
+    return data[22:54], _SIGNED_START + data[1 : -SIGNATURE_BYTES - 2], data[-SIGNATURE_BYTES:]
+
+
 def key_commitment_of(content_key: bytes) -> bytes:
     """BLAKE2b-256 keyed with the content key, personalised with ``trellis-kcommit``, over
     the empty message (docs/PROTOCOL.md §4.7).

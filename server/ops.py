@@ -28,6 +28,7 @@ from typing import Any
 from schemas.envelope import EnvelopeFormatError, decode_envelope, event_id_of, signed_bytes
 from server._migrations import migrations
 from server.ingest import signature_valid
+from server.store import COMMON_PREFIX_BYTES, COMPACT_POSTGRES, COMPACT_SQLITE, full_envelope
 
 BACKUP_FILE_MODE = 0o600
 MAX_PROBLEMS_SHOWN = 50
@@ -181,11 +182,25 @@ def _check_schema(db: sqlite3.Connection, report: CheckReport) -> None:
         )
 
 
-SPACES_SUMMARY = (
+_SPACES_SUMMARY = (
     "SELECT s.space_id, s.head, s.bytes, COUNT(e.seq), COALESCE(MAX(e.seq), 0), "
-    "COALESCE(MIN(e.seq), 1), COALESCE(SUM(LENGTH(e.envelope)), 0) "
+    "COALESCE(MIN(e.seq), 1), COALESCE(SUM(LENGTH(e.envelope) + CASE WHEN <compact> "
+    "THEN <prefix> ELSE 0 END), 0) "
     "FROM spaces s LEFT JOIN events e ON e.space = s.id GROUP BY s.id"
 )
+"""Each space's head, byte count, events and the bytes of their envelopes as pushed;
+``<compact>`` is the SQL test for an envelope kept without its common prefix of
+``<prefix>`` bytes (store.py, stored_form)."""
+
+
+def spaces_summary(compact: str) -> str:
+    return _SPACES_SUMMARY.replace("<compact>", compact).replace(
+        "<prefix>", str(COMMON_PREFIX_BYTES)
+    )
+
+
+SPACES_SUMMARY = spaces_summary(COMPACT_SQLITE)
+SPACES_SUMMARY_POSTGRES = spaces_summary(COMPACT_POSTGRES)
 
 
 def _check_spaces(db: sqlite3.Connection, report: CheckReport) -> None:
@@ -243,7 +258,8 @@ def check_event_rows(
     envelope shows as a broken signature, chain or canonical form. Returns where it
     stopped, to go on with the next chunk of rows from there."""
     for space_id, seq, author, author_seq, envelope in rows:
-        space, author, raw = bytes(space_id), bytes(author), bytes(envelope)
+        space, author = bytes(space_id), bytes(author)
+        raw = full_envelope(bytes(envelope), space, author)
         event_id = event_id_of(raw)
         where = f"space {space[:4].hex()} seq {seq}"
         try:

@@ -25,7 +25,7 @@ import asyncpg
 from server.ops import (
     EVENTS_IN_CHAIN_ORDER,
     INVITES_OF_NO_DEVICE,
-    SPACES_SUMMARY,
+    SPACES_SUMMARY_POSTGRES,
     ChainPlace,
     CheckReport,
     OpsError,
@@ -69,7 +69,7 @@ async def _check(url: str, signatures: bool) -> CheckReport:
                     "start the matching relay version first"
                 )
                 return report
-            check_space_rows([tuple(r) for r in await conn.fetch(SPACES_SUMMARY)], report)
+            check_space_rows([tuple(r) for r in await conn.fetch(SPACES_SUMMARY_POSTGRES)], report)
             # One pass over every event, in chain order, a chunk at a time; the checker
             # keeps its place between chunks.
             place: ChainPlace | None = None

@@ -60,6 +60,9 @@ from server.store import (
     SpaceSnapshot,
     StaleSpace,
     StoredPosition,
+    full_envelope,
+    full_size,
+    stored_form,
 )
 
 EVENTS_CHANNEL = "trellis_events"
@@ -267,10 +270,12 @@ class PgStore:
         self, space_id: SpaceId, after: int, limit: int, max_bytes: int
     ) -> EventPage:
         # One statement, one snapshot: the head is from the same snapshot as the rows.
+        # Envelopes are kept without their space id and author (store.py, stored_form).
         rows = await self.pool.fetch(
-            "SELECT s.head, e.seq, e.envelope FROM spaces s LEFT JOIN LATERAL ("
-            "SELECT seq, envelope FROM events WHERE space = s.id AND seq > $2 "
-            "ORDER BY seq LIMIT $3) e ON TRUE WHERE s.space_id = $1 ORDER BY e.seq",
+            "SELECT s.head, e.seq, e.envelope, d.device_id FROM spaces s LEFT JOIN LATERAL ("
+            "SELECT seq, author, envelope FROM events WHERE space = s.id AND seq > $2 "
+            "ORDER BY seq LIMIT $3) e ON TRUE LEFT JOIN devices d ON d.id = e.author "
+            "WHERE s.space_id = $1 ORDER BY e.seq",
             space_id,
             after,
             limit + 1,
@@ -279,27 +284,31 @@ class PgStore:
         total_bytes = 0
         more = False
         head = 0 if not rows else int(rows[0][0])
-        for _, seq, envelope in rows:
+        for _, seq, stored, author in rows:
             if seq is None:
                 break
-            size = len(envelope)
+            size = full_size(stored)
             if len(events) == limit or (events and total_bytes + size > max_bytes):
                 more = True
                 break
-            events.append(EventRow(int(seq), bytes(envelope)))
+            events.append(EventRow(int(seq), full_envelope(bytes(stored), space_id, bytes(author))))
             total_bytes += size
         return EventPage(events, more, head)
 
     async def events_between(self, space_id: SpaceId, first: int, last: int) -> list[EventRow]:
         """Committed events ``first..last`` of a space (for live fan-out)."""
         rows = await self.pool.fetch(
-            "SELECT e.seq, e.envelope FROM events e JOIN spaces s ON s.id = e.space "
+            "SELECT e.seq, e.envelope, d.device_id FROM events e JOIN spaces s ON s.id = e.space "
+            "JOIN devices d ON d.id = e.author "
             "WHERE s.space_id = $1 AND e.seq BETWEEN $2 AND $3 ORDER BY e.seq",
             space_id,
             first,
             last,
         )
-        return [EventRow(int(seq), bytes(envelope)) for seq, envelope in rows]
+        return [
+            EventRow(int(seq), full_envelope(bytes(stored), space_id, bytes(author)))
+            for seq, stored, author in rows
+        ]
 
     async def get_invite(self, invite_id: InviteId) -> InviteRecord | None:
         row = await self.pool.fetchrow(
@@ -371,9 +380,9 @@ class PgStore:
                 "WHERE author = d.id ORDER BY author_seq DESC LIMIT 1) e WHERE d.space = $1",
                 space,
             ):
-                chains[DeviceId(bytes(device_id))] = ChainHead(
-                    int(author_seq), event_id_of(bytes(envelope))
-                )
+                author = DeviceId(bytes(device_id))
+                envelope = full_envelope(bytes(envelope), space_id, author)
+                chains[author] = ChainHead(int(author_seq), event_id_of(envelope))
         self._epochs[space_id] = int(row[3])
         return SpaceSnapshot(int(row[1]), devices, chains, int(row[2]))
 
@@ -396,8 +405,9 @@ class PgStore:
                     min(seqs),
                     max(seqs),
                 ):
+                    envelope = full_envelope(bytes(envelope), space_id, author)
                     found[(author, int(author_seq))] = StoredPosition(
-                        event_id_of(bytes(envelope)), int(seq)
+                        event_id_of(envelope), int(seq)
                     )
         return found
 
@@ -441,7 +451,7 @@ class PgStore:
                 [r.seq for r in rows],
                 [r.author for r in rows],
                 [r.author_seq for r in rows],
-                [r.envelope for r in rows],
+                [stored_form(r.envelope, r.space_id, r.author) for r in rows],
                 [r.received_at_ms for r in rows],
             )
             if inserted != f"INSERT 0 {len(rows)}":
@@ -499,7 +509,7 @@ class PgStore:
                 genesis.seq,
                 author,
                 genesis.author_seq,
-                genesis.envelope,
+                stored_form(genesis.envelope, genesis.space_id, genesis.author),
                 genesis.received_at_ms,
             )
         self._epochs[genesis.space_id] = 0

@@ -46,6 +46,9 @@ from server.store import (
     RevokeOutcome,
     SpaceSnapshot,
     StoredPosition,
+    full_envelope,
+    full_size,
+    stored_form,
 )
 
 _T = TypeVar("_T")
@@ -190,9 +193,15 @@ class SqliteStore:
                 ) as cursor:
                     row = await cursor.fetchone()
                 space, head = (None, 0) if row is None else (int(row[0]), int(row[1]))
+                # Envelopes are kept without their space id and author (store.py,
+                # stored_form): a space has a handful of devices to put back.
+                async with db.execute(
+                    "SELECT id, device_id FROM devices WHERE space = ?", (space,)
+                ) as cursor:
+                    authors = {int(key): bytes(device) for key, device in await cursor.fetchall()}
                 # limit + 1 rows tell whether more remain (etebase's stoken handler).
                 async with db.execute(
-                    "SELECT seq, envelope FROM events WHERE space = ? AND seq > ? "
+                    "SELECT seq, author, envelope FROM events WHERE space = ? AND seq > ? "
                     "ORDER BY seq LIMIT ?",
                     (space, after, limit + 1),
                 ) as cursor:
@@ -200,12 +209,13 @@ class SqliteStore:
                         chunk = await cursor.fetchmany(_FETCH_CHUNK_ROWS)
                         if not chunk:
                             break
-                        for seq, envelope in chunk:
-                            size = len(envelope)
+                        for seq, author, stored in chunk:
+                            size = full_size(stored)
                             if len(events) == limit or (events and total_bytes + size > max_bytes):
                                 more = True
                                 break
-                            events.append(EventRow(int(seq), bytes(envelope)))
+                            envelope = full_envelope(stored, space_id, authors[author])
+                            events.append(EventRow(int(seq), envelope))
                             total_bytes += size
             finally:
                 await rollback_quietly(db)
@@ -288,7 +298,8 @@ class SqliteStore:
             ) as cur:
                 top = await cur.fetchone()
             if top is not None:
-                chains[device_id] = ChainHead(int(top[0]), event_id_of(bytes(top[1])))
+                envelope = full_envelope(bytes(top[1]), space_id, device_id)
+                chains[device_id] = ChainHead(int(top[0]), event_id_of(envelope))
         return SpaceSnapshot(head, devices, chains, stored_bytes)
 
     async def find_positions(
@@ -310,9 +321,10 @@ class SqliteStore:
                 "WHERE d.space = ? AND d.device_id = ? AND e.author_seq BETWEEN ? AND ?",
                 (space, author, min(seqs), max(seqs)),
             ) as cur:
-                for author_seq, envelope, seq in await cur.fetchall():
+                for author_seq, stored, seq in await cur.fetchall():
+                    envelope = full_envelope(bytes(stored), space_id, author)
                     found[(author, int(author_seq))] = StoredPosition(
-                        event_id_of(bytes(envelope)), int(seq)
+                        event_id_of(envelope), int(seq)
                     )
         return found
 
@@ -329,7 +341,8 @@ class SqliteStore:
                 if space is None:
                     raise LookupError("events for a space the relay does not hold")
                 author = await self._device_key(db, space, r.author)
-                values.append((space, r.seq, author, r.author_seq, r.envelope, r.received_at_ms))
+                kept = stored_form(r.envelope, r.space_id, r.author)
+                values.append((space, r.seq, author, r.author_seq, kept, r.received_at_ms))
             await db.executemany(
                 "INSERT INTO events (space, seq, author, author_seq, envelope, received_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -372,7 +385,7 @@ class SqliteStore:
                     genesis.seq,
                     author,
                     genesis.author_seq,
-                    genesis.envelope,
+                    stored_form(genesis.envelope, genesis.space_id, genesis.author),
                     genesis.received_at_ms,
                 ),
             )

@@ -84,6 +84,68 @@ class NewEvent:
     received_at_ms: int
 
 
+# --- the stored form of an envelope ----------------------------------------------------
+#
+# Every canonical envelope (schemas/envelope.py, version 2) begins with the same 54
+# bytes apart from two ids the row itself names: 9b (an array of 11), 02 (the version),
+# c4 10 and the 16-byte space id, c4 20 and the 32-byte author. The stores keep the
+# envelope without them and put them back from the row's space and author when they
+# read it: 54 of ~1,460 bytes per 1 KiB entry (docs/OPERATIONS.md §15.4). What is kept
+# then begins with the author seq, a msgpack positive integer (first byte below 0x80 or
+# cc..cf), never with an array header (0x9_), so a whole envelope kept as it came (rows
+# written before, or any envelope whose first bytes are not exactly these) still reads
+# back as itself. Both forms are byte-exact: the event id is the hash of the envelope
+# read back, so any change would show in every client's verification and in
+# ``trellis-relay check``.
+
+_ENVELOPE_START = b"\x9b\x02\xc4\x10"
+_AUTHOR_START = b"\xc4\x20"
+COMMON_PREFIX_BYTES = 54
+"""Bytes of a version 2 envelope that the stores leave out and rebuild."""
+COMPACT_SQLITE = (
+    "(substr(e.envelope, 1, 1) < x'80' OR substr(e.envelope, 1, 1) BETWEEN x'cc' AND x'cf')"
+)
+"""SQLite: whether the row ``e`` keeps its envelope without the common prefix."""
+COMPACT_POSTGRES = "(get_byte(e.envelope, 0) < 128 OR get_byte(e.envelope, 0) BETWEEN 204 AND 207)"
+"""PostgreSQL: the same test as ``COMPACT_SQLITE``."""
+
+
+def is_compact(stored: bytes) -> bool:
+    """Whether ``stored`` is an envelope kept without its common prefix."""
+    return bool(stored) and (stored[0] < 0x80 or 0xCC <= stored[0] <= 0xCF)
+
+
+def stored_form(envelope: bytes, space_id: bytes, author: bytes) -> bytes:
+    """What a store keeps of a canonical envelope of ``space_id`` written by ``author``:
+    without the common prefix when ``full_envelope`` rebuilds exactly these bytes, else
+    the envelope itself."""
+    if (
+        envelope[:4] == _ENVELOPE_START
+        and envelope[4:20] == space_id
+        and envelope[20:22] == _AUTHOR_START
+        and envelope[22:54] == author
+        and is_compact(envelope[COMMON_PREFIX_BYTES:])
+    ):
+        return envelope[COMMON_PREFIX_BYTES:]
+    if is_compact(envelope):
+        # Not an envelope at all (every one begins with an array header): kept as it
+        # is, it would read back as something else. The relay never stores such bytes.
+        raise ValueError("only msgpack envelopes can be stored")
+    return envelope
+
+
+def full_envelope(stored: bytes, space_id: bytes, author: bytes) -> bytes:
+    """The envelope as it was pushed, from what the store kept (``stored_form``)."""
+    if not is_compact(stored):
+        return stored
+    return b"".join((_ENVELOPE_START, space_id, _AUTHOR_START, author, stored))
+
+
+def full_size(stored: bytes) -> int:
+    """Length of ``full_envelope(stored, ...)`` without building it."""
+    return len(stored) + COMMON_PREFIX_BYTES if is_compact(stored) else len(stored)
+
+
 @dataclass(frozen=True, slots=True)
 class EventRow:
     seq: int

@@ -9,8 +9,10 @@ their own connection.
 Two tasks per connection:
 
 * the handler coroutine reads frames in order and performs actions; a push is queued
-  to the writer synchronously (so pushes keep their order) and its ack awaited in a
-  small task, so several pushes can be in flight (up to ``max_inflight_pushes``;
+  to the writer synchronously (so pushes keep their order) once its signatures
+  verified (a one-event push on the loop, at once, its ack coming back through a
+  callback; larger ones on worker threads, in a small task that awaits verification
+  and ack), so several pushes can be in flight (up to ``max_inflight_pushes``;
   beyond that the reader stops reading until an ack comes back);
 * the sender drains the Outbox onto the socket, ending with the close frame.
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 from enum import Enum
 
@@ -110,6 +113,8 @@ class _Connection:
         self._outbox = Outbox(settings.send_queue_bytes)
         self._inflight = asyncio.Semaphore(settings.max_inflight_pushes)
         self._push_waits: set[asyncio.Task[None]] = set()
+        self._push_acks: set[asyncio.Future[PushResult]] = set()
+        """Writer futures of pushes verified inline (``_write_now``), awaiting their ack."""
         self._last_handed: asyncio.Future[None] | None = None
         """Set once this connection's latest push went to the writer (or was refused)."""
         self._subscribed: SpaceId | None = None
@@ -226,6 +231,8 @@ class _Connection:
             self._unsubscribe()
             for task in list(self._push_waits):
                 task.cancel()
+            for ack in list(self._push_acks):
+                ack.cancel()
             if self._outbox.closed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(sender), CLOSE_FLUSH_TIMEOUT_S)
@@ -270,6 +277,8 @@ class _Connection:
                 # Pushes the writer already holds commit and are acknowledged first.
                 if self._push_waits:
                     await asyncio.gather(*self._push_waits, return_exceptions=True)
+                if self._push_acks:
+                    await asyncio.wait(list(self._push_acks))
                 self._apply(self._session.fail(ErrorCode.SHUTTING_DOWN))
         return True
 
@@ -421,10 +430,20 @@ class _Connection:
     async def _submit(self, space_id: SpaceId, req: int, envelopes: list[CheckedEnvelope]) -> None:
         # Backpressure: with max_inflight_pushes unacknowledged, stop reading frames.
         await self._inflight.acquire()
+        items = signature_items(envelopes)
+        previous = self._last_handed
+        if previous is None or previous.done():
+            # Nothing of this connection is still on its way to the writer, so a small
+            # push verified right here may go straight to it and keep its place.
+            results = self._relay.verifier.verify_inline(items)
+            if results is not None:
+                self._last_handed = None
+                self._write_now(space_id, req, envelopes, first_bad_signature(results))
+                return
         # Verification starts now, beside the loop (server/verification.py); the writer
         # gets this push only after it verified AND after the previous push of this
         # connection went to the writer, so pushes keep their order.
-        verified = asyncio.ensure_future(self._relay.verifier.verify(signature_items(envelopes)))
+        verified = asyncio.ensure_future(self._relay.verifier.verify(items))
         handed: asyncio.Future[None] = self._loop.create_future()
         previous, self._last_handed = self._last_handed, handed
         task = asyncio.create_task(
@@ -460,6 +479,42 @@ class _Connection:
         finally:
             self._inflight.release()
         self._finish_push(req, outcome)
+
+    def _write_now(
+        self,
+        space_id: SpaceId,
+        req: int,
+        envelopes: list[CheckedEnvelope],
+        rejection: Rejection | None,
+    ) -> None:
+        """Hand a push verified on the loop to the writer at once; its ack comes back
+        through a callback, with no task of its own (the cheap path for small pushes)."""
+        if rejection is not None:
+            self._inflight.release()
+            self._finish_push(req, rejection)
+            return
+        try:
+            ack = self._relay.writer.submit(space_id, envelopes, self)
+        except RelayError as exc:
+            self._inflight.release()
+            self._finish_push(req, exc)
+            return
+        self._push_acks.add(ack)
+        ack.add_done_callback(functools.partial(self._acked, req))
+
+    def _acked(self, req: int, ack: asyncio.Future[PushResult]) -> None:
+        self._push_acks.discard(ack)
+        self._inflight.release()
+        if ack.cancelled():
+            return  # the connection ended first
+        error = ack.exception()
+        if error is None:
+            self._finish_push(req, ack.result())
+        elif isinstance(error, RelayError):
+            self._finish_push(req, error)
+        else:
+            logger.error("a push failed unexpectedly: %s", type(error).__name__)
+            self._finish_push(req, RelayError(ErrorCode.INTERNAL_ERROR))
 
     def _finish_push(self, req: int, outcome: PushResult | RelayError | Rejection) -> None:
         actions = self._session.push_finished(req, outcome)

@@ -208,7 +208,7 @@ class Writer:
         try:
             holding = getattr(self._store, "holding", None)
             try:
-                await self._decide_and_commit(jobs, recheck_refusals=holding is not None)
+                answer = await self._decide_and_commit(jobs, recheck_refusals=holding is not None)
             except StaleSpace as stale:
                 # Another relay process wrote to one of these spaces since this view was
                 # loaded (pg_store.py). Nothing was written or answered, but deciding
@@ -219,7 +219,11 @@ class Writer:
                 if holding is None:
                     raise
                 async with holding({job.space_id for job in jobs}):
-                    await self._decide_and_commit(jobs, recheck_refusals=False)
+                    answer = await self._decide_and_commit(jobs, recheck_refusals=False)
+                # The held transaction committed on leaving the block, not before: only
+                # now may anyone hear of these events (issue #15: a reader on another
+                # process was told of seq N by an ack and then did not find it).
+            answer()
         except Exception:
             # A database error (or a bug) while deciding or committing: nothing of this
             # group was committed, so fail it all and rebuild the views from disk.
@@ -233,8 +237,15 @@ class Writer:
 
     async def _decide_and_commit(
         self, jobs: list[_PushJob], *, recheck_refusals: bool = False
-    ) -> None:
-        """Decide every push, commit the accepted ones, answer all.
+    ) -> Callable[[], None]:
+        """Decide every push and write the accepted ones; returns what answers them all
+        (acks, refusals, live fan-out), which the caller runs once the write committed.
+
+        On SQLite ``append_events`` commits before it returns. On PostgreSQL, after a
+        StaleSpace, the caller holds the spaces locked in one transaction around this
+        call (``holding``) and that transaction commits only when the caller leaves it:
+        answering in here would acknowledge events no other connection can read yet,
+        and that a failing COMMIT could still lose.
 
         ``recheck_refusals``: with a store that several relay processes share, a view
         may lag behind what another process stored (a device that moved to this
@@ -293,13 +304,17 @@ class Writer:
                 self._metrics.commit_batch_events.observe(len(rows))
                 self._metrics.events_ingested.inc(len(rows))
                 self._metrics.bytes_ingested.inc(sum(len(row.envelope) for row in rows))
-        for log in touched.values():
-            log.committed()
-        # Acks strictly after COMMIT returned; rejections too, since they were decided
-        # against the same not-yet-committed view.
-        for job, result in zip(jobs, results, strict=True):
-            _resolve(job.future, result)
-        for space_id, events in live.items():
-            if self._hub.subscriber_count(space_id):
-                self._hub.publish(space_id, events)
-            logger.debug("space %s: %d new events", short(space_id), len(events))
+
+        def answer() -> None:
+            for log in touched.values():
+                log.committed()
+            # Acks strictly after COMMIT; rejections too, since they were decided
+            # against the same not-yet-committed view.
+            for job, result in zip(jobs, results, strict=True):
+                _resolve(job.future, result)
+            for space_id, events in live.items():
+                if self._hub.subscriber_count(space_id):
+                    self._hub.publish(space_id, events)
+                logger.debug("space %s: %d new events", short(space_id), len(events))
+
+        return answer

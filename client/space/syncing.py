@@ -211,9 +211,47 @@ class _SessionHandler:
 async def _receive(
     state: SpaceState, items: list[tuple[bytes, int | None]], report: SyncReport
 ) -> list[VerifiedEvent]:
-    """Admit envelopes from the relay; store what passes, hold or record the rest."""
-    # Signatures first, a page at a time on every core (client/keys/signatures.py).
-    verified = await check_signatures([data for data, _ in items])
+    """Admit envelopes from the relay; store what passes, hold or record the rest.
+
+    Signatures are checked on worker threads (client/keys/signatures.py) ahead of
+    admission. A large page goes in parts of ``PIPELINE_PART`` envelopes, and the
+    signatures of the next part are checked while this thread admits the current one
+    (decrypting, checking the rules, storing): the two used to take turns, leaving a
+    core idle through every admission. Admitting a page part by part is admitting
+    smaller pages, which the rules already allow for (what waits is retried)."""
+    if len(items) <= PIPELINE_PART:
+        verified = await check_signatures([data for data, _ in items])
+        return await _admit(state, items, verified, report)
+    parts = [items[i : i + PIPELINE_PART] for i in range(0, len(items), PIPELINE_PART)]
+    fresh: list[VerifiedEvent] = []
+    checking = _check_part(parts[0])
+    try:
+        for n, part in enumerate(parts):
+            verified = await checking
+            if n + 1 < len(parts):
+                checking = _check_part(parts[n + 1])
+            fresh += await _admit(state, part, verified, report)
+    finally:
+        if not checking.done():
+            checking.cancel()
+    return fresh
+
+
+PIPELINE_PART = 100
+"""Envelopes admitted while the next as many have their signatures checked."""
+
+
+def _check_part(items: list[tuple[bytes, int | None]]) -> asyncio.Future[set[bytes]]:
+    envelopes = [data for data, _ in items]
+    return asyncio.ensure_future(asyncio.to_thread(signatures.valid_signatures, envelopes))
+
+
+async def _admit(
+    state: SpaceState,
+    items: list[tuple[bytes, int | None]],
+    verified: set[bytes],
+    report: SyncReport,
+) -> list[VerifiedEvent]:
     # What passes, waits or fails, held events retried: client/core/decisions.py.
     page = decisions.admit_page(state.verifier, items, state.pending, state.rejected, verified)
     tracker = state.tracker

@@ -14,7 +14,7 @@ import pytest
 
 from client.keys import crypto, signatures
 from schemas import signatures as shared
-from schemas.envelope import decode_envelope
+from schemas.envelope import EnvelopeFormatError, decode_envelope, signature_parts, signed_bytes
 from tests.client.builders import Built, Writer, entry, fixed_bytes, genesis
 
 MESSAGE = b"a message someone signed"
@@ -131,3 +131,31 @@ def test_a_large_page_agrees_with_the_one_by_one_check() -> None:
     one_by_one = {d for d in page if crypto.envelope_signature_valid(decode_envelope(d))}
     assert valid == one_by_one
     assert len(valid) == len(page) - len(range(0, len(page), 7))
+
+
+def test_signatures_are_cut_from_canonical_envelopes_exactly_as_decoding_gives_them() -> None:
+    # valid_signatures cuts (author, signed bytes, signature) out of the bytes instead
+    # of decoding each envelope a second time; for every canonical envelope (a first one
+    # with no prev included) that must be what decoding gives.
+    for built in page_of(5):
+        env = decode_envelope(built.data)
+        assert signature_parts(built.data) == (env.author, signed_bytes(env), env.signature)
+    assert signature_parts(b"not an envelope") is None
+
+
+def test_whatever_a_page_holds_admission_trusts_only_what_decodes_and_verifies() -> None:
+    # Any byte of a real envelope flipped: what the cut check calls valid is valid by
+    # the full check too, or else is not canonical (admission refuses it at decoding).
+    original = page_of(2)[1].data
+    page = []
+    for i in range(len(original)):
+        flipped = bytearray(original)
+        flipped[i] ^= 0x01
+        page.append(bytes(flipped))
+    valid = signatures.valid_signatures(page)
+    for data in valid:
+        try:
+            env = decode_envelope(data)
+        except EnvelopeFormatError:
+            continue
+        assert crypto.envelope_signature_valid(env)

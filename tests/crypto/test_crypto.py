@@ -410,3 +410,41 @@ def test_secrets_equal_compares_contents():
     assert crypto.secrets_equal(b"same secret", b"same secret")
     assert not crypto.secrets_equal(b"same secret", b"same secreT")
     assert not crypto.secrets_equal(b"short", b"longer secret")
+
+
+# --- opening through libsodium directly ------------------------------------------------
+
+
+@given(
+    plaintext=st.binary(max_size=300),
+    aad=st.one_of(st.none(), st.binary(max_size=64)),
+    flip=st.one_of(st.none(), st.integers(min_value=0, max_value=10_000)),
+)
+def test_opening_directly_agrees_with_pynacl_on_every_ciphertext(
+    plaintext: bytes, aad: bytes | None, flip: int | None
+) -> None:
+    # Opening calls libsodium without PyNaCl's per-argument wrapper (it cost twice the
+    # decryption during catch-up); what opens, and what fails, must not change.
+    import nacl.bindings
+    import nacl.exceptions
+
+    key, nonce = fixed_bytes("direct key", 32), fixed_bytes("direct nonce", 24)
+    sealed = bytearray(
+        nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, aad, nonce, key)
+    )
+    if flip is not None:
+        sealed[flip % len(sealed)] ^= 0x01
+    try:
+        expected: bytes | None = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            bytes(sealed), aad, nonce, key
+        )
+    except nacl.exceptions.CryptoError:
+        expected = None
+    assert crypto._sodium_lib is not None, "PyNaCl's libsodium is reachable directly"
+    try:
+        opened: bytes | None = crypto._open(key, nonce, bytes(sealed), aad)
+    except crypto.CryptoError:
+        opened = None
+    assert opened == expected
+    with pytest.raises(crypto.CryptoError):
+        crypto._open(fixed_bytes("another key", 32), nonce, bytes(sealed), aad)

@@ -16,7 +16,7 @@ from server._migrations import migrations
 from server.ingest import check_batch
 from server.ops import check_database
 from server.sqlite_store import PAGE_SIZE, SqliteStore
-from server.store import NewEvent
+from server.store import NewEvent, full_envelope
 from tests.integration.relay_process import REPO_ROOT
 from tests.relay_ops.conftest import RelayFactory
 from tests.relay_ops.spaces import new_space
@@ -67,9 +67,16 @@ def restore(backup: Path, db: Path) -> None:
 
 def stored_ids(db: Path) -> dict[bytes, int]:
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT envelope, seq FROM events").fetchall()
+        rows = conn.execute(
+            "SELECT e.envelope, e.seq, s.space_id, d.device_id FROM events e "
+            "JOIN spaces s ON s.id = e.space JOIN devices d ON d.id = e.author"
+        ).fetchall()
     conn.close()
-    return {event_id_of(bytes(e)): int(s) for e, s in rows}
+    # Envelopes are kept without their space id and author (server/store.py).
+    return {
+        event_id_of(full_envelope(bytes(e), bytes(space_id), bytes(author))): int(s)
+        for e, s, space_id, author in rows
+    }
 
 
 async def test_a_backup_taken_while_serving_is_consistent_and_restores(

@@ -34,6 +34,7 @@ from schemas.payloads import JournalEntry
 from schemas.protocol import Acked, Push
 from server.ops import check_database
 from server.pg_ops import check_pg_database
+from server.store import full_envelope
 from tests.integration.pairing import pair
 from tests.integration.relay_process import RelayProcess
 from tests.relay_ops.conftest import RelayFactory
@@ -135,15 +136,26 @@ def pg_rows(url: str, sql: str, *args: object) -> list[tuple[Any, ...]]:
 def relay_events(relay: RelayProcess) -> dict[bytes, tuple[int, bytes]]:
     """event id -> (seq, envelope) of everything the relay stores."""
     if relay.database_url is not None:
-        rows = pg_rows(relay.database_url, "SELECT seq, envelope FROM events")
-        return {event_id_of(bytes(env)): (int(s), bytes(env)) for s, env in rows}
-    db = sqlite3.connect(f"{relay.db.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT seq, envelope FROM events").fetchall()
-    finally:
-        db.close()
-    # The relay stores no event id: it is the hash of the envelope.
-    return {event_id_of(bytes(env)): (int(s), bytes(env)) for s, env in rows}
+        rows = pg_rows(relay.database_url, STORED_EVENTS)
+    else:
+        db = sqlite3.connect(f"{relay.db.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = db.execute(STORED_EVENTS).fetchall()
+        finally:
+            db.close()
+    # The relay stores no event id: it is the hash of the envelope, which it keeps
+    # without its space id and author (server/store.py, stored_form).
+    envelopes = [
+        (int(seq), full_envelope(bytes(stored), bytes(space_id), bytes(author)))
+        for seq, stored, space_id, author in rows
+    ]
+    return {event_id_of(envelope): (seq, envelope) for seq, envelope in envelopes}
+
+
+STORED_EVENTS = (
+    "SELECT e.seq, e.envelope, s.space_id, d.device_id FROM events e "
+    "JOIN spaces s ON s.id = e.space JOIN devices d ON d.id = e.author"
+)
 
 
 def events_in_space(relay: RelayProcess, space_id: bytes) -> int:

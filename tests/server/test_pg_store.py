@@ -35,7 +35,7 @@ NOW_MS = 1_800_000_000_000
 
 
 def event(space_id: SpaceId, seq: int, author: DeviceId, author_seq: int | None = None) -> NewEvent:
-    envelope = os.urandom(100)
+    envelope = b"\x9b" + os.urandom(99)  # opaque, but begins like every envelope
     return NewEvent(
         space_id, seq, event_id_of(envelope), author, author_seq or seq, envelope, NOW_MS
     )

@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
+from schemas.envelope import event_id_of
 from schemas.ids import DeviceId, EventId, InviteId, SpaceId
 from server._migrations import MigrationError, migrations
+from server.ingest import check_batch
 from server.pg_store import PgStore
 from server.sqlite_store import SqliteStore
-from server.store import InviteRecord, Membership, NewEvent, RedeemOutcome, Store
+from server.store import (
+    COMMON_PREFIX_BYTES,
+    InviteRecord,
+    Membership,
+    NewEvent,
+    RedeemOutcome,
+    Store,
+    full_envelope,
+    stored_form,
+)
+from tests.server.helpers import Device, new_space_id
 
 NOW_MS = 1_800_000_000_000
 
 
 def event(space_id: SpaceId, seq: int, author: DeviceId, size: int = 10) -> NewEvent:
-    return NewEvent(space_id, seq, EventId(os.urandom(32)), author, seq, os.urandom(size), NOW_MS)
+    # Opaque bytes that begin like every envelope, with a msgpack array header.
+    envelope = b"\x9b" + os.urandom(size - 1)
+    return NewEvent(space_id, seq, EventId(os.urandom(32)), author, seq, envelope, NOW_MS)
 
 
 async def opened(path: Path) -> SqliteStore:
@@ -110,3 +126,60 @@ async def test_an_invite_is_redeemed_once_atomically(any_store: Store) -> None:
     assert (await store.redeem_invite(late.invite_id, second, NOW_MS))[0] is (RedeemOutcome.EXPIRED)
     missing = InviteId(os.urandom(16))
     assert (await store.redeem_invite(missing, second, NOW_MS))[0] is RedeemOutcome.NOT_FOUND
+
+
+async def test_envelopes_are_kept_without_their_space_id_and_author_and_read_back_whole(
+    any_store: Store, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # Issue #15's storage target: every envelope repeats 54 bytes the row already names
+    # (array header, version, space id, author). Kept without them, read back byte for
+    # byte: the event id is the hash of what is read back.
+    store = any_store
+    space_id, alex = new_space_id(), Device()
+    raws = [alex.envelope(space_id) for _ in range(4)]
+    checked = check_batch(raws, space_id, 1 << 20)
+    assert isinstance(checked, list)
+    rows = [
+        NewEvent(space_id, n, c.event_id, c.author, n, c.canonical, NOW_MS)
+        for n, c in enumerate(checked, start=1)
+    ]
+    assert await store.create_space(rows[0], NOW_MS)
+    await store.append_events(rows[1:], {space_id: 4})
+    kept = await _kept_bytes(store, tmp_path, request)
+    assert kept == sum(len(raw) for raw in raws) - 4 * COMMON_PREFIX_BYTES
+    page = await store.events_after(space_id, 0, limit=10, max_bytes=sum(map(len, raws)))
+    assert [e.envelope for e in page.events] == raws
+    assert not page.more, "a page's byte budget counts whole envelopes"
+    page = await store.events_after(space_id, 0, limit=10, max_bytes=sum(map(len, raws)) - 1)
+    assert (len(page.events), page.more) == (3, True)
+    snapshot = await store.load_space(space_id)
+    assert snapshot is not None
+    assert snapshot.chains[alex.device_id].event_id == event_id_of(raws[-1])
+    assert snapshot.bytes == sum(len(raw) for raw in raws), "quotas count whole envelopes"
+    found = await store.find_positions(space_id, {(alex.device_id, 2)})
+    assert found[(alex.device_id, 2)].event_id == event_id_of(raws[1])
+
+
+def test_the_stored_form_round_trips_and_refuses_what_it_could_not_read_back() -> None:
+    space_id, alex = new_space_id(), Device()
+    raw = alex.envelope(space_id)
+    kept = stored_form(raw, space_id, alex.device_id)
+    assert len(kept) == len(raw) - COMMON_PREFIX_BYTES
+    assert full_envelope(kept, space_id, alex.device_id) == raw
+    # Named with another space or author (never done by the relay), it stays whole.
+    assert stored_form(raw, new_space_id(), alex.device_id) == raw
+    assert full_envelope(raw, space_id, alex.device_id) == raw, "whole rows read as they are"
+    with pytest.raises(ValueError, match="only msgpack envelopes"):
+        stored_form(b"\x05not an envelope", space_id, alex.device_id)
+
+
+async def _kept_bytes(store: Store, tmp_path: Path, request: pytest.FixtureRequest) -> int:
+    """Bytes of envelope the database itself holds."""
+    if isinstance(store, SqliteStore):
+        with contextlib.closing(sqlite3.connect(tmp_path / "relay.db")) as db:
+            return int(db.execute("SELECT SUM(LENGTH(envelope)) FROM events").fetchone()[0])
+    conn = await asyncpg.connect(request.getfixturevalue("pg_url"))
+    try:
+        return int(await conn.fetchval("SELECT SUM(LENGTH(envelope)) FROM events"))
+    finally:
+        await conn.close()

@@ -431,3 +431,29 @@ async def test_a_relay_serves_other_spaces_while_one_misbehaves(
         assert await client.close_code() == CLOSE_PROTOCOL
     await good.close()
     await space.assert_still_served_and_nothing_lost()
+
+
+async def test_one_event_pushes_and_larger_pushes_in_flight_together_keep_their_order(
+    space: SpaceUnderTest,
+) -> None:
+    # One-event pushes are verified on the loop and go to the writer at once; larger
+    # ones are verified by worker threads first (server/verification.py). Sent back to
+    # back without waiting for acks, each push chains on the one before, so any push
+    # overtaking another would be refused with chain_gap.
+    client = await space.connect(max_queue=64)
+    sizes = [80, 1, 1, 70, 1, 3, 1, 1, 90, 1]
+    sent: list[list[bytes]] = []
+    for req, size in enumerate(sizes, start=1):
+        envelopes = [space.creator.envelope(space.space_id) for _ in range(size)]
+        sent.append(envelopes)
+        await client.send(Push(req=req, envelopes=envelopes))
+    seqs: dict[int, list[int]] = {}
+    while len(seqs) < len(sizes):
+        reply = await client.receive_reply()
+        assert isinstance(reply, Acked), reply
+        seqs[reply.req] = [ack.seq for ack in reply.acks]
+    in_order = [seq for req in range(1, len(sizes) + 1) for seq in seqs[req]]
+    assert in_order == list(range(2, 2 + sum(sizes)))
+    stored = await space.pull_all(client)
+    assert [s.envelope for s in stored[1:]] == [raw for push in sent for raw in push]
+    await client.close()
