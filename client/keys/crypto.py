@@ -15,7 +15,6 @@ import hmac
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 import nacl.bindings as sodium
@@ -24,6 +23,7 @@ import nacl.pwhash.argon2id as argon2id
 import nacl.signing
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
+from client.keys import aead_direct
 from schemas.envelope import (
     AEAD_TAG_BYTES,
     CONTENT_KEY_BYTES,
@@ -108,41 +108,15 @@ def _open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes | None) -> byt
     # such bytes can come from the relay (InviteInfo.wrapped_keys).
     if len(ciphertext) < AEAD_TAG_BYTES:
         raise CryptoError("ciphertext did not authenticate")
-    if _sodium_lib is not None and len(key) == CONTENT_KEY_BYTES and len(nonce) == NONCE_BYTES:
-        return _open_direct(key, nonce, ciphertext, aad or b"")
+    if aead_direct.AVAILABLE and len(key) == CONTENT_KEY_BYTES and len(nonce) == NONCE_BYTES:
+        opened = aead_direct.open_xchacha(key, nonce, ciphertext, aad or b"")
+        if opened is None:
+            raise CryptoError("ciphertext did not authenticate")
+        return opened
     try:
         return sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, aad, nonce, key)
     except nacl.exceptions.CryptoError:
         raise CryptoError("ciphertext did not authenticate") from None
-
-
-def _sodium_cffi() -> tuple[Any, Any]:
-    try:
-        from nacl._sodium import ffi, lib  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None, None
-    return ffi, lib
-
-
-_sodium_ffi, _sodium_lib = _sodium_cffi()
-"""libsodium as PyNaCl loaded it (cffi). Opening goes to it directly: PyNaCl's wrapper
-checks every argument with formatted messages and cost twice the decryption itself
-(~20 µs against ~8 µs a call); two openings per event, so catch-up of 100,000 events
-spent seconds there. Same function, same checks by libsodium (the tag)."""
-
-
-def _open_direct(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
-    """libsodium's ``crypto_aead_xchacha20poly1305_ietf_decrypt``; lengths checked by
-    the caller (key 32, nonce 24, ciphertext at least the tag)."""
-    size = len(ciphertext) - AEAD_TAG_BYTES
-    out = _sodium_ffi.new("unsigned char[]", max(size, 1))
-    out_len = _sodium_ffi.new("unsigned long long *")
-    failed = _sodium_lib.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        out, out_len, _sodium_ffi.NULL, ciphertext, len(ciphertext), aad, len(aad), nonce, key
-    )
-    if failed:
-        raise CryptoError("ciphertext did not authenticate")
-    return bytes(_sodium_ffi.buffer(out, out_len[0]))
 
 
 def wrap_content_key(events_key: bytes, content_key: bytes, wrap_nonce: bytes) -> bytes:
