@@ -1,0 +1,53 @@
+"""The app attacked from outside, over HTTP with a real relay: a hostile partner's
+text in my browser, a signal given while the relay is down. Each test here failed on
+the code before its fix, or pins a rule an attack did not get past."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from schemas.payloads import JournalEntry
+from schemas.practices import GratitudeNoted, SignalSent
+from tests.app.inprocess import app_client, csrf_of, post, sign_in
+from tests.integration.pairing import PASSPHRASE, pair
+from tests.integration.relay_process import RelayProcess
+
+SCRIPT = "<script>alert(1)</script>"
+ATTRIBUTE = "\" autofocus onfocus=\"alert(2)' x='"
+RTL_OVERRIDE = "\u202e"
+"""RIGHT-TO-LEFT OVERRIDE: shown raw, it reverses what follows it on the line, so a
+partner's name or note could make the app's own words around it read otherwise."""
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+HOSTILE = f"Fine {SCRIPT} {ATTRIBUTE} {RTL_OVERRIDE}dedivorp ton\u0007\u001b[2J"
+
+
+async def test_a_hostile_partners_text_is_inert_on_every_page(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    """Blake's client (not the app: anything that signs events) writes markup, an
+    attribute break-out, a right-to-left override and control characters into a
+    journal entry, its tags, a gratitude note and a signal's note. On Alex's pages
+    (the live fragments app.js fetches are the same pages) none of it is markup, and
+    no bidirectional control reaches the page to turn the app's words around."""
+    alex, blake = await pair(tmp_path, relay.url)
+    await blake.append(JournalEntry(text=HOSTILE, tags=["x" + RTL_OVERRIDE + "y"]))
+    await blake.append(GratitudeNoted(text=HOSTILE))
+    await blake.append(SignalSent(level="slow", note=HOSTILE))
+    await blake.sync()
+    await alex.sync()
+    await alex.close()
+    await blake.close()
+    async with app_client(tmp_path / "alex") as (state, client):
+        await sign_in(state, client)
+        csrf = csrf_of((await client.get("/unlock")).text)
+        await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+        for path in ("/today", "/journal", "/gratitude", "/signals", "/timeline", "/verify"):
+            answer = await client.get(path, headers={"X-Trellis-Live": "1"})
+            assert answer.status_code == 200, path
+            html = answer.text
+            if path in ("/journal", "/gratitude", "/signals"):
+                assert "dedivorp ton" in html, path  # the text is shown, as text
+            assert SCRIPT not in html, path
+            assert "onfocus=\"alert" not in html, path
+            assert not any(c in html for c in BIDI_CONTROLS), path
+            assert "\u0007" not in html and "\u001b" not in html, path
