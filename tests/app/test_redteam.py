@@ -4,11 +4,13 @@ the code before its fix, or pins a rule an attack did not get past."""
 
 from __future__ import annotations
 
+from html import unescape
 from pathlib import Path
 
 from schemas.payloads import JournalEntry
 from schemas.practices import GratitudeNoted, SignalSent
 from tests.app.inprocess import app_client, csrf_of, post, sign_in
+from tests.app.screens_helpers import flash
 from tests.integration.pairing import PASSPHRASE, pair
 from tests.integration.relay_process import RelayProcess
 
@@ -51,3 +53,31 @@ async def test_a_hostile_partners_text_is_inert_on_every_page(
             assert "onfocus=\"alert" not in html, path
             assert not any(c in html for c in BIDI_CONTROLS), path
             assert "\u0007" not in html and "\u001b" not in html, path
+
+
+async def test_a_signal_given_while_the_relay_is_down_says_it_was_not_delivered(
+    tmp_path: Path,
+) -> None:
+    """A lying or absent relay must never make the app say a safety signal reached the
+    partner: with the relay stopped, the page says it is saved here, not delivered,
+    and that the partner may need telling another way."""
+    relay = RelayProcess(tmp_path / "own-relay.db").start()
+    try:
+        alex, blake = await pair(tmp_path, relay.url)
+        await alex.close()
+        await blake.close()
+        async with app_client(tmp_path / "alex") as (state, client):
+            await sign_in(state, client)
+            csrf = csrf_of((await client.get("/unlock")).text)
+            await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+            relay.stop()
+            answer = await post(client, "/signals", {"csrf": csrf, "level": "stop"})
+            assert answer.headers["location"] == "/signals"
+            said = flash(unescape((await client.get("/signals")).text))
+            assert "Stop given." in said
+            assert "not delivered" in said
+            assert "tell them another way" in said
+            assert "Delivered" not in said
+            assert "was sent" not in said.lower()
+    finally:
+        relay.stop()
