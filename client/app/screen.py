@@ -22,7 +22,7 @@ from litestar.enums import MediaType
 from litestar.handlers import BaseRouteHandler
 from litestar.response import Redirect
 
-from client.app.security import CSRF_FIELD
+from client.app.security import CSRF_FIELD, ONCE_FIELD, once_token
 from client.app.state import AppState
 from client.app.views_cache import current_views
 from client.space import Space
@@ -53,8 +53,15 @@ class NavEntry:
 
 
 _UNSHOWN = dict.fromkeys(
-    [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]
-    + [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+    [
+        *range(0x00, 0x09),
+        0x0B,
+        0x0C,
+        *range(0x0E, 0x20),
+        *range(0x7F, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
 )
 """Characters no page shows: control characters (all but tab and line breaks) and the
 bidirectional embedding, override and isolate controls. A partner's name or note
@@ -81,6 +88,10 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 _env.filters["when"] = local_time
+_env.globals["once"] = once_token
+"""A fresh value for each form's ``once`` field: the gate takes each value once, so a
+double click or a resent form does not write twice."""
+_env.globals["once_field"] = ONCE_FIELD
 
 NAV: list[NavEntry] = []
 """Filled once from the registry (client/app/screens/__init__.py) when the app is built."""

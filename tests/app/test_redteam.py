@@ -4,12 +4,15 @@ the code before its fix, or pins a rule an attack did not get past."""
 
 from __future__ import annotations
 
+import re
 from html import unescape
 from pathlib import Path
 
+from client.app.views_cache import current_views
+from client.views.recovery import active_signals
 from schemas.payloads import JournalEntry
 from schemas.practices import GratitudeNoted, SignalSent
-from tests.app.inprocess import app_client, csrf_of, post, sign_in
+from tests.app.inprocess import ORIGIN, app_client, csrf_of, post, sign_in
 from tests.app.screens_helpers import flash
 from tests.integration.pairing import PASSPHRASE, pair
 from tests.integration.relay_process import RelayProcess
@@ -50,9 +53,10 @@ async def test_a_hostile_partners_text_is_inert_on_every_page(
             if path in ("/journal", "/gratitude", "/signals"):
                 assert "dedivorp ton" in html, path  # the text is shown, as text
             assert SCRIPT not in html, path
-            assert "onfocus=\"alert" not in html, path
+            assert 'onfocus="alert' not in html, path
             assert not any(c in html for c in BIDI_CONTROLS), path
-            assert "\u0007" not in html and "\u001b" not in html, path
+            assert "\u0007" not in html, path
+            assert "\u001b" not in html, path
 
 
 async def test_a_signal_given_while_the_relay_is_down_says_it_was_not_delivered(
@@ -81,3 +85,32 @@ async def test_a_signal_given_while_the_relay_is_down_says_it_was_not_delivered(
             assert "was sent" not in said.lower()
     finally:
         relay.stop()
+
+
+async def test_a_double_submitted_form_writes_once(tmp_path: Path, relay: RelayProcess) -> None:
+    """A tired double click (or a form sent again) posts the same form twice: the
+    second is taken as the same form (its ``once`` value) and writes nothing, and the
+    browser is sent back to the page it came from. A fresh form writes again."""
+    alex, blake = await pair(tmp_path, relay.url)
+    await alex.close()
+    await blake.close()
+    async with app_client(tmp_path / "alex") as (state, client):
+        await sign_in(state, client)
+        csrf = csrf_of((await client.get("/unlock")).text)
+        await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+        page = (await client.get("/signals")).text
+        once = re.search(r'name="once" value="([^"]+)"', page)
+        assert once, "every form carries a once value"
+        form = {"csrf": csrf, "once": once.group(1), "level": "slow"}
+        first = await post(client, "/signals", form)
+        second = await client.post(
+            "/signals", data=form, headers={"Origin": ORIGIN, "Referer": f"{ORIGIN}/signals"}
+        )
+        assert first.status_code == second.status_code == 303
+        assert second.headers["location"] == "/signals"
+        assert len(active_signals(current_views(state.require()).signals)) == 1
+        fresh = re.search(r'name="once" value="([^"]+)"', (await client.get("/signals")).text)
+        assert fresh
+        assert fresh.group(1) != once.group(1)
+        await post(client, "/signals", {**form, "once": fresh.group(1)})
+        assert len(active_signals(current_views(state.require()).signals)) == 2
