@@ -9,6 +9,7 @@ from html import unescape
 from pathlib import Path
 
 from client.app.views_cache import current_views
+from client.keys.unlock import FREE_PASSPHRASE_ATTEMPTS
 from client.views.recovery import active_signals
 from schemas.payloads import JournalEntry
 from schemas.practices import GratitudeNoted, SignalSent
@@ -114,3 +115,22 @@ async def test_a_double_submitted_form_writes_once(tmp_path: Path, relay: RelayP
         assert fresh.group(1) != once.group(1)
         await post(client, "/signals", {**form, "once": fresh.group(1)})
         assert len(active_signals(current_views(state.require()).signals)) == 2
+
+
+async def test_wrong_passphrases_at_unlock_wait_like_the_cli(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    """Someone guessing at the unlock page is slowed by the vault's own back-off: after
+    FREE_PASSPHRASE_ATTEMPTS wrong ones even the right one waits, and the app stays
+    locked."""
+    alex, blake = await pair(tmp_path, relay.url)
+    await alex.close()
+    await blake.close()
+    async with app_client(tmp_path / "alex") as (state, client):
+        await sign_in(state, client)
+        csrf = csrf_of((await client.get("/unlock")).text)
+        for _ in range(FREE_PASSPHRASE_ATTEMPTS):
+            await post(client, "/unlock", {"csrf": csrf, "passphrase": "a guess"})
+        await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+        assert state.space is None
+        assert "Too many wrong passphrases" in (await client.get("/unlock")).text
