@@ -8,6 +8,8 @@ import re
 from html import unescape
 from pathlib import Path
 
+import pytest
+
 from client.app.views_cache import current_views
 from client.keys.unlock import FREE_PASSPHRASE_ATTEMPTS
 from client.views.recovery import active_signals
@@ -134,3 +136,50 @@ async def test_wrong_passphrases_at_unlock_wait_like_the_cli(
         await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
         assert state.space is None
         assert "Too many wrong passphrases" in (await client.get("/unlock")).text
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1.evil.example:48123",
+        "[::1]:48123",
+        "127.0.0.1:48123.",
+        "127.1:48123",
+        "2130706433:48123",
+    ],
+)
+async def test_rebinding_host_forms_are_refused(tmp_path: Path, host: str) -> None:
+    """Other spellings of the loopback address (and a suffix a rebinding domain could
+    use) are not this app's Host: refused before the one-time token is looked at."""
+    async with app_client(tmp_path / "home") as (state, client):
+        token = state.access.start_url().split("token=", 1)[1]
+        answer = await client.get(f"/?token={token}", headers={"Host": host})
+        assert answer.status_code == 421
+        assert state.access.url_token is not None  # still unused
+
+
+async def test_cross_site_shapes_change_nothing(tmp_path: Path, relay: RelayProcess) -> None:
+    """What a page of another origin can send without asking (a multipart or text/plain
+    form, a GET) changes nothing, even with this app's Origin and token guessed right."""
+    alex, blake = await pair(tmp_path, relay.url)
+    await alex.close()
+    await blake.close()
+    async with app_client(tmp_path / "alex") as (state, client):
+        await sign_in(state, client)
+        csrf = csrf_of((await client.get("/unlock")).text)
+        await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+        multipart = await client.post(
+            "/signals",
+            files={"csrf": (None, csrf), "level": (None, "stop")},
+            headers={"Origin": ORIGIN},
+        )
+        plain = await client.post(
+            "/signals",
+            content=f"csrf={csrf}&level=stop",
+            headers={"Origin": ORIGIN, "Content-Type": "text/plain"},
+        )
+        assert multipart.status_code == plain.status_code == 403
+        for path in ("/signals?level=stop", "/exit", "/lock"):
+            await client.get(path)
+        assert state.space is not None
+        assert active_signals(current_views(state.require()).signals) == []
