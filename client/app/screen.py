@@ -22,7 +22,7 @@ from litestar.enums import MediaType
 from litestar.handlers import BaseRouteHandler
 from litestar.response import Redirect
 
-from client.app.security import CSRF_FIELD
+from client.app.security import CSRF_FIELD, ONCE_FIELD, once_token
 from client.app.state import AppState
 from client.app.views_cache import current_views
 from client.space import Space
@@ -52,15 +52,46 @@ class NavEntry:
     path: str
 
 
+_UNSHOWN = dict.fromkeys(
+    [
+        *range(0x00, 0x09),
+        0x0B,
+        0x0C,
+        *range(0x0E, 0x20),
+        *range(0x7F, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+)
+"""Characters no page shows: control characters (all but tab and line breaks) and the
+bidirectional embedding, override and isolate controls. A partner's name or note
+holding a RIGHT-TO-LEFT OVERRIDE would otherwise turn the app's own words after it
+around on the line (docs/THREAT_MODEL.md §29). Right-to-left scripts need none of
+them: the browser orders Hebrew or Arabic text by itself."""
+
+
+def _shown(value: Any) -> Any:
+    """Every value a template prints, before escaping: a string loses what no page
+    shows. Markup (the app's own, e.g. a block from a macro) is left as it is."""
+    if isinstance(value, str) and not hasattr(value, "__html__"):
+        return value.translate(_UNSHOWN)
+    return value
+
+
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
     # Partner text is hostile input: everything is escaped unless marked safe.
     autoescape=True,
+    finalize=_shown,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
 )
 _env.filters["when"] = local_time
+_env.globals["once"] = once_token
+"""A fresh value for each form's ``once`` field: the gate takes each value once, so a
+double click or a resent form does not write twice."""
+_env.globals["once_field"] = ONCE_FIELD
 
 NAV: list[NavEntry] = []
 """Filled once from the registry (client/app/screens/__init__.py) when the app is built."""

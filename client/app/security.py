@@ -45,6 +45,12 @@ ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 TOKEN_PARAM = "token"  # noqa: S105 - the query parameter's name, not a secret
 CSRF_FIELD = "csrf"
+ONCE_FIELD = "once"
+"""A form field with a fresh random value in every form the app renders: the gate takes
+each value once, so a double click, a tired second press or a form sent again from
+the history does not write twice (the repeat is sent back to the page it came from)."""
+MAX_ONCE_KEPT = 10_000
+"""Used ``once`` values remembered per session (the oldest are forgotten first)."""
 MAX_FORM_BYTES = 256 * 1024
 """A form larger than this is refused before it is read in full (the longest journal
 entry, client/cli/common.py MAX_TEXT_CHARS, fits many times over)."""
@@ -77,6 +83,11 @@ def _token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def once_token() -> str:
+    """A fresh value for a form's ``once`` field (not a secret: it only tells a repeat)."""
+    return secrets.token_urlsafe(16)
+
+
 @dataclass
 class Access:
     """Who may use this app: the one-time URL token, then one session.
@@ -88,6 +99,8 @@ class Access:
     url_token: str | None = field(default_factory=_token)
     session: str | None = None
     csrf: str = field(default_factory=_token)
+    used_once: dict[str, None] = field(default_factory=dict)
+    """The ``once`` values already taken this session, oldest first."""
 
     @property
     def origin(self) -> str:
@@ -115,13 +128,24 @@ class Access:
         self.url_token = None  # one time only
         self.session = _token()
         self.csrf = _token()
+        self.used_once.clear()
         return self.session
 
     def rotate(self) -> str:
         """A new session and anti-forgery token in place of the current ones."""
         self.session = _token()
         self.csrf = _token()
+        self.used_once.clear()
         return self.session
+
+    def first_use(self, once: str) -> bool:
+        """True the first time a form's ``once`` value is offered; False for a repeat."""
+        if once in self.used_once:
+            return False
+        self.used_once[once] = None
+        if len(self.used_once) > MAX_ONCE_KEPT:
+            del self.used_once[next(iter(self.used_once))]
+        return True
 
     def session_ok(self, offered: str | None) -> bool:
         expected = self.session
@@ -289,6 +313,12 @@ class Gate:
         if not self.access.csrf_ok(offered):
             await send_plain(send, 403, FORBIDDEN, [])
             return None
+        once = next((v for k, v in fields if k == ONCE_FIELD), None)
+        if once is not None and not self.access.first_use(once):
+            # The same form again (a double click): what the first one did stands; the
+            # browser goes back to the page it came from, where that is said.
+            await _see_page(send, _same_origin_path(headers, self.access.origin))
+            return None
         sent = False
 
         async def replay() -> Message:
@@ -299,6 +329,32 @@ class Gate:
             return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         return replay
+
+
+def _same_origin_path(headers: dict[bytes, bytes], origin: str) -> str:
+    """The path of the page a form was sent from (its Referer, when it is this app's
+    own), else the start page."""
+    referer = headers.get(b"referer", b"").decode("latin-1")
+    if referer.startswith(origin + "/"):
+        path = referer[len(origin) :].split("#", 1)[0]
+        if path.startswith("/") and not path.startswith("//"):
+            return path
+    return "/"
+
+
+async def _see_page(send: Send, location: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 303,
+            "headers": [
+                (b"location", location.encode("latin-1", errors="replace")),
+                (b"content-length", b"0"),
+                *SECURITY_HEADERS,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": b""})
 
 
 def _with_headers(send: Send) -> Send:

@@ -23,13 +23,14 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import Protocol
 
 from client.core import decisions
 from client.errors import ClientErrorCode, PassphraseError, TrellisError
 from client.keys import crypto, unlock, vault
 from client.keys.unlock import FREE_PASSPHRASE_ATTEMPTS as FREE_PASSPHRASE_ATTEMPTS
 from client.space.ports import SpaceLike
-from client.store.localstore import LocalStore, now_ms
+from client.store.localstore import now_ms
 from client.store.relay_http import RelayHttp
 from schemas.http import (
     LeaveRequest,
@@ -247,8 +248,35 @@ async def leave(space: SpaceLike) -> LeaveResponse:
 # -- passphrase -----------------------------------------------------------------------
 
 
+class MetaStore(Protocol):
+    """Where the back-off is counted: the local database's meta table (a LocalStore
+    while opening; an open space through :class:`_SpaceMeta`)."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def put(self, items: dict[str, bytes]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _SpaceMeta:
+    space: SpaceLike
+
+    async def get(self, key: str) -> bytes | None:
+        return await self.space.get_local(key)
+
+    async def put(self, items: dict[str, bytes]) -> None:
+        await self.space.put_local(items)
+
+
+async def check_passphrase(space: SpaceLike, passphrase: str, sealed: bytes) -> None:
+    """Raise unless ``passphrase`` opens this open space's sealed keys, counting a wrong
+    one in the same back-off as a wrong unlock: an open, unattended app or terminal
+    must not be a way to guess the passphrase without limit."""
+    await unseal_rate_limited(_SpaceMeta(space), passphrase, sealed)
+
+
 async def unseal_rate_limited(
-    store: LocalStore, passphrase: str, sealed: bytes
+    store: MetaStore, passphrase: str, sealed: bytes
 ) -> vault.DeviceSecrets:
     """Open the vault, counting wrong passphrases in the local database: after
     FREE_PASSPHRASE_ATTEMPTS, each further try waits twice as long (up to 15 min)."""

@@ -240,6 +240,27 @@ def test_screens_at_phone_width_fit_without_sideways_scrolling(couple: Couple) -
         assert width <= PHONE["width"], path
 
 
+def test_a_long_unbroken_note_keeps_quick_exit_in_reach(couple: Couple) -> None:
+    """A partner's note of one long unbroken word (a hostile partner's, or a cat on the
+    keyboard) in the banner must not widen the page: at phone width the page keeps
+    its width and Quick exit stays on screen."""
+    alex, blake = couple.alex, couple.blake
+    _go(blake, couple.apps["blake"], "/today")
+    _go(alex, couple.apps["alex"], "/signals")
+    alex.get_by_label("Or your own words").fill("W" * 400)
+    alex.get_by_role("button", name="Slow down", exact=True).click()
+    expect(blake.locator("#banner")).to_contain_text("WWWW", timeout=LIVE_S * 1000)
+    try:
+        for path in ("/today", "/signals"):
+            _go(blake, couple.apps["blake"], path)
+            assert blake.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            expect(blake.get_by_role("button", name="Quick exit")).to_be_in_viewport()
+    finally:
+        _go(alex, couple.apps["alex"], "/signals")
+        alex.get_by_role("button", name="I am back: clear it").click()
+        expect(blake.locator("#banner")).to_be_empty(timeout=LIVE_S * 1000)
+
+
 def test_every_screen_has_a_heading_and_is_photographed(couple: Couple) -> None:
     """Each main screen for both partners, saved to test-screenshots/screens/ (the
     README's pictures are taken from there)."""

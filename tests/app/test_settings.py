@@ -12,6 +12,7 @@ import httpx
 
 from client.app.state import AppState
 from client.cli.local_app import launch_file
+from client.keys.unlock import FREE_PASSPHRASE_ATTEMPTS
 from client.space import Space
 from tests.app.inprocess import app_client, csrf_of, post, sign_in
 from tests.app.test_lock import PASSPHRASE, make_home
@@ -89,3 +90,23 @@ def test_the_browser_is_given_a_private_file_not_the_address(tmp_path: Path) -> 
     assert "token" not in path.as_uri()
     assert path.stat().st_mode & 0o777 == 0o600
     assert f'content="0;url={url}"' in path.read_text()
+
+
+async def test_the_current_passphrase_in_settings_is_rate_limited_like_unlock(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    """Someone at an unlocked, unattended app must not get unlimited guesses at the
+    passphrase through Settings: wrong current passphrases count in the vault's own
+    back-off (client/keys/unlock.py), so after FREE_PASSPHRASE_ATTEMPTS even the right
+    one waits, and nothing is changed."""
+    home = await make_home(tmp_path, relay)
+    new = "an even longer private passphrase"
+    async with app_client(home) as (state, client):
+        csrf = await _unlocked(state, client)
+        wrong = {"csrf": csrf, "current": "a guess", "new": new, "new2": new}
+        for _ in range(FREE_PASSPHRASE_ATTEMPTS):
+            await post(client, "/settings/passphrase", wrong)
+        await post(client, "/settings/passphrase", {**wrong, "current": PASSPHRASE})
+        page = (await client.get("/settings")).text
+        assert "Too many wrong passphrases" in page
+        assert "Passphrase changed." not in page

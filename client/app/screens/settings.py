@@ -11,7 +11,6 @@ from litestar.response import Redirect
 from client.app.screen import App, Screen, done, page, read_form
 from client.app.state import IDLE_LOCK_CHOICES_S
 from client.errors import ClientErrorCode, TrellisError
-from client.keys import vault
 from client.space import devices
 from client.space.state import META_VAULT
 from client.views.present import plain_error
@@ -59,7 +58,9 @@ async def passphrase(app: App, request: Request[Any, Any, Any]) -> Redirect:
         if sealed is None:
             raise TrellisError("This device has no saved keys.", code=ClientErrorCode.HOME_ERROR)
         # The current passphrase first: an open, unattended app is not enough to change it.
-        await vault.unseal_off_loop(form.raw("current"), sealed)
+        # Wrong ones count in the vault's back-off like a wrong unlock, so an unattended
+        # app is not a way to guess without limit.
+        await devices.check_passphrase(space, form.raw("current"), sealed)
         if form.raw("new") != form.raw("new2"):
             raise TrellisError(
                 "The two new passphrases did not match; nothing was changed.",
