@@ -5,7 +5,6 @@ postponement rules are the views' (client/views/recovery_windows.py)."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +16,7 @@ from client.app.screen import App, Screen, delivery, done, page, read_form
 from client.app.screens.agreements import find
 from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
+from client.space.device_zone import device_zone_name
 from client.views import Moment
 from client.views.practice_forms import status_words
 from client.views.present import local_time, plain_error
@@ -29,19 +29,6 @@ from client.views.recovery.windows import (
 from schemas.practices import MAX_POSTPONE_MIN, AgreementProposed, Window, WindowPostponed
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _device_zone() -> str | None:
-    """This computer's IANA zone name, when it has one (the window follows its clock)."""
-    key = getattr(datetime.now().astimezone().tzinfo, "key", None)
-    if isinstance(key, str) and known_zone(key):
-        return key
-    try:
-        target = os.readlink("/etc/localtime")
-    except OSError:
-        return None
-    _, found, tail = target.partition("zoneinfo/")
-    return tail if found and known_zone(tail) else None
 
 
 @get("/windows")
@@ -62,7 +49,7 @@ async def windows(app: App) -> Response[Any]:
         upcoming=upcoming,
         upcoming_words=describe_window(upcoming.window) if upcoming else None,
         weekdays=WEEKDAYS,
-        zone=_device_zone() or "",
+        zone=device_zone_name() or "",
         name_of=space.member_name,
     )
 
@@ -85,7 +72,7 @@ async def propose(app: App, request: Request[Any, Any, Any]) -> Redirect:
         day = form.get("weekday")
         if day not in {str(i) for i in range(7)}:
             raise TrellisError("Choose a day of the week.", code=ClientErrorCode.USAGE)
-        tz = form.get("tz") or _device_zone()
+        tz = form.get("tz") or device_zone_name()
         if tz is not None and not known_zone(tz):
             raise TrellisError(
                 f"'{tz}' is not a time-zone name this device knows; use a name like "
