@@ -14,13 +14,17 @@ Errors are :class:`UsageError`: the command line exits 2 on them, the app shows 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import cast
 
-from client.errors import UsageError
+from client.errors import ClientErrorCode, TrellisError, UsageError
 from client.views.agreements import Agreement
-from schemas.practices import DISCLOSURE_KINDS, DisclosureKind
+from client.views.present import local_time
+from client.views.recovery.windows import Occurrence, Postponement, next_occurrence
+from schemas.ids import EventId
+from schemas.practices import DISCLOSURE_KINDS, MAX_POSTPONE_MIN, DisclosureKind
 
 STATUS_WORDS = {
     "proposed": "waiting for an answer",
@@ -161,3 +165,41 @@ def consent_until_ms(value: str | None, today: date, missing: str = SAY_UNTIL_WH
         raise UsageError("Choose a date within a year; you can give a new one later.")
     end = datetime.combine(day + timedelta(days=1), time()).astimezone()
     return int(end.timestamp() * 1000) - 1
+
+
+def coming_to_postpone(
+    agreement: Agreement, now_ms: int, moved: Mapping[tuple[EventId, int], Postponement]
+) -> tuple[EventId, Occurrence]:
+    """The window version and its coming time that ``agreement`` may postpone: a window
+    in force, its next time not moved yet (a time is postponed once, by either partner).
+    Raises ``nothing_open`` or ``already_postponed`` in words for both front ends."""
+    current = agreement.current
+    if agreement.kind != "window" or agreement.status != "in_force" or current is None:
+        raise TrellisError("That is not a window in force.", code=ClientErrorCode.NOTHING_OPEN)
+    assert current.window is not None  # a window agreement always carries one
+    coming = next_occurrence([(current.id, current.window)], now_ms, moved)
+    if coming is None:
+        raise TrellisError("That window has no coming time.", code=ClientErrorCode.NOTHING_OPEN)
+    if coming.start != coming.scheduled:
+        raise TrellisError(
+            f"The time on {local_time(coming.scheduled)} was already postponed once, to "
+            f"{local_time(coming.start)}; a time can be postponed only once.",
+            code=ClientErrorCode.ALREADY_POSTPONED,
+        )
+    return current.id, coming
+
+
+def check_postponed_to(to_ms: int, scheduled_ms: int) -> None:
+    """A time moves later, by at most a week (``MAX_POSTPONE_MIN``); raises ``usage``."""
+    if not 0 < to_ms - scheduled_ms <= MAX_POSTPONE_MIN * 60_000:
+        raise UsageError(
+            f"Choose a time after {local_time(scheduled_ms)} and at most a week later."
+        )
+
+
+def postponed_sentence(scheduled_ms: int, to_ms: int) -> str:
+    """What a postponement says once written (before the delivery sentence)."""
+    return (
+        f"Postponed from {local_time(scheduled_ms)} to {local_time(to_ms)}. A time can be "
+        "postponed once, by either of you."
+    )

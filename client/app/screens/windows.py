@@ -18,15 +18,20 @@ from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
 from client.space.device_zone import device_zone_name
 from client.views import Moment
-from client.views.practice_forms import status_words
-from client.views.present import local_time, plain_error
+from client.views.practice_forms import (
+    check_postponed_to,
+    coming_to_postpone,
+    postponed_sentence,
+    status_words,
+)
+from client.views.present import plain_error
 from client.views.recovery.windows import (
     describe_window,
     known_zone,
     next_occurrence,
     windows_in_force,
 )
-from schemas.practices import MAX_POSTPONE_MIN, AgreementProposed, Window, WindowPostponed
+from schemas.practices import AgreementProposed, Window, WindowPostponed
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -119,19 +124,7 @@ async def postpone(app: App, request: Request[Any, Any, Any]) -> Redirect:
         moment = Moment.now()
         views = current_views(space)
         agreement, _ = find(space, form.get("window"))
-        current = agreement.current
-        if agreement.kind != "window" or agreement.status != "in_force" or current is None:
-            raise TrellisError("That is not a window in force.", code=ClientErrorCode.NOTHING_OPEN)
-        assert current.window is not None  # a window agreement always carries one
-        coming = next_occurrence([(current.id, current.window)], moment.now_ms, views.postponements)
-        if coming is None:
-            raise TrellisError("That window has no coming time.", code=ClientErrorCode.NOTHING_OPEN)
-        if coming.start != coming.scheduled:
-            raise TrellisError(
-                f"The time on {local_time(coming.scheduled)} was already postponed once, to "
-                f"{local_time(coming.start)}; a time can be postponed only once.",
-                code=ClientErrorCode.ALREADY_POSTPONED,
-            )
+        window, coming = coming_to_postpone(agreement, moment.now_ms, views.postponements)
         try:
             to_moment = datetime.fromisoformat(form.get("to")).astimezone()
         except ValueError:
@@ -139,14 +132,10 @@ async def postpone(app: App, request: Request[Any, Any, Any]) -> Redirect:
                 "Say when to meet instead, e.g. 2026-11-30 19:00.", code=ClientErrorCode.USAGE
             ) from None
         to = int(to_moment.timestamp() * 1000)
-        if not 0 < to - coming.scheduled <= MAX_POSTPONE_MIN * 60_000:
-            raise TrellisError(
-                f"Choose a time after {local_time(coming.scheduled)} and at most a week later.",
-                code=ClientErrorCode.USAGE,
-            )
+        check_postponed_to(to, coming.scheduled)
         await space.append(
             WindowPostponed(
-                window=current.id,
+                window=window,
                 occurrence=coming.scheduled,
                 to=to,
                 note=form.optional("note"),
@@ -157,8 +146,7 @@ async def postpone(app: App, request: Request[Any, Any, Any]) -> Redirect:
     return done(
         app,
         "/windows",
-        f"Postponed from {local_time(coming.scheduled)} to {local_time(to)}. A time can be "
-        f"postponed once, by either of you. {await delivery(app, space)}",
+        f"{postponed_sentence(coming.scheduled, to)} {await delivery(app, space)}",
     )
 
 
