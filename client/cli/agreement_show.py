@@ -10,24 +10,11 @@ from client.cli.common import open_space, print_json
 from client.cli.versions import FAMILY_KINDS, find_agreement, the_only
 from client.space import Space
 from client.views.agreements import Agreement, AgreementVersion
-from client.views.practice_forms import status_words, version_status_words
+from client.views.practice_forms import binds_words, status_words, version_status_words
 from client.views.present import iso_utc, local_time, without_effect_sentence
 from client.views.recovery import describe_window
 
 CIRCLES = ("inner", "middle", "outer")
-
-
-def _binds_words(space: Space, v: AgreementVersion, index: int) -> str | None:
-    """Whom clause ``index`` binds, in names: the proposer's "me" is the proposer."""
-    if index >= len(v.binds):
-        return None
-    binds = v.binds[index]
-    if binds == "both":
-        return "both of you"
-    proposer = space.member_name(v.proposer)
-    others = [m for m in space.profiles() if m != v.proposer]
-    partner = space.member_name(others[0]) if others else "the partner"
-    return proposer if binds == "me" else partner
 
 
 def _consent_json(space: Space, c: Any) -> dict[str, Any]:
@@ -160,7 +147,7 @@ async def cmd_show(args: argparse.Namespace) -> int:
             print(f"  {verb} by {space.member_name(v.proposer)} on {local_time(v.proposed_at)}")
             # A plan's clauses only restate its inner circle: its items are shown below.
             for index, clause in enumerate(() if v.circles else v.clauses):
-                binds = _binds_words(space, v, index)
+                binds = binds_words(v, index, space.profiles(), space.member_name)
                 print(f"  - {clause}" + (f" (binds {binds})" if binds else ""))
             if v.circles and v.circles.items:
                 for item in v.circles.items:

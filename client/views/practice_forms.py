@@ -14,16 +14,16 @@ Errors are :class:`UsageError`: the command line exits 2 on them, the app shows 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import cast
 
 from client.errors import ClientErrorCode, TrellisError, UsageError
-from client.views.agreements import Agreement
+from client.views.agreements import Agreement, AgreementVersion
 from client.views.present import local_time
 from client.views.recovery.windows import Occurrence, Postponement, next_occurrence
-from schemas.ids import EventId
+from schemas.ids import EventId, MemberId
 from schemas.practices import DISCLOSURE_KINDS, MAX_POSTPONE_MIN, DisclosureKind
 
 STATUS_WORDS = {
@@ -47,6 +47,22 @@ def status_words(a: Agreement) -> str:
         flags += " (no review date yet: agree one when you next talk)"
     words = PLAN_STATUS_WORDS if a.kind == "recovery_plan" else {}
     return (words.get(a.status) or STATUS_WORDS.get(a.status, a.status)) + flags
+
+
+def binds_words(
+    v: AgreementVersion, index: int, members: Iterable[MemberId], name_of: Callable[[bytes], str]
+) -> str | None:
+    """Whom clause ``index`` binds, in names: the proposer's "me" is the proposer, and
+    "partner" the other member of ``members`` (the space's profiles)."""
+    if index >= len(v.binds):
+        return None
+    binds = v.binds[index]
+    if binds == "both":
+        return "both of you"
+    proposer = name_of(v.proposer)
+    others = [m for m in members if m != v.proposer]
+    partner = name_of(others[0]) if others else "the partner"
+    return proposer if binds == "me" else partner
 
 
 def version_status_words(status: str) -> str:
