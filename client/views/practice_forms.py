@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from typing import cast
 
 from client.errors import ClientErrorCode, TrellisError, UsageError
-from client.views.agreements import Agreement, AgreementVersion
+from client.views.agreements import Agreement, AgreementsView, AgreementVersion
 from client.views.present import local_time
 from client.views.recovery.windows import Occurrence, Postponement, next_occurrence
 from schemas.ids import EventId, MemberId
@@ -63,6 +63,19 @@ def binds_words(
     others = [m for m in members if m != v.proposer]
     partner = name_of(others[0]) if others else "the partner"
     return proposer if binds == "me" else partner
+
+
+def find_agreement(view: AgreementsView, ident: str) -> tuple[Agreement, AgreementVersion | None]:
+    """The agreement (and the version, when a version's id is given) that ``ident`` (an
+    id or its first characters) names; ``not_found`` in the view's words otherwise."""
+    try:
+        found = view.find(ident)
+    except LookupError as exc:
+        raise TrellisError(str(exc), code=ClientErrorCode.NOT_FOUND) from None
+    if isinstance(found, AgreementVersion):
+        agreement = next(a for a in view.agreements if a.id == found.agreement_id)
+        return agreement, found
+    return found, None
 
 
 def version_status_words(status: str) -> str:

@@ -18,7 +18,12 @@ from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
 from client.views.agreements import Agreement, AgreementVersion
-from client.views.practice_forms import binds_words, status_words, version_status_words
+from client.views.practice_forms import (
+    binds_words,
+    find_agreement,
+    status_words,
+    version_status_words,
+)
 from client.views.present import accepted_sentence, plain_error, without_effect_sentence
 from schemas.practices import (
     AgreementAccepted,
@@ -39,15 +44,7 @@ KIND_PAGES = {"agreement": "/agreements", "recovery_plan": "/plan", "window": "/
 
 def find(space: Space, ident: str) -> tuple[Agreement, AgreementVersion | None]:
     """The agreement (and the version, when a version's id is given) with this id."""
-    view = current_views(space).agreements
-    try:
-        found = view.find(ident)
-    except LookupError as exc:
-        raise TrellisError(str(exc), code=ClientErrorCode.NOT_FOUND) from None
-    if isinstance(found, AgreementVersion):
-        agreement = next(a for a in view.agreements if a.id == found.agreement_id)
-        return agreement, found
-    return found, None
+    return find_agreement(current_views(space).agreements, ident)
 
 
 def review_date(value: str, *, required: bool) -> str | None:
