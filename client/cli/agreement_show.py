@@ -10,23 +10,11 @@ from client.cli.common import open_space, print_json
 from client.cli.versions import FAMILY_KINDS, find_agreement, the_only
 from client.space import Space
 from client.views.agreements import Agreement, AgreementVersion
+from client.views.practice_forms import binds_words, status_words, version_status_words
 from client.views.present import iso_utc, local_time, without_effect_sentence
 from client.views.recovery import describe_window
 
 CIRCLES = ("inner", "middle", "outer")
-
-
-def _binds_words(space: Space, v: AgreementVersion, index: int) -> str | None:
-    """Whom clause ``index`` binds, in names: the proposer's "me" is the proposer."""
-    if index >= len(v.binds):
-        return None
-    binds = v.binds[index]
-    if binds == "both":
-        return "both of you"
-    proposer = space.member_name(v.proposer)
-    others = [m for m in space.profiles() if m != v.proposer]
-    partner = space.member_name(others[0]) if others else "the partner"
-    return proposer if binds == "me" else partner
 
 
 def _consent_json(space: Space, c: Any) -> dict[str, Any]:
@@ -125,26 +113,8 @@ def agreement_json(space: Space, a: Agreement, *, versions: bool) -> dict[str, A
     return out
 
 
-STATUS_WORDS = {
-    "proposed": "waiting for an answer",
-    "in_force": "in force",
-    "declined": "declined",
-    "withdrawn": "consent withdrawn",
-    "superseded": "replaced by a newer version",
-    "expired": "expired: talk about renewing it",
-}
-
-
-_PLAN_STATUS_WORDS = {"in_force": "current", "withdrawn": "retired by its writer"}
-
-
 def status_line(a: Agreement) -> str:
-    flags = " (review due)" if a.review_due and a.status == "in_force" else ""
-    if a.kind == "agreement" and a.status == "in_force" and a.current and not a.current.review_on:
-        flags += " (no review date yet: agree one when you next talk)"
-    words = _PLAN_STATUS_WORDS if a.kind == "recovery_plan" else {}
-    status = words.get(a.status) or STATUS_WORDS.get(a.status, a.status)
-    return f"[{a.id.hex()[:8]}] {a.title}: {status}{flags}"
+    return f"[{a.id.hex()[:8]}] {a.title}: {status_words(a)}"
 
 
 async def cmd_list(args: argparse.Namespace) -> int:
@@ -172,14 +142,12 @@ async def cmd_show(args: argparse.Namespace) -> int:
             return 0
         print(status_line(agreement))
         for v in agreement.versions:
-            print(
-                f"\nVersion {v.number} [{v.id.hex()[:8]}]: {STATUS_WORDS.get(v.status, v.status)}"
-            )
+            print(f"\nVersion {v.number} [{v.id.hex()[:8]}]: {version_status_words(v.status)}")
             verb = "written" if v.kind == "recovery_plan" else "proposed"
             print(f"  {verb} by {space.member_name(v.proposer)} on {local_time(v.proposed_at)}")
             # A plan's clauses only restate its inner circle: its items are shown below.
             for index, clause in enumerate(() if v.circles else v.clauses):
-                binds = _binds_words(space, v, index)
+                binds = binds_words(v, index, space.profiles(), space.member_name)
                 print(f"  - {clause}" + (f" (binds {binds})" if binds else ""))
             if v.circles and v.circles.items:
                 for item in v.circles.items:

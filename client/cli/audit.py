@@ -116,32 +116,9 @@ def _chosen(space: Space, ident: str | None) -> tuple[set[EventId], str]:
 
 
 async def cmd_export(args: argparse.Namespace) -> int:
-    if not args.agreements and not args.pacing and not args.recovery:
-        raise UsageError(
-            "Say what to export: --agreements (optionally with --id ID), --pacing, "
-            "--recovery, or more than one."
-        )
-    since = _since_ms(args.since)
-    if since is not None and since > Moment.now().now_ms:
-        raise UsageError(
-            f"{args.since.strip()} has not come yet; choose the day to start from, such as "
-            "the last appointment."
-        )
+    since = _asked_range(args)
     async with await open_space(args) as space:
-        chosen: set[EventId] = set()
-        titles: list[str] = []
-        if args.agreements:
-            chosen, title = _chosen(space, args.id)
-            titles.append(title)
-        if args.pacing:  # the pacing plan's history (client/cli/pacing.py)
-            pacing, title = cli_pacing.pacing_export_choice(space)
-            chosen |= pacing
-            titles.append(title)
-        if args.recovery:  # the first page's records (client/cli/export_choice.py)
-            records, title = export_choice.recovery_choice(space, since)
-            chosen |= records
-            titles.append(title)
-        title = "; ".join(titles)
+        chosen, title = _export_choice(space, args, since)
         created_at_ms = Moment.now().now_ms
         chosen, notes = await cli_consent.declare(space, chosen, args, created_at_ms)
         document = build_export(
@@ -157,25 +134,7 @@ async def cmd_export(args: argparse.Namespace) -> int:
         out = Path(args.out)
         # Bytes, not text: newline translation would alter the verified report.
         payload = render_html(document).encode("utf-8") if args.format == "html" else document
-        try:
-            # 0600, and never over an existing file unless asked (THREAT_MODEL.md §22).
-            await asyncio.to_thread(write_private, out, payload, force=args.force)
-        except FileExistsError:
-            raise TrellisError(
-                f"{out} already exists; nothing was written. Choose another name, or add "
-                "--force to replace it.",
-                code=ClientErrorCode.FILE_EXISTS,
-            ) from None
-        except IsADirectoryError:
-            raise TrellisError(
-                f"{out} is a folder; give a file name.", code=ClientErrorCode.FILE_EXISTS
-            ) from None
-        except (FileNotFoundError, NotADirectoryError):
-            raise TrellisError(
-                f"The folder for {out} does not exist; nothing was written. Create it "
-                "first, or choose another place.",
-                code=ClientErrorCode.IO,
-            ) from None
+        await _write_export(out, payload, force=args.force)
         print(
             f"Exported {len(chosen)} events to {out}. The file holds their decrypted text and "
             "the keys that open them: whoever holds it can read those events and no others. "
@@ -185,6 +144,66 @@ async def cmd_export(args: argparse.Namespace) -> int:
         for note in notes:
             print(note)
     return 0
+
+
+def _asked_range(args: argparse.Namespace) -> int | None:
+    """Check that something is asked for and return the ``--since`` start (ms), if any:
+    before the space is opened, so a mistyped command costs no passphrase."""
+    if not args.agreements and not args.pacing and not args.recovery:
+        raise UsageError(
+            "Say what to export: --agreements (optionally with --id ID), --pacing, "
+            "--recovery, or more than one."
+        )
+    since = _since_ms(args.since)
+    if since is not None and since > Moment.now().now_ms:
+        raise UsageError(
+            f"{args.since.strip()} has not come yet; choose the day to start from, such as "
+            "the last appointment."
+        )
+    return since
+
+
+def _export_choice(
+    space: Space, args: argparse.Namespace, since: int | None
+) -> tuple[set[EventId], str]:
+    """The events each asked part brings, and the export's title (the parts' titles)."""
+    chosen: set[EventId] = set()
+    titles: list[str] = []
+    if args.agreements:
+        chosen, title = _chosen(space, args.id)
+        titles.append(title)
+    if args.pacing:  # the pacing plan's history (client/cli/pacing.py)
+        pacing, title = cli_pacing.pacing_export_choice(space)
+        chosen |= pacing
+        titles.append(title)
+    if args.recovery:  # the first page's records (client/cli/export_choice.py)
+        records, title = export_choice.recovery_choice(space, since)
+        chosen |= records
+        titles.append(title)
+    return chosen, "; ".join(titles)
+
+
+async def _write_export(out: Path, payload: bytes, *, force: bool) -> None:
+    """Write the file 0600, and never over an existing file unless asked
+    (THREAT_MODEL.md §22); each refusal says what to do and writes nothing."""
+    try:
+        await asyncio.to_thread(write_private, out, payload, force=force)
+    except FileExistsError:
+        raise TrellisError(
+            f"{out} already exists; nothing was written. Choose another name, or add "
+            "--force to replace it.",
+            code=ClientErrorCode.FILE_EXISTS,
+        ) from None
+    except IsADirectoryError:
+        raise TrellisError(
+            f"{out} is a folder; give a file name.", code=ClientErrorCode.FILE_EXISTS
+        ) from None
+    except (FileNotFoundError, NotADirectoryError):
+        raise TrellisError(
+            f"The folder for {out} does not exist; nothing was written. Create it "
+            "first, or choose another place.",
+            code=ClientErrorCode.IO,
+        ) from None
 
 
 async def _read_export(name: str) -> bytes:

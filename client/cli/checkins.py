@@ -6,22 +6,9 @@ from __future__ import annotations
 import argparse
 
 from client.cli.common import UsageError, open_space, print_json, read_optional, tell_delivery
+from client.views.practice_forms import FANOS_LABELS, FANOS_PROMPTS, NOTHING_TO_ANSWER
 from client.views.present import iso_utc, local_time
 from schemas.practices import CheckIn
-
-NOTHING_TO_ANSWER = (
-    "A check-in is to hear, not to answer: there is nothing you need to reply or fix."
-)
-
-
-FANOS_PROMPTS: tuple[tuple[str, str], ...] = (
-    ("feelings", "F, feelings: how you feel"),
-    ("affirmation", "A, affirmation: something you appreciate in your partner"),
-    ("needs", "N, needs: what you need (not necessarily met by your partner)"),
-    ("ownership", "O, ownership: something I said or did, with an apology"),
-    ("sobriety", "S, struggles and self-care (for either partner)"),
-)
-"""The FANOS letters as they are worded everywhere (docs/PROTOCOL.md §10.4)."""
 
 
 async def cmd_checkin(args: argparse.Namespace) -> int:
@@ -38,15 +25,6 @@ async def cmd_checkin(args: argparse.Namespace) -> int:
         await space.append(CheckIn(mood=args.mood, **fields))
         await tell_delivery(space, args, "Checked in.")
     return 0
-
-
-_FANOS_LABELS = {
-    "feelings": "feelings",
-    "affirmation": "affirmation",
-    "needs": "needs",
-    "ownership": "ownership",
-    "sobriety": "struggles and self-care",
-}
 
 
 async def cmd_checkins(args: argparse.Namespace) -> int:
@@ -80,7 +58,7 @@ async def cmd_checkins(args: argparse.Namespace) -> int:
                 f"{local_time(c.recorded_at)}  {space.member_name(c.author)} checked in"
                 + (f", mood {c.mood}/5" if c.mood else "")
             )
-            for name, label in _FANOS_LABELS.items():
+            for name, label in FANOS_LABELS.items():
                 value = getattr(c, name)
                 if value:
                     print(f"    {label}: {value}")

@@ -5,19 +5,16 @@ words leave in the other's export only with their signed yes for that export
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
 from client.cli.common import UsageError, open_space
 from client.errors import ClientErrorCode, TrellisError
 from client.export import choose_with_consent
 from client.export.consent import WORD_LABELS
 from client.space import Space
+from client.views.practice_forms import consent_until_ms
 from schemas.ids import EventId
 from schemas.practices import MAX_PURPOSE_CHARS, MAX_RECIPIENT_CHARS, ExportConsented
-
-MAX_CONSENT_DAYS = 366
-"""An export, and a consent to one, ends within a year: shared means permanent, so the
-permission to share should not be."""
 
 
 def _text(value: str | None, what: str, limit: int) -> str:
@@ -29,20 +26,8 @@ def _text(value: str | None, what: str, limit: int) -> str:
     return text
 
 
-def _until(value: str | None, today: date) -> int:
-    """The end of the given calendar day, in this computer's time zone, as ms."""
-    if value is None:
-        raise UsageError("Say until when, with --until DATE (for example 2027-01-31).")
-    try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"'{value}' is not a date; use a form like 2027-01-31.") from None
-    if day < today:
-        raise UsageError(f"{day.isoformat()} has passed; choose today or a later date.")
-    if day > today + timedelta(days=MAX_CONSENT_DAYS):
-        raise UsageError("Choose a date within a year; you can give a new one later.")
-    end = datetime.combine(day + timedelta(days=1), time()).astimezone()
-    return int(end.timestamp() * 1000) - 1
+UNTIL_MISSING = "Say until when, with --until DATE (for example 2027-01-31)."
+"""practice_forms.SAY_UNTIL_WHEN, naming the flag."""
 
 
 def asked(args: argparse.Namespace) -> ExportConsented:
@@ -50,7 +35,9 @@ def asked(args: argparse.Namespace) -> ExportConsented:
     return ExportConsented(
         recipient=_text(args.recipient, "who it is for, with --for", MAX_RECIPIENT_CHARS),
         purpose=_text(args.purpose, "why, with --purpose", MAX_PURPOSE_CHARS),
-        expires_at=_until(args.until, datetime.now().astimezone().date()),
+        expires_at=consent_until_ms(
+            args.until, datetime.now().astimezone().date(), missing=UNTIL_MISSING
+        ),
     )
 
 

@@ -8,7 +8,6 @@ import argparse
 from typing import Any
 
 from client.cli.common import (
-    UsageError,
     by_prefix,
     open_space,
     parse_past_when,
@@ -19,6 +18,16 @@ from client.cli.common import (
     writers_time,
 )
 from client.space import Space
+from client.views.practice_forms import (
+    DISCLOSED_THANKS,
+    FORMAL_DISCLOSURE_PLACE,
+    MARK_WORDS,
+    NEED_TIME_DONE,
+    RISK_NOTE,
+    SEEN_DONE,
+    ReportWords,
+    report_kind,
+)
 from client.views.present import disclosure_detail_lines, iso_utc, plain
 from client.views.recovery import DisclosureView
 from schemas.practices import (
@@ -29,32 +38,33 @@ from schemas.practices import (
     SlipReport,
 )
 
+CLI_REPORT_WORDS = ReportWords(
+    formal_not_here=(
+        f"{FORMAL_DISCLOSURE_PLACE}: trellis milestone add --formal-disclosure --when DATE"
+    ),
+    slip_needs_circle=(
+        "Which circle was it? --circle inner (it ends your sober run) or --circle middle "
+        "(a risk: it is recorded as a risk and does not change your sober days)."
+    ),
+    risk_not_inner=(
+        "A risk is a middle-circle report. Inner-circle behaviour is a slip: "
+        "--kind slip --circle inner."
+    ),
+    details_only_for_slips=(
+        "The slip details (--circle, --place, ...) are for --kind slip, relapse or risk."
+    ),
+)
+"""The report rule's sentences naming the flags (the rule is practice_forms.report_kind)."""
+
 
 async def cmd_disclose(args: argparse.Namespace) -> int:
-    if args.kind == "formal_disclosure":
-        raise UsageError(
-            "A formal disclosure happens in the therapist's office, not in the app. To mark "
-            "that it took place: trellis milestone add --formal-disclosure --when DATE"
-        )
-    if args.kind == "slip" and args.circle is None:
-        raise UsageError(
-            "Which circle was it? --circle inner (it ends your sober run) or --circle middle "
-            "(a risk: it is recorded as a risk and does not change your sober days)."
-        )
-    if args.kind == "risk" and args.circle == "inner":
-        raise UsageError(
-            "A risk is a middle-circle report. Inner-circle behaviour is a slip: "
-            "--kind slip --circle inner."
-        )
     details = (
         *(args.circle, args.place, args.mood, args.halt, args.trigger, args.warning_sign),
         *(args.coping, args.support, args.next_step),
     )
-    kind = args.kind
+    kind, has_slip = report_kind(args.kind, args.circle, any(details), CLI_REPORT_WORDS)
     slip = None
-    if args.kind in ("slip", "relapse") or (args.kind == "risk" and any(details)):
-        if args.circle == "middle":
-            kind = "risk"  # A middle-circle report is a risk, never a broken run.
+    if has_slip:
         slip = SlipReport(
             circle=args.circle,
             place=args.place,
@@ -66,10 +76,6 @@ async def cmd_disclose(args: argparse.Namespace) -> int:
             support_contacted=list(args.support or []),
             next_steps=list(args.next_step or []),
         )
-    elif any(details):
-        raise UsageError(
-            "The slip details (--circle, --place, ...) are for --kind slip, relapse or risk."
-        )
     async with await open_space(args) as space:
         event = await space.append(
             DisclosureMade(
@@ -80,18 +86,11 @@ async def cmd_disclose(args: argparse.Namespace) -> int:
             ),
             occurred_at=parse_past_when(args.when, "what is disclosed"),
         )
-        note = (
-            " It is recorded as a risk (middle circle) and does not change your sober days."
-            if kind == "risk" and args.kind != "risk"
-            else ""
-        )
+        note = f" {RISK_NOTE}" if kind == "risk" and args.kind != "risk" else ""
         await tell_delivery(
-            space, args, f"Saved ({event.event_id.hex()[:8]}).{note} Thank you for your honesty."
+            space, args, f"Saved ({event.event_id.hex()[:8]}).{note} {DISCLOSED_THANKS}"
         )
     return 0
-
-
-_MARK_WORDS = {"seen": "seen", "need_time": "needs time"}
 
 
 def disclosure_json(space: Space, d: DisclosureView, zone: str | None = None) -> dict[str, Any]:
@@ -135,7 +134,7 @@ async def cmd_disclosures(args: argparse.Namespace) -> int:
             mark = ""
             if d.acknowledgements:
                 last = d.acknowledgements[-1]
-                mark = f" ({space.member_name(last.member)}: {_MARK_WORDS[last.mark]})"
+                mark = f" ({space.member_name(last.member)}: {MARK_WORDS[last.mark]})"
             print(
                 f"{writers_time(space, d.occurred_at, d.author, zones.get(d.id))}  "
                 f"[{d.id.hex()[:8]}] {space.member_name(d.author)}, "
@@ -156,16 +155,9 @@ async def cmd_acknowledge(args: argparse.Namespace) -> int:
             )
         )
         if mark == "seen":
-            await tell_delivery(
-                space, args, "Marked as seen. There is nothing more you need to do."
-            )
+            await tell_delivery(space, args, SEEN_DONE)
         else:
-            await tell_delivery(
-                space,
-                args,
-                "Noted: you need time. Nothing is expected of you until you are ready; "
-                "you can mark it seen later.",
-            )
+            await tell_delivery(space, args, NEED_TIME_DONE)
     return 0
 
 

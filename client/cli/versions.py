@@ -12,6 +12,7 @@ from typing import Any
 from client.cli.common import deliver, open_space, parse_review_date, read_optional, tell_delivery
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
+from client.views import practice_forms
 from client.views.agreements import Agreement, AgreementVersion
 from client.views.present import accepted_sentence, delivery_sentence
 from schemas.ids import EventId
@@ -92,16 +93,7 @@ def find_agreement(
     With ``family`` ("plan", "windows") it must be of that group's kind: ``trellis
     windows accept`` given an agreement's id says so instead of answering the agreement.
     """
-    view = space.views().agreements
-    try:
-        found = view.find(ident)
-    except LookupError as exc:
-        raise TrellisError(str(exc), code=ClientErrorCode.NOT_FOUND) from None
-    if isinstance(found, AgreementVersion):
-        agreement = next(a for a in view.agreements if a.id == found.agreement_id)
-        result: tuple[Agreement, AgreementVersion | None] = (agreement, found)
-    else:
-        result = (found, None)
+    result = practice_forms.find_agreement(space.views().agreements, ident)
     wanted = FAMILY_KINDS.get(family or "")
     kind = result[0].kind
     if wanted is not None and kind != wanted:

@@ -24,14 +24,14 @@ from client.cli.versions import (
     find_agreement,
     propose_version,
 )
-from client.errors import ClientErrorCode, TrellisError
 from client.space.device_zone import device_zone_name
 from client.views import Moment
 from client.views.moments import as_moment, is_calendar_date
+from client.views.practice_forms import check_postponed_to, coming_to_postpone, postponed_sentence
 from client.views.present import iso_utc, local_time
 from client.views.recovery import describe_window, known_zone, next_occurrence
 from client.views.recovery.windows import windows_in_force
-from schemas.practices import MAX_POSTPONE_MIN, AgreementProposed, Window, WindowPostponed
+from schemas.practices import AgreementProposed, Window, WindowPostponed
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -167,38 +167,18 @@ async def cmd_window_postpone(args: argparse.Namespace) -> int:
         moment = Moment.now()
         views = space.views(moment)
         agreement, _ = find_agreement(space, args.id)
-        current = agreement.current
-        if agreement.kind != "window" or agreement.status != "in_force" or current is None:
-            raise TrellisError("That is not a window in force.", code=ClientErrorCode.NOTHING_OPEN)
-        assert current.window is not None  # a window agreement always carries one
-        coming = next_occurrence([(current.id, current.window)], moment.now_ms, views.postponements)
-        if coming is None:
-            raise TrellisError("That window has no coming time.", code=ClientErrorCode.NOTHING_OPEN)
-        if coming.start != coming.scheduled:
-            raise TrellisError(
-                f"The time on {local_time(coming.scheduled)} was already postponed once, to "
-                f"{local_time(coming.start)}; a time can be postponed only once.",
-                code=ClientErrorCode.ALREADY_POSTPONED,
-            )
+        window, coming = coming_to_postpone(agreement, moment.now_ms, views.postponements)
         to = _postponed_to(args.to, coming.scheduled)
-        if not 0 < to - coming.scheduled <= MAX_POSTPONE_MIN * 60_000:
-            raise UsageError(
-                f"Choose a time after {local_time(coming.scheduled)} and at most a week later."
-            )
+        check_postponed_to(to, coming.scheduled)
         await space.append(
             WindowPostponed(
-                window=current.id,
+                window=window,
                 occurrence=coming.scheduled,
                 to=to,
                 note=read_optional(args.note),
             )
         )
-        await tell_delivery(
-            space,
-            args,
-            f"Postponed from {local_time(coming.scheduled)} to {local_time(to)}. A time can "
-            f"be postponed once, by either of you.",
-        )
+        await tell_delivery(space, args, postponed_sentence(coming.scheduled, to))
     return 0
 
 

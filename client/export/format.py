@@ -205,68 +205,103 @@ def first_difference(expected: bytes, data: bytes) -> int:
     )
 
 
+class _Unreadable(Exception):
+    """One step of :func:`parse_document` found the file is not an export it reads."""
+
+    def __init__(self, finding: ExportFinding) -> None:
+        super().__init__(finding.code)
+        self.finding = finding
+
+
 def parse_document(data: bytes) -> tuple[ExportDocument | None, list[ExportFinding]]:
     """The document, if ``data`` is exactly the canonical JSON of a version-1 export."""
-    # msgspec raises UnicodeDecodeError, not DecodeError, for invalid UTF-8 in a string
-    # it reads, and skips unread ones unchecked: check the whole text first.
+    try:
+        _check_text(data)
+        _check_head(data)
+        doc = _read_document(data)
+        _check_summary(doc)
+        _check_canonical(doc, data)
+    except _Unreadable as unreadable:
+        return None, [unreadable.finding]
+    return doc, []
+
+
+def _check_text(data: bytes) -> None:
+    """UTF-8 throughout: msgspec raises UnicodeDecodeError, not DecodeError, for invalid
+    UTF-8 in a string it reads, and skips unread ones unchecked."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [
+        raise _Unreadable(
             _finding(FindingCode.NOT_JSON, "The file is not UTF-8 text.", f"byte {exc.start}")
-        ]
+        ) from None
+
+
+def _check_head(data: bytes) -> None:
+    """JSON naming this format, in a version this app reads."""
     try:
         head = msgspec.json.decode(data, type=ExportHead)
     except msgspec.ValidationError:
-        return None, [
+        raise _Unreadable(
             _finding(FindingCode.NOT_AN_EXPORT, "This JSON is not a Trellis export.", "document")
-        ]
+        ) from None
     except msgspec.DecodeError as exc:
-        return None, [
+        raise _Unreadable(
             _finding(FindingCode.NOT_JSON, f"The file is not valid JSON ({exc}).", "document")
-        ]
+        ) from None
     if head.format != FORMAT_NAME:
-        return None, [
+        raise _Unreadable(
             _finding(FindingCode.NOT_AN_EXPORT, "This JSON is not a Trellis export.", "format")
-        ]
+        )
     if head.version not in READ_VERSIONS:
-        return None, [
+        raise _Unreadable(
             _finding(
                 FindingCode.UNSUPPORTED_VERSION,
                 f"This export is format version {head.version}; this app reads versions "
                 f"{READ_VERSIONS[0]} to {READ_VERSIONS[-1]}. A newer Trellis may read it.",
                 "version",
             )
-        ]
+        )
+
+
+def _read_document(data: bytes) -> ExportDocument:
+    """Every field as exported, named by its path when one is not."""
     try:
-        doc = msgspec.json.decode(data, type=ExportDocument)
+        return msgspec.json.decode(data, type=ExportDocument)
     except msgspec.ValidationError as exc:
         where = str(exc).rpartition(" - at ")[2].strip("`") if " - at " in str(exc) else "document"
-        return None, [
+        raise _Unreadable(
             _finding(FindingCode.BAD_DOCUMENT, f"A field is not as exported: {exc}.", where)
-        ]
+        ) from None
     except msgspec.DecodeError as exc:  # not expected: the first read parsed the same text
-        return None, [
+        raise _Unreadable(
             _finding(FindingCode.NOT_JSON, f"The file is not valid JSON ({exc}).", "document")
-        ]
+        ) from None
+
+
+def _check_summary(doc: ExportDocument) -> None:
+    """A version-1 export has no first page; later versions need theirs."""
     if (doc.summary is None) != (doc.version == 1):
         field = "summary"
-        return None, [
+        raise _Unreadable(
             _finding(
                 FindingCode.BAD_DOCUMENT,
                 f"A field is not as exported: a version-{doc.version} export "
                 + ("has no summary." if doc.version == 1 else "needs its summary."),
                 f"$.{field}",
             )
-        ]
+        )
+
+
+def _check_canonical(doc: ExportDocument, data: bytes) -> None:
+    """Byte for byte as the exporter wrote it: any other form was edited."""
     canonical = encode_document(doc)
     if canonical != data:
         index = first_difference(canonical, data)
-        return None, [
+        raise _Unreadable(
             _finding(
                 FindingCode.NOT_CANONICAL,
                 "The file is not written exactly as an export is: it was edited.",
                 f"byte {index}",
             )
-        ]
-    return doc, []
+        )

@@ -18,6 +18,7 @@ from client.export.attribution import Attribution
 from client.export.first_page import first_page
 from client.export.first_page_doc import FirstPage
 from client.export.format import (
+    ExportDocument,
     ExportFinding,
     FindingCode,
     parse_document,
@@ -29,6 +30,7 @@ from client.export.verify_reveal import open_revealed
 from client.keys import crypto
 from schemas.envelope import event_id_of
 from schemas.ids import DeviceId, EventId, SpaceId
+from schemas.practices import ExportConsented
 
 __all__ = [
     "ChainSummary",
@@ -48,6 +50,29 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
         return None, findings
     space_id = SpaceId(bytes.fromhex(doc.space_id))
     held: dict[EventId, Held] = {}
+    decoded = _check_chains(doc, space_id, held, findings)
+    _check_signature(doc, decoded, findings)
+    revealed, attribution = open_revealed(doc, space_id, held, findings)
+    exporter = DeviceId(bytes.fromhex(doc.exporter))
+    # Attribution is judged only on an otherwise sound document: with a broken chain
+    # or an unopened event, a missing member is a consequence, not a second problem.
+    if not findings:
+        findings += _attribution_findings(doc, exporter, attribution)
+        if not findings:
+            findings += _consent_findings(revealed, exporter, attribution, doc.created_at)
+        if not findings and doc.summary is not None:
+            findings += _summary_findings(doc.summary, revealed, attribution, doc.created_at)
+    declaration = export_consent.declaration_of(revealed, exporter)
+    if findings or declaration is None:
+        return None, findings
+    return _verified(doc, space_id, exporter, revealed, decoded, attribution, declaration), []
+
+
+def _check_chains(
+    doc: ExportDocument, space_id: SpaceId, held: dict[EventId, Held], findings: list[ExportFinding]
+) -> list[list[bytes]]:
+    """Each chain's envelopes as checked (client/export/verify_chains.py), one chain a
+    device; the events they hold go into ``held``."""
     decoded: list[list[bytes]] = []
     devices: set[str] = set()
     for index, chain in enumerate(doc.chains):
@@ -61,7 +86,14 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
             )
         devices.add(chain.device)
         decoded.append(check_chain(space_id, chain, held, findings))
+    return decoded
 
+
+def _check_signature(
+    doc: ExportDocument, decoded: list[list[bytes]], findings: list[ExportFinding]
+) -> None:
+    """The exporter's signature over the document and every envelope, once every
+    envelope could be read (else the chain findings already say what is wrong)."""
     if all(len(d) == len(c.envelopes) for d, c in zip(decoded, doc.chains, strict=True)):
         message = signed_bytes(doc, decoded)
         if not crypto.verify_signature(
@@ -76,48 +108,62 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
                 )
             )
 
-    revealed, attribution = open_revealed(doc, space_id, held, findings)
-    exporter = DeviceId(bytes.fromhex(doc.exporter))
-    # Attribution is judged only on an otherwise sound document: with a broken chain
-    # or an unopened event, a missing member is a consequence, not a second problem.
-    if not findings:
-        if exporter not in attribution.devices:
+
+def _attribution_findings(
+    doc: ExportDocument, exporter: DeviceId, attribution: Attribution
+) -> list[ExportFinding]:
+    """The exporter and every chain's device are shown to be a member's."""
+    findings: list[ExportFinding] = []
+    if exporter not in attribution.devices:
+        findings.append(
+            finding(
+                FindingCode.EXPORTER_UNKNOWN,
+                "The export does not reveal how its exporter's device joined the space, "
+                "so it cannot say which member exported it.",
+                "exporter",
+            )
+        )
+    for chain in doc.chains:
+        if DeviceId(bytes.fromhex(chain.device)) not in attribution.devices:
             findings.append(
                 finding(
-                    FindingCode.EXPORTER_UNKNOWN,
-                    "The export does not reveal how its exporter's device joined the space, "
-                    "so it cannot say which member exported it.",
-                    "exporter",
+                    FindingCode.AUTHOR_UNKNOWN,
+                    "The export does not reveal the signed facts that say whose device "
+                    "this is (how it joined, and by whose invite), so it cannot say who "
+                    "wrote its events.",
+                    f"chains, device {chain.device[:8]}",
                 )
             )
-        for chain in doc.chains:
-            if DeviceId(bytes.fromhex(chain.device)) not in attribution.devices:
-                findings.append(
-                    finding(
-                        FindingCode.AUTHOR_UNKNOWN,
-                        "The export does not reveal the signed facts that say whose device "
-                        "this is (how it joined, and by whose invite), so it cannot say who "
-                        "wrote its events.",
-                        f"chains, device {chain.device[:8]}",
-                    )
-                )
-        if not findings:
-            findings += _consent_findings(revealed, exporter, attribution, doc.created_at)
-        if not findings and doc.summary is not None:
-            page = _first_page_of(revealed, attribution, doc.summary.since, doc.created_at)
-            if page != doc.summary:
-                findings.append(
-                    finding(
-                        FindingCode.SUMMARY_MISMATCH,
-                        "The export's summary is not what its own events say: it was "
-                        "written by something other than Trellis, or changed and signed "
-                        "again.",
-                        "$.summary",
-                    )
-                )
-    declaration = export_consent.declaration_of(revealed, exporter)
-    if findings or declaration is None:
-        return None, findings
+    return findings
+
+
+def _summary_findings(
+    summary: FirstPage, revealed: list[RevealedEvent], attribution: Attribution, as_of: int
+) -> list[ExportFinding]:
+    """The signed first page is what the revealed events give."""
+    if _first_page_of(revealed, attribution, summary.since, as_of) == summary:
+        return []
+    return [
+        finding(
+            FindingCode.SUMMARY_MISMATCH,
+            "The export's summary is not what its own events say: it was "
+            "written by something other than Trellis, or changed and signed "
+            "again.",
+            "$.summary",
+        )
+    ]
+
+
+def _verified(
+    doc: ExportDocument,
+    space_id: SpaceId,
+    exporter: DeviceId,
+    revealed: list[RevealedEvent],
+    decoded: list[list[bytes]],
+    attribution: Attribution,
+    declaration: ExportConsented,
+) -> VerifiedExport:
+    """What a sound export shows: its events, chains, members and declaration."""
     seqs: dict[DeviceId, list[int]] = {}
     for event in revealed:
         seqs.setdefault(event.author, []).append(event.seq)
@@ -146,7 +192,7 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
         declaration=declaration,
         version=doc.version,
         first_page=doc.summary,
-    ), []
+    )
 
 
 def _first_page_of(

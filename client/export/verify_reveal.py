@@ -10,7 +10,7 @@ import msgspec
 
 from client.core.verify import VerifiedEvent
 from client.export.attribution import Attribution, attribute
-from client.export.format import ExportDocument, ExportFinding, FindingCode
+from client.export.format import ExportDocument, ExportFinding, FindingCode, RevealedDoc
 from client.export.verified import RevealedEvent
 from client.export.verify_chains import Held, finding
 from client.keys import crypto
@@ -25,6 +25,9 @@ from schemas.payloads import (
     payload_kind,
 )
 
+_Opened = tuple[Held, EventId, EventBody, Payload | UnknownPayload]
+"""A revealed event opened: its chain entry, id, body and payload."""
+
 
 def open_revealed(
     doc: ExportDocument,
@@ -34,7 +37,19 @@ def open_revealed(
 ) -> tuple[list[RevealedEvent], Attribution]:
     """Open each revealed event with its key, in the listed order, and check that order
     is causal; return the events and who wrote them, by the apps' membership rules."""
-    opened: list[tuple[Held, EventId, EventBody, Payload | UnknownPayload]] = []
+    opened, position = _open_each(doc, held, findings)
+    attribution = attribute(space_id, [(h.envelope, p) for h, _, _, p in opened])
+    names = _Names(attribution)
+    revealed = [_in_causal_order(one, position, names, findings) for one in opened]
+    return revealed, attribution
+
+
+def _open_each(
+    doc: ExportDocument, held: dict[EventId, Held], findings: list[ExportFinding]
+) -> tuple[list[_Opened], dict[EventId, int]]:
+    """The revealed events that open, and each listed event's place in the list; each
+    one listed twice or not among the chains' events is a finding."""
+    opened: list[_Opened] = []
     position: dict[EventId, int] = {}
     for index, item in enumerate(doc.revealed):
         event_id = EventId(bytes.fromhex(item.event_id))
@@ -55,67 +70,72 @@ def open_revealed(
                 )
             )
             continue
-        where = f"{event.where} (revealed[{index}])"
-        try:
-            plaintext = crypto.open_with_content_key(
-                bytes.fromhex(item.content_key), event.envelope
-            )
-        except crypto.KeyCommitmentError:
-            findings.append(
-                finding(
-                    FindingCode.BAD_KEY_COMMITMENT,
-                    "A revealed event's key is not the key its author signed for it: the "
-                    "event could be read two ways, so it is not read at all.",
-                    where,
-                )
-            )
-            continue
-        except crypto.CryptoError:
-            findings.append(
-                finding(
-                    FindingCode.BAD_CONTENT_KEY, "A revealed event's key does not open it.", where
-                )
-            )
-            continue
-        try:
-            body, payload = decode_event(plaintext)
-        except PayloadFormatError as exc:
-            findings.append(
-                finding(FindingCode.BAD_PAYLOAD, f"A revealed event is malformed: {exc}.", where)
-            )
-            continue
-        opened.append((event, event_id, body, payload))
+        read = _open_one(item, event, f"{event.where} (revealed[{index}])", findings)
+        if read is not None:
+            opened.append((event, event_id, *read))
+    return opened, position
 
-    attribution = attribute(space_id, [(h.envelope, p) for h, _, _, p in opened])
-    names = _Names(attribution)
-    revealed: list[RevealedEvent] = []
-    for event, event_id, body, payload in opened:
-        env = event.envelope
-        causes = [EventId(d) for d in body.deps] + ([EventId(env.prev)] if env.prev else [])
-        if any(position.get(c, -1) > position[event_id] for c in causes):
-            findings.append(
-                finding(
-                    FindingCode.REVEALED_OUT_OF_ORDER,
-                    "A revealed event is listed before an event it follows from.",
-                    f"{event.where} (revealed[{position[event_id]}])",
-                )
-            )
-        verified = VerifiedEvent(event_id, env, event.canonical, body, payload)
-        revealed.append(
-            RevealedEvent(
-                event_id=event_id,
-                author=DeviceId(env.author),
-                seq=env.seq,
-                recorded_at=body.recorded_at,
-                occurred_at=body.occurred_at,
-                kind=payload_kind(payload),
-                payload=_plain(msgspec.to_builtins(payload, builtin_types=(bytes,))),
-                summary=event_summary(verified, names),
-                deps=tuple(EventId(d) for d in body.deps),
-                source=verified,
+
+def _open_one(
+    item: RevealedDoc, event: Held, where: str, findings: list[ExportFinding]
+) -> tuple[EventBody, Payload | UnknownPayload] | None:
+    """One event opened with its content key (committed by its author) and decoded
+    strictly, or None with the finding that says why not."""
+    try:
+        plaintext = crypto.open_with_content_key(bytes.fromhex(item.content_key), event.envelope)
+    except crypto.KeyCommitmentError:
+        findings.append(
+            finding(
+                FindingCode.BAD_KEY_COMMITMENT,
+                "A revealed event's key is not the key its author signed for it: the "
+                "event could be read two ways, so it is not read at all.",
+                where,
             )
         )
-    return revealed, attribution
+        return None
+    except crypto.CryptoError:
+        findings.append(
+            finding(FindingCode.BAD_CONTENT_KEY, "A revealed event's key does not open it.", where)
+        )
+        return None
+    try:
+        return decode_event(plaintext)
+    except PayloadFormatError as exc:
+        findings.append(
+            finding(FindingCode.BAD_PAYLOAD, f"A revealed event is malformed: {exc}.", where)
+        )
+        return None
+
+
+def _in_causal_order(
+    opened: _Opened, position: dict[EventId, int], names: _Names, findings: list[ExportFinding]
+) -> RevealedEvent:
+    """One opened event as the report shows it; listed before an event it follows from
+    is a finding."""
+    event, event_id, body, payload = opened
+    env = event.envelope
+    causes = [EventId(d) for d in body.deps] + ([EventId(env.prev)] if env.prev else [])
+    if any(position.get(c, -1) > position[event_id] for c in causes):
+        findings.append(
+            finding(
+                FindingCode.REVEALED_OUT_OF_ORDER,
+                "A revealed event is listed before an event it follows from.",
+                f"{event.where} (revealed[{position[event_id]}])",
+            )
+        )
+    verified = VerifiedEvent(event_id, env, event.canonical, body, payload)
+    return RevealedEvent(
+        event_id=event_id,
+        author=DeviceId(env.author),
+        seq=env.seq,
+        recorded_at=body.recorded_at,
+        occurred_at=body.occurred_at,
+        kind=payload_kind(payload),
+        payload=_plain(msgspec.to_builtins(payload, builtin_types=(bytes,))),
+        summary=event_summary(verified, names),
+        deps=tuple(EventId(d) for d in body.deps),
+        source=verified,
+    )
 
 
 def _plain(value: Any) -> Any:

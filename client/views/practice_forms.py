@@ -5,16 +5,26 @@ The folds (client/views/*.py) and the write rules (client/views/write_rules.py) 
 what an event means and whether it may be written; this module holds what sits in
 front of them: the status words people read, the FANOS prompts, a slip report's kind
 and circle, and the end date an export declares. The app (client/app/screens) uses
-these; client/cli keeps its own copies until its modules are split (issue #13), then
-imports them from here so there is one text of each.
+these, and so does client/cli, so there is one text of each rule and sentence. Where
+the command line must name its flags (``--circle inner``), it passes its own variant of
+a sentence (:class:`ReportWords`, ``missing=``); the rule stays here.
+
+Errors are :class:`UsageError`: the command line exits 2 on them, the app shows them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import cast
 
-from client.errors import ClientErrorCode, TrellisError
-from client.views.agreements import Agreement
+from client.errors import ClientErrorCode, TrellisError, UsageError
+from client.views.agreements import Agreement, AgreementsView, AgreementVersion
+from client.views.present import local_time
+from client.views.recovery.windows import Occurrence, Postponement, next_occurrence
+from schemas.ids import EventId, MemberId
+from schemas.practices import DISCLOSURE_KINDS, MAX_POSTPONE_MIN, DisclosureKind
 
 STATUS_WORDS = {
     "proposed": "waiting for an answer",
@@ -39,7 +49,37 @@ def status_words(a: Agreement) -> str:
     return (words.get(a.status) or STATUS_WORDS.get(a.status, a.status)) + flags
 
 
+def binds_words(
+    v: AgreementVersion, index: int, members: Iterable[MemberId], name_of: Callable[[bytes], str]
+) -> str | None:
+    """Whom clause ``index`` binds, in names: the proposer's "me" is the proposer, and
+    "partner" the other member of ``members`` (the space's profiles)."""
+    if index >= len(v.binds):
+        return None
+    binds = v.binds[index]
+    if binds == "both":
+        return "both of you"
+    proposer = name_of(v.proposer)
+    others = [m for m in members if m != v.proposer]
+    partner = name_of(others[0]) if others else "the partner"
+    return proposer if binds == "me" else partner
+
+
+def find_agreement(view: AgreementsView, ident: str) -> tuple[Agreement, AgreementVersion | None]:
+    """The agreement (and the version, when a version's id is given) that ``ident`` (an
+    id or its first characters) names; ``not_found`` in the view's words otherwise."""
+    try:
+        found = view.find(ident)
+    except LookupError as exc:
+        raise TrellisError(str(exc), code=ClientErrorCode.NOT_FOUND) from None
+    if isinstance(found, AgreementVersion):
+        agreement = next(a for a in view.agreements if a.id == found.agreement_id)
+        return agreement, found
+    return found, None
+
+
 def version_status_words(status: str) -> str:
+    """One version's status in words (a version is never "current" or "retired")."""
     return STATUS_WORDS.get(status, status)
 
 
@@ -71,34 +111,62 @@ NEED_TIME_DONE = (
 DISCLOSED_THANKS = "Thank you for your honesty."
 RISK_NOTE = "It is recorded as a risk (middle circle) and does not change your sober days."
 
-SLIP_NEEDS_CIRCLE = (
-    "Which circle was it? Inner (it ends your sober run) or middle (a risk: it is "
-    "recorded as a risk and does not change your sober days)."
-)
-RISK_NOT_INNER = "A risk is a middle-circle report. Inner-circle behaviour is a slip."
-FORMAL_NOT_HERE = (
+FORMAL_DISCLOSURE_PLACE = (
     "A formal disclosure happens in the therapist's office, not in the app. To mark that "
-    "it took place, add a milestone 'Formal disclosure' with its date."
+    "it took place"
 )
-DETAILS_ONLY_FOR_SLIPS = "The slip details (circle, place, ...) are for a slip, relapse or risk."
 
 
-def report_kind(kind: str, circle: str | None, has_details: bool) -> tuple[str, bool]:
+@dataclass(frozen=True)
+class ReportWords:
+    """The sentences :func:`report_kind` says when a report does not fit, worded for one
+    front end: the app names its fields, the command line its flags."""
+
+    formal_not_here: str
+    slip_needs_circle: str
+    risk_not_inner: str
+    details_only_for_slips: str
+
+
+REPORT_WORDS = ReportWords(
+    formal_not_here=(
+        f"{FORMAL_DISCLOSURE_PLACE}, add a milestone 'Formal disclosure' with its date."
+    ),
+    slip_needs_circle=(
+        "Which circle was it? Inner (it ends your sober run) or middle (a risk: it is "
+        "recorded as a risk and does not change your sober days)."
+    ),
+    risk_not_inner="A risk is a middle-circle report. Inner-circle behaviour is a slip.",
+    details_only_for_slips="The slip details (circle, place, ...) are for a slip, relapse or risk.",
+)
+"""The app's words (its form's fields are "circle", "place", ...)."""
+
+
+def report_kind(
+    kind: str, circle: str | None, has_details: bool, words: ReportWords = REPORT_WORDS
+) -> tuple[DisclosureKind, bool]:
     """The kind a disclosure is written as, and whether it carries a slip report.
 
     A middle-circle report is a risk, never a broken run; a slip names its circle; a
-    formal disclosure is not written here. Raises :class:`TrellisError` (``usage``)."""
+    formal disclosure is not written here. Raises :class:`UsageError` in ``words``."""
     if kind == "formal_disclosure":
-        raise TrellisError(FORMAL_NOT_HERE, code=ClientErrorCode.USAGE)
+        raise UsageError(words.formal_not_here)
     if kind == "slip" and circle is None:
-        raise TrellisError(SLIP_NEEDS_CIRCLE, code=ClientErrorCode.USAGE)
+        raise UsageError(words.slip_needs_circle)
     if kind == "risk" and circle == "inner":
-        raise TrellisError(RISK_NOT_INNER, code=ClientErrorCode.USAGE)
+        raise UsageError(words.risk_not_inner)
     if kind in ("slip", "relapse") or (kind == "risk" and has_details):
-        return ("risk" if circle == "middle" else kind), True
+        return _kind("risk" if circle == "middle" else kind), True
     if has_details:
-        raise TrellisError(DETAILS_ONLY_FOR_SLIPS, code=ClientErrorCode.USAGE)
-    return kind, False
+        raise UsageError(words.details_only_for_slips)
+    return _kind(kind), False
+
+
+def _kind(kind: str) -> DisclosureKind:
+    """``kind`` as a disclosure kind; a word no disclosure has is a usage error."""
+    if kind not in DISCLOSURE_KINDS:
+        raise UsageError("Choose what kind of disclosure it is.")
+    return cast(DisclosureKind, kind)
 
 
 MAX_CONSENT_DAYS = 366
@@ -106,27 +174,61 @@ MAX_CONSENT_DAYS = 366
 permission to share should not be."""
 
 
-def consent_until_ms(value: str, today: date) -> int:
+SAY_UNTIL_WHEN = "Say until when (for example 2027-01-31)."
+
+
+def consent_until_ms(value: str | None, today: date, missing: str = SAY_UNTIL_WHEN) -> int:
     """The end of the given calendar day in this computer's time zone, as ms: the last
-    moment an export (or a consent to one) may be used. Raises ``usage`` when the day
-    is not a date, has passed, or is more than a year away."""
-    if not value.strip():
-        raise TrellisError("Say until when (for example 2027-01-31).", code=ClientErrorCode.USAGE)
+    moment an export (or a consent to one) may be used. Raises ``usage`` (``missing``
+    when no day is given) when the day is not a date, has passed, or is more than a
+    year away."""
+    if value is None or not value.strip():
+        raise UsageError(missing)
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
-        raise TrellisError(
-            f"'{value}' is not a date; use a form like 2027-01-31.", code=ClientErrorCode.USAGE
-        ) from None
+        raise UsageError(f"'{value}' is not a date; use a form like 2027-01-31.") from None
     if day < today:
-        raise TrellisError(
-            f"{day.isoformat()} has passed; choose today or a later date.",
-            code=ClientErrorCode.USAGE,
-        )
+        raise UsageError(f"{day.isoformat()} has passed; choose today or a later date.")
     if day > today + timedelta(days=MAX_CONSENT_DAYS):
-        raise TrellisError(
-            "Choose a date within a year; you can give a new one later.",
-            code=ClientErrorCode.USAGE,
-        )
+        raise UsageError("Choose a date within a year; you can give a new one later.")
     end = datetime.combine(day + timedelta(days=1), time()).astimezone()
     return int(end.timestamp() * 1000) - 1
+
+
+def coming_to_postpone(
+    agreement: Agreement, now_ms: int, moved: Mapping[tuple[EventId, int], Postponement]
+) -> tuple[EventId, Occurrence]:
+    """The window version and its coming time that ``agreement`` may postpone: a window
+    in force, its next time not moved yet (a time is postponed once, by either partner).
+    Raises ``nothing_open`` or ``already_postponed`` in words for both front ends."""
+    current = agreement.current
+    if agreement.kind != "window" or agreement.status != "in_force" or current is None:
+        raise TrellisError("That is not a window in force.", code=ClientErrorCode.NOTHING_OPEN)
+    assert current.window is not None  # a window agreement always carries one
+    coming = next_occurrence([(current.id, current.window)], now_ms, moved)
+    if coming is None:
+        raise TrellisError("That window has no coming time.", code=ClientErrorCode.NOTHING_OPEN)
+    if coming.start != coming.scheduled:
+        raise TrellisError(
+            f"The time on {local_time(coming.scheduled)} was already postponed once, to "
+            f"{local_time(coming.start)}; a time can be postponed only once.",
+            code=ClientErrorCode.ALREADY_POSTPONED,
+        )
+    return current.id, coming
+
+
+def check_postponed_to(to_ms: int, scheduled_ms: int) -> None:
+    """A time moves later, by at most a week (``MAX_POSTPONE_MIN``); raises ``usage``."""
+    if not 0 < to_ms - scheduled_ms <= MAX_POSTPONE_MIN * 60_000:
+        raise UsageError(
+            f"Choose a time after {local_time(scheduled_ms)} and at most a week later."
+        )
+
+
+def postponed_sentence(scheduled_ms: int, to_ms: int) -> str:
+    """What a postponement says once written (before the delivery sentence)."""
+    return (
+        f"Postponed from {local_time(scheduled_ms)} to {local_time(to_ms)}. A time can be "
+        "postponed once, by either of you."
+    )

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from schemas.practices import ProfileUpdated
 from tests.app.screens_helpers import arrives, flash, hex_ids, two_partners
 from tests.integration.relay_process import RelayProcess
@@ -165,3 +167,14 @@ async def test_a_time_to_talk_is_agreed_and_the_next_date_shown(
         assert "Sundays at 19:00 (Europe/London) for 45 minutes: money" in shown
         assert "Postpone this time" in shown
         assert hex_ids(shown, 'name="window" value="') == [window.current.id.hex()]
+
+
+async def test_a_time_to_talk_starts_in_this_devices_zone(
+    tmp_path: Path, relay: RelayProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The form's zone is the one every event of this device carries
+    # (client/space/device_zone.py): TZ first, then /etc/localtime.
+    monkeypatch.setenv("TZ", "Pacific/Auckland")
+    async with two_partners(tmp_path, relay.url) as (alex, _):
+        shown = await alex.get("/windows")
+        assert 'name="tz" value="Pacific/Auckland"' in shown

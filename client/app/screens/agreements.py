@@ -18,7 +18,12 @@ from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
 from client.views.agreements import Agreement, AgreementVersion
-from client.views.practice_forms import status_words, version_status_words
+from client.views.practice_forms import (
+    binds_words,
+    find_agreement,
+    status_words,
+    version_status_words,
+)
 from client.views.present import accepted_sentence, plain_error, without_effect_sentence
 from schemas.practices import (
     AgreementAccepted,
@@ -39,15 +44,7 @@ KIND_PAGES = {"agreement": "/agreements", "recovery_plan": "/plan", "window": "/
 
 def find(space: Space, ident: str) -> tuple[Agreement, AgreementVersion | None]:
     """The agreement (and the version, when a version's id is given) with this id."""
-    view = current_views(space).agreements
-    try:
-        found = view.find(ident)
-    except LookupError as exc:
-        raise TrellisError(str(exc), code=ClientErrorCode.NOT_FOUND) from None
-    if isinstance(found, AgreementVersion):
-        agreement = next(a for a in view.agreements if a.id == found.agreement_id)
-        return agreement, found
-    return found, None
+    return find_agreement(current_views(space).agreements, ident)
 
 
 def review_date(value: str, *, required: bool) -> str | None:
@@ -72,19 +69,6 @@ def review_date(value: str, *, required: bool) -> str | None:
             code=ClientErrorCode.USAGE,
         )
     return day.isoformat()
-
-
-def binds_words(space: Space, v: AgreementVersion, index: int) -> str | None:
-    """Whom clause ``index`` binds, in names: the proposer's "me" is the proposer."""
-    if index >= len(v.binds):
-        return None
-    binds = v.binds[index]
-    if binds == "both":
-        return "both of you"
-    proposer = space.member_name(v.proposer)
-    others = [m for m in space.profiles() if m != v.proposer]
-    partner = space.member_name(others[0]) if others else "the partner"
-    return proposer if binds == "me" else partner
 
 
 def history(space: Space, a: Agreement) -> list[dict[str, Any]]:
@@ -113,7 +97,10 @@ def history(space: Space, a: Agreement) -> list[dict[str, Any]]:
             {
                 "v": v,
                 "status": version_status_words(v.status),
-                "clauses": [(c, binds_words(space, v, i)) for i, c in enumerate(v.clauses)],
+                "clauses": [
+                    (c, binds_words(v, i, space.profiles(), space.member_name))
+                    for i, c in enumerate(v.clauses)
+                ],
                 "lines": sorted(lines, key=lambda line: line[1]),
                 "notes": notes,
             }

@@ -5,7 +5,6 @@ postponement rules are the views' (client/views/recovery_windows.py)."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,31 +16,24 @@ from client.app.screen import App, Screen, delivery, done, page, read_form
 from client.app.screens.agreements import find
 from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
+from client.space.device_zone import device_zone_name
 from client.views import Moment
-from client.views.practice_forms import status_words
-from client.views.present import local_time, plain_error
+from client.views.practice_forms import (
+    check_postponed_to,
+    coming_to_postpone,
+    postponed_sentence,
+    status_words,
+)
+from client.views.present import plain_error
 from client.views.recovery.windows import (
     describe_window,
     known_zone,
     next_occurrence,
     windows_in_force,
 )
-from schemas.practices import MAX_POSTPONE_MIN, AgreementProposed, Window, WindowPostponed
+from schemas.practices import AgreementProposed, Window, WindowPostponed
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _device_zone() -> str | None:
-    """This computer's IANA zone name, when it has one (the window follows its clock)."""
-    key = getattr(datetime.now().astimezone().tzinfo, "key", None)
-    if isinstance(key, str) and known_zone(key):
-        return key
-    try:
-        target = os.readlink("/etc/localtime")
-    except OSError:
-        return None
-    _, found, tail = target.partition("zoneinfo/")
-    return tail if found and known_zone(tail) else None
 
 
 @get("/windows")
@@ -62,7 +54,7 @@ async def windows(app: App) -> Response[Any]:
         upcoming=upcoming,
         upcoming_words=describe_window(upcoming.window) if upcoming else None,
         weekdays=WEEKDAYS,
-        zone=_device_zone() or "",
+        zone=device_zone_name() or "",
         name_of=space.member_name,
     )
 
@@ -85,7 +77,7 @@ async def propose(app: App, request: Request[Any, Any, Any]) -> Redirect:
         day = form.get("weekday")
         if day not in {str(i) for i in range(7)}:
             raise TrellisError("Choose a day of the week.", code=ClientErrorCode.USAGE)
-        tz = form.get("tz") or _device_zone()
+        tz = form.get("tz") or device_zone_name()
         if tz is not None and not known_zone(tz):
             raise TrellisError(
                 f"'{tz}' is not a time-zone name this device knows; use a name like "
@@ -132,19 +124,7 @@ async def postpone(app: App, request: Request[Any, Any, Any]) -> Redirect:
         moment = Moment.now()
         views = current_views(space)
         agreement, _ = find(space, form.get("window"))
-        current = agreement.current
-        if agreement.kind != "window" or agreement.status != "in_force" or current is None:
-            raise TrellisError("That is not a window in force.", code=ClientErrorCode.NOTHING_OPEN)
-        assert current.window is not None  # a window agreement always carries one
-        coming = next_occurrence([(current.id, current.window)], moment.now_ms, views.postponements)
-        if coming is None:
-            raise TrellisError("That window has no coming time.", code=ClientErrorCode.NOTHING_OPEN)
-        if coming.start != coming.scheduled:
-            raise TrellisError(
-                f"The time on {local_time(coming.scheduled)} was already postponed once, to "
-                f"{local_time(coming.start)}; a time can be postponed only once.",
-                code=ClientErrorCode.ALREADY_POSTPONED,
-            )
+        window, coming = coming_to_postpone(agreement, moment.now_ms, views.postponements)
         try:
             to_moment = datetime.fromisoformat(form.get("to")).astimezone()
         except ValueError:
@@ -152,14 +132,10 @@ async def postpone(app: App, request: Request[Any, Any, Any]) -> Redirect:
                 "Say when to meet instead, e.g. 2026-11-30 19:00.", code=ClientErrorCode.USAGE
             ) from None
         to = int(to_moment.timestamp() * 1000)
-        if not 0 < to - coming.scheduled <= MAX_POSTPONE_MIN * 60_000:
-            raise TrellisError(
-                f"Choose a time after {local_time(coming.scheduled)} and at most a week later.",
-                code=ClientErrorCode.USAGE,
-            )
+        check_postponed_to(to, coming.scheduled)
         await space.append(
             WindowPostponed(
-                window=current.id,
+                window=window,
                 occurrence=coming.scheduled,
                 to=to,
                 note=form.optional("note"),
@@ -170,8 +146,7 @@ async def postpone(app: App, request: Request[Any, Any, Any]) -> Redirect:
     return done(
         app,
         "/windows",
-        f"Postponed from {local_time(coming.scheduled)} to {local_time(to)}. A time can be "
-        f"postponed once, by either of you. {await delivery(app, space)}",
+        f"{postponed_sentence(coming.scheduled, to)} {await delivery(app, space)}",
     )
 
 
