@@ -178,3 +178,51 @@ async def test_a_time_to_talk_starts_in_this_devices_zone(
     async with two_partners(tmp_path, relay.url) as (alex, _):
         shown = await alex.get("/windows")
         assert 'name="tz" value="Pacific/Auckland"' in shown
+
+
+async def test_an_agreement_in_force_is_reviewed_together_from_its_page(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    # The CLI's 'trellis agreement review' in the app: keep or revise, a next date, a note.
+    async with two_partners(tmp_path, relay.url) as (alex, blake):
+        await alex.send(
+            "/agreements",
+            [("title", "Evenings"), ("clause", "Phones away at dinner"), ("binds", "both"),
+             ("review_on", IN_A_MONTH)],
+        )  # fmt: skip
+        (agreement,) = alex.space.views().agreements.agreements
+        assert agreement.current is not None
+        version = agreement.current.id.hex()
+        await arrives(lambda: bool(blake.space.views().agreements.agreements))
+        await blake.send(f"/agreements/{version}/accept", {})
+        await arrives(lambda: alex.space.views().agreements.agreements[0].status == "in_force")
+
+        shown = await alex.get(f"/agreements/{agreement.id.hex()}")
+        assert f"/agreements/{version}/review" in shown
+
+        # A next review date already past is refused in plain words; nothing is written.
+        before = len(alex.space.events())
+        page = await alex.send(
+            f"/agreements/{version}/review", {"outcome": "keep", "next_review_on": "2020-01-01"}
+        )
+        assert "already past" in flash(page)
+        assert len(alex.space.events()) == before
+
+        later = (date.today() + timedelta(days=60)).isoformat()
+        page = await alex.send(
+            f"/agreements/{version}/review",
+            {"outcome": "keep", "next_review_on": later, "note": "Working well"},
+        )
+        assert flash(page).startswith("Review recorded.")
+        (reviewed,) = alex.space.views().agreements.agreements
+        assert reviewed.current is not None
+        (review,) = reviewed.current.reviews
+        assert (review.outcome, review.next_review_on, review.note) == (
+            "keep",
+            later,
+            "Working well",
+        )
+        await arrives(
+            lambda: bool((c := blake.space.views().agreements.agreements[0].current) and c.reviews)
+        )
+        assert "reviewed by Alex: keep" in await blake.get(f"/agreements/{agreement.id.hex()}")

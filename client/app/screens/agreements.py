@@ -29,6 +29,7 @@ from schemas.practices import (
     AgreementAccepted,
     AgreementDeclined,
     AgreementProposed,
+    AgreementReviewed,
     AgreementWithdrawn,
     Binds,
 )
@@ -228,6 +229,11 @@ async def withdraw(app: App, ident: IdPath, request: Request[Any, Any, Any]) -> 
     return await _answer(app, ident, request, "withdraw")
 
 
+@post("/agreements/{ident:str}/review")
+async def review(app: App, ident: IdPath, request: Request[Any, Any, Any]) -> Redirect:
+    return await _answer(app, ident, request, "review")
+
+
 async def _answer(app: App, ident: str, request: Request[Any, Any, Any], action: str) -> Redirect:
     """Accept, decline or withdraw one version (``ident`` is the version's id). The
     write rules refuse what may not be done (accepting one's own proposal, a closed
@@ -250,6 +256,15 @@ async def _answer(app: App, ident: str, request: Request[Any, Any, Any], action:
             await space.append(AgreementAccepted(version=target.id, note=form.optional("note")))
         elif action == "decline":
             await space.append(AgreementDeclined(version=target.id, reason=form.optional("reason")))
+        elif action == "review":  # the CLI's 'trellis agreement review'
+            await space.append(
+                AgreementReviewed(
+                    version=target.id,
+                    outcome="revise" if form.get("outcome") == "revise" else "keep",
+                    note=form.optional("note"),
+                    next_review_on=review_date(form.get("next_review_on"), required=False),
+                )
+            )
         else:
             await space.append(
                 AgreementWithdrawn(version=target.id, reason=form.optional("reason"))
@@ -270,11 +285,13 @@ async def _answer(app: App, ident: str, request: Request[Any, Any, Any], action:
         return done(app, back, f"{accepted_sentence(status)} {sentence}")
     if action == "decline":
         return done(app, back, f"Declined. {sentence}")
+    if action == "review":
+        return done(app, back, f"Review recorded. {sentence}")
     return done(app, back, f"Consent withdrawn. This takes effect now. {sentence}")
 
 
 SCREEN = Screen(
-    handlers=[agreements, propose, show, accept, decline, withdraw],
+    handlers=[agreements, propose, show, accept, decline, withdraw, review],
     nav_label="Agreements",
     nav_path="/agreements",
 )
