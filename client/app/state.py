@@ -33,6 +33,9 @@ META_IDLE_LOCK = "app_idle_lock_s"
 """Where this device keeps its chosen idle-lock time (the local store's settings)."""
 DELIVER_WAIT_S = 5.0
 """How long a write waits for the relay's acknowledgement before it says "not yet"."""
+RESTART_FIRST_S = 0.5
+RESTART_MAX_S = 30.0
+"""Pauses before the app starts a new sync session after one ended."""
 LIVE_HEARTBEAT_S = 20.0
 """A comment on the live stream this often, so a dead connection is noticed."""
 
@@ -202,19 +205,27 @@ class AppState:
     # -- live sync -----------------------------------------------------------------------
 
     async def _watch(self, space: Space) -> None:
-        """One sync session for as long as the space is open: the partner's events
-        arrive live and this device's writes are pushed at once. Passing failures are
-        retried inside ``sync``; one that cannot pass is said on every page."""
+        """One sync session at a time for as long as the space is open: the partner's
+        events arrive live and this device's writes are pushed at once. Passing failures
+        are retried inside ``sync``; when a session ends anyway (a refusal, the relay
+        gone), the problem is said on every page and a new session starts after a
+        growing pause, so "sent as soon as the relay can be reached" stays true."""
 
         def arrived(event: VerifiedEvent) -> None:
+            self.sync_problem = None  # a session is delivering again
             signal = isinstance(event.payload, SignalSent | SignalCleared)
             self.live.publish("signal" if signal else "change")
 
-        try:
-            await space.sync(watch=True, on_event=arrived)
-        except TrellisError as exc:
-            self.sync_problem = plain_error(exc.message)
-            self.live.publish("change")
+        pause = RESTART_FIRST_S
+        while self.space is space:
+            try:
+                await space.sync(watch=True, on_event=arrived)
+                pause = RESTART_FIRST_S
+            except TrellisError as exc:
+                self.sync_problem = plain_error(exc.message)
+                self.live.publish("change")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RESTART_MAX_S)
 
     async def delivered(self, space: Space) -> Delivery:
         """Whether what was just saved reached the relay (its outbox emptied) within

@@ -127,3 +127,18 @@ async def test_gratitude_notes_reach_the_partner(tmp_path: Path, relay: RelayPro
         raw = (await alex.client.get("/gratitude")).text
         assert "&lt;b&gt;soup&lt;/b&gt;" in raw
         assert "<b>soup" not in raw
+
+
+async def test_the_live_session_starts_again_after_the_relay_was_gone(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    # "It is sent as soon as the relay can be reached": a write saved while the relay was
+    # down reaches the partner once it is back, with no lock, unlock or reload.
+    async with two_partners(tmp_path, relay.url) as (alex, blake):
+        relay.stop()
+        try:
+            page = await alex.send("/gratitude", {"text": "For your patience"})
+            assert "not delivered yet" in flash(page)
+        finally:
+            relay.start()
+        await arrives(lambda: bool(blake.space.views().gratitude), timeout_s=60.0)
