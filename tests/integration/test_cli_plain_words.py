@@ -161,8 +161,11 @@ def test_export_into_a_missing_folder_is_a_plain_message(
 
 
 def test_a_closed_pipe_is_a_quiet_exit(offline_home: Path) -> None:
+    # Far more than a pipe holds (64 KiB), so the command is still writing when the reader
+    # goes away (40 short entries fitted in the pipe: the command finished first, exit 0).
+    long_thanks = "Thank you for listening today. " * 120
     for i in range(40):
-        run(offline_home, "gratitude", "add", f"Thank you, number {i}", check=False)
+        run(offline_home, "gratitude", "add", f"{i}: {long_thanks}", check=False)
     timeline = subprocess.Popen(
         [TRELLIS, "--home", str(offline_home), "timeline", "--json"],
         stdout=subprocess.PIPE,
