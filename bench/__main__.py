@@ -369,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         "pg_ingest_single_eps_2proc": "pg_ingest_single_2",
         "pg_fanout_p50_ms": "pg_fanout_100",
         "pg_fanout_p99_ms": "pg_fanout_100",
+        "app_page_p95_ms": "app",
+        "app_live_ms": "app",
     }
     counts = {key: len(runs[name]) for key, name in source.items() if name in runs}
     print(table(values, counts))
