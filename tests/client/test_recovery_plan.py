@@ -6,8 +6,7 @@ partner's yes fold by this rule."""
 from __future__ import annotations
 
 from schemas.practices import CircleItem, ThreeCircles
-from tests.client.builders import paired
-from tests.client.test_agreements import (
+from tests.client.agreement_events import (
     accept,
     codes,
     decline,
@@ -18,6 +17,7 @@ from tests.client.test_agreements import (
     version,
     withdraw,
 )
+from tests.client.builders import paired
 
 PLAN = ThreeCircles(
     inner=["no gambling"],
