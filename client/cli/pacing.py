@@ -39,29 +39,6 @@ from schemas.intimacy import (
 )
 from schemas.payloads import MemberJoined, SpaceCreated
 
-PACING_TYPES = (
-    PacingPlanProposed,
-    PacingPlanAccepted,
-    PacingForwardProposed,
-    PacingForwardAccepted,
-    PacingForwardDeclined,
-    PacingSteppedBack,
-)
-
-
-def pacing_export_choice(space: Space) -> tuple[set[EventId], str]:
-    """The events ``trellis export --pacing`` reveals: the plan's versions and every
-    move (with who made it and when), and the partners' joining events for their
-    names. Nothing else: no check-in, boundary, preparation or private note."""
-    chosen = {e.event_id for e in space.events() if isinstance(e.payload, PACING_TYPES)}
-    if not chosen:
-        raise TrellisError("There is no pacing plan to export yet.", code=ClientErrorCode.NOT_FOUND)
-    chosen |= {
-        e.event_id for e in space.events() if isinstance(e.payload, SpaceCreated | MemberJoined)
-    }
-    return chosen, "Pacing plan"
-
-
 async def cmd_pacing_show(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:
         moment = Moment.now()
