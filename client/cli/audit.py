@@ -109,6 +109,7 @@ async def cmd_export(args: argparse.Namespace) -> int:
         choice = export_choice(
             space.events(),
             agreements=_agreements(space, args.id) if args.agreements else None,
+            every_agreement=args.id is None,
             pacing=args.pacing,
             recovery=args.recovery,
             since_ms=since,

@@ -8,10 +8,10 @@ import argparse
 from datetime import datetime
 
 from client.cli.common import open_space
-from client.space import Space
-from client.space.exporting import ExportMade, give_export_consent, make_export
 from client.export.choice import ExportChoice
 from client.export.consent import left_out_sentence
+from client.space import Space
+from client.space.exporting import ExportMade, give_export_consent, make_export
 from client.views.practice_forms import DeclarationWords, export_declaration
 from schemas.practices import ExportConsented
 

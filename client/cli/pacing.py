@@ -16,7 +16,6 @@ from client.cli.common import (
     tell_delivery,
 )
 from client.errors import ClientErrorCode, TrellisError
-from client.space import Space
 from client.views import Moment
 from client.views.intimacy import PacingView
 from client.views.present import local_time
@@ -27,7 +26,7 @@ from client.views.present_intimacy import (
     pacing_lines,
     stage_name,
 )
-from schemas.ids import EventId, MemberId
+from schemas.ids import MemberId
 from schemas.intimacy import (
     PacingForwardAccepted,
     PacingForwardDeclined,
@@ -37,7 +36,7 @@ from schemas.intimacy import (
     PacingStage,
     PacingSteppedBack,
 )
-from schemas.payloads import MemberJoined, SpaceCreated
+
 
 async def cmd_pacing_show(args: argparse.Namespace) -> int:
     async with await open_space(args) as space:

@@ -72,13 +72,15 @@ def _membership(events: Sequence[VerifiedEvent]) -> set[EventId]:
 
 
 def agreements_part(
-    agreements: Sequence[Agreement], events: Sequence[VerifiedEvent]
+    agreements: Sequence[Agreement], events: Sequence[VerifiedEvent], *, every: bool = False
 ) -> tuple[set[EventId], str]:
-    """Every version and answer of ``agreements``; titled by the one agreement's title."""
+    """Every version and answer of ``agreements``; titled by the agreement's title when
+    one was chosen, "Agreements" when several were, or ``every`` one."""
     if not agreements:
         raise TrellisError(NO_AGREEMENTS, code=ClientErrorCode.NOT_FOUND)
     chosen = {eid for a in agreements for eid in a.event_ids}
-    title = f"Agreement: {agreements[0].title}" if len(agreements) == 1 else "Agreements"
+    one = len(agreements) == 1 and not every
+    title = f"Agreement: {agreements[0].title}" if one else "Agreements"
     return chosen | _membership(events), title
 
 
@@ -135,17 +137,19 @@ def export_choice(
     events: Sequence[VerifiedEvent],
     *,
     agreements: Sequence[Agreement] | None = None,
+    every_agreement: bool = False,
     pacing: bool = False,
     recovery: bool = False,
     since_ms: int | None = None,
 ) -> ExportChoice:
-    """The parts asked for, together: ``agreements`` (None: not asked), the pacing
-    plan, the recovery records from ``since_ms``. The title names each part. Raises
+    """The parts asked for, together: ``agreements`` (None: not asked;
+    ``every_agreement`` when they are all of them, unpicked), the pacing plan, the
+    recovery records from ``since_ms``. The title names each part. Raises
     ``not_found`` in plain words when a part asked for has nothing yet."""
     chosen: set[EventId] = set()
     titles: list[str] = []
     if agreements is not None:
-        part, title = agreements_part(agreements, events)
+        part, title = agreements_part(agreements, events, every=every_agreement)
         chosen |= part
         titles.append(title)
     if pacing:

@@ -93,9 +93,7 @@ def version_status_words(status: str) -> str:
     return STATUS_WORDS.get(status, status)
 
 
-PLAN_NEEDS_AN_ITEM = (
-    "A recovery plan needs at least one item in the inner, middle or outer circle."
-)
+PLAN_NEEDS_AN_ITEM = "A recovery plan needs at least one item in the inner, middle or outer circle."
 
 
 def plan_circles(items: Iterable[CircleItem], missing: str = PLAN_NEEDS_AN_ITEM) -> ThreeCircles:

@@ -159,7 +159,9 @@ def test_without_script_a_refused_form_comes_back_after_unlock(
         other.get_by_role("button", name="Lock").click()
         expect(other).to_have_url(f"{app.origin}/unlock")
         page.get_by_role("button", name="Save").click()
-        expect(page.get_by_role("heading", name="Trellis locked while you were away")).to_be_visible()
+        expect(
+            page.get_by_role("heading", name="Trellis locked while you were away")
+        ).to_be_visible()
         page.get_by_label("Passphrase").fill(PASSPHRASE)
         page.get_by_role("button", name="Unlock").click()
         expect(page.get_by_text(WRITING + " (no script)")).to_be_visible()

@@ -14,6 +14,7 @@ from pathlib import Path
 from client.app.security import Access
 from client.app.state import ALIVE_EVERY_MAX_S, AppState
 from tests.app.inprocess import app_client, csrf_of, post, sign_in
+from tests.app.screens_helpers import arrives
 from tests.app.test_lock import PASSPHRASE, make_home
 from tests.integration.relay_process import RelayProcess
 
@@ -85,8 +86,7 @@ async def test_a_form_sent_while_locked_is_kept_and_sent_once_after_unlock(
         assert ("resend_to", "/journal") in kept
         # Never a passphrase field, never the tokens of the old form.
         names = [n for n, _ in kept]
-        assert "carry.new" not in names and "carry.csrf" not in names
-        assert "carry.once" not in names
+        assert not {"carry.new", "carry.csrf", "carry.once"} & set(names)
         assert "secret" not in refused.text
 
         form = [(n, v) for n, v in kept if n != "once"] + [("once", "unlock-1")]
@@ -143,8 +143,7 @@ async def test_a_quick_exit_tells_every_open_page_to_leave(
                 told.append(kind)
 
         listening = asyncio.create_task(page())
-        while state.live.listeners == 0:
-            await asyncio.sleep(0.01)
+        await arrives(lambda: state.live.listeners > 0)
         await post(client, "/exit", {"csrf": csrf})
         await asyncio.wait_for(listening, 5)
         assert told == ["exit"]
@@ -154,8 +153,7 @@ async def test_a_quick_exit_tells_every_open_page_to_leave(
         await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
         told.clear()
         listening = asyncio.create_task(page())
-        while state.live.listeners == 0:
-            await asyncio.sleep(0.01)
+        await arrives(lambda: state.live.listeners > 0)
         await post(client, "/lock", {"csrf": csrf})
         await asyncio.wait_for(listening, 5)
         assert told == ["locked"]

@@ -179,9 +179,7 @@ def test_a_disclosure_is_acknowledged(couple: Couple) -> None:
     expect(alex.page.get_by_text("Blake answered: Thank you for telling me")).to_be_visible()
 
 
-def test_recovery_records_and_the_pacing_plan_are_exported(
-    couple: Couple, tmp_path: Path
-) -> None:
+def test_recovery_records_and_the_pacing_plan_are_exported(couple: Couple, tmp_path: Path) -> None:
     """The choices ``trellis export --pacing --recovery --since`` has, on the page."""
     alex = couple.alex
     alex.go("/intimacy")

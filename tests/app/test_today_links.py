@@ -13,9 +13,7 @@ from tests.integration.relay_process import RelayProcess
 IN_A_MONTH = (date.today() + timedelta(days=30)).isoformat()
 
 
-async def test_today_links_to_what_waits_for_an_answer(
-    tmp_path: Path, relay: RelayProcess
-) -> None:
+async def test_today_links_to_what_waits_for_an_answer(tmp_path: Path, relay: RelayProcess) -> None:
     async with two_partners(tmp_path, relay.url) as (alex, blake):
         await alex.send(
             "/agreements",
@@ -23,8 +21,10 @@ async def test_today_links_to_what_waits_for_an_answer(
         )
         await alex.send("/disclosures", {"kind": "meeting", "summary": "Went to a meeting"})
         await arrives(
-            lambda: bool(blake.space.views().disclosures)
-            and bool(blake.space.views().agreements.agreements)
+            lambda: (
+                bool(blake.space.views().disclosures)
+                and bool(blake.space.views().agreements.agreements)
+            )
         )
         (agreement,) = blake.space.views().agreements.agreements
         (disclosure,) = blake.space.views().disclosures

@@ -73,7 +73,13 @@ def test_signal_rows_are_the_active_signals_for_one_reader() -> None:
         SignalView(EventId(b"1" * 32), sam, "pause", back, None, SENT_MS, preset=None),
         SignalView(EventId(b"2" * 32), alex, "stop", None, "I need quiet", SENT_MS),
         SignalView(
-            EventId(b"3" * 32), sam, "slow", None, None, SENT_MS, cleared_by_event=EventId(b"4" * 32)
+            EventId(b"3" * 32),
+            sam,
+            "slow",
+            None,
+            None,
+            SENT_MS,
+            cleared_by_event=EventId(b"4" * 32),
         ),
     ]
     names = {sam: "Sam", alex: "Alex"}
