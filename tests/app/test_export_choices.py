@@ -51,7 +51,7 @@ async def test_the_pacing_plan_is_exported_from_the_app(
         assert result.title == "Pacing plan"
         kinds = {e.kind for e in result.revealed}
         assert "pacing_plan_proposed" in kinds
-        # Only the plan (with the membership that names who, and the declaration): never the gratitude note.
+        # Only the plan, the membership that names who, and the declaration: no gratitude.
         assert kinds <= {
             "pacing_plan_proposed",
             "space_created",

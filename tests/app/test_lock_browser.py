@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -41,8 +42,10 @@ def apps(
 ) -> Iterator[dict[str, AppProcess]]:
     """``quick`` locks after 4 s without use; ``calm`` keeps the default 5 minutes."""
     folder = tmp_path_factory.mktemp("lock")
-    asyncio.run(_home(folder / "quick", relay.url, IDLE_LOCK_S))
-    asyncio.run(_home(folder / "calm", relay.url, None))
+    # In a thread of its own: Playwright's sync API may hold this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _home(folder / "quick", relay.url, IDLE_LOCK_S)).result()
+        pool.submit(asyncio.run, _home(folder / "calm", relay.url, None)).result()
     started = {name: AppProcess(folder / name).start() for name in ("quick", "calm")}
     try:
         yield started
