@@ -207,7 +207,7 @@ def test_recovery_records_and_the_pacing_plan_are_exported(couple: Couple, tmp_p
     assert result is not None
     assert result.title == "Pacing plan; Recovery records"
     kinds = {e.kind for e in result.revealed}
-    assert {"pacing_plan_proposed", "disclosure_made"} <= kinds
+    assert {"pacing_plan_proposed", "disclosure"} <= kinds
     assert "agreement_proposed" not in kinds  # no agreement was ticked
 
 
