@@ -34,3 +34,22 @@ async def test_today_links_to_what_waits_for_an_answer(tmp_path: Path, relay: Re
         page = await blake.get(f"/agreements/{agreement.id.hex()}")
         assert "Accept" in page
         assert f'id="d-{disclosure.id.hex()}"' in await blake.get("/disclosures")
+
+
+async def test_today_says_sober_days_as_the_sober_days_page_does(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    """A risk report alone gives no run to count: Today says so in the Sober days page's
+    words, never "0 days now, 0 in all"."""
+    async with two_partners(tmp_path, relay.url) as (alex, _blake):
+        await alex.send(
+            "/disclosures",
+            [("kind", "slip"), ("summary", "Stayed up late"), ("circle", "middle")],
+        )
+        today = await alex.get("/today")
+        assert "<strong>Alex</strong>: no date to count sober days from yet." in today
+        assert "0 days" not in today
+        await alex.send("/sobriety", {"date": (date.today() - timedelta(days=3)).isoformat()})
+        today = await alex.get("/today")
+        assert "3 days in the current run, 3 sober days in all" in today
+        assert "3 days in the current run" in await alex.get("/sobriety")
