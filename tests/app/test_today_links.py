@@ -53,3 +53,19 @@ async def test_today_says_sober_days_as_the_sober_days_page_does(
         today = await alex.get("/today")
         assert "3 days in the current run, 3 sober days in all" in today
         assert "3 days in the current run" in await alex.get("/sobriety")
+
+
+async def test_a_disclosure_marked_seen_is_not_asked_about_again(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    async with two_partners(tmp_path, relay.url) as (alex, blake):
+        await alex.send("/disclosures", {"kind": "meeting", "summary": "Went to a meeting"})
+        await arrives(lambda: bool(blake.space.views().disclosures))
+        (d,) = blake.space.views().disclosures
+        page = await blake.send(f"/disclosures/{d.id.hex()}/mark", {"mark": "need_time"})
+        assert "You said you need time." in page
+        assert 'value="need_time"' not in page  # said once is enough
+        page = await blake.send(f"/disclosures/{d.id.hex()}/mark", {"mark": "seen"})
+        assert "You marked it seen. There is nothing more you need to do." in page
+        assert "<summary>Add words back</summary>" in page
+        assert "You marked it seen" not in await alex.get("/disclosures")  # Alex's own

@@ -64,6 +64,9 @@
     if (now - lastEsc < 1500) { quickExit(); }
     lastEsc = now;
   });
+  // At phone width the screens scroll sideways in one row: show where this page is.
+  var here = document.querySelector("nav [aria-current=page]");
+  if (here && here.scrollIntoView) { here.scrollIntoView({ block: "nearest", inline: "center" }); }
   // A page restored from the back/forward cache is fetched again (the server decides).
   window.addEventListener("pageshow", function (e) { if (e.persisted) { window.location.reload(); } });
 
