@@ -142,6 +142,7 @@ def page(
         banner=banner,
         flashes=app.take_flashes(),
         sync_problem=app.sync_problem,
+        alive_ms=int(app.alive_every_s * 1000),
         views=views,
         space=space,
         current=current,

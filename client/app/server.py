@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 
 from client.app import screen
 from client.app.screens import SCREENS
+from client.app.screens.access import refuse_locked_post
 from client.app.security import Access, Gate
 from client.app.state import AppState, Locked
 
@@ -84,6 +85,8 @@ def create_app(state: AppState) -> Gate:
         dependencies={"app": Provide(provide_app, sync_to_thread=False)},
         exception_handlers={Locked: _locked, HTTPException: _http_error, Exception: _unexpected},
         lifespan=[lifespan],
+        # A form sent while locked is kept, not lost (client/app/screens/access.py).
+        before_request=refuse_locked_post,
         openapi_config=None,
         debug=False,
     )

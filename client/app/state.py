@@ -27,6 +27,10 @@ from schemas.practices import SignalCleared, SignalSent
 
 IDLE_LOCK_DEFAULT_S = 5 * 60
 """The idle lock's default: five minutes without a click or a key."""
+ALIVE_EVERY_MAX_S = 30.0
+"""How often, at most, an open page tells the app someone is typing in it (a keep-alive
+that the idle lock counts as activity): at most once per 30 s, more often only when the
+idle lock is shorter than two minutes (:meth:`AppState.alive_every_s`)."""
 IDLE_LOCK_CHOICES_S = (60, 2 * 60, 5 * 60, 10 * 60, 15 * 60, 30 * 60)
 """What Settings offers (a longer lock leaves the space open on an unattended screen)."""
 META_IDLE_LOCK = "app_idle_lock_s"
@@ -59,7 +63,8 @@ class Live:
         self._queues: set[asyncio.Queue[str]] = set()
 
     def publish(self, kind: str) -> None:
-        """``change`` (something new to show), ``signal`` or ``locked``."""
+        """``change`` (something new to show), ``signal``, ``locked``, or ``exit``
+        (quick exit: every open page leaves for the neutral page)."""
         for queue in self._queues:
             queue.put_nowait(kind)
 
@@ -82,7 +87,7 @@ class Live:
                     yield None
                     continue
                 yield kind
-                if kind == "locked":
+                if kind in ("locked", "exit"):
                     return
         finally:
             self._queues.discard(queue)
@@ -159,8 +164,9 @@ class AppState:
             if self.space is space and self._sync_task is None:
                 self._sync_task = asyncio.create_task(self._watch(space))
 
-    async def lock(self) -> None:
-        """Close the space: stop syncing, close the store, drop the keys."""
+    async def lock(self, *, quick_exit: bool = False) -> None:
+        """Close the space: stop syncing, close the store, drop the keys. The open pages
+        are told ``locked``, or ``exit`` for a quick exit."""
         space, task = self.space, self._sync_task
         self.space, self._sync_task = None, None
         if task is not None:
@@ -172,7 +178,7 @@ class AppState:
             await space.close()
         self.flashes.clear()  # a flash may quote what was written
         self.invite = None
-        self.live.publish("locked")
+        self.live.publish("exit" if quick_exit else "locked")
 
     async def set_idle_lock(self, seconds: int) -> None:
         space = self.require()
@@ -183,6 +189,12 @@ class AppState:
 
     def touch(self) -> None:
         self.last_activity = time.monotonic()
+
+    @property
+    def alive_every_s(self) -> float:
+        """The page script's keep-alive period while someone types: a quarter of the
+        idle lock, at most :data:`ALIVE_EVERY_MAX_S`, so typing always outruns the lock."""
+        return min(ALIVE_EVERY_MAX_S, self.idle_lock_s / 4)
 
     def start(self) -> None:
         """Start the idle watcher (from the app's lifespan)."""

@@ -10,19 +10,19 @@ from datetime import datetime
 from pathlib import Path
 
 from client.cli import consent as cli_consent
-from client.cli import export_choice
-from client.cli import pacing as cli_pacing
 from client.cli.common import UsageError, open_space, print_json
 from client.errors import ClientErrorCode, TrellisError
-from client.export import VerifiedExport, build_export, render_html, verify_export
+from client.export import VerifiedExport, render_html, verify_export
+from client.export.choice import export_choice
 from client.export.compare import CrossCheck, cross_check
 from client.export.verify import utc_text
 from client.space import Space
 from client.store.home_files import write_private
 from client.views import Moment
+from client.views.agreements import Agreement
+from client.views.practice_forms import export_since_ms, find_agreement
 from client.views.present import event_json, event_line, shown
-from schemas.ids import EventId
-from schemas.payloads import PAYLOAD_TYPES, MemberJoined, SpaceCreated, payload_kind
+from schemas.payloads import PAYLOAD_TYPES, payload_kind
 
 
 def _since_ms(value: str | None) -> int | None:
@@ -93,53 +93,38 @@ async def cmd_verify(args: argparse.Namespace) -> int:
         return 1
 
 
-def _chosen(space: Space, ident: str | None) -> tuple[set[EventId], str]:
+def _agreements(space: Space, ident: str | None) -> list[Agreement]:
+    """Every agreement, or the one ``--id`` names (by its id or a version's)."""
     view = space.views().agreements
     if ident is None:
-        agreements = view.agreements
-        title = "Agreements"
-    else:
-        try:
-            found = view.find(ident)
-        except LookupError as exc:
-            raise TrellisError(str(exc), code=ClientErrorCode.NOT_FOUND) from None
-        agreement_id = getattr(found, "agreement_id", None) or found.id
-        agreements = [a for a in view.agreements if a.id == agreement_id]
-        title = f"Agreement: {agreements[0].title}" if agreements else "Agreement"
-    if not agreements:
-        raise TrellisError("There are no agreements to export yet.", code=ClientErrorCode.NOT_FOUND)
-    chosen = {eid for a in agreements for eid in a.event_ids}
-    chosen |= {
-        e.event_id for e in space.events() if isinstance(e.payload, SpaceCreated | MemberJoined)
-    }
-    return chosen, title
+        return list(view.agreements)
+    agreement, _version = find_agreement(view, ident)
+    return [agreement]
 
 
 async def cmd_export(args: argparse.Namespace) -> int:
     since = _asked_range(args)
+    declaration = cli_consent.asked(args)
     async with await open_space(args) as space:
-        chosen, title = _export_choice(space, args, since)
-        created_at_ms = Moment.now().now_ms
-        chosen, notes = await cli_consent.declare(space, chosen, args, created_at_ms)
-        document = build_export(
-            space_id=space.space_id,
-            events=space.events(),
-            chosen=chosen,
-            events_key_for_epoch=space.events_key_for_epoch,
-            exporter=space.device,
-            title=title,
-            created_at_ms=created_at_ms,
+        choice = export_choice(
+            space.events(),
+            agreements=_agreements(space, args.id) if args.agreements else None,
+            every_agreement=args.id is None,
+            pacing=args.pacing,
+            recovery=args.recovery,
             since_ms=since,
         )
+        made, notes = await cli_consent.export_with_consent(space, choice, declaration, since)
         out = Path(args.out)
         # Bytes, not text: newline translation would alter the verified report.
+        document = made.document
         payload = render_html(document).encode("utf-8") if args.format == "html" else document
         await _write_export(out, payload, force=args.force)
         print(
-            f"Exported {len(chosen)} events to {out}. The file holds their decrypted text and "
-            "the keys that open them: whoever holds it can read those events and no others. "
-            "Keep it private (only you can read it on this computer) and share it only with "
-            "someone you both chose; check it with 'trellis verify-export'."
+            f"Exported {made.revealed} events to {out}. The file holds their decrypted text "
+            "and the keys that open them: whoever holds it can read those events and no "
+            "others. Keep it private (only you can read it on this computer) and share it "
+            "only with someone you both chose; check it with 'trellis verify-export'."
         )
         for note in notes:
             print(note)
@@ -154,33 +139,7 @@ def _asked_range(args: argparse.Namespace) -> int | None:
             "Say what to export: --agreements (optionally with --id ID), --pacing, "
             "--recovery, or more than one."
         )
-    since = _since_ms(args.since)
-    if since is not None and since > Moment.now().now_ms:
-        raise UsageError(
-            f"{args.since.strip()} has not come yet; choose the day to start from, such as "
-            "the last appointment."
-        )
-    return since
-
-
-def _export_choice(
-    space: Space, args: argparse.Namespace, since: int | None
-) -> tuple[set[EventId], str]:
-    """The events each asked part brings, and the export's title (the parts' titles)."""
-    chosen: set[EventId] = set()
-    titles: list[str] = []
-    if args.agreements:
-        chosen, title = _chosen(space, args.id)
-        titles.append(title)
-    if args.pacing:  # the pacing plan's history (client/cli/pacing.py)
-        pacing, title = cli_pacing.pacing_export_choice(space)
-        chosen |= pacing
-        titles.append(title)
-    if args.recovery:  # the first page's records (client/cli/export_choice.py)
-        records, title = export_choice.recovery_choice(space, since)
-        chosen |= records
-        titles.append(title)
-    return chosen, "; ".join(titles)
+    return export_since_ms(args.since, Moment.now().now_ms)
 
 
 async def _write_export(out: Path, payload: bytes, *, force: bool) -> None:

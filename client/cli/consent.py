@@ -7,80 +7,56 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-from client.cli.common import UsageError, open_space
-from client.errors import ClientErrorCode, TrellisError
-from client.export import choose_with_consent
-from client.export.consent import WORD_LABELS
+from client.cli.common import open_space
+from client.export.choice import ExportChoice
+from client.export.consent import left_out_sentence
 from client.space import Space
-from client.views.practice_forms import consent_until_ms
-from schemas.ids import EventId
-from schemas.practices import MAX_PURPOSE_CHARS, MAX_RECIPIENT_CHARS, ExportConsented
-
-
-def _text(value: str | None, what: str, limit: int) -> str:
-    text = " ".join((value or "").split())
-    if not text:
-        raise UsageError(f"Say {what}.")
-    if len(text) > limit:
-        raise UsageError(f"Keep {what} under {limit} characters.")
-    return text
-
+from client.space.exporting import ExportMade, give_export_consent, make_export
+from client.views.practice_forms import DeclarationWords, export_declaration
+from schemas.practices import ExportConsented
 
 UNTIL_MISSING = "Say until when, with --until DATE (for example 2027-01-31)."
 """practice_forms.SAY_UNTIL_WHEN, naming the flag."""
 
+CLI_DECLARATION_WORDS = DeclarationWords(
+    recipient="who it is for (--for)",
+    purpose="why (--purpose)",
+    say_purpose="Say why, with --purpose.",
+    until_missing=UNTIL_MISSING,
+)
+"""practice_forms.DECLARATION_WORDS, naming the flags."""
+
 
 def asked(args: argparse.Namespace) -> ExportConsented:
     """The recipient, purpose and end given on the command line."""
-    return ExportConsented(
-        recipient=_text(args.recipient, "who it is for, with --for", MAX_RECIPIENT_CHARS),
-        purpose=_text(args.purpose, "why, with --purpose", MAX_PURPOSE_CHARS),
-        expires_at=consent_until_ms(
-            args.until, datetime.now().astimezone().date(), missing=UNTIL_MISSING
-        ),
+    return export_declaration(
+        args.recipient,
+        args.purpose,
+        args.until,
+        datetime.now().astimezone().date(),
+        CLI_DECLARATION_WORDS,
     )
 
 
-async def declare(
-    space: Space, chosen: set[EventId], args: argparse.Namespace, created_at_ms: int
-) -> tuple[set[EventId], list[str]]:
-    """Leave out the partner's words their consent does not cover, write this device's
-    declaration (recipient, purpose, end, what was left out) and choose it too. Returns
-    what to export and sentences about what was left out."""
-    declaration = asked(args)
-    kept, left_out = choose_with_consent(
-        space_id=space.space_id,
-        events=space.events(),
-        chosen=chosen,
-        exporter=space.device.device_id,
-        declaration=declaration,
-        created_at_ms=created_at_ms,
-    )
-    written = await space.append(
-        ExportConsented(
-            recipient=declaration.recipient,
-            purpose=declaration.purpose,
-            expires_at=declaration.expires_at,
-            left_out=left_out,
-        )
-    )
+async def export_with_consent(
+    space: Space, choice: ExportChoice, declaration: ExportConsented, since_ms: int | None
+) -> tuple[ExportMade, list[str]]:
+    """The export (client/space/exporting.py) and a sentence for each of the partner's
+    words left out for want of their consent."""
+    made = await make_export(space, choice, declaration, since_ms=since_ms)
     notes = [
-        f"Left out {WORD_LABELS.get(item.kind, 'something your partner wrote')} "
-        f"({item.event.hex()[:8]}): your partner has not consented to share their own words "
-        "with this recipient for this purpose. They can with 'trellis export-consent'."
-        for item in left_out
+        left_out_sentence(
+            item.kind, "They can with 'trellis export-consent'.", ref=item.event.hex()[:8]
+        )
+        for item in made.left_out
     ]
-    return kept | {written.event_id}, notes
+    return made, notes
 
 
 async def cmd_export_consent(args: argparse.Namespace) -> int:
     consent = asked(args)
     async with await open_space(args) as space:
-        if space.me() is None:
-            raise TrellisError(
-                "This device is not a member of a space yet.", code=ClientErrorCode.NOT_FOUND
-            )
-        await space.append(consent)
+        await give_export_consent(space, consent)
     print(
         f"Your consent is saved: what you wrote in your own words may be in your partner's "
         f"export for {consent.recipient} ({consent.purpose}) made before "

@@ -16,7 +16,6 @@ from client.cli.common import (
     tell_delivery,
 )
 from client.errors import ClientErrorCode, TrellisError
-from client.space import Space
 from client.views import Moment
 from client.views.intimacy import PacingView
 from client.views.present import local_time
@@ -27,7 +26,7 @@ from client.views.present_intimacy import (
     pacing_lines,
     stage_name,
 )
-from schemas.ids import EventId, MemberId
+from schemas.ids import MemberId
 from schemas.intimacy import (
     PacingForwardAccepted,
     PacingForwardDeclined,
@@ -37,29 +36,6 @@ from schemas.intimacy import (
     PacingStage,
     PacingSteppedBack,
 )
-from schemas.payloads import MemberJoined, SpaceCreated
-
-PACING_TYPES = (
-    PacingPlanProposed,
-    PacingPlanAccepted,
-    PacingForwardProposed,
-    PacingForwardAccepted,
-    PacingForwardDeclined,
-    PacingSteppedBack,
-)
-
-
-def pacing_export_choice(space: Space) -> tuple[set[EventId], str]:
-    """The events ``trellis export --pacing`` reveals: the plan's versions and every
-    move (with who made it and when), and the partners' joining events for their
-    names. Nothing else: no check-in, boundary, preparation or private note."""
-    chosen = {e.event_id for e in space.events() if isinstance(e.payload, PACING_TYPES)}
-    if not chosen:
-        raise TrellisError("There is no pacing plan to export yet.", code=ClientErrorCode.NOT_FOUND)
-    chosen |= {
-        e.event_id for e in space.events() if isinstance(e.payload, SpaceCreated | MemberJoined)
-    }
-    return chosen, "Pacing plan"
 
 
 async def cmd_pacing_show(args: argparse.Namespace) -> int:

@@ -20,7 +20,8 @@ from client.cli.versions import (
 )
 from client.errors import ClientErrorCode, TrellisError
 from client.views.agreements import AgreementVersion
-from schemas.practices import AgreementProposed, CircleItem, MiddleType, ReviewedWith, ThreeCircles
+from client.views.practice_forms import plan_circles, plan_in_use, plan_proposal
+from schemas.practices import CircleItem, MiddleType, ReviewedWith
 
 NO_ANSWER_NEEDED = (
     "A recovery plan needs no one's yes, so there is nothing to accept or decline. It "
@@ -51,19 +52,12 @@ def _circle_item(item: dict[str, Any]) -> CircleItem:
 
 
 async def cmd_plan_write(args: argparse.Namespace) -> int:
-    items = [_circle_item(i) for i in given_items(args, *CIRCLES)]
-    if not items:
-        raise UsageError("A recovery plan needs at least one --inner, --middle or --outer item.")
-    circles = ThreeCircles(
-        inner=[i.text for i in items if i.circle == "inner"],
-        middle=[i.text for i in items if i.circle == "middle"],
-        outer=[i.text for i in items if i.circle == "outer"],
-        items=items,
+    circles = plan_circles(
+        (_circle_item(i) for i in given_items(args, *CIRCLES)),
+        missing="A recovery plan needs at least one --inner, --middle or --outer item.",
     )
-    clauses = [f"Inner circle: {i}" for i in circles.inner] or ["Recovery plan"]
     async with await open_space(args) as space:
         me = space.me()
-        view = space.views().agreements
         base: AgreementVersion | None = None
         if args.revises:
             agreement, version = find_agreement(space, args.revises)
@@ -73,23 +67,10 @@ async def cmd_plan_write(args: argparse.Namespace) -> int:
             plan_not_yours(space, base)
         elif me is not None:
             # Writing again revises one's own current plan: one plan, versioned.
-            mine = [
-                a
-                for a in view.agreements
-                if a.kind == "recovery_plan"
-                and a.status == "in_force"
-                and a.current is not None
-                and a.current.proposer == me.member_id
-            ]
-            base = mine[-1].current if mine else None
+            base = plan_in_use(space.views().agreements, me.member_id)
         event = await space.append(
-            AgreementProposed(
-                title=args.title,
-                clauses=clauses,
-                revises=base.id if base else None,
-                kind="recovery_plan",
-                circles=circles,
-                review_on=parse_review_date(args.review_on),
+            plan_proposal(
+                circles, title=args.title, base=base, review_on=parse_review_date(args.review_on)
             )
         )
         number = base.number + 1 if base else 1

@@ -76,6 +76,17 @@ WORD_LABELS: dict[str, str] = {
 }
 
 
+def left_out_sentence(kind: str, they_can: str, ref: str = "") -> str:
+    """What the exporter reads for each of the partner's words left out of an export:
+    the same sentence in every front end, ending with where the partner can consent
+    (``they_can``); ``ref`` names the event where the front end can show ids."""
+    what = WORD_LABELS.get(kind, "something your partner wrote")
+    return (
+        f"Left out {what}{f' ({ref})' if ref else ''}: your partner has not consented to "
+        f"share their own words with this recipient for this purpose. {they_can}"
+    )
+
+
 def carries_words(kind: str, payload: Mapping[str, Any]) -> bool:
     """Whether an event of ``kind`` with this payload (as builtins) holds its writer's
     own words, or is writer-only data."""

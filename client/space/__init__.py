@@ -18,7 +18,7 @@ verifier before it is stored or shown (docs/PROTOCOL.md §9).
 The package, by flow (each module's docstring says more): ``facade`` (the
 :class:`Space` class and its read API), ``state`` (what an open space holds),
 ``opening``, ``writing``, ``syncing``, ``pairing``, ``devices``, ``relocation``,
-``private_notes``; ``reports`` (the plain results) and ``ports`` (the
+``private_notes``, ``exporting``; ``reports`` (the plain results) and ``ports`` (the
 :class:`~client.space.ports.SpaceLike` protocol the outer flows take).
 """
 

@@ -24,7 +24,17 @@ from client.views.agreements import Agreement, AgreementsView, AgreementVersion
 from client.views.present import local_time
 from client.views.recovery.windows import Occurrence, Postponement, next_occurrence
 from schemas.ids import EventId, MemberId
-from schemas.practices import DISCLOSURE_KINDS, MAX_POSTPONE_MIN, DisclosureKind
+from schemas.practices import (
+    DISCLOSURE_KINDS,
+    MAX_POSTPONE_MIN,
+    MAX_PURPOSE_CHARS,
+    MAX_RECIPIENT_CHARS,
+    AgreementProposed,
+    CircleItem,
+    DisclosureKind,
+    ExportConsented,
+    ThreeCircles,
+)
 
 STATUS_WORDS = {
     "proposed": "waiting for an answer",
@@ -81,6 +91,52 @@ def find_agreement(view: AgreementsView, ident: str) -> tuple[Agreement, Agreeme
 def version_status_words(status: str) -> str:
     """One version's status in words (a version is never "current" or "retired")."""
     return STATUS_WORDS.get(status, status)
+
+
+PLAN_NEEDS_AN_ITEM = "A recovery plan needs at least one item in the inner, middle or outer circle."
+
+
+def plan_circles(items: Iterable[CircleItem], missing: str = PLAN_NEEDS_AN_ITEM) -> ThreeCircles:
+    """The three circles of a recovery plan from its items, in the order given; raises
+    ``usage`` (``missing``) when there is none."""
+    listed = list(items)
+    if not listed:
+        raise UsageError(missing)
+    return ThreeCircles(
+        inner=[i.text for i in listed if i.circle == "inner"],
+        middle=[i.text for i in listed if i.circle == "middle"],
+        outer=[i.text for i in listed if i.circle == "outer"],
+        items=listed,
+    )
+
+
+def plan_in_use(view: AgreementsView, member: bytes) -> AgreementVersion | None:
+    """``member``'s recovery plan in use: one plan per writer, versioned, so writing
+    again revises it."""
+    plans = [
+        a
+        for a in view.agreements
+        if a.kind == "recovery_plan"
+        and a.status == "in_force"
+        and a.current is not None
+        and a.current.proposer == member
+    ]
+    return plans[-1].current if plans else None
+
+
+def plan_proposal(
+    circles: ThreeCircles, *, title: str, base: AgreementVersion | None, review_on: str | None
+) -> AgreementProposed:
+    """A recovery plan's version as it is written (its clauses name the inner circle,
+    which is what a reader of any agreement list needs to see)."""
+    return AgreementProposed(
+        title=title,
+        clauses=[f"Inner circle: {i}" for i in circles.inner] or ["Recovery plan"],
+        revises=base.id if base else None,
+        kind="recovery_plan",
+        circles=circles,
+        review_on=review_on,
+    )
 
 
 NOTHING_TO_ANSWER = (
@@ -194,6 +250,75 @@ def consent_until_ms(value: str | None, today: date, missing: str = SAY_UNTIL_WH
         raise UsageError("Choose a date within a year; you can give a new one later.")
     end = datetime.combine(day + timedelta(days=1), time()).astimezone()
     return int(end.timestamp() * 1000) - 1
+
+
+@dataclass(frozen=True)
+class DeclarationWords:
+    """How a front end names the three things an export (or a consent to one) declares:
+    the app names its fields, the command line its flags."""
+
+    recipient: str
+    purpose: str
+    say_purpose: str
+    until_missing: str
+
+
+DECLARATION_WORDS = DeclarationWords(
+    recipient="who it is for",
+    purpose="why",
+    say_purpose="Say why it is shared.",
+    until_missing=SAY_UNTIL_WHEN,
+)
+"""The app's words (its form's fields: who it is for, why, the last day)."""
+
+
+def export_declaration(
+    recipient: str | None,
+    purpose: str | None,
+    until: str | None,
+    today: date,
+    words: DeclarationWords = DECLARATION_WORDS,
+) -> ExportConsented:
+    """Whom an export is for, why, and its last day, as declared (``trellis export``
+    and ``export-consent``, and the app's Export screen): white space folded, none
+    empty or too long, the day within a year (:func:`consent_until_ms`). Raises
+    ``usage`` in ``words``."""
+    who = " ".join((recipient or "").split())
+    why = " ".join((purpose or "").split())
+    if not who:
+        raise UsageError(f"Say {words.recipient}.")
+    if not why:
+        raise UsageError(words.say_purpose)
+    if len(who) > MAX_RECIPIENT_CHARS:
+        raise UsageError(f"Keep {words.recipient} under {MAX_RECIPIENT_CHARS} characters.")
+    if len(why) > MAX_PURPOSE_CHARS:
+        raise UsageError(f"Keep {words.purpose} under {MAX_PURPOSE_CHARS} characters.")
+    return ExportConsented(
+        recipient=who,
+        purpose=why,
+        expires_at=consent_until_ms(until, today, missing=words.until_missing),
+    )
+
+
+def export_since_ms(value: str | None, now_ms: int) -> int | None:
+    """Where an export's first page starts (``--since``; the app's "first page from"),
+    as ms: None when not given (the start of what is exported). A day is read in this
+    computer's time zone; one that has not come yet is refused in plain words."""
+    if value is None or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(f"'{value}' is not a date; use a form like 2026-11-26.") from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    since = int(moment.timestamp() * 1000)
+    if since > now_ms:
+        raise UsageError(
+            f"{value.strip()} has not come yet; choose the day to start from, such as the "
+            "last appointment."
+        )
+    return since
 
 
 def coming_to_postpone(

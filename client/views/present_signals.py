@@ -7,8 +7,13 @@ The partner is never told a time-out is "late" (SignalView.return_due_for).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
 from client.errors import ClientErrorCode, TrellisError
 from client.views.present import local_time
+from client.views.recovery import SignalView, active_signals
+from schemas.ids import MemberId
 from schemas.practices import TIMEOUT_DEFAULT_MIN, TIMEOUT_MAX_MIN
 
 MINUTE_MS = 60_000
@@ -74,3 +79,44 @@ def partner_signal_sentence(who: str, level: str, until: int | None) -> str:
 RETURN_DUE = (
     "Your time-out's return is due. Come back when you can, even just to ask for more time."
 )
+
+
+@dataclass(frozen=True)
+class SignalRow:
+    """One active signal as a page lists it (the app's Today and Signals screens)."""
+
+    id: str
+    """The signal's event id in hex (what a clear names)."""
+    who: str
+    mine: bool
+    name: str
+    """The level in words (:data:`SIGNAL_NAMES`)."""
+    level: str
+    until: int | None
+    words: str | None
+    """The preset's text or the sender's own note."""
+    due: bool
+    """The sender's reminder that the time-out's return is due (never the partner's)."""
+
+
+def signal_rows(
+    signals: Iterable[SignalView],
+    name_of: Callable[[bytes], str],
+    me: MemberId | None,
+    now_ms: int,
+) -> list[SignalRow]:
+    """The active signals among ``signals``, as rows for ``me`` at ``now_ms``: one
+    builder, so Today and Signals cannot come to say a signal differently."""
+    return [
+        SignalRow(
+            id=s.id.hex(),
+            who=name_of(s.sender),
+            mine=s.sender == me,
+            name=SIGNAL_NAMES.get(s.level, s.level),
+            level=s.level,
+            until=s.until,
+            words=s.preset_text or s.note,
+            due=s.return_due_for(me, now_ms),
+        )
+        for s in active_signals(signals)
+    ]

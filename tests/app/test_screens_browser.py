@@ -179,6 +179,38 @@ def test_a_disclosure_is_acknowledged(couple: Couple) -> None:
     expect(alex.page.get_by_text("Blake answered: Thank you for telling me")).to_be_visible()
 
 
+def test_recovery_records_and_the_pacing_plan_are_exported(couple: Couple, tmp_path: Path) -> None:
+    """The choices ``trellis export --pacing --recovery --since`` has, on the page."""
+    alex = couple.alex
+    alex.go("/intimacy")
+    propose = alex.page.get_by_role("button", name="Propose", exact=True)
+    if not propose.is_visible():
+        alex.page.locator("summary", has_text="Propose").click()
+    propose.click()
+    expect(alex.page.get_by_role("status").first).to_be_visible()
+    alex.go("/export")
+    alex.page.get_by_label("The pacing plan and every move in it").check()
+    alex.page.get_by_label(
+        "Recovery records: slips and disclosures, check-ins, signals and windows"
+    ).check()
+    alex.page.get_by_label("The report's first page covers from").fill(date.today().isoformat())
+    alex.page.get_by_label("Who it is for (e.g. Dr. Rivera)").first.fill("Dr. Rivera")
+    alex.page.get_by_label("Why (e.g. our session on 12 January)").first.fill("our session")
+    alex.page.get_by_label("The last day it may be used (within a year)").first.fill(IN_A_MONTH)
+    alex.page.get_by_text("the data (JSON)").click()
+    with alex.page.expect_download() as info:
+        alex.page.get_by_role("button", name="Download").click()
+    saved = tmp_path / "export.json"
+    info.value.save_as(saved)
+    result, findings = verify_export(saved.read_bytes())
+    assert not findings
+    assert result is not None
+    assert result.title == "Pacing plan; Recovery records"
+    kinds = {e.kind for e in result.revealed}
+    assert {"pacing_plan_proposed", "disclosure"} <= kinds
+    assert "agreement_proposed" not in kinds  # no agreement was ticked
+
+
 def test_an_export_downloads_and_verifies(couple: Couple, tmp_path: Path) -> None:
     alex = couple.alex
     alex.go("/export")

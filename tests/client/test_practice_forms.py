@@ -7,15 +7,21 @@ from datetime import date, datetime, time
 
 import pytest
 
-from client.cli.consent import UNTIL_MISSING
+from client.cli.consent import CLI_DECLARATION_WORDS, UNTIL_MISSING
 from client.cli.disclosures import CLI_REPORT_WORDS
 from client.errors import UsageError
 from client.views.practice_forms import (
+    PLAN_NEEDS_AN_ITEM,
     REPORT_WORDS,
     SAY_UNTIL_WHEN,
     consent_until_ms,
+    export_declaration,
+    export_since_ms,
+    plan_circles,
+    plan_proposal,
     report_kind,
 )
+from schemas.practices import MAX_RECIPIENT_CHARS, CircleItem
 
 TODAY = date(2026, 12, 5)
 
@@ -76,3 +82,67 @@ def test_a_consent_ends_at_the_last_moment_of_its_day() -> None:
     last = consent_until_ms("2026-12-05", TODAY)
     after = datetime.fromtimestamp((last + 1) / 1000).astimezone()
     assert (after.date(), after.time()) == (date(2026, 12, 6), time())
+
+
+@pytest.mark.parametrize(
+    ("recipient", "purpose", "app_words", "cli_words"),
+    [
+        ("", "our session", "Say who it is for.", "Say who it is for (--for)."),
+        ("Dr. Rivera", "  ", "Say why it is shared.", "Say why, with --purpose."),
+        (
+            "x" * (MAX_RECIPIENT_CHARS + 1),
+            "our session",
+            f"Keep who it is for under {MAX_RECIPIENT_CHARS} characters.",
+            f"Keep who it is for (--for) under {MAX_RECIPIENT_CHARS} characters.",
+        ),
+    ],
+)
+def test_an_export_declaration_is_one_rule_in_each_front_ends_words(
+    recipient: str, purpose: str, app_words: str, cli_words: str
+) -> None:
+    with pytest.raises(UsageError) as app:
+        export_declaration(recipient, purpose, "2027-01-31", TODAY)
+    assert app.value.message == app_words
+    with pytest.raises(UsageError) as cli:
+        export_declaration(recipient, purpose, "2027-01-31", TODAY, CLI_DECLARATION_WORDS)
+    assert cli.value.message == cli_words
+
+
+def test_an_export_declaration_folds_white_space() -> None:
+    declared = export_declaration("  Dr.\n Rivera ", "our   session", "2027-01-31", TODAY)
+    assert (declared.recipient, declared.purpose) == ("Dr. Rivera", "our session")
+    assert declared.expires_at == consent_until_ms("2027-01-31", TODAY)
+
+
+def test_the_first_page_start_is_a_day_that_has_come() -> None:
+    now_ms = int(datetime.combine(TODAY, time(12)).astimezone().timestamp() * 1000)
+    assert export_since_ms(None, now_ms) is None
+    assert export_since_ms(" ", now_ms) is None
+    start = export_since_ms("2026-12-05", now_ms)
+    assert start == int(datetime.combine(TODAY, time()).astimezone().timestamp() * 1000)
+    with pytest.raises(UsageError, match="has not come yet"):
+        export_since_ms("2026-12-06", now_ms)
+    with pytest.raises(UsageError, match="is not a date"):
+        export_since_ms("last tuesday", now_ms)
+
+
+def test_a_recovery_plan_is_built_in_one_place() -> None:
+    with pytest.raises(UsageError) as none:
+        plan_circles([])
+    assert none.value.message == PLAN_NEEDS_AN_ITEM
+    circles = plan_circles(
+        [
+            CircleItem(circle="inner", text="no gambling sites"),
+            CircleItem(circle="middle", text="staying up alone"),
+            CircleItem(circle="outer", text="morning walk"),
+        ]
+    )
+    assert (circles.inner, circles.middle, circles.outer) == (
+        ["no gambling sites"],
+        ["staying up alone"],
+        ["morning walk"],
+    )
+    proposal = plan_proposal(circles, title="Recovery plan", base=None, review_on=None)
+    assert proposal.kind == "recovery_plan"
+    assert proposal.clauses == ["Inner circle: no gambling sites"]
+    assert proposal.revises is None

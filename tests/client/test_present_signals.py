@@ -8,10 +8,14 @@ import pytest
 from client.errors import TrellisError
 from client.views.present_signals import (
     MINUTE_MS,
+    SignalRow,
     partner_signal_sentence,
     signal_given_sentence,
+    signal_rows,
     timeout_return_ms,
 )
+from client.views.recovery import SignalView
+from schemas.ids import EventId, MemberId
 from schemas.practices import TIMEOUT_DEFAULT_MIN, TIMEOUT_MAX_MIN
 
 SENT_MS = 1_800_000_000_000
@@ -58,3 +62,33 @@ def test_the_partner_reads_who_asked_for_what_never_late() -> None:
     pause = partner_signal_sentence("Alex", "pause", SENT_MS)
     assert pause.startswith("Alex asked for a time-out, back around ")
     assert "late" not in pause
+
+
+def test_signal_rows_are_the_active_signals_for_one_reader() -> None:
+    """Today and Signals list signals through this one builder: the sender is reminded
+    that a time-out's return is due; the partner never is; a cleared one is not listed."""
+    sam, alex = MemberId(b"s" * 32), MemberId(b"a" * 32)
+    back = SENT_MS + 20 * MINUTE_MS
+    views = [
+        SignalView(EventId(b"1" * 32), sam, "pause", back, None, SENT_MS, preset=None),
+        SignalView(EventId(b"2" * 32), alex, "stop", None, "I need quiet", SENT_MS),
+        SignalView(
+            EventId(b"3" * 32),
+            sam,
+            "slow",
+            None,
+            None,
+            SENT_MS,
+            cleared_by_event=EventId(b"4" * 32),
+        ),
+    ]
+    names = {sam: "Sam", alex: "Alex"}
+    later = back + MINUTE_MS
+    as_sam = signal_rows(views, lambda m: names[MemberId(m)], sam, later)
+    assert as_sam == [
+        SignalRow((b"1" * 32).hex(), "Sam", True, "time-out", "pause", back, None, True),
+        SignalRow((b"2" * 32).hex(), "Alex", False, "stop", "stop", None, "I need quiet", False),
+    ]
+    as_alex = signal_rows(views, lambda m: names[MemberId(m)], alex, later)
+    assert [r.due for r in as_alex] == [False, False]
+    assert [r.mine for r in as_alex] == [False, True]

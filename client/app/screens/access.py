@@ -1,19 +1,29 @@
 """Getting in and out: first start (a new space, or joining with a code), unlock,
-lock, quick exit, the neutral page, and the live-update stream.
+lock, quick exit, the neutral page, the live-update stream and the page script's
+keep-alive.
 
 The passphrase is only ever read from a POST form body (never the URL), and never
 echoed back into a page.
+
+A form sent while the app is locked (the lock came while someone was writing, and the
+page had no script to keep the text under its lock card) is refused, not lost
+(docs/THREAT_MODEL.md §27): :func:`refuse_locked_post` answers with the unlock page,
+which carries what was sent in hidden fields; unlocking from it shows what was written
+once more with a button that sends it. Nothing of it is stored anywhere.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
-from client.app.screen import App, Screen, done, page, read_form, render
+from client.app.screen import App, Form, Screen, done, page, read_form, render
+from client.app.security import CSRF_FIELD, ONCE_FIELD
+from client.app.state import AppState
 from client.errors import TrellisError
 from client.space import Space
 from client.views.present import plain_error
@@ -21,6 +31,59 @@ from schemas.errors import ErrorCode
 
 DEFAULT_RELAY = "http://127.0.0.1:8765"
 """What the first-start form suggests: the relay ``make run`` starts (README)."""
+LOCKED_OK = {"locked_ok": True}
+"""Route ``opt`` of the forms that work while the app is locked (getting in and out);
+every other form sent while locked is refused and kept (:func:`refuse_locked_post`)."""
+CARRY_PREFIX = "carry."
+RESEND_FIELD = "resend_to"
+SECRET_FIELDS = frozenset(
+    {CSRF_FIELD, ONCE_FIELD, "passphrase", "passphrase2", "current", "new", "new2"}
+)
+"""Fields never carried through the lock: the tokens, and every passphrase field."""
+_OWN_PATH = re.compile(r"^/[A-Za-z0-9_\-./]*$")
+"""A form's own path on this app (never another origin, never ``//host``)."""
+
+
+def _carried(form: Form, prefix: str = "") -> list[tuple[str, str]]:
+    """The fields a locked-out form sent (``prefix`` removed), less the secret ones."""
+    return [
+        (k[len(prefix) :], v)
+        for k, v in form.fields
+        if k.startswith(prefix) and k[len(prefix) :] not in SECRET_FIELDS
+    ]
+
+
+def _own_path(value: str) -> str | None:
+    return value if _OWN_PATH.match(value) and not value.startswith("//") else None
+
+
+def _locked_page(
+    app: AppState, carried: list[tuple[str, str]], resend_to: str, problem: str | None = None
+) -> Response[Any]:
+    if problem:
+        app.flash(problem, problem=True)
+    return page(
+        app,
+        "access/locked.html",
+        status=423,
+        current="/unlock",
+        carried=carried,
+        carry_prefix=CARRY_PREFIX,
+        resend_field=RESEND_FIELD,
+        resend_to=resend_to,
+    )
+
+
+async def refuse_locked_post(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """Before every handler: a form that needs the open space, sent while the app is
+    locked, is refused with the unlock page that keeps what was sent (423)."""
+    app: AppState = request.app.state["trellis"]
+    if request.method != "POST" or app.space is not None or not app.has_space:
+        return None
+    if request.route_handler.opt.get("locked_ok"):
+        return None
+    form = await read_form(request)
+    return _locked_page(app, _carried(form), request.scope["path"])
 
 
 @get("/", sync_to_thread=False)
@@ -44,7 +107,7 @@ def _new_passphrase(app: App, first: str, second: str) -> str | None:
     return first
 
 
-@post("/welcome/start")
+@post("/welcome/start", opt=LOCKED_OK)
 async def start(app: App, request: Request[Any, Any, Any]) -> Redirect:
     form = await read_form(request)
     if app.has_space:
@@ -67,7 +130,7 @@ async def start(app: App, request: Request[Any, Any, Any]) -> Redirect:
     )
 
 
-@post("/welcome/join")
+@post("/welcome/join", opt=LOCKED_OK)
 async def join(app: App, request: Request[Any, Any, Any]) -> Redirect:
     form = await read_form(request)
     if app.has_space:
@@ -115,30 +178,54 @@ async def unlock_page(app: App) -> Response[Any]:
     return page(app, "access/unlock.html", current="/unlock")
 
 
-@post("/unlock")
-async def unlock(app: App, request: Request[Any, Any, Any]) -> Redirect:
+@post("/unlock", opt=LOCKED_OK)
+async def unlock(app: App, request: Request[Any, Any, Any]) -> Response[Any]:
+    """Unlock; from the page of a form refused while locked, then show that form's
+    content again with a button that sends it (fresh ``once``, so it is sent once)."""
     form = await read_form(request)
-    if app.space is not None:
+    resend_to = _own_path(form.get(RESEND_FIELD))
+    carried = _carried(form, CARRY_PREFIX)
+    if app.space is None:
+        try:
+            await app.unlock(form.raw("passphrase"))
+        except TrellisError as exc:
+            if resend_to is not None:
+                return _locked_page(app, carried, resend_to, plain_error(exc.message))
+            return done(app, "/unlock", plain_error(exc.message), problem=True)
+    if resend_to is None:
         return done(app, "/today")
-    try:
-        await app.unlock(form.raw("passphrase"))
-    except TrellisError as exc:
-        return done(app, "/unlock", plain_error(exc.message), problem=True)
-    return done(app, "/today")
+    return page(
+        app,
+        "access/resend.html",
+        current="",
+        carried=carried,
+        shown=[v for _, v in carried if v and not re.fullmatch(r"[0-9a-f]{64}", v)],
+        resend_to=resend_to,
+    )
 
 
-@post("/lock")
+@post("/lock", opt=LOCKED_OK)
 async def lock(app: App) -> Redirect:
     await app.lock()
     return done(app, "/unlock", "Locked. Your passphrase opens it again.")
 
 
-@post("/exit")
+@post("/alive", opt=LOCKED_OK, sync_to_thread=False)
+def alive(app: App) -> Response[bytes]:
+    """The page script's keep-alive while someone types (client/app/static/app.js): the
+    gate counted this request as activity, so the idle lock waits. The answer says
+    whether the app is open (204) or locked (423): a page that missed the live
+    stream's ``locked`` learns it here."""
+    return Response(content=b"", status_code=204 if app.space is not None else 423)
+
+
+@post("/exit", opt=LOCKED_OK)
 async def quick_exit(app: App) -> Redirect:
     """Lock at once and show the neutral page. A new session cookie replaces the old
     one, so a browser keeps no page of the old session in its back/forward cache, and
-    the browser is asked to drop what it cached of this site."""
-    await app.lock()
+    the browser is asked to drop what it cached of this site. Every other open page
+    of the app leaves for the neutral page too (live stream event ``exit``)."""
+    await app.lock(quick_exit=True)
     session = app.access.rotate()
     return Redirect(
         path="/bye",
@@ -186,6 +273,7 @@ SCREEN = Screen(
         unlock_page,
         unlock,
         lock,
+        alive,
         quick_exit,
         bye,
         favicon,

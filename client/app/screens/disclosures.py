@@ -74,6 +74,10 @@ async def disclosures(app: App) -> Response[Any]:
                 for a in d.acknowledgements
             ],
             "mine": d.author == mine,
+            # My own latest mark: once seen, the page says so instead of asking again.
+            "my_mark": next(
+                (a.mark for a in reversed(d.acknowledgements) if a.member == mine), None
+            ),
         }
         for d in list(reversed(current_views(space).disclosures))[:NEWEST]
     ]

@@ -1,28 +1,30 @@
-"""Export: choose agreements, declare for whom, why and until when (as ``trellis
-export`` requires), and download the HTML report or the JSON. What may leave (the
-partner's own words only with their consent for this recipient and purpose) is
-client/export's rule; the declaration is written to the shared history like the CLI's.
+"""Export: choose what to export (agreements, the pacing plan, the recovery records
+with the first page's start), declare for whom, why and until when (as ``trellis
+export`` requires), and download the HTML report or the JSON. What each part brings
+is client/export/choice.py, what may leave (the partner's own words only with their
+consent for this recipient and purpose) and the declaration written to the shared
+history are client/space/exporting.py: the same code as the CLI's.
 Also: give one's own consent to the partner's export (``trellis export-consent``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from client.app.screen import App, Screen, delivery, done, page, read_form
+from client.app.screen import App, Form, Screen, delivery, done, page, read_form
 from client.app.views_cache import current_views
-from client.errors import ClientErrorCode, TrellisError
-from client.export import build_export, choose_with_consent, render_html
-from client.export.consent import WORD_LABELS
+from client.errors import TrellisError, UsageError
+from client.export import render_html
+from client.export.choice import PACING_TYPES, ExportChoice, export_choice
+from client.export.consent import left_out_sentence
 from client.space import Space
+from client.space.exporting import give_export_consent, make_export
 from client.views import Moment
-from client.views.practice_forms import consent_until_ms, status_words
+from client.views.practice_forms import export_declaration, export_since_ms, status_words
 from client.views.present import plain_error
-from schemas.ids import EventId
-from schemas.payloads import MemberJoined, SpaceCreated
 from schemas.practices import MAX_PURPOSE_CHARS, MAX_RECIPIENT_CHARS, ExportConsented
 
 EXPORT_NOTE = (
@@ -30,28 +32,25 @@ EXPORT_NOTE = (
     "holds it can read those events and no others. Keep it private and share it only with "
     "someone you both chose; it can be checked with 'trellis verify-export'."
 )
+CHOOSE_SOMETHING = (
+    "Choose what to export: one or more agreements, the pacing plan, the recovery "
+    "records, or more than one."
+)
+"""The CLI's "Say what to export" (client/cli/audit.py), naming the page's choices."""
+PACING_CHOICE = "The pacing plan and every move in it"
+RECOVERY_CHOICE = "Recovery records: slips and disclosures, check-ins, signals and windows"
+SINCE_LABEL = "The report's first page covers from (optional, e.g. the last appointment)"
+"""The words of ``trellis export --pacing``, ``--recovery`` and ``--since``."""
 
 
-def _declared(form_get: Any) -> ExportConsented:
+def _today() -> date:
+    return datetime.now().astimezone().date()
+
+
+def _declared(form: Form) -> ExportConsented:
     """Recipient, purpose and last day, as the CLI's --for, --purpose and --until."""
-    recipient = " ".join(form_get("recipient").split())
-    purpose = " ".join(form_get("purpose").split())
-    if not recipient:
-        raise TrellisError("Say who it is for.", code=ClientErrorCode.USAGE)
-    if not purpose:
-        raise TrellisError("Say why it is shared.", code=ClientErrorCode.USAGE)
-    if len(recipient) > MAX_RECIPIENT_CHARS:
-        raise TrellisError(
-            f"Keep who it is for under {MAX_RECIPIENT_CHARS} characters.",
-            code=ClientErrorCode.USAGE,
-        )
-    if len(purpose) > MAX_PURPOSE_CHARS:
-        raise TrellisError(
-            f"Keep why under {MAX_PURPOSE_CHARS} characters.", code=ClientErrorCode.USAGE
-        )
-    today = datetime.now().astimezone().date()
-    return ExportConsented(
-        recipient=recipient, purpose=purpose, expires_at=consent_until_ms(form_get("until"), today)
+    return export_declaration(
+        form.get("recipient"), form.get("purpose"), form.get("until"), _today()
     )
 
 
@@ -64,9 +63,31 @@ async def export_page(app: App) -> Response[Any]:
         "export/export.html",
         current="/export",
         items=[(a, status_words(a)) for a in items],
+        has_pacing=any(isinstance(e.payload, PACING_TYPES) for e in space.events()),
+        pacing_choice=PACING_CHOICE,
+        recovery_choice=RECOVERY_CHOICE,
+        since_label=SINCE_LABEL,
         max_recipient=MAX_RECIPIENT_CHARS,
         max_purpose=MAX_PURPOSE_CHARS,
         note=EXPORT_NOTE,
+    )
+
+
+def _choice(space: Space, form: Form, since_ms: int | None) -> ExportChoice:
+    """The parts ticked on the form (each as ``trellis export`` chooses it)."""
+    wanted = set(form.all("agreement"))
+    pacing, recovery = form.get("pacing") == "yes", form.get("recovery") == "yes"
+    if not wanted and not pacing and not recovery:
+        raise UsageError(CHOOSE_SOMETHING)
+    agreements = [a for a in current_views(space).agreements.agreements if a.id.hex() in wanted]
+    if wanted and not agreements:
+        raise UsageError("Those agreements are not in this space; choose again.")
+    return export_choice(
+        space.events(),
+        agreements=agreements if wanted else None,
+        pacing=pacing,
+        recovery=recovery,
+        since_ms=since_ms,
     )
 
 
@@ -76,62 +97,20 @@ async def export(app: App, request: Request[Any, Any, Any]) -> Response[Any] | R
     space = app.require()
     form = await read_form(request)
     try:
-        chosen, title = _chosen(space, set(form.all("agreement")))
+        since_ms = export_since_ms(form.get("since"), Moment.now().now_ms)
+        choice = _choice(space, form, since_ms)
         fmt = "json" if form.get("format") == "json" else "html"
-        declaration = _declared(form.get)
-        created_at_ms = Moment.now().now_ms
-        kept, left_out = choose_with_consent(
-            space_id=space.space_id,
-            events=space.events(),
-            chosen=chosen,
-            exporter=space.device.device_id,
-            declaration=declaration,
-            created_at_ms=created_at_ms,
-        )
-        written = await space.append(
-            ExportConsented(
-                recipient=declaration.recipient,
-                purpose=declaration.purpose,
-                expires_at=declaration.expires_at,
-                left_out=left_out,
-            )
-        )
-        document = build_export(
-            space_id=space.space_id,
-            events=space.events(),
-            chosen=kept | {written.event_id},
-            events_key_for_epoch=space.events_key_for_epoch,
-            exporter=space.device,
-            title=title,
-            created_at_ms=created_at_ms,
-        )
+        made = await make_export(space, choice, _declared(form), since_ms=since_ms)
     except TrellisError as exc:
         return done(app, "/export", plain_error(exc.message), problem=True)
-    for item in left_out:
-        app.flash(
-            f"Left out {WORD_LABELS.get(item.kind, 'something your partner wrote')}: your "
-            "partner has not consented to share their own words with this recipient for this "
-            "purpose. They can, on their Export page."
-        )
-    return _download(document, fmt)
-
-
-def _chosen(space: Space, wanted: set[str]) -> tuple[set[EventId], str]:
-    """The ticked agreements' events with the space's membership, and the title."""
-    agreements = [a for a in current_views(space).agreements.agreements if a.id.hex() in wanted]
-    if not agreements:
-        raise TrellisError("Choose at least one agreement to export.", code=ClientErrorCode.USAGE)
-    chosen: set[EventId] = {eid for a in agreements for eid in a.event_ids}
-    chosen |= {
-        e.event_id for e in space.events() if isinstance(e.payload, SpaceCreated | MemberJoined)
-    }
-    title = f"Agreement: {agreements[0].title}" if len(agreements) == 1 else "Agreements"
-    return chosen, title
+    for item in made.left_out:
+        app.flash(left_out_sentence(item.kind, "They can, on their Export page."))
+    return _download(made.document, fmt)
 
 
 def _download(document: bytes, fmt: str) -> Response[Any]:
     """The export as a file to save, never shown in the page."""
-    day = datetime.now().astimezone().date().isoformat()
+    day = _today().isoformat()
     body = render_html(document).encode("utf-8") if fmt == "html" else document
     return Response(
         content=body,
@@ -150,8 +129,8 @@ async def consent(app: App, request: Request[Any, Any, Any]) -> Redirect:
     space = app.require()
     form = await read_form(request)
     try:
-        declaration = _declared(form.get)
-        await space.append(declaration)
+        declaration = _declared(form)
+        await give_export_consent(space, declaration)
     except TrellisError as exc:
         return done(app, "/export", plain_error(exc.message), problem=True)
     return done(

@@ -13,11 +13,12 @@ from litestar.response import Redirect
 from client.app.screen import App, Screen, delivery, done, page, read_form
 from client.app.screens.agreements import review_date
 from client.app.views_cache import current_views
-from client.errors import ClientErrorCode, TrellisError
+from client.errors import TrellisError
 from client.space import Space
 from client.views.agreements import Agreement, AgreementVersion
+from client.views.practice_forms import plan_circles, plan_in_use, plan_proposal
 from client.views.present import plain_error
-from schemas.practices import AgreementProposed, CircleItem, ThreeCircles
+from schemas.practices import CircleItem
 
 CIRCLES = (
     ("inner", "Inner circle", "behaviours you abstain from (one ends the sober run)"),
@@ -31,16 +32,7 @@ def _lines(text: str) -> list[str]:
 
 
 def _current_plan(space: Space, member: bytes) -> AgreementVersion | None:
-    """``member``'s plan in use: one plan per writer, versioned."""
-    plans = [
-        a
-        for a in current_views(space).agreements.agreements
-        if a.kind == "recovery_plan"
-        and a.status == "in_force"
-        and a.current is not None
-        and a.current.proposer == member
-    ]
-    return plans[-1].current if plans else None
+    return plan_in_use(current_views(space).agreements, member)
 
 
 @get("/plan")
@@ -81,30 +73,17 @@ async def write(app: App, request: Request[Any, Any, Any]) -> Redirect:
     form = await read_form(request)
     me = space.me()
     try:
-        items = [
+        circles = plan_circles(
             CircleItem(circle=cast(Any, name), text=text)
             for name, _, _ in CIRCLES
             for text in _lines(form.get(name))
-        ]
-        if not items:
-            raise TrellisError(
-                "A recovery plan needs at least one item in the inner, middle or outer circle.",
-                code=ClientErrorCode.USAGE,
-            )
-        base = _current_plan(space, me.member_id) if me else None
-        circles = ThreeCircles(
-            inner=[i.text for i in items if i.circle == "inner"],
-            middle=[i.text for i in items if i.circle == "middle"],
-            outer=[i.text for i in items if i.circle == "outer"],
-            items=items,
         )
+        base = _current_plan(space, me.member_id) if me else None
         await space.append(
-            AgreementProposed(
+            plan_proposal(
+                circles,
                 title=form.get("title") or "Recovery plan",
-                clauses=[f"Inner circle: {i}" for i in circles.inner] or ["Recovery plan"],
-                revises=base.id if base else None,
-                kind="recovery_plan",
-                circles=circles,
+                base=base,
                 review_on=review_date(form.get("review_on"), required=False),
             )
         )

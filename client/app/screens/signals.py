@@ -18,8 +18,8 @@ from client.views import Moment
 from client.views.present import plain_error
 from client.views.present_signals import (
     RETURN_DUE,
-    SIGNAL_NAMES,
     signal_given_sentence,
+    signal_rows,
     timeout_return_ms,
 )
 from client.views.recovery import active_signals
@@ -43,19 +43,7 @@ async def signals_page(app: App) -> Response[Any]:
     views = current_views(space)
     me = space.me()
     mine = me.member_id if me else None
-    active = [
-        {
-            "id": s.id.hex(),
-            "who": space.member_name(s.sender),
-            "mine": s.sender == mine,
-            "name": SIGNAL_NAMES.get(s.level, s.level),
-            "level": s.level,
-            "until": s.until,
-            "words": s.preset_text or s.note,
-            "due": s.return_due_for(mine, moment.now_ms),
-        }
-        for s in active_signals(views.signals)
-    ]
+    active = signal_rows(views.signals, space.member_name, mine, moment.now_ms)
     return page(
         app,
         "signals/signals.html",

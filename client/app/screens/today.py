@@ -14,8 +14,7 @@ from litestar import Response, get
 from client.app.screen import App, Screen, page
 from client.app.views_cache import current_views
 from client.views import Moment
-from client.views.present_signals import RETURN_DUE, SIGNAL_NAMES
-from client.views.recovery import active_signals
+from client.views.present_signals import RETURN_DUE, signal_rows
 from client.views.recovery.windows import next_occurrence, windows_in_force
 from client.views.today import agreements_waiting_for, disclosures_unmarked_for
 
@@ -34,18 +33,7 @@ async def today(app: App) -> Response[Any]:
     upcoming = next_occurrence(
         windows_in_force(views.agreements.agreements), moment.now_ms, views.postponements
     )
-    signals = [
-        {
-            "who": space.member_name(s.sender),
-            "mine": s.sender == mine,
-            "name": SIGNAL_NAMES.get(s.level, s.level),
-            "level": s.level,
-            "until": s.until,
-            "words": s.preset_text or s.note,
-            "due": s.return_due_for(mine, moment.now_ms),
-        }
-        for s in active_signals(views.signals)
-    ]
+    signals = signal_rows(views.signals, space.member_name, mine, moment.now_ms)
     return page(
         app,
         "today/today.html",
