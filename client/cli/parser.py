@@ -86,12 +86,15 @@ def chosen_command(argv: Sequence[str]) -> str | None:
     word the full parser would hand to a command; None when that is not a known command
     (a typo, ``--help``, nothing): then the full parser answers, with every choice."""
     pre = _QuietParser(prog="trellis", add_help=False)
+    pre.add_argument("-h", "--help", action="store_true")  # the top level's help lists all
     pre.add_argument("--home")
     pre.add_argument("--ca-file")
     pre.add_argument("command", nargs="?")
     try:
         known, _ = pre.parse_known_args(list(argv))
     except _NotACommand:
+        return None
+    if known.help:  # anywhere: a command's own --help is the same from the full parser
         return None
     command = known.command
     return command if any(command in names for _, names in GROUPS) else None

@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from client.cli.help_texts import NOT_SAFE_POINTER as NOT_SAFE_POINTER  # tests name it here
 from client.cli.common import (
     UsageError,
     home_dir,
@@ -26,6 +25,7 @@ from client.cli.common import (
     read_text,
     tell_delivery,
 )
+from client.cli.help_texts import NOT_SAFE_POINTER as NOT_SAFE_POINTER  # tests name it here
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space, private_notes
 from client.store.not_safe_resources import (

@@ -106,9 +106,10 @@ def run_in_process(
 ) -> subprocess.CompletedProcess[str]:
     """``client.cli.main(argv)`` in a thread of its own, seeing what a process would.
 
-    Its stdin is ``stdin`` (empty when None, and never a terminal); what it prints is read back with universal newlines, as ``text=True``
-    reads a child's output. ``SystemExit`` (argparse on a mistyped command or
-    ``--help``) becomes the exit code a process would have had."""
+    Its stdin is ``stdin`` (empty when None, and never a terminal); what it prints is
+    read back with universal newlines, as ``text=True`` reads a child's output.
+    ``SystemExit`` (argparse on a mistyped command or ``--help``) becomes the exit code a
+    process would have had."""
     from client.cli import main  # light; the commands load on first use
 
     out, err = io.StringIO(), io.StringIO()
@@ -120,7 +121,7 @@ def run_in_process(
             codes.append(main(list(argv)))
         except SystemExit as done:
             codes.append(_exit_status(done.code, err))
-        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread below
+        except BaseException as exc:
             failures.append(exc)
 
     with _one_at_a_time, _as_a_process(argv, env, stdin or "", out, err):

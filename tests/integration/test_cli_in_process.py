@@ -5,8 +5,9 @@ Most CLI tests run their commands in the test's own process, to skip ~0.5-1 s of
 interpreter start-up per command. That is only sound if nothing a command prints or
 returns depends on running in a process of its own. So here each command of the sample
 runs both ways on the same homes, and stdout, stderr and the exit code must be equal
-byte for byte: reads, writes (the same text, written once each way), stdin, usage
-errors, ``--help``, a wrong passphrase and the commands that need no passphrase.
+byte for byte: a read of every group, usage errors, ``--help``, a wrong passphrase, the
+command that needs no passphrase, and the device's zone; and entries written each way
+(one from stdin) are read back alike.
 """
 
 from __future__ import annotations
@@ -34,26 +35,20 @@ from tests.integration.relay_process import RelayProcess
 REVIEW_ON = (date.today() + timedelta(days=90)).isoformat()
 AREA = BOUNDARY_AREAS[0]
 
-# One command (or more) of every group in client/cli/parser.py GROUPS, with the state
-# they read made by the writes below. Each is run by both partners.
+# One command of every group in client/cli/parser.py GROUPS, reading the state the
+# writes below make (a process costs ~0.5-1 s: one each is the sample).
 READS: tuple[tuple[str, ...], ...] = (
     ("safety-number",),  # pairing
-    ("profile", "--json"),
-    ("journal", "list"),  # journal
-    ("journal", "list", "--json"),
+    ("journal", "list", "--json"),  # journal
     ("status", "--json"),  # sync
     ("agreement", "list"),  # agreements
-    ("agreement", "list", "--json"),
     ("plan", "list"),  # plan
     ("windows", "list"),  # windows
     ("disclosures",),  # disclosures
     ("checkins",),  # checkins
-    ("sobriety", "show"),  # sobriety
-    ("gratitude", "list"),
+    ("gratitude", "list"),  # sobriety
     ("signals",),  # signals
-    ("timeline",),  # audit
-    ("timeline", "--json"),
-    ("verify",),
+    ("verify",),  # audit
     ("devices",),  # devices
     ("pacing", "show"),  # pacing
     ("intimacy", "checkins"),  # intimacy
@@ -65,15 +60,10 @@ READS: tuple[tuple[str, ...], ...] = (
 
 # What argparse answers itself (SystemExit inside the runner), and plain errors.
 ANSWERS: tuple[tuple[str, ...], ...] = (
-    ("--help",),
-    ("journal", "--help"),
-    ("app", "--help"),  # local_app
-    ("export-consent", "--help"),  # consent
-    ("relay",),  # relay: no action given, exit 2
-    ("journal", "lst"),  # a mistyped action, exit 2
-    ("nonsense",),  # an unknown command, exit 2
+    ("app", "--help"),  # local_app: exit 0
+    ("export-consent",),  # consent: a required option missing, exit 2
+    ("relay", "sett"),  # relay: a mistyped action, exit 2
     ("agreement", "show", "zz"),  # no such id, exit 1
-    ("windows", "propose", "--weekday", "someday", "--time", "19:00"),
 )
 
 
@@ -108,34 +98,29 @@ def test_every_command_group_answers_the_same_in_a_process_and_in_process(
         way = "process" if process else "in-process"
         run(alex, "journal", "add", f"written {way}", process=process)
         run(blake, "journal", "add", "-", stdin=f"from stdin,\n{way}\n", process=process)
-        run(
-            alex,
-            *("agreement", "propose", "--title", way, "--clause", "we talk each evening"),
-            *("--review-on", REVIEW_ON),
-            process=process,
-        )
-        run(blake, "gratitude", "add", f"thanks, {way}", process=process)
-        run(
-            alex,
-            *("boundary", "set", "--area", AREA, "--when", f"shouting, {way}"),
-            *("--i-will", "leave the room"),
-            process=process,
-        )
-        run(blake, "private", "add", f"only mine, {way}", process=process)
+    run(
+        alex,
+        *("agreement", "propose", "--title", "Evenings", "--clause", "we talk each evening"),
+        *("--review-on", REVIEW_ON),
+    )
+    run(blake, "gratitude", "add", "thanks for the walk")
+    run(alex, "boundary", "set", "--area", AREA, "--when", "shouting", "--i-will", "leave")
+    run(blake, "private", "add", "only mine")
     for home in (alex, blake, alex):
         run(home, "sync")
 
     differences: list[str] = []
-    for home in (alex, blake):
-        for args in READS + ANSWERS:
-            differences += both_ways(home, *args)
+    for args in READS:
+        differences += both_ways(blake, *args)
+    for args in ANSWERS:
+        differences += both_ways(alex, *args)
     differences += both_ways(alex, "journal", "list", passphrase="not the passphrase")
     differences += both_ways(alex, "not-safe", passphrase="")
     # The device's zone (TZ) is read as a new process reads it, not once for all runs.
     shown = set()
     for zone in ("Pacific/Kiritimati", "America/New_York"):  # UTC+14, UTC-5 or -4
         monkeypatch.setenv("TZ", zone)
-        differences += both_ways(blake, "timeline")
+        differences += both_ways(blake, "timeline")  # audit
         shown.add(run(blake, "timeline").stdout)
     assert differences == []
     assert len(shown) == 2  # each in its own zone's clock
@@ -151,11 +136,9 @@ def test_an_in_process_run_gives_back_the_environment_and_the_streams_it_borrowe
 ) -> None:
     alex, _ = paired
     env, streams, argv = dict(os.environ), (sys.stdin, sys.stdout, sys.stderr), list(sys.argv)
-    # --ca-file sets TRELLIS_CA_FILE in the environment of the command (client/cli/parser.py).
-    missing = tmp_path / "none.pem"
-    failed = run(alex, "--ca-file", str(missing), "sync", check=False)
-    assert failed.returncode == 1
-    assert "cannot be read as a PEM certificate" in failed.stderr
+    # --ca-file sets TRELLIS_CA_FILE in the command's environment (client/cli/parser.py;
+    # read when an https relay is dialled, so this http one syncs without it).
+    run(alex, "--ca-file", str(tmp_path / "none.pem"), "sync")
     assert CA_FILE_ENV not in os.environ
     assert dict(os.environ) == env
     assert (sys.stdin, sys.stdout, sys.stderr) == streams
