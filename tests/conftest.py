@@ -1,8 +1,10 @@
 """Fixtures every suite may use: one private PostgreSQL server for the whole session;
-and the Hypothesis settings every property test starts from."""
+the Hypothesis settings every property test starts from; and the ``cli_process`` marker
+(every ``trellis`` command of the test runs as a real process, tests/integration/cli.py)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -33,3 +35,20 @@ def pg_server() -> Iterator[PgServer]:
 def pg_url(pg_server: PgServer) -> str:
     """A fresh, empty database of this test's own."""
     return pg_server.database()
+
+
+@pytest.fixture(autouse=True)
+def _cli_as_real_processes(request: pytest.FixtureRequest) -> Iterator[None]:
+    """``@pytest.mark.cli_process``: the test's ``run`` calls start real processes.
+
+    Afterwards the C library's zone is read again from ``TZ``: a command run in-process
+    under a test's ``TZ`` (tests/integration/cli.py) must not leave this worker on that
+    zone once the test has put ``TZ`` back."""
+    if request.node.get_closest_marker("cli_process") is None:
+        yield
+    else:
+        from tests.integration.cli import real_processes  # loads the client: only if asked
+
+        with real_processes():
+            yield
+    time.tzset()

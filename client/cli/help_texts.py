@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 JSON_HELP = "print JSON, for scripts and apps"
+NOT_SAFE_POINTER = "Not safe? Run 'trellis not-safe' (no passphrase needed; it sends nothing)."
 
 #: (command path, option or positional dest) -> help.
 HELP: dict[tuple[str, str], str] = {
@@ -81,3 +82,12 @@ def fill_help(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> No
             action.help = JSON_HELP
         elif (where, key) in HELP:
             action.help = HELP[(where, key)]
+
+
+def point_every_help_to_not_safe(parser: argparse.ArgumentParser) -> None:
+    """Every command's ``--help`` ends with the pointer to ``trellis not-safe``."""
+    parser.epilog = NOT_SAFE_POINTER
+    for action in parser._actions:  # argparse keeps subcommands only here
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                point_every_help_to_not_safe(child)

@@ -11,10 +11,8 @@ import argparse
 import asyncio
 import html
 import os
-import webbrowser
 from pathlib import Path
 
-from client.app.server import run, serve
 from client.cli.common import UsageError, home_dir
 
 MAX_PORT = 65535
@@ -24,6 +22,12 @@ APP_HELP = "open the app in your browser (served on this computer only)"
 
 
 async def cmd_app(args: argparse.Namespace) -> int:
+    # The web app (litestar, uvicorn, jinja) and the browser launcher load only here, so
+    # registering this command costs the other commands nothing.
+    import webbrowser
+
+    from client.app.server import run, serve
+
     home = home_dir(args)
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not 0 <= args.port <= MAX_PORT:

@@ -3,7 +3,7 @@
 
 The "Not safe?" page opens without the passphrase, writes nothing, syncs nothing and
 logs nothing, except when the person adds or removes one of their own resources. Every
-command's help points to it (:func:`point_every_help_to_not_safe`)."""
+command's help points to it (client/cli/help_texts.py ``point_every_help_to_not_safe``)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from client.cli.common import (
     read_text,
     tell_delivery,
 )
+from client.cli.help_texts import NOT_SAFE_POINTER as NOT_SAFE_POINTER  # tests name it here
 from client.errors import ClientErrorCode, TrellisError
 from client.space import Space, private_notes
 from client.store.not_safe_resources import (
@@ -36,7 +37,6 @@ from client.store.not_safe_resources import (
 from client.views.present import iso_utc, local_time
 from schemas.intimacy import PrivateNote, PrivateNoteDeleted
 
-NOT_SAFE_POINTER = "Not safe? Run 'trellis not-safe' (no passphrase needed; it sends nothing)."
 PRIVATE_WORDS = (
     "Only your own devices can read private notes. Anyone with your unlocked device can."
 )
@@ -263,15 +263,6 @@ async def cmd_not_safe(args: argparse.Namespace) -> int:
     for i, r in enumerate(resources, 1):
         print(f"  {i}. {r}")
     return 0
-
-
-def point_every_help_to_not_safe(parser: argparse.ArgumentParser) -> None:
-    """Every command's ``--help`` ends with the pointer to ``trellis not-safe``."""
-    parser.epilog = NOT_SAFE_POINTER
-    for action in parser._actions:  # argparse keeps subcommands only here
-        if isinstance(action, argparse._SubParsersAction):
-            for child in action.choices.values():
-                point_every_help_to_not_safe(child)
 
 
 def register(sub: Any) -> None:

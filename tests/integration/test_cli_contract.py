@@ -16,6 +16,9 @@ from client.store.localstore import DB_FILE_NAME, LocalStore
 from tests.integration.cli import TRELLIS, pair_homes, run, trellis_env
 from tests.integration.relay_process import RelayProcess
 
+# The contract is the installed program's: every command here is a real process.
+pytestmark = pytest.mark.cli_process
+
 
 @pytest.fixture
 def paired(tmp_path: Path, relay: RelayProcess) -> tuple[Path, Path]:
