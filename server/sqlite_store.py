@@ -68,9 +68,7 @@ _INSERT_EVENTS = (
 _UPDATE_HEADS = "UPDATE spaces SET head = ?, bytes = bytes + ? WHERE space_id = ?"
 
 
-async def run_on_thread(
-    db: aiosqlite.Connection, job: Callable[..., _T], *args: object
-) -> _T:
+async def run_on_thread(db: aiosqlite.Connection, job: Callable[..., _T], *args: object) -> _T:
     """Run ``job(conn, *args)`` on ``db``'s own thread, with its sqlite3 connection, as
     one queued call: several statements for the price of one hand-off.
 

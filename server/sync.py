@@ -14,7 +14,10 @@ Two tasks per connection:
   callback; larger ones on worker threads, in a small task that awaits verification
   and ack), so several pushes can be in flight (up to ``max_inflight_pushes``;
   beyond that the reader stops reading until an ack comes back);
-* the sender drains the Outbox onto the socket, ending with the close frame.
+* the sender task sends what had to be queued, ending with the close frame; a frame
+  with nothing queued before it goes straight onto the socket where it is produced
+  (server/_sender.py), so an ack or a live event leaves in the same turn of the event
+  loop as the commit that allowed it.
 
 A timer (``_watch``) ends the read loop from outside when the sign-in deadline
 passes, when the connection stays silent for ``idle_timeout_s`` (no frame and no
@@ -46,8 +49,9 @@ from schemas.ids import SpaceId
 from schemas.protocol import Error, Live, Stored, encode_message
 from server._limits import address_key
 from server._log import connection_id, logger, new_log_id, short
-from server._outbox import CloseFrame, Outbox
+from server._outbox import Outbox
 from server._runtime import ACTIVITY_EXTENSION, ClientActivity, Relay
+from server._sender import Sender
 from server.errors import RelayError
 from server.ingest import CheckedEnvelope, Rejection, first_bad_signature, signature_items
 from server.session import (
@@ -110,7 +114,7 @@ class _Connection:
         self._session = SyncSession(
             host=socket.headers.get("host", ""), limits=session_limits(relay)
         )
-        self._outbox = Outbox(settings.send_queue_bytes)
+        self._sender = Sender(Outbox(settings.send_queue_bytes), self._send_frame, self._close)
         self._inflight = asyncio.Semaphore(settings.max_inflight_pushes)
         self._push_waits: set[asyncio.Task[None]] = set()
         self._push_acks: set[asyncio.Future[PushResult]] = set()
@@ -135,7 +139,7 @@ class _Connection:
     def deliver(self, events: list[Stored]) -> None:
         budget = self._relay.settings.max_frame_bytes - FRAME_OVERHEAD_BYTES
         frames = [encode_message(Live(events=run)) for run in split_events(events, budget)]
-        if self._outbox.put_live(frames):
+        if self._sender.put_live(frames):
             return
         logger.warning(
             "closing a connection that reads too slowly (space %s, device %s)",
@@ -144,7 +148,7 @@ class _Connection:
         )
         self._relay.metrics.limit_hits.inc(label="send_queue_bytes")
         self._unsubscribe()
-        self._outbox.discard()
+        self._sender.discard()
         self._apply(
             self._session.fail(
                 ErrorCode.RATE_LIMITED,
@@ -168,7 +172,7 @@ class _Connection:
         """This device was revoked while connected: say so and close at once; whatever
         it pushes from now on is refused by the writer (docs/PROTOCOL.md §7.8)."""
         self._unsubscribe()
-        self._outbox.discard()
+        self._sender.discard()
         self._apply(self._session.fail(ErrorCode.DEVICE_REVOKED))
 
     # --- lifecycle -----------------------------------------------------------------
@@ -204,7 +208,7 @@ class _Connection:
         await self._socket.accept()
         self._apply(self._session.fail(code, detail, close_code=close_code))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._send_loop(), CLOSE_FLUSH_TIMEOUT_S)
+            await asyncio.wait_for(self._sender.run(), CLOSE_FLUSH_TIMEOUT_S)
 
     async def _serve(self) -> None:
         if self._relay.lifecycle.draining:
@@ -212,7 +216,7 @@ class _Connection:
             return
         await self._socket.accept()
         logger.debug("sync connection opened")
-        sender = asyncio.create_task(self._send_loop())
+        sender = asyncio.create_task(self._sender.run())
         self._schedule_watch(self._loop.time())
         try:
             await self._read_until_done()
@@ -233,7 +237,7 @@ class _Connection:
                 task.cancel()
             for ack in list(self._push_acks):
                 ack.cancel()
-            if self._outbox.closed:
+            if self._sender.closed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(sender), CLOSE_FLUSH_TIMEOUT_S)
             sender.cancel()
@@ -283,7 +287,7 @@ class _Connection:
         return True
 
     async def _read_loop(self) -> None:
-        while not self._outbox.closed:
+        while not self._sender.closed:
             self._waiting_since = self._loop.time()
             try:
                 message = await self._socket.receive()
@@ -302,19 +306,12 @@ class _Connection:
             self._count_refusals(actions)
             await self._perform(actions)
 
-    async def _send_loop(self) -> None:
-        while True:
-            item = await self._outbox.get()
-            try:
-                if isinstance(item, CloseFrame):
-                    await self._socket.close(code=item.code)
-                    return
-                event: WebSocketSendEvent = {"type": "websocket.send", "bytes": item, "text": None}
-                await self._socket.send(event)
-            except (WebSocketDisconnect, OSError):
-                # The peer is gone (uvicorn raises ClientDisconnected, an OSError);
-                # the reader sees the disconnect and ends the connection.
-                return
+    async def _send_frame(self, frame: bytes) -> None:
+        event: WebSocketSendEvent = {"type": "websocket.send", "bytes": frame, "text": None}
+        await self._socket.send(event)
+
+    async def _close(self, code: int) -> None:
+        await self._socket.close(code=code)
 
     def _unsubscribe(self) -> None:
         if self._subscribed is not None:
@@ -324,7 +321,7 @@ class _Connection:
     # --- clocks ----------------------------------------------------------------------
 
     def _end_reading(self, reason: _Stop) -> None:
-        if self._stop is not None or self._outbox.closed:
+        if self._stop is not None or self._sender.closed:
             return
         self._stop = reason
         interrupt = self._interrupt
@@ -339,7 +336,7 @@ class _Connection:
     def _watch(self) -> None:
         """Enforce the sign-in deadline and the idle limit; reschedule itself."""
         self._watch_timer = None
-        if self._outbox.closed:
+        if self._sender.closed:
             return
         now = self._loop.time()
         wake = math.inf
@@ -381,9 +378,9 @@ class _Connection:
                 case Send(message):
                     if isinstance(message, Error):
                         self._relay.metrics.errors.inc(label=message.code)
-                    self._outbox.put(encode_message(message))
+                    self._sender.put(encode_message(message))
                 case Close(code):
-                    self._outbox.close(code)
+                    self._sender.close(code)
                 case _:
                     raise RuntimeError(f"{type(action).__name__} cannot be applied synchronously")
 
@@ -417,7 +414,7 @@ class _Connection:
                     self._subscribed = space_id
                     head = await relay.store.head(space_id)
                     await self._perform(self._session.started(head or 0))
-                    self._outbox.release_live()
+                    self._sender.release_live()
                     logger.info(
                         "device %s signed in to space %s", short(device_id), short(space_id)
                     )
