@@ -115,10 +115,14 @@ class _Connection:
             host=socket.headers.get("host", ""), limits=session_limits(relay)
         )
         self._sender = Sender(Outbox(settings.send_queue_bytes), self._send_frame, self._close)
-        self._inflight = asyncio.Semaphore(settings.max_inflight_pushes)
+        self._free_slots = settings.max_inflight_pushes
+        """Pushes that may still be sent before an ack comes back (the reader waits)."""
+        self._slot_freed: asyncio.Future[None] | None = None
         self._push_waits: set[asyncio.Task[None]] = set()
-        self._push_acks: set[asyncio.Future[PushResult]] = set()
-        """Writer futures of pushes verified inline (``_write_now``), awaiting their ack."""
+        self._awaiting_acks = 0
+        """Pushes verified inline (``_write_now``) that the writer has not answered."""
+        self._all_acked: asyncio.Future[None] | None = None
+        self._ended = False
         self._last_handed: asyncio.Future[None] | None = None
         """Set once this connection's latest push went to the writer (or was refused)."""
         self._subscribed: SpaceId | None = None
@@ -233,10 +237,9 @@ class _Connection:
             if self._watch_timer is not None:
                 self._watch_timer.cancel()
             self._unsubscribe()
+            self._ended = True  # answers still to come from the writer are dropped
             for task in list(self._push_waits):
                 task.cancel()
-            for ack in list(self._push_acks):
-                ack.cancel()
             if self._sender.closed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(sender), CLOSE_FLUSH_TIMEOUT_S)
@@ -281,8 +284,9 @@ class _Connection:
                 # Pushes the writer already holds commit and are acknowledged first.
                 if self._push_waits:
                     await asyncio.gather(*self._push_waits, return_exceptions=True)
-                if self._push_acks:
-                    await asyncio.wait(list(self._push_acks))
+                if self._awaiting_acks:
+                    self._all_acked = self._loop.create_future()
+                    await self._all_acked
                 self._apply(self._session.fail(ErrorCode.SHUTTING_DOWN))
         return True
 
@@ -426,7 +430,10 @@ class _Connection:
 
     async def _submit(self, space_id: SpaceId, req: int, envelopes: list[CheckedEnvelope]) -> None:
         # Backpressure: with max_inflight_pushes unacknowledged, stop reading frames.
-        await self._inflight.acquire()
+        while not self._free_slots:
+            self._slot_freed = self._loop.create_future()
+            await self._slot_freed
+        self._free_slots -= 1
         items = signature_items(envelopes)
         previous = self._last_handed
         if previous is None or previous.done():
@@ -474,7 +481,7 @@ class _Connection:
                 if not handed.done():
                     handed.set_result(None)
         finally:
-            self._inflight.release()
+            self._release_slot()
         self._finish_push(req, outcome)
 
     def _write_now(
@@ -484,34 +491,38 @@ class _Connection:
         envelopes: list[CheckedEnvelope],
         rejection: Rejection | None,
     ) -> None:
-        """Hand a push verified on the loop to the writer at once; its ack comes back
-        through a callback, with no task of its own (the cheap path for small pushes)."""
+        """Hand a push verified on the loop to the writer at once; the writer calls
+        ``_acked`` right after COMMIT (the cheap path for small pushes: no task, no
+        future, no turn of the loop between the commit and the ack)."""
         if rejection is not None:
-            self._inflight.release()
+            self._release_slot()
             self._finish_push(req, rejection)
             return
         try:
-            ack = self._relay.writer.submit(space_id, envelopes, self)
+            self._relay.writer.submit_then(
+                space_id, envelopes, self, functools.partial(self._acked, req)
+            )
         except RelayError as exc:
-            self._inflight.release()
+            self._release_slot()
             self._finish_push(req, exc)
             return
-        self._push_acks.add(ack)
-        ack.add_done_callback(functools.partial(self._acked, req))
+        self._awaiting_acks += 1
 
-    def _acked(self, req: int, ack: asyncio.Future[PushResult]) -> None:
-        self._push_acks.discard(ack)
-        self._inflight.release()
-        if ack.cancelled():
+    def _acked(self, req: int, outcome: PushResult | RelayError) -> None:
+        self._awaiting_acks -= 1
+        self._release_slot()
+        if self._ended:
             return  # the connection ended first
-        error = ack.exception()
-        if error is None:
-            self._finish_push(req, ack.result())
-        elif isinstance(error, RelayError):
-            self._finish_push(req, error)
-        else:
-            logger.error("a push failed unexpectedly: %s", type(error).__name__)
-            self._finish_push(req, RelayError(ErrorCode.INTERNAL_ERROR))
+        self._finish_push(req, outcome)
+        waiter = self._all_acked
+        if not self._awaiting_acks and waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _release_slot(self) -> None:
+        self._free_slots += 1
+        waiter = self._slot_freed
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _finish_push(self, req: int, outcome: PushResult | RelayError | Rejection) -> None:
         actions = self._session.push_finished(req, outcome)
