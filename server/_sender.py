@@ -23,11 +23,18 @@ from typing import Any
 
 from litestar.exceptions import WebSocketDisconnect
 
+from server._log import logger
 from server._outbox import CloseFrame, Outbox, StartedSend
 
 SendFrame = Callable[[bytes], Coroutine[Any, Any, None]]
 """Starts the socket's send of one binary frame."""
 CloseSocket = Callable[[int], Awaitable[None]]
+
+_SOCKET_GONE = (WebSocketDisconnect, OSError, RuntimeError)
+"""What a send raises once the socket cannot take frames: the peer left (uvicorn's
+ClientDisconnected is an OSError), or the server closed it itself (uvicorn raises
+RuntimeError for a send after its own close, e.g. when the client stopped answering
+pings)."""
 
 
 class Sender:
@@ -79,8 +86,13 @@ class Sender:
             waiting = step.send(None)
         except StopIteration:
             return True  # sent
-        except (WebSocketDisconnect, OSError):
-            return True  # the peer is gone; the reader sees the disconnect and ends
+        except _SOCKET_GONE:
+            return True  # the socket is gone or closing; the reader sees it and ends
+        except Exception:
+            # Never raise into whoever produced the frame (the writer's answer, the
+            # hub's fan-out, the reader): a failed send costs this connection only.
+            logger.exception("sending a frame failed")
+            return True
         outbox.put_started(StartedSend(step, waiting, len(frame)))
         return True
 
@@ -97,7 +109,7 @@ class Sender:
                     await item.finish()
                 else:
                     await self._send(item)
-            except (WebSocketDisconnect, OSError):
+            except _SOCKET_GONE:
                 # The peer is gone (uvicorn raises ClientDisconnected, an OSError);
                 # the reader sees the disconnect and ends the connection.
                 return

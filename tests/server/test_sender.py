@@ -89,3 +89,22 @@ async def test_live_frames_still_wait_for_welcome() -> None:
     sender.close(1000)
     await asyncio.wait_for(sender.run(), 1)
     assert socket.written == [b"welcome", b"live"]
+
+
+async def test_a_failing_send_never_raises_into_whoever_produced_the_frame() -> None:
+    # Frames are produced by the writer's answer after COMMIT and by the hub's fan-out:
+    # a socket that is gone (or a send that fails outright) costs its connection only.
+    failures = [OSError("gone"), RuntimeError("after websocket.close"), ValueError("bug")]
+
+    async def failing(frame: bytes) -> None:
+        raise failures.pop(0)
+
+    async def close(code: int) -> None:
+        return None
+
+    sender = Sender(Outbox(100), failing, close)
+    sender.release_live()
+    sender.put(b"ack")
+    assert sender.put_live([b"live"])
+    sender.put(b"another ack")
+    assert failures == []
