@@ -12,8 +12,9 @@ Two tasks per connection:
   to the writer synchronously (so pushes keep their order) once its signatures
   verified (a one-event push on the loop, at once, its ack coming back through a
   callback; larger ones on worker threads, in a small task that awaits verification
-  and ack), so several pushes can be in flight (up to ``max_inflight_pushes``;
-  beyond that the reader stops reading until an ack comes back);
+  and ack: server/_pushes.py), so several pushes can be in flight (up to
+  ``max_inflight_pushes``; beyond that the reader stops reading until an ack comes
+  back);
 * the sender task sends what had to be queued, ending with the close frame; a frame
   with nothing queued before it goes straight onto the socket where it is produced
   (server/_sender.py), so an ack or a live event leaves in the same turn of the event
@@ -35,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import math
 from enum import Enum
 
@@ -50,10 +50,11 @@ from schemas.protocol import Error, Live, Stored, encode_message
 from server._limits import address_key
 from server._log import connection_id, logger, new_log_id, short
 from server._outbox import Outbox
+from server._pushes import Pushes
 from server._runtime import ACTIVITY_EXTENSION, ClientActivity, Relay
 from server._sender import Sender
 from server.errors import RelayError
-from server.ingest import CheckedEnvelope, Rejection, first_bad_signature, signature_items
+from server.ingest import Rejection
 from server.session import (
     Action,
     Close,
@@ -115,16 +116,7 @@ class _Connection:
             host=socket.headers.get("host", ""), limits=session_limits(relay)
         )
         self._sender = Sender(Outbox(settings.send_queue_bytes), self._send_frame, self._close)
-        self._free_slots = settings.max_inflight_pushes
-        """Pushes that may still be sent before an ack comes back (the reader waits)."""
-        self._slot_freed: asyncio.Future[None] | None = None
-        self._push_waits: set[asyncio.Task[None]] = set()
-        self._awaiting_acks = 0
-        """Pushes verified inline (``_write_now``) that the writer has not answered."""
-        self._all_acked: asyncio.Future[None] | None = None
-        self._ended = False
-        self._last_handed: asyncio.Future[None] | None = None
-        """Set once this connection's latest push went to the writer (or was refused)."""
+        self._pushes = Pushes(relay, self, settings.max_inflight_pushes, self._finish_push)
         self._subscribed: SpaceId | None = None
         self._address = address_key(socket.client.host if socket.client else None)
         extension = (socket.scope.get("extensions") or {}).get(ACTIVITY_EXTENSION)
@@ -237,9 +229,7 @@ class _Connection:
             if self._watch_timer is not None:
                 self._watch_timer.cancel()
             self._unsubscribe()
-            self._ended = True  # answers still to come from the writer are dropped
-            for task in list(self._push_waits):
-                task.cancel()
+            self._pushes.end()
             if self._sender.closed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(sender), CLOSE_FLUSH_TIMEOUT_S)
@@ -282,11 +272,7 @@ class _Connection:
                 self._apply(self._session.fail(ErrorCode.IDLE_TIMEOUT))
             case _Stop.DRAIN:
                 # Pushes the writer already holds commit and are acknowledged first.
-                if self._push_waits:
-                    await asyncio.gather(*self._push_waits, return_exceptions=True)
-                if self._awaiting_acks:
-                    self._all_acked = self._loop.create_future()
-                    await self._all_acked
+                await self._pushes.settled()
                 self._apply(self._session.fail(ErrorCode.SHUTTING_DOWN))
         return True
 
@@ -423,106 +409,10 @@ class _Connection:
                         "device %s signed in to space %s", short(device_id), short(space_id)
                     )
                 case SubmitPush(space_id, req, envelopes):
-                    await self._submit(space_id, req, envelopes)
+                    await self._pushes.submit(space_id, req, envelopes)
                 case FetchPage(space_id, req, after, limit, max_bytes):
                     page = await relay.store.events_after(space_id, after, limit, max_bytes)
                     self._apply(self._session.page_fetched(req, page))
-
-    async def _submit(self, space_id: SpaceId, req: int, envelopes: list[CheckedEnvelope]) -> None:
-        # Backpressure: with max_inflight_pushes unacknowledged, stop reading frames.
-        while not self._free_slots:
-            self._slot_freed = self._loop.create_future()
-            await self._slot_freed
-        self._free_slots -= 1
-        items = signature_items(envelopes)
-        previous = self._last_handed
-        if previous is None or previous.done():
-            # Nothing of this connection is still on its way to the writer, so a small
-            # push verified right here may go straight to it and keep its place.
-            results = self._relay.verifier.verify_inline(items)
-            if results is not None:
-                self._last_handed = None
-                self._write_now(space_id, req, envelopes, first_bad_signature(results))
-                return
-        # Verification starts now, beside the loop (server/verification.py); the writer
-        # gets this push only after it verified AND after the previous push of this
-        # connection went to the writer, so pushes keep their order.
-        verified = asyncio.ensure_future(self._relay.verifier.verify(items))
-        handed: asyncio.Future[None] = self._loop.create_future()
-        previous, self._last_handed = self._last_handed, handed
-        task = asyncio.create_task(
-            self._verify_and_write(space_id, req, envelopes, verified, previous, handed)
-        )
-        self._push_waits.add(task)
-        task.add_done_callback(self._push_waits.discard)
-
-    async def _verify_and_write(
-        self,
-        space_id: SpaceId,
-        req: int,
-        envelopes: list[CheckedEnvelope],
-        verified: asyncio.Future[list[bool]],
-        previous: asyncio.Future[None] | None,
-        handed: asyncio.Future[None],
-    ) -> None:
-        try:
-            try:
-                results = await verified
-                if previous is not None:
-                    await previous
-                outcome: PushResult | RelayError | Rejection | None = first_bad_signature(results)
-                if outcome is None:
-                    ack = self._relay.writer.submit(space_id, envelopes, self)
-                    handed.set_result(None)  # queued: the next push may follow at once
-                    outcome = await ack
-            except RelayError as exc:
-                outcome = exc
-            finally:
-                if not handed.done():
-                    handed.set_result(None)
-        finally:
-            self._release_slot()
-        self._finish_push(req, outcome)
-
-    def _write_now(
-        self,
-        space_id: SpaceId,
-        req: int,
-        envelopes: list[CheckedEnvelope],
-        rejection: Rejection | None,
-    ) -> None:
-        """Hand a push verified on the loop to the writer at once; the writer calls
-        ``_acked`` right after COMMIT (the cheap path for small pushes: no task, no
-        future, no turn of the loop between the commit and the ack)."""
-        if rejection is not None:
-            self._release_slot()
-            self._finish_push(req, rejection)
-            return
-        try:
-            self._relay.writer.submit_then(
-                space_id, envelopes, self, functools.partial(self._acked, req)
-            )
-        except RelayError as exc:
-            self._release_slot()
-            self._finish_push(req, exc)
-            return
-        self._awaiting_acks += 1
-
-    def _acked(self, req: int, outcome: PushResult | RelayError) -> None:
-        self._awaiting_acks -= 1
-        self._release_slot()
-        if self._ended:
-            return  # the connection ended first
-        self._finish_push(req, outcome)
-        waiter = self._all_acked
-        if not self._awaiting_acks and waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _release_slot(self) -> None:
-        self._free_slots += 1
-        waiter = self._slot_freed
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
 
     def _finish_push(self, req: int, outcome: PushResult | RelayError | Rejection) -> None:
         actions = self._session.push_finished(req, outcome)
