@@ -52,6 +52,7 @@ from schemas.envelope import (
     EnvelopeFormatError,
     decode_envelope,
     event_id_of,
+    signature_parts,
     signed_bytes,
 )
 from schemas.errors import ErrorCode
@@ -136,11 +137,19 @@ def check_batch(
 
 
 def signature_items(batch: Sequence[CheckedEnvelope]) -> list[Item]:
-    """What to verify for a batch checked with ``verify=False``: one item per envelope."""
-    return [
-        (item.envelope.author, signed_bytes(item.envelope), item.envelope.signature)
-        for item in batch
-    ]
+    """What to verify for a batch checked with ``verify=False``: one item per envelope.
+
+    The signed bytes are cut out of the canonical bytes (``signature_parts``) rather
+    than encoded again: ``check_envelope`` decoded them strictly and checked they are
+    canonical, so the cut is exactly ``signed_bytes`` of the envelope."""
+    items: list[Item] = []
+    for item in batch:
+        parts = signature_parts(item.canonical)
+        if parts is None:
+            env = item.envelope
+            parts = (env.author, signed_bytes(env), env.signature)
+        items.append(parts)
+    return items
 
 
 def first_bad_signature(results: Sequence[bool]) -> Rejection | None:

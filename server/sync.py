@@ -12,9 +12,13 @@ Two tasks per connection:
   to the writer synchronously (so pushes keep their order) once its signatures
   verified (a one-event push on the loop, at once, its ack coming back through a
   callback; larger ones on worker threads, in a small task that awaits verification
-  and ack), so several pushes can be in flight (up to ``max_inflight_pushes``;
-  beyond that the reader stops reading until an ack comes back);
-* the sender drains the Outbox onto the socket, ending with the close frame.
+  and ack: server/_pushes.py), so several pushes can be in flight (up to
+  ``max_inflight_pushes``; beyond that the reader stops reading until an ack comes
+  back);
+* the sender task sends what had to be queued, ending with the close frame; a frame
+  with nothing queued before it goes straight onto the socket where it is produced
+  (server/_sender.py), so an ack or a live event leaves in the same turn of the event
+  loop as the commit that allowed it.
 
 A timer (``_watch``) ends the read loop from outside when the sign-in deadline
 passes, when the connection stays silent for ``idle_timeout_s`` (no frame and no
@@ -32,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import math
 from enum import Enum
 
@@ -46,10 +49,12 @@ from schemas.ids import SpaceId
 from schemas.protocol import Error, Live, Stored, encode_message
 from server._limits import address_key
 from server._log import connection_id, logger, new_log_id, short
-from server._outbox import CloseFrame, Outbox
+from server._outbox import Outbox
+from server._pushes import Pushes
 from server._runtime import ACTIVITY_EXTENSION, ClientActivity, Relay
+from server._sender import Sender
 from server.errors import RelayError
-from server.ingest import CheckedEnvelope, Rejection, first_bad_signature, signature_items
+from server.ingest import Rejection
 from server.session import (
     Action,
     Close,
@@ -110,13 +115,8 @@ class _Connection:
         self._session = SyncSession(
             host=socket.headers.get("host", ""), limits=session_limits(relay)
         )
-        self._outbox = Outbox(settings.send_queue_bytes)
-        self._inflight = asyncio.Semaphore(settings.max_inflight_pushes)
-        self._push_waits: set[asyncio.Task[None]] = set()
-        self._push_acks: set[asyncio.Future[PushResult]] = set()
-        """Writer futures of pushes verified inline (``_write_now``), awaiting their ack."""
-        self._last_handed: asyncio.Future[None] | None = None
-        """Set once this connection's latest push went to the writer (or was refused)."""
+        self._sender = Sender(Outbox(settings.send_queue_bytes), self._send_frame, self._close)
+        self._pushes = Pushes(relay, self, settings.max_inflight_pushes, self._finish_push)
         self._subscribed: SpaceId | None = None
         self._address = address_key(socket.client.host if socket.client else None)
         extension = (socket.scope.get("extensions") or {}).get(ACTIVITY_EXTENSION)
@@ -135,7 +135,7 @@ class _Connection:
     def deliver(self, events: list[Stored]) -> None:
         budget = self._relay.settings.max_frame_bytes - FRAME_OVERHEAD_BYTES
         frames = [encode_message(Live(events=run)) for run in split_events(events, budget)]
-        if self._outbox.put_live(frames):
+        if self._sender.put_live(frames):
             return
         logger.warning(
             "closing a connection that reads too slowly (space %s, device %s)",
@@ -144,7 +144,7 @@ class _Connection:
         )
         self._relay.metrics.limit_hits.inc(label="send_queue_bytes")
         self._unsubscribe()
-        self._outbox.discard()
+        self._sender.discard()
         self._apply(
             self._session.fail(
                 ErrorCode.RATE_LIMITED,
@@ -168,7 +168,7 @@ class _Connection:
         """This device was revoked while connected: say so and close at once; whatever
         it pushes from now on is refused by the writer (docs/PROTOCOL.md §7.8)."""
         self._unsubscribe()
-        self._outbox.discard()
+        self._sender.discard()
         self._apply(self._session.fail(ErrorCode.DEVICE_REVOKED))
 
     # --- lifecycle -----------------------------------------------------------------
@@ -204,7 +204,7 @@ class _Connection:
         await self._socket.accept()
         self._apply(self._session.fail(code, detail, close_code=close_code))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._send_loop(), CLOSE_FLUSH_TIMEOUT_S)
+            await asyncio.wait_for(self._sender.run(), CLOSE_FLUSH_TIMEOUT_S)
 
     async def _serve(self) -> None:
         if self._relay.lifecycle.draining:
@@ -212,7 +212,7 @@ class _Connection:
             return
         await self._socket.accept()
         logger.debug("sync connection opened")
-        sender = asyncio.create_task(self._send_loop())
+        sender = asyncio.create_task(self._sender.run())
         self._schedule_watch(self._loop.time())
         try:
             await self._read_until_done()
@@ -229,11 +229,8 @@ class _Connection:
             if self._watch_timer is not None:
                 self._watch_timer.cancel()
             self._unsubscribe()
-            for task in list(self._push_waits):
-                task.cancel()
-            for ack in list(self._push_acks):
-                ack.cancel()
-            if self._outbox.closed:
+            self._pushes.end()
+            if self._sender.closed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(sender), CLOSE_FLUSH_TIMEOUT_S)
             sender.cancel()
@@ -275,15 +272,12 @@ class _Connection:
                 self._apply(self._session.fail(ErrorCode.IDLE_TIMEOUT))
             case _Stop.DRAIN:
                 # Pushes the writer already holds commit and are acknowledged first.
-                if self._push_waits:
-                    await asyncio.gather(*self._push_waits, return_exceptions=True)
-                if self._push_acks:
-                    await asyncio.wait(list(self._push_acks))
+                await self._pushes.settled()
                 self._apply(self._session.fail(ErrorCode.SHUTTING_DOWN))
         return True
 
     async def _read_loop(self) -> None:
-        while not self._outbox.closed:
+        while not self._sender.closed:
             self._waiting_since = self._loop.time()
             try:
                 message = await self._socket.receive()
@@ -302,19 +296,12 @@ class _Connection:
             self._count_refusals(actions)
             await self._perform(actions)
 
-    async def _send_loop(self) -> None:
-        while True:
-            item = await self._outbox.get()
-            try:
-                if isinstance(item, CloseFrame):
-                    await self._socket.close(code=item.code)
-                    return
-                event: WebSocketSendEvent = {"type": "websocket.send", "bytes": item, "text": None}
-                await self._socket.send(event)
-            except (WebSocketDisconnect, OSError):
-                # The peer is gone (uvicorn raises ClientDisconnected, an OSError);
-                # the reader sees the disconnect and ends the connection.
-                return
+    async def _send_frame(self, frame: bytes) -> None:
+        event: WebSocketSendEvent = {"type": "websocket.send", "bytes": frame, "text": None}
+        await self._socket.send(event)
+
+    async def _close(self, code: int) -> None:
+        await self._socket.close(code=code)
 
     def _unsubscribe(self) -> None:
         if self._subscribed is not None:
@@ -324,7 +311,7 @@ class _Connection:
     # --- clocks ----------------------------------------------------------------------
 
     def _end_reading(self, reason: _Stop) -> None:
-        if self._stop is not None or self._outbox.closed:
+        if self._stop is not None or self._sender.closed:
             return
         self._stop = reason
         interrupt = self._interrupt
@@ -339,7 +326,7 @@ class _Connection:
     def _watch(self) -> None:
         """Enforce the sign-in deadline and the idle limit; reschedule itself."""
         self._watch_timer = None
-        if self._outbox.closed:
+        if self._sender.closed:
             return
         now = self._loop.time()
         wake = math.inf
@@ -381,9 +368,9 @@ class _Connection:
                 case Send(message):
                     if isinstance(message, Error):
                         self._relay.metrics.errors.inc(label=message.code)
-                    self._outbox.put(encode_message(message))
+                    self._sender.put(encode_message(message))
                 case Close(code):
-                    self._outbox.close(code)
+                    self._sender.close(code)
                 case _:
                     raise RuntimeError(f"{type(action).__name__} cannot be applied synchronously")
 
@@ -417,104 +404,15 @@ class _Connection:
                     self._subscribed = space_id
                     head = await relay.store.head(space_id)
                     await self._perform(self._session.started(head or 0))
-                    self._outbox.release_live()
+                    self._sender.release_live()
                     logger.info(
                         "device %s signed in to space %s", short(device_id), short(space_id)
                     )
                 case SubmitPush(space_id, req, envelopes):
-                    await self._submit(space_id, req, envelopes)
+                    await self._pushes.submit(space_id, req, envelopes)
                 case FetchPage(space_id, req, after, limit, max_bytes):
                     page = await relay.store.events_after(space_id, after, limit, max_bytes)
                     self._apply(self._session.page_fetched(req, page))
-
-    async def _submit(self, space_id: SpaceId, req: int, envelopes: list[CheckedEnvelope]) -> None:
-        # Backpressure: with max_inflight_pushes unacknowledged, stop reading frames.
-        await self._inflight.acquire()
-        items = signature_items(envelopes)
-        previous = self._last_handed
-        if previous is None or previous.done():
-            # Nothing of this connection is still on its way to the writer, so a small
-            # push verified right here may go straight to it and keep its place.
-            results = self._relay.verifier.verify_inline(items)
-            if results is not None:
-                self._last_handed = None
-                self._write_now(space_id, req, envelopes, first_bad_signature(results))
-                return
-        # Verification starts now, beside the loop (server/verification.py); the writer
-        # gets this push only after it verified AND after the previous push of this
-        # connection went to the writer, so pushes keep their order.
-        verified = asyncio.ensure_future(self._relay.verifier.verify(items))
-        handed: asyncio.Future[None] = self._loop.create_future()
-        previous, self._last_handed = self._last_handed, handed
-        task = asyncio.create_task(
-            self._verify_and_write(space_id, req, envelopes, verified, previous, handed)
-        )
-        self._push_waits.add(task)
-        task.add_done_callback(self._push_waits.discard)
-
-    async def _verify_and_write(
-        self,
-        space_id: SpaceId,
-        req: int,
-        envelopes: list[CheckedEnvelope],
-        verified: asyncio.Future[list[bool]],
-        previous: asyncio.Future[None] | None,
-        handed: asyncio.Future[None],
-    ) -> None:
-        try:
-            try:
-                results = await verified
-                if previous is not None:
-                    await previous
-                outcome: PushResult | RelayError | Rejection | None = first_bad_signature(results)
-                if outcome is None:
-                    ack = self._relay.writer.submit(space_id, envelopes, self)
-                    handed.set_result(None)  # queued: the next push may follow at once
-                    outcome = await ack
-            except RelayError as exc:
-                outcome = exc
-            finally:
-                if not handed.done():
-                    handed.set_result(None)
-        finally:
-            self._inflight.release()
-        self._finish_push(req, outcome)
-
-    def _write_now(
-        self,
-        space_id: SpaceId,
-        req: int,
-        envelopes: list[CheckedEnvelope],
-        rejection: Rejection | None,
-    ) -> None:
-        """Hand a push verified on the loop to the writer at once; its ack comes back
-        through a callback, with no task of its own (the cheap path for small pushes)."""
-        if rejection is not None:
-            self._inflight.release()
-            self._finish_push(req, rejection)
-            return
-        try:
-            ack = self._relay.writer.submit(space_id, envelopes, self)
-        except RelayError as exc:
-            self._inflight.release()
-            self._finish_push(req, exc)
-            return
-        self._push_acks.add(ack)
-        ack.add_done_callback(functools.partial(self._acked, req))
-
-    def _acked(self, req: int, ack: asyncio.Future[PushResult]) -> None:
-        self._push_acks.discard(ack)
-        self._inflight.release()
-        if ack.cancelled():
-            return  # the connection ended first
-        error = ack.exception()
-        if error is None:
-            self._finish_push(req, ack.result())
-        elif isinstance(error, RelayError):
-            self._finish_push(req, error)
-        else:
-            logger.error("a push failed unexpectedly: %s", type(error).__name__)
-            self._finish_push(req, RelayError(ErrorCode.INTERNAL_ERROR))
 
     def _finish_push(self, req: int, outcome: PushResult | RelayError | Rejection) -> None:
         actions = self._session.push_finished(req, outcome)

@@ -50,6 +50,8 @@ MAX_CACHED_SPACES = 10_000
 """Spaces whose view the writer keeps in memory; the least recently used are dropped."""
 
 PushResult = Accepted | Rejection
+PushDone = Callable[[PushResult | RelayError], None]
+"""Called with a push's outcome (``Writer.submit_then``); must not block or raise."""
 
 
 @dataclass(slots=True)
@@ -57,7 +59,8 @@ class _PushJob:
     space_id: SpaceId
     envelopes: list[CheckedEnvelope]
     origin: Subscriber | None
-    future: asyncio.Future[PushResult]
+    future: asyncio.Future[PushResult] | None
+    done: PushDone | None = None
 
 
 @dataclass(slots=True)
@@ -82,6 +85,19 @@ def _resolve(future: asyncio.Future[T], result: T | BaseException) -> None:
         future.set_exception(result)
     else:
         future.set_result(result)
+
+
+def _answer(job: _PushJob, result: PushResult | RelayError) -> None:
+    """Answer a push once: resolve its future, or call its ``done`` (then forget it)."""
+    done, job.done = job.done, None
+    if done is None:
+        if job.future is not None:
+            _resolve(job.future, result)
+        return
+    try:
+        done(result)
+    except Exception:  # a connection's bug must not cost the rest of the group
+        logger.exception("answering a push failed")
 
 
 def _push_size(job: _Job) -> tuple[int, int]:
@@ -136,6 +152,20 @@ class Writer:
         future: asyncio.Future[PushResult] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_PushJob(space_id, envelopes, origin, future))
         return future
+
+    def submit_then(
+        self,
+        space_id: SpaceId,
+        envelopes: list[CheckedEnvelope],
+        origin: Subscriber | None,
+        done: PushDone,
+    ) -> None:
+        """As ``submit``, but ``done`` is called with the outcome, from the writer task
+        right after COMMIT (or with the RelayError), instead of a future being resolved:
+        no future, and no turn of the event loop between the commit and the ack."""
+        if self._closing:
+            raise RelayError(ErrorCode.SHUTTING_DOWN)
+        self._queue.put_nowait(_PushJob(space_id, envelopes, origin, None, done))
 
     async def run_exclusive(
         self, space_id: SpaceId | None, op: Callable[[Store], Awaitable[T]]
@@ -230,7 +260,7 @@ class Writer:
             logger.exception("group commit of %d pushes failed", len(jobs))
             self._logs.clear()
             for job in jobs:
-                _resolve(job.future, RelayError(ErrorCode.INTERNAL_ERROR))
+                _answer(job, RelayError(ErrorCode.INTERNAL_ERROR))
         finally:
             while len(self._logs) > MAX_CACHED_SPACES:
                 self._logs.popitem(last=False)
@@ -311,7 +341,7 @@ class Writer:
             # Acks strictly after COMMIT; rejections too, since they were decided
             # against the same not-yet-committed view.
             for job, result in zip(jobs, results, strict=True):
-                _resolve(job.future, result)
+                _answer(job, result)
             for space_id, events in live.items():
                 if self._hub.subscriber_count(space_id):
                     self._hub.publish(space_id, events)

@@ -7,7 +7,7 @@ import os
 import msgspec
 import pytest
 
-from schemas.envelope import decode_envelope, encode_envelope, event_id_of
+from schemas.envelope import decode_envelope, encode_envelope, event_id_of, signed_bytes
 from schemas.errors import ErrorCode
 from schemas.ids import DeviceId, SpaceId
 from schemas.signatures import verify_all
@@ -126,6 +126,25 @@ def test_a_batch_checked_without_signatures_lists_every_signature_to_verify() ->
     assert rejection is not None
     assert (rejection.code, rejection.index) == (ErrorCode.BAD_SIGNATURE, 1)
     assert first_bad_signature([True, True]) is None
+
+
+def test_the_signed_bytes_cut_from_a_checked_envelope_are_exactly_what_was_signed() -> None:
+    # signature_items cuts the signed bytes out of the canonical bytes instead of
+    # encoding the fields again; for every envelope that passed the strict checks the
+    # cut must be signed_bytes itself, and a flipped ciphertext bit must still fail.
+    space_id, alex = new_space_id(), Device()
+    raws = [alex.envelope(space_id) for _ in range(3)]
+    env = decode_envelope(raws[0])
+    flipped = bytearray(env.ciphertext)
+    flipped[0] ^= 1
+    raws.append(encode_envelope(msgspec.structs.replace(env, ciphertext=bytes(flipped))))
+    checked = check_batch(raws, space_id, MAX_ENVELOPE_BYTES, verify=False)
+    assert isinstance(checked, list)
+    items = signature_items(checked)
+    assert items == [
+        (c.envelope.author, signed_bytes(c.envelope), c.envelope.signature) for c in checked
+    ]
+    assert verify_all(items) == [True, True, True, False]
 
 
 def test_a_batch_reports_the_index_of_its_first_bad_envelope() -> None:

@@ -183,3 +183,51 @@ async def _kept_bytes(store: Store, tmp_path: Path, request: pytest.FixtureReque
         return int(await conn.fetchval("SELECT SUM(LENGTH(envelope)) FROM events"))
     finally:
         await conn.close()
+
+
+async def test_a_group_commit_is_one_job_for_the_database_thread(tmp_path: Path) -> None:
+    # Each job handed to aiosqlite's thread is a round trip (thread wake-up, loop
+    # wake-up) that every ack and live event of the group waits for: BEGIN, the two
+    # statements and COMMIT used to be four. The real connection runs each job; the
+    # wrapper only counts them.
+    store = await opened(tmp_path / "relay.db")
+    try:
+        space_id, author = SpaceId(os.urandom(16)), DeviceId(os.urandom(32))
+        assert await store.create_space(event(space_id, 1, author), NOW_MS)
+        await store.append_events([event(space_id, 2, author)], {space_id: 2})  # keys cached
+        db = store._db
+        assert db is not None
+        jobs: list[object] = []
+        real = db._execute
+
+        async def counted(fn: object, *args: object, **kwargs: object) -> object:
+            jobs.append(fn)
+            return await real(fn, *args, **kwargs)
+
+        db._execute = counted  # type: ignore[method-assign]
+        await store.append_events(
+            [event(space_id, seq, author) for seq in (3, 4, 5)], {space_id: 5}
+        )
+        assert len(jobs) == 1
+        page = await store.events_after(space_id, 0, limit=10, max_bytes=10_000)
+        assert [e.seq for e in page.events] == [1, 2, 3, 4, 5]
+    finally:
+        await store.close()
+
+
+async def test_a_group_that_fails_to_commit_leaves_nothing_behind(any_store: Store) -> None:
+    # All or nothing: a row that cannot be stored (its author seq is taken) undoes the
+    # whole group, heads and sizes included, and the store goes on working after it.
+    store = any_store
+    space_id, author = SpaceId(os.urandom(16)), DeviceId(os.urandom(32))
+    assert await store.create_space(event(space_id, 1, author), NOW_MS)
+    await store.append_events([event(space_id, s, author) for s in (2, 3)], {space_id: 3})
+    before = await store.load_space(space_id)
+    taken = NewEvent(space_id, 5, EventId(os.urandom(32)), author, 2, b"\x9bx", NOW_MS)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - each database names it its own way
+        await store.append_events([event(space_id, 4, author), taken], {space_id: 5})
+    assert await store.load_space(space_id) == before
+    assert await store.head(space_id) == 3
+    await store.append_events([event(space_id, 4, author)], {space_id: 4})
+    page = await store.events_after(space_id, 0, limit=10, max_bytes=10_000)
+    assert [e.seq for e in page.events] == [1, 2, 3, 4]
