@@ -20,7 +20,7 @@ import msgspec
 
 from client.core.integrity import Finding, FindingCode, Refusal, Severity
 from client.core.relay_view import RelaySlot, RelayView, Sighting, SightingKind
-from client.store.localstore import now_ms, write_lock
+from client.store.localstore import now_ms, settle_writes, write_lock
 from schemas.envelope import event_id_of
 from schemas.protocol import Ack
 
@@ -124,6 +124,7 @@ class IntegrityStore:
             )
 
     async def mark_complete(self) -> None:
+        await settle_writes(self._db)
         await self._db.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
