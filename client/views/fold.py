@@ -30,7 +30,7 @@ class JournalVersion:
     recorded_at: int
 
 
-@dataclass
+@dataclass(slots=True)
 class JournalItem:
     """One journal entry as people see it: its latest text, and every earlier one."""
 
