@@ -172,16 +172,16 @@ class _SessionHandler:
 
     async def handle(self, event: SessionEvent) -> None:
         state, report, tracker = self.state, self.report, self.state.tracker
-        if not isinstance(event, Received):
+        behind = self.on_event is None
+        if not isinstance(event, Received | CursorAdvanced):
             # Anything but the next page works on what is on disk and in state.events:
-            # the page written behind (_receive) lands first.
+            # the page (and its cursor) written behind lands first.
             await state.store.settle()
         match event:
             case Received():
                 # Written behind (the next page is admitted meanwhile) unless someone is
                 # told of each event: they hear of it once it is on disk.
                 items: list[tuple[bytes, int | None]] = [(s.envelope, s.seq) for s in event.events]
-                behind = self.on_event is None
                 fresh = await _receive(state, items, report, behind=behind)
                 await self._tell(fresh)
             case Acknowledged():
@@ -190,8 +190,12 @@ class _SessionHandler:
                 report.acknowledged += len(event.acks)
                 report.acked_ids.update(a.event_id for a in event.acks)
             case CursorAdvanced():
-                # The cursor and the relay record it covers, in one transaction.
-                await tracker.save(cursor=event.cursor)
+                # The cursor and the relay record it covers, in one transaction, after
+                # the events it covers; behind, as they are, while catching up.
+                if behind:
+                    tracker.save_behind(event.cursor)
+                else:
+                    await tracker.save(cursor=event.cursor)
             case PushRefused():
                 report.refused.append(event.code)
                 report.refusals.append(event)
@@ -249,11 +253,14 @@ async def _receive(
         parts = [items[i : i + PIPELINE_PART] for i in range(0, len(items), PIPELINE_PART)]
         checking = _check_part(parts[0])
         try:
-            for n, part in enumerate(parts):
-                verified = await checking
-                if n + 1 < len(parts):
-                    checking = _check_part(parts[n + 1])
-                fresh += _admit(state, part, verified, report, admissions, accepted)
+            # The checking threads (and the write behind) get the GIL back quickly
+            # while this thread admits: see signatures.quick_gil_handoff.
+            with signatures.quick_gil_handoff():
+                for n, part in enumerate(parts):
+                    verified = await checking
+                    if n + 1 < len(parts):
+                        checking = _check_part(parts[n + 1])
+                    fresh += _admit(state, part, verified, report, admissions, accepted)
         finally:
             if not checking.done():
                 checking.cancel()
@@ -263,6 +270,8 @@ async def _receive(
             state.events[event.event_id] = event
 
     if behind:
+        # One page behind at most: the one before (admitted earlier) is on disk first.
+        await state.store.settle()
         state.store.record_admissions_behind(admissions, keep)
     else:
         await state.store.record_admissions(admissions)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -129,6 +129,22 @@ async def write_lock(db: aiosqlite.Connection, *, settle: bool = True) -> AsyncI
         await writes.settle()
     async with writes.lock:
         yield
+
+
+def write_behind(db: aiosqlite.Connection, work: Callable[[], Awaitable[None]]) -> None:
+    """Run ``work`` (transactions taken with ``settle=False``) behind the caller, after
+    the write already running behind, if any: it fails with that one (what is written
+    behind depends on what was written behind before it). Every later transaction on
+    ``db`` waits for it first, and raises its failure."""
+    writes = _writes(db)
+    previous = writes.behind
+
+    async def run() -> None:
+        if previous is not None:
+            await previous
+        await work()
+
+    writes.behind = asyncio.ensure_future(run())
 
 
 async def settle_writes(db: aiosqlite.Connection) -> None:
@@ -269,16 +285,12 @@ class LocalStore:
         :meth:`settle`, waits for it first, and raises its failure; a write started
         while another runs behind goes after it, and fails with it (later events never
         land without the earlier ones). ``then`` runs only once it is on disk."""
-        writes = _writes(self._db)
-        previous = writes.behind
 
         async def write() -> None:
-            if previous is not None:
-                await previous
             await self._record(admissions, behind=True)
             then()
 
-        writes.behind = asyncio.ensure_future(write())
+        write_behind(self._db, write)
 
     async def _record(self, admissions: list[Admission], *, behind: bool) -> None:
         steps = [a for a in admissions if a.held or a.rejected or a.events]
