@@ -104,14 +104,16 @@ class IntegrityStore:
         found = [(e,) for e in resolved]
 
         async def write() -> None:
-            try:
-                await self._write_view(dirty, cursor, found, behind=True)
-            except BaseException:
-                view.dirty = {**dirty, **view.dirty}
-                raise
+            await self._write_view(dirty, cursor, found, behind=True)
             then()
 
-        write_behind(self._db, write)
+        def kept(written: asyncio.Future[None]) -> None:
+            # Not written (this save, or the page before it, failed): the next save
+            # writes these slots. Newer readings win.
+            if written.cancelled() or written.exception() is not None:
+                view.dirty = {**dirty, **view.dirty}
+
+        write_behind(self._db, write).add_done_callback(kept)
 
     async def _write_view(
         self,

@@ -131,7 +131,9 @@ async def write_lock(db: aiosqlite.Connection, *, settle: bool = True) -> AsyncI
         yield
 
 
-def write_behind(db: aiosqlite.Connection, work: Callable[[], Awaitable[None]]) -> None:
+def write_behind(
+    db: aiosqlite.Connection, work: Callable[[], Awaitable[None]]
+) -> asyncio.Future[None]:
     """Run ``work`` (transactions taken with ``settle=False``) behind the caller, after
     the write already running behind, if any: it fails with that one (what is written
     behind depends on what was written behind before it). Every later transaction on
@@ -144,7 +146,8 @@ def write_behind(db: aiosqlite.Connection, work: Callable[[], Awaitable[None]]) 
             await previous
         await work()
 
-    writes.behind = asyncio.ensure_future(run())
+    writes.behind = future = asyncio.ensure_future(run())
+    return future
 
 
 async def settle_writes(db: aiosqlite.Connection) -> None:

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 
-from client.store.integrity_store import IntegrityStore
+from client.keys import signatures
+from client.space import Space, SyncReport
+from client.store.integrity_store import IntegrityStore, RelayTracker
 from client.store.localstore import Admission, HeldRow, LocalStore, NewEvent, RejectedRow
+from tests.integration.cli import PASSPHRASE
+from tests.integration.offline_home import make_home
+from tests.integration.test_pipelined_admission import _page
 
 
 def _event(n: int) -> NewEvent:
@@ -127,3 +133,92 @@ async def test_a_page_is_one_transaction_applied_in_order(tmp_path: Path) -> Non
         assert [code for _, code, _ in await store.rejected()] == ["bad_envelope"]
     finally:
         await store.close()
+
+
+async def test_the_relay_record_and_cursor_are_written_behind_their_page(tmp_path: Path) -> None:
+    store = await LocalStore.open(tmp_path / "home" / "trellis.db")
+    try:
+        tracker = RelayTracker(store.db)
+        await tracker.load()
+        tracker.begin_session([], read_from=0)
+        for n in (1, 2, 3):
+            event = _event(n)
+            tracker.served(n, event.envelope, event.event_id, valid=True)
+        store.record_admissions_behind([_admission(1, 2, 3)], lambda: None)
+        tracker.save_behind(3)
+        assert await store.get("cursor") is None, "not written yet: behind the caller"
+        await store.settle()
+        assert await store.get("cursor") == b"3"
+        assert await _seqs(store) == [1, 2, 3]
+        view, _ = await tracker.store.load_view()
+        assert sorted(view.slots) == [1, 2, 3]
+    finally:
+        await store.close()
+
+
+async def test_a_cursor_behind_a_failed_page_is_not_saved_and_its_record_is_kept(
+    tmp_path: Path,
+) -> None:
+    store = await LocalStore.open(tmp_path / "home" / "trellis.db")
+    try:
+        await store.db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.author_seq = 2 "
+            "BEGIN SELECT RAISE(ABORT, 'the disk said no'); END"
+        )
+        tracker = RelayTracker(store.db)
+        await tracker.load()
+        tracker.begin_session([], read_from=0)
+        for n in (1, 2):
+            event = _event(n)
+            tracker.served(n, event.envelope, event.event_id, valid=True)
+        store.record_admissions_behind([_admission(1, 2)], lambda: None)
+        tracker.save_behind(2)
+        with pytest.raises(sqlite3.IntegrityError):
+            await store.settle()
+        assert await store.get("cursor") is None
+        assert sorted(tracker.view.dirty) == [1, 2], "the record is kept to be written"
+    finally:
+        await store.close()
+
+
+async def test_a_large_page_is_admitted_with_a_quick_gil_handoff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a page is admitted in parts, the signature checks beside it run with a short
+    switch interval (signatures.quick_gil_handoff); before and after, the process's own."""
+    served, blake = _page()
+    home = tmp_path / "home"
+    await make_home(home, blake)
+    space = await Space.open(home, passphrase=PASSPHRASE)
+    seen: list[float] = []
+    check = signatures.valid_signatures
+
+    def recording(envelopes: list[bytes]) -> set[bytes]:
+        seen.append(sys.getswitchinterval())
+        return check(envelopes)
+
+    monkeypatch.setattr(signatures, "valid_signatures", recording)
+    before = sys.getswitchinterval()
+    try:
+        await space._receive([(data, n) for n, data in enumerate(served, 1)], SyncReport())
+    finally:
+        await space.close()
+    assert len(seen) == 3
+    # The first part's check starts before the admission does; the others beside it.
+    assert max(seen[1:]) == pytest.approx(signatures.HANDOFF_SWITCH_INTERVAL_S)
+    assert sys.getswitchinterval() == before
+
+
+def test_the_handoff_is_counted_and_never_raises_the_interval() -> None:
+    before = sys.getswitchinterval()
+    with signatures.quick_gil_handoff():
+        with signatures.quick_gil_handoff():
+            assert sys.getswitchinterval() == pytest.approx(signatures.HANDOFF_SWITCH_INTERVAL_S)
+        assert sys.getswitchinterval() == pytest.approx(signatures.HANDOFF_SWITCH_INTERVAL_S)
+    assert sys.getswitchinterval() == before
+    sys.setswitchinterval(0.00005)
+    try:
+        with signatures.quick_gil_handoff():
+            assert sys.getswitchinterval() == pytest.approx(0.00005, abs=2e-6)
+    finally:
+        sys.setswitchinterval(before)
