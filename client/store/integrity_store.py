@@ -20,7 +20,8 @@ import msgspec
 
 from client.core.integrity import Finding, FindingCode, Refusal, Severity
 from client.core.relay_view import RelaySlot, RelayView, Sighting, SightingKind
-from client.store.localstore import now_ms, settle_writes, write_behind, write_lock
+from client.store.localstore import now_ms
+from client.store.writes import settle_writes, write_behind, write_lock
 from schemas.envelope import event_id_of
 from schemas.protocol import Ack
 
