@@ -261,6 +261,9 @@ async def _receive(
                     if n + 1 < len(parts):
                         checking = _check_part(parts[n + 1])
                     fresh += _admit(state, part, verified, report, admissions, accepted)
+                    # A part admitted: an app's other tasks get a turn (storing used to
+                    # give them one; it now waits for the end of the page).
+                    await asyncio.sleep(0)
         finally:
             if not checking.done():
                 checking.cancel()
