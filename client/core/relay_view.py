@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import msgspec
+
 MAX_ANCHOR_DISTANCE = 64
 """The anchor is the highest validly read seq at or below the cursor, at most this far."""
 
@@ -47,8 +49,14 @@ class Sighting:
     earlier_seq: int | None = None
 
 
-@dataclass(slots=True)
-class RelaySlot:
+class RelaySlot(msgspec.Struct, gc=False):
+    """What the relay served at one seq.
+
+    A msgspec struct with ``gc=False`` rather than a dataclass: a device keeps one per
+    event of its space (its fields are bytes, bools and ints, so never in a cycle), and
+    100,000 of them tracked made every full pass of Python's cycle collector walk them
+    (about a quarter of the objects it tracked after a 100,000-event catch-up)."""
+
     digest: bytes
     """The BLAKE2b-256 of the bytes served (an envelope's event id), or HOLE."""
     valid: bool

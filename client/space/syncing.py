@@ -30,7 +30,7 @@ from client.space.reports import SyncReport
 from client.space.state import META_LAST_SYNC, SpaceState
 from client.space.writing import new_event
 from client.store.integrity_names import name_token
-from client.store.localstore import now_ms
+from client.store.localstore import Admission, HeldRow, RejectedRow, now_ms
 from client.store.transport import SyncConnection
 
 OFF_LOOP_SIGNATURES = 64
@@ -123,6 +123,8 @@ async def _sync_once(
         await connection.run(handler.handle, until_up_to_date=until_up_to_date)
     finally:
         state.connection = None
+        # What was admitted is on disk (or its failure raised) before the session ends.
+        await state.store.settle()
         await state.tracker.challenged(session.challenge)
         await state.tracker.save()
         if state.tracker.changed_since_published:
@@ -170,9 +172,17 @@ class _SessionHandler:
 
     async def handle(self, event: SessionEvent) -> None:
         state, report, tracker = self.state, self.report, self.state.tracker
+        behind = self.on_event is None
+        if not isinstance(event, Received | CursorAdvanced):
+            # Anything but the next page works on what is on disk and in state.events:
+            # the page (and its cursor) written behind lands first.
+            await state.store.settle()
         match event:
             case Received():
-                fresh = await _receive(state, [(s.envelope, s.seq) for s in event.events], report)
+                # Written behind (the next page is admitted meanwhile) unless someone is
+                # told of each event: they hear of it once it is on disk.
+                items: list[tuple[bytes, int | None]] = [(s.envelope, s.seq) for s in event.events]
+                fresh = await _receive(state, items, report, behind=behind)
                 await self._tell(fresh)
             case Acknowledged():
                 await state.store.mark_acknowledged((a.event_id, a.seq) for a in event.acks)
@@ -180,8 +190,12 @@ class _SessionHandler:
                 report.acknowledged += len(event.acks)
                 report.acked_ids.update(a.event_id for a in event.acks)
             case CursorAdvanced():
-                # The cursor and the relay record it covers, in one transaction.
-                await tracker.save(cursor=event.cursor)
+                # The cursor and the relay record it covers, in one transaction, after
+                # the events it covers; behind, as they are, while catching up.
+                if behind:
+                    tracker.save_behind(event.cursor)
+                else:
+                    await tracker.save(cursor=event.cursor)
             case PushRefused():
                 report.refused.append(event.code)
                 report.refusals.append(event)
@@ -209,31 +223,62 @@ class _SessionHandler:
 
 
 async def _receive(
-    state: SpaceState, items: list[tuple[bytes, int | None]], report: SyncReport
+    state: SpaceState,
+    items: list[tuple[bytes, int | None]],
+    report: SyncReport,
+    *,
+    behind: bool = False,
 ) -> list[VerifiedEvent]:
     """Admit envelopes from the relay; store what passes, hold or record the rest.
 
     Signatures are checked on worker threads (client/keys/signatures.py) ahead of
     admission. A large page goes in parts of ``PIPELINE_PART`` envelopes, and the
     signatures of the next part are checked while this thread admits the current one
-    (decrypting, checking the rules, storing): the two used to take turns, leaving a
-    core idle through every admission. Admitting a page part by part is admitting
-    smaller pages, which the rules already allow for (what waits is retried)."""
+    (decrypting, checking the rules): the two used to take turns, leaving a core idle
+    through every admission. Admitting a page part by part is admitting smaller pages,
+    which the rules already allow for (what waits is retried). What the parts change
+    on disk is written in one transaction at the end of the page
+    (``LocalStore.record_admissions``): one commit, one wait for the disk, per page.
+    With ``behind`` that write runs behind the caller, which goes on with the next page
+    while the disk works; whatever is written next waits for it (the cursor that covers
+    these events, this device's own events), and ``state.events`` gains them once they
+    are on disk."""
+    admissions: list[Admission] = []
+    accepted: list[VerifiedEvent] = []
+    fresh: list[VerifiedEvent] = []
     if len(items) <= PIPELINE_PART:
         verified = await check_signatures([data for data, _ in items])
-        return await _admit(state, items, verified, report)
-    parts = [items[i : i + PIPELINE_PART] for i in range(0, len(items), PIPELINE_PART)]
-    fresh: list[VerifiedEvent] = []
-    checking = _check_part(parts[0])
-    try:
-        for n, part in enumerate(parts):
-            verified = await checking
-            if n + 1 < len(parts):
-                checking = _check_part(parts[n + 1])
-            fresh += await _admit(state, part, verified, report)
-    finally:
-        if not checking.done():
-            checking.cancel()
+        fresh = _admit(state, items, verified, report, admissions, accepted)
+    else:
+        parts = [items[i : i + PIPELINE_PART] for i in range(0, len(items), PIPELINE_PART)]
+        checking = _check_part(parts[0])
+        try:
+            # The checking threads (and the write behind) get the GIL back quickly
+            # while this thread admits: see signatures.quick_gil_handoff.
+            with signatures.quick_gil_handoff():
+                for n, part in enumerate(parts):
+                    verified = await checking
+                    if n + 1 < len(parts):
+                        checking = _check_part(parts[n + 1])
+                    fresh += _admit(state, part, verified, report, admissions, accepted)
+                    # A part admitted: an app's other tasks get a turn (storing used to
+                    # give them one; it now waits for the end of the page).
+                    await asyncio.sleep(0)
+        finally:
+            if not checking.done():
+                checking.cancel()
+
+    def keep() -> None:
+        for event in accepted:
+            state.events[event.event_id] = event
+
+    if behind:
+        # One page behind at most: the one before (admitted earlier) is on disk first.
+        await state.store.settle()
+        state.store.record_admissions_behind(admissions, keep)
+    else:
+        await state.store.record_admissions(admissions)
+        keep()
     return fresh
 
 
@@ -246,12 +291,16 @@ def _check_part(items: list[tuple[bytes, int | None]]) -> asyncio.Future[set[byt
     return asyncio.ensure_future(asyncio.to_thread(signatures.valid_signatures, envelopes))
 
 
-async def _admit(
+def _admit(
     state: SpaceState,
     items: list[tuple[bytes, int | None]],
     verified: set[bytes],
     report: SyncReport,
+    admissions: list[Admission],
+    accepted: list[VerifiedEvent],
 ) -> list[VerifiedEvent]:
+    """Admit one part in memory; what it changes on disk is added to ``admissions``,
+    and its accepted events to ``accepted``, for the caller to store and then keep."""
     # What passes, waits or fails, held events retried: client/core/decisions.py.
     page = decisions.admit_page(state.verifier, items, state.pending, state.rejected, verified)
     tracker = state.tracker
@@ -259,20 +308,24 @@ async def _admit(
         tracker.served(served.relay_seq, served.data, served.event_id, valid=served.valid)
     for h in page.held:
         state.pending[h.event_id] = (h.data, h.relay_seq)
-        await state.store.put_pending(h.event_id, h.data, h.relay_seq, h.waiting_for)
     for event_id in page.released:
         state.pending.pop(event_id, None)
     for r in page.rejected:
         state.rejected.add(r.event_id or b"")
-        await state.store.add_rejected(r.event_id, r.data, r.code, r.reason, r.relay_seq)
     report.rejected += len(page.rejected)
-    accepted = page.accepted
-    if accepted:
-        await state.store.add_events(new_event(e, s) for e, s in accepted)
-        for event, _ in accepted:
-            state.events[event.event_id] = event
-    report.received += len(accepted)
-    return [e for e, _ in accepted if e.author != state.device.device_id]
+    admissions.append(
+        Admission(
+            held=[HeldRow(h.event_id, h.data, h.relay_seq, h.waiting_for) for h in page.held],
+            rejected=[
+                RejectedRow(r.event_id, r.data, r.code, r.reason, r.relay_seq)
+                for r in page.rejected
+            ],
+            events=[new_event(e, s) for e, s in page.accepted],
+        )
+    )
+    accepted.extend(e for e, _ in page.accepted)
+    report.received += len(page.accepted)
+    return [e for e, _ in page.accepted if e.author != state.device.device_id]
 
 
 async def _refresh_integrity(state: SpaceState) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
 import aiosqlite
@@ -20,7 +20,8 @@ import msgspec
 
 from client.core.integrity import Finding, FindingCode, Refusal, Severity
 from client.core.relay_view import RelaySlot, RelayView, Sighting, SightingKind
-from client.store.localstore import now_ms, write_lock
+from client.store.localstore import now_ms
+from client.store.writes import settle_writes, write_behind, write_lock
 from schemas.envelope import event_id_of
 from schemas.protocol import Ack
 
@@ -35,11 +36,14 @@ class IntegrityStore:
         self._db = db
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _transaction(self, *, behind: bool = False) -> AsyncIterator[aiosqlite.Connection]:
         """One transaction that a cancelled task (a watch being stopped) never leaves
         open: the BEGIN runs in SQLite's thread even if its awaiter is cancelled, so it
-        is awaited to the end before rolling back."""
-        async with write_lock(self._db):  # one transaction at a time on the connection
+        is awaited to the end before rolling back. ``behind``: this is the write running
+        behind (client/store/localstore.py, ``write_behind``), which does not wait for
+        itself."""
+        # One transaction at a time on the connection.
+        async with write_lock(self._db, settle=not behind):
             begin = asyncio.ensure_future(self._db.execute("BEGIN IMMEDIATE"))
             try:
                 await asyncio.shield(begin)
@@ -87,10 +91,40 @@ class IntegrityStore:
             view.dirty = {**dirty, **view.dirty}
             raise
 
-    async def _write_view(
-        self, dirty: dict[int, RelaySlot], cursor: int | None, found: list[tuple[bytes]]
+    def save_behind(
+        self,
+        view: RelayView,
+        *,
+        cursor: int,
+        resolved: Iterable[bytes],
+        then: Callable[[], None],
     ) -> None:
-        async with self._transaction() as db:
+        """:meth:`save` written behind the caller (after the page of events it covers,
+        written behind too), then ``then()``; on failure the slots stay to be written."""
+        dirty, view.dirty = view.dirty, {}
+        found = [(e,) for e in resolved]
+
+        async def write() -> None:
+            await self._write_view(dirty, cursor, found, behind=True)
+            then()
+
+        def kept(written: asyncio.Future[None]) -> None:
+            # Not written (this save, or the page before it, failed): the next save
+            # writes these slots. Newer readings win.
+            if written.cancelled() or written.exception() is not None:
+                view.dirty = {**dirty, **view.dirty}
+
+        write_behind(self._db, write).add_done_callback(kept)
+
+    async def _write_view(
+        self,
+        dirty: dict[int, RelaySlot],
+        cursor: int | None,
+        found: list[tuple[bytes]],
+        *,
+        behind: bool = False,
+    ) -> None:
+        async with self._transaction(behind=behind) as db:
             await db.executemany(
                 "INSERT INTO relay_view (relay_seq, digest, valid, seen_at, settled) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (relay_seq) DO UPDATE SET "
@@ -124,6 +158,7 @@ class IntegrityStore:
             )
 
     async def mark_complete(self) -> None:
+        await settle_writes(self._db)
         await self._db.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -294,6 +329,18 @@ class RelayTracker:
         self._lost.difference_update(resolved)
         sightings, self._sightings = self._sightings, []
         await self.store.add_sightings(sightings)
+
+    def save_behind(self, cursor: int) -> None:
+        """:meth:`save` with the cursor, written behind the caller (a new device goes on
+        admitting the next page meanwhile); every later write waits for it. What it
+        resolves and the sightings it writes count as saved once it is on disk."""
+        resolved = [e for e in self._lost if self.view.seq_of(e) is not None]
+        # Sightings (rare: the relay misbehaved) wait for the next save, not behind.
+
+        def saved() -> None:
+            self._lost.difference_update(resolved)
+
+        self.store.save_behind(self.view, cursor=cursor, resolved=resolved, then=saved)
 
     async def relay_lost_data(self, held: Iterable[bytes]) -> None:
         """The relay no longer holds what it served: remember what it had (of the events

@@ -7,10 +7,9 @@ row, a batch of received events and the sync cursor) is one transaction.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import time
-import weakref
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -20,6 +19,7 @@ import aiosqlite
 
 from client.errors import LocalDataError
 from client.store.home_files import create_private, secure_home, tighten_files
+from client.store.writes import settle_writes, write_behind, write_lock
 
 DB_FILE_NAME = "trellis.db"
 _MIGRATIONS = "migrations"
@@ -45,22 +45,35 @@ class NewEvent:
     relay_seq: int | None
 
 
-_WRITERS: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
+@dataclass(frozen=True, slots=True)
+class HeldRow:
+    """An envelope admission holds (the ``pending`` table)."""
+
+    event_id: bytes
+    envelope: bytes
+    relay_seq: int | None
+    waiting_for: str
 
 
-def write_lock(db: aiosqlite.Connection) -> asyncio.Lock:
-    """The one lock of a connection's transactions. A Space is used by more than one
-    task at once in the local app (a form being saved while the sync session stores
-    the partner's events); they share one SQLite connection, where a second BEGIN
-    inside the first fails and the first one's COMMIT would take the second's writes.
-    Every transaction on the connection (here and client/store/integrity_store.py)
-    holds this lock."""
-    lock = _WRITERS.get(db)
-    if lock is None:
-        lock = _WRITERS[db] = asyncio.Lock()
-    return lock
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    """An envelope admission refused for good (the ``rejected`` table)."""
+
+    event_id: bytes | None
+    envelope: bytes
+    code: str
+    reason: str
+    relay_seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What admitting one part of a page changes on disk, applied in this order: held
+    envelopes, refused ones, accepted events (as the separate calls did)."""
+
+    held: list[HeldRow]
+    rejected: list[RejectedRow]
+    events: list[NewEvent]
 
 
 class LocalStore:
@@ -90,7 +103,17 @@ class LocalStore:
         return store
 
     async def close(self) -> None:
+        # A write still running behind finishes first. If it failed, nothing that
+        # depends on it was written either (every later write waits for it), and the
+        # cursor never passed what it held: the next sync reads those events again.
+        with contextlib.suppress(Exception):
+            await self.settle()
         await self._db.close()
+
+    async def settle(self) -> None:
+        """Wait for the write running behind (:meth:`record_admissions_behind`), if
+        any, and raise its failure."""
+        await settle_writes(self._db)
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -98,9 +121,10 @@ class LocalStore:
         return self._db
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error), one at a time."""
-        async with write_lock(self._db):
+    async def _transaction(self, *, behind: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error), one at a time, after the
+        write running behind (``behind``: this is that write)."""
+        async with write_lock(self._db, settle=not behind):
             await self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -125,6 +149,7 @@ class LocalStore:
             )
 
     async def delete_meta(self, key: str) -> None:
+        await self.settle()
         await self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
 
     # -- events -------------------------------------------------------------------
@@ -148,12 +173,7 @@ class LocalStore:
             (e.event_id, e.author, e.author_seq, e.relay_seq, e.envelope, now_ms()) for e in events
         ]
         async with self._transaction():
-            await self._db.executemany(
-                "INSERT OR IGNORE INTO events "
-                "(event_id, author, author_seq, relay_seq, envelope, received_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            await self._db.executemany(_ADD_EVENT, rows)
             await self._db.executemany(
                 "DELETE FROM pending WHERE event_id = ?", [(r[0],) for r in rows]
             )
@@ -168,6 +188,64 @@ class LocalStore:
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     list(meta.items()),
                 )
+
+    async def record_admissions(self, admissions: Iterable[Admission]) -> None:
+        """A whole page's admission, part by part, in one transaction.
+
+        Why one: with ``synchronous=FULL`` every commit waits for the disk (5 ms and more
+        on a virtual machine), and a new device catching up used to commit each part of
+        each page and each held or refused envelope on its own: over a thousand commits
+        for 100,000 events, the device idle through each. Applied in order, exactly as
+        :meth:`put_pending`, :meth:`add_rejected` and :meth:`add_events` would be."""
+        await self._record(list(admissions), behind=False)
+
+    def record_admissions_behind(
+        self, admissions: list[Admission], then: Callable[[], None]
+    ) -> None:
+        """:meth:`record_admissions` running behind the caller, then ``then()``.
+
+        A device catching up admits the next page while this one is written (the disk
+        wait is no longer idle time). Every later transaction on the connection, and
+        :meth:`settle`, waits for it first, and raises its failure; a write started
+        while another runs behind goes after it, and fails with it (later events never
+        land without the earlier ones). ``then`` runs only once it is on disk."""
+
+        async def write() -> None:
+            await self._record(admissions, behind=True)
+            then()
+
+        write_behind(self._db, write)
+
+    async def _record(self, admissions: list[Admission], *, behind: bool) -> None:
+        steps = [a for a in admissions if a.held or a.rejected or a.events]
+        if not steps:
+            return
+        async with self._transaction(behind=behind):
+            for step in steps:
+                await self._write_admission(step)
+
+    async def _write_admission(self, step: Admission) -> None:
+        at = now_ms()
+        if step.held:
+            await self._db.executemany(
+                _PUT_PENDING,
+                [(h.event_id, h.envelope, h.relay_seq, at, h.waiting_for) for h in step.held],
+            )
+        for r in step.rejected:
+            if r.event_id is not None:
+                await self._db.execute("DELETE FROM pending WHERE event_id = ?", (r.event_id,))
+            await self._db.execute(
+                _ADD_REJECTED, (r.event_id, r.envelope, r.code, r.reason, r.relay_seq, at)
+            )
+        if step.events:
+            rows = [
+                (e.event_id, e.author, e.author_seq, e.relay_seq, e.envelope, at)
+                for e in step.events
+            ]
+            await self._db.executemany(_ADD_EVENT, rows)
+            await self._db.executemany(
+                "DELETE FROM pending WHERE event_id = ?", [(r[0],) for r in rows]
+            )
 
     async def mark_acknowledged(self, acks: Iterable[tuple[bytes, int]]) -> None:
         pairs = list(acks)
@@ -199,12 +277,8 @@ class LocalStore:
     async def put_pending(
         self, event_id: bytes, envelope: bytes, relay_seq: int | None, waiting_for: str
     ) -> None:
-        await self._db.execute(
-            "INSERT INTO pending (event_id, envelope, relay_seq, received_at, waiting_for) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE SET "
-            "waiting_for = excluded.waiting_for",
-            (event_id, envelope, relay_seq, now_ms(), waiting_for),
-        )
+        await self.settle()
+        await self._db.execute(_PUT_PENDING, (event_id, envelope, relay_seq, now_ms(), waiting_for))
 
     async def load_pending(self) -> list[StoredEvent]:
         async with self._db.execute(
@@ -219,12 +293,11 @@ class LocalStore:
     async def add_rejected(
         self, event_id: bytes | None, envelope: bytes, code: str, reason: str, relay_seq: int | None
     ) -> None:
+        await self.settle()
         if event_id is not None:
             await self._db.execute("DELETE FROM pending WHERE event_id = ?", (event_id,))
         await self._db.execute(
-            "INSERT INTO rejected (event_id, envelope, code, reason, relay_seq, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (event_id, envelope, code, reason, relay_seq, now_ms()),
+            _ADD_REJECTED, (event_id, envelope, code, reason, relay_seq, now_ms())
         )
 
     async def rejected(self) -> list[tuple[bytes | None, str, str]]:
@@ -239,6 +312,22 @@ class LocalStore:
         async with self._db.execute(f"SELECT count(*) FROM {table}") as cur:  # noqa: S608
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+
+_ADD_EVENT = (
+    "INSERT OR IGNORE INTO events "
+    "(event_id, author, author_seq, relay_seq, envelope, received_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_PUT_PENDING = (
+    "INSERT INTO pending (event_id, envelope, relay_seq, received_at, waiting_for) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE SET "
+    "waiting_for = excluded.waiting_for"
+)
+_ADD_REJECTED = (
+    "INSERT INTO rejected (event_id, envelope, code, reason, relay_seq, received_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:

@@ -9,7 +9,9 @@ holding the same events fold them the same way, whatever order they arrived in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from client.core.verify import Member, Membership, VerifiedEvent
@@ -17,8 +19,28 @@ from schemas.ids import EventId, MemberId
 from schemas.payloads import JournalAmended, JournalEntry, JournalRetracted
 
 
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while a fold builds its result.
+
+    Why: a fold over a space's whole history makes several new objects per event (the
+    sort keys, each entry, its versions), and every few hundred allocations start a
+    collection that walks what is tracked: folding 100,000 journal entries spent half
+    its time there, for nothing, as a fold makes no cycles (what it builds is freed by
+    reference counting). Anything else allocated meanwhile is collected at the next
+    collection after. The collector is turned back on only if it was on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def causal_order(events: Iterable[VerifiedEvent]) -> list[VerifiedEvent]:
-    return sorted(events, key=lambda e: (e.body.lamport, e.event_id))
+    with no_cycle_collection():
+        return sorted(events, key=lambda e: (e.body.lamport, e.event_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +52,7 @@ class JournalVersion:
     recorded_at: int
 
 
-@dataclass
+@dataclass(slots=True)
 class JournalItem:
     """One journal entry as people see it: its latest text, and every earlier one."""
 
@@ -56,6 +78,11 @@ def fold_journal(ordered: Iterable[VerifiedEvent], membership: Membership) -> li
     Only the member who wrote an entry may amend or retract it (from any of their
     devices); anything else is ignored here and reported by ``trellis verify``.
     """
+    with no_cycle_collection():
+        return _fold_journal(ordered, membership)
+
+
+def _fold_journal(ordered: Iterable[VerifiedEvent], membership: Membership) -> list[JournalItem]:
     items: dict[EventId, JournalItem] = {}
     members: dict[bytes, Member | None] = {}  # by author device: a handful, looked up once
     for event in ordered:

@@ -70,3 +70,24 @@ async def test_admitting_a_page_in_parts_gives_what_admitting_it_whole_gives(
     assert rejected == 1
     assert received == 3 + 120
     assert texts == sorted(f"Entry {n}." for n in range(120))
+
+
+async def test_a_page_admitted_in_parts_is_written_in_one_commit(tmp_path: Path) -> None:
+    """Every commit waits for the disk (synchronous=FULL): a page's parts, the envelopes
+    it holds back and the one it refuses are written together (LocalStore.record_admissions)."""
+    served, blake = _page()
+    home = tmp_path / "home"
+    await make_home(home, blake)
+    space = await Space.open(home, passphrase=PASSPHRASE)
+    statements: list[str] = []
+    try:
+        await space._state.store.db.set_trace_callback(statements.append)
+        report = SyncReport()
+        await space._receive([(data, n) for n, data in enumerate(served, 1)], report)
+        commits = [s for s in list(statements) if s == "COMMIT"]
+        assert report.rejected == 1
+        assert report.received == 3 + 120
+        assert len(commits) == 1
+        assert await space._state.store.event_count() == len(space.events())
+    finally:
+        await space.close()
