@@ -66,6 +66,9 @@ def build_export(
     chains = _checked_chains(space_id, events, chosen, exporter.device_id, title)
     _refuse_words_without_consent(space_id, events, chosen, exporter.device_id, created_at_ms)
     writers = {e.author for e in events if e.event_id in chosen} | {exporter.device_id}
+    # The report says each left-out event is "sealed in this file": carry its chain
+    # (and the facts of whose device it is), so the reader can see that it stands there.
+    writers |= _left_out_authors(events, chosen, exporter.device_id)
     reveal = {*chosen, *export_attribution.support(events, writers)}
 
     revealed_events = [e for e in events if e.event_id in reveal]
@@ -168,6 +171,17 @@ def _summary(
         since=since,
         as_of=created_at_ms,
     )
+
+
+def _left_out_authors(
+    events: Sequence[VerifiedEvent], chosen: set[EventId], exporter: DeviceId
+) -> set[DeviceId]:
+    """The devices that wrote the events this device's declaration lists as left out."""
+    declaration = _declaration(events, chosen, exporter)
+    if declaration is None:
+        return set()
+    left = {bytes(item.event) for item in declaration.left_out}
+    return {e.author for e in events if bytes(e.event_id) in left}
 
 
 def _members(space_id: SpaceId, events: Sequence[VerifiedEvent]) -> dict[DeviceId, bytes]:

@@ -76,6 +76,12 @@ WORD_LABELS: dict[str, str] = {
 }
 
 
+def may_be_left_out(kind: str) -> bool:
+    """Whether an event of ``kind`` can hold its writer's words, and so be left out of
+    the other partner's export for lack of consent."""
+    return kind in WRITER_ONLY_KINDS or kind in _WORD_FIELDS
+
+
 def carries_words(kind: str, payload: Mapping[str, Any]) -> bool:
     """Whether an event of ``kind`` with this payload (as builtins) holds its writer's
     own words, or is writer-only data."""
