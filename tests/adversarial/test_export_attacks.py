@@ -12,6 +12,9 @@
 3. A date that reads one way to a person and another to the fold: an expiry written in
    full-width digits looks like 2027-03-01 and never comes. The schema takes ASCII
    digits only.
+4. The partner's recovery plan (their inner circle, its definitions) in the other
+   partner's export without their consent: it is their words, not a negotiated
+   agreement, so it needs their consent like a journal entry.
 
 Every envelope is real (tests/client/builders.py); each forged export is signed by the
 forger's own device, as a dishonest partner would.
@@ -28,7 +31,15 @@ import pytest
 from client.cli.parser import main as trellis
 from client.core.verify import VerifiedEvent
 from client.export import build_export, choose_with_consent, render_html, verify_export
-from client.export.format import HTML_SCRIPT_CLOSE, HTML_SCRIPT_OPEN, ExportDocument
+from client.export.format import (
+    HTML_SCRIPT_CLOSE,
+    HTML_SCRIPT_OPEN,
+    ExportDocument,
+    RevealedDoc,
+    encode_document,
+    from_b64,
+    signed_bytes,
+)
 from client.keys import crypto
 from client.views.fold import causal_order
 from client.views.shown import UNSHOWN
@@ -37,8 +48,10 @@ from schemas.practices import (
     AgreementAccepted,
     AgreementDeclined,
     AgreementProposed,
+    CircleItem,
     ExportConsented,
     LeftOut,
+    ThreeCircles,
     Window,
 )
 from tests.client.builders import (
@@ -247,7 +260,7 @@ def test_a_left_out_that_is_not_the_partners_sealed_words_is_refused(what: str) 
         "made_up": (fixed_bytes("no such event", 32), "disclosure"),  # in no chain
         "own": (own.event_id, "disclosure"),  # Alex's own, sealed
         "revealed": (accepted.event_id, "agreement_accepted"),  # readable here
-        "not_words": (declined.event_id, "agreement_proposed"),  # a kind without words
+        "not_words": (declined.event_id, "member_joined"),  # a kind without words
     }[what]
     chosen = {proposal.event_id, accepted.event_id}  # Blake's chain is carried
 
@@ -278,3 +291,66 @@ def test_a_date_or_time_in_other_digits_does_not_decode(payload: AgreementPropos
     dates as text, where they sort after every year: an expiry that never comes."""
     with pytest.raises(PayloadFormatError):
         decode_payload(encode_payload(payload))
+
+
+# --- 4. the partner's recovery plan ------------------------------------------------------
+
+
+def _plan_story() -> tuple[Writer, Writer, list[Built], Built]:
+    alex, blake, built = _couple()
+    plan = blake.write(
+        AgreementProposed(
+            title="My recovery plan",
+            clauses=["I keep my plan"],
+            kind="recovery_plan",
+            circles=ThreeCircles(
+                items=[
+                    CircleItem(circle="inner", text="Dating apps", definition="any account"),
+                    CircleItem(circle="outer", text="Morning runs"),
+                ]
+            ),
+        ),
+        deps=[built[-1]],
+    )
+    read = alex.write(AgreementAccepted(version=plan.event_id), deps=[plan])
+    return alex, blake, [*built, plan, read], plan
+
+
+def test_the_partners_recovery_plan_leaves_only_with_their_consent() -> None:
+    alex, blake, built, plan = _plan_story()
+
+    # Alex's app leaves Blake's plan sealed and says so.
+    export = _exported(alex, built, {plan.event_id, built[-1].event_id})
+    verified, findings = verify_export(export)
+    assert findings == []
+    assert verified is not None
+    assert plan.event_id not in {e.event_id for e in verified.revealed}
+    assert [i.event for i in verified.declaration.left_out] == [plan.event_id]
+    assert "Dating apps" not in render_html(export)
+
+    # A modified app that reveals it anyway, and signs, is refused.
+    doc = msgspec.json.decode(export, type=ExportDocument)
+    events = {e.event_id: e for e in _admitted(built)}
+    key = crypto.content_key_of(crypto.events_key_for(EPOCH_KEYS[0]), events[plan.event_id].envelope)
+    # Right after Blake's join, which it follows; before Alex's reading of it.
+    at = [r.event_id for r in doc.revealed].index(built[2].event_id.hex()) + 1
+    shown = RevealedDoc(event_id=plan.event_id.hex(), content_key=key.hex())
+    forged = msgspec.structs.replace(
+        doc, revealed=[*doc.revealed[:at], shown, *doc.revealed[at:]]
+    )
+    _, findings = verify_export(_signed(forged, alex))
+    assert "words_without_consent" in {f.code for f in findings}
+
+    # With Blake's consent to this export, the plan is in it.
+    consent = blake.write(ASKED, deps=[built[-1]])
+    with_consent = _exported(alex, [*built, consent], {plan.event_id, built[-1].event_id})
+    verified, findings = verify_export(with_consent)
+    assert findings == []
+    assert verified is not None
+    assert plan.event_id in {e.event_id for e in verified.revealed}
+
+
+def _signed(doc: ExportDocument, writer: Writer) -> bytes:
+    envelopes = [[from_b64(e) or b"" for e in c.envelopes] for c in doc.chains]
+    signature = writer.device.sign(signed_bytes(doc, envelopes))
+    return encode_document(msgspec.structs.replace(doc, signature=signature.hex()))
