@@ -220,7 +220,11 @@ def _written(
             member=attribution.devices.get(e.author),
             kind=e.kind,
             payload=e.payload,
-            consent=export_consent.consent_of(e),
+            # A device the other member vouched for cannot consent for its member: the
+            # exporter could have made it (client/export/attribution.py).
+            consent=None
+            if e.author in attribution.vouched_by_other
+            else export_consent.consent_of(e),
         )
         for e in revealed
     ]

@@ -15,6 +15,9 @@
 4. The partner's recovery plan (their inner circle, its definitions) in the other
    partner's export without their consent: it is their words, not a negotiated
    agreement, so it needs their consent like a journal entry.
+5. A consent the exporter made: offline, with no relay to refuse it, the exporter signs
+   a rejoin invite for the partner, a new device redeems it and "consents" as the
+   partner. A device the other member vouched for never consents for its member.
 
 Every envelope is real (tests/client/builders.py); each forged export is signed by the
 forger's own device, as a dishonest partner would.
@@ -34,8 +37,10 @@ from client.export import build_export, choose_with_consent, render_html, verify
 from client.export.format import (
     HTML_SCRIPT_CLOSE,
     HTML_SCRIPT_OPEN,
+    ChainDoc,
     ExportDocument,
     RevealedDoc,
+    b64,
     encode_document,
     from_b64,
     signed_bytes,
@@ -43,7 +48,15 @@ from client.export.format import (
 from client.keys import crypto
 from client.views.fold import causal_order
 from client.views.shown import UNSHOWN
-from schemas.payloads import PayloadFormatError, decode_payload, encode_payload
+from schemas.envelope import decode_envelope
+from schemas.payloads import (
+    EventBody,
+    InviteIssued,
+    JournalEntry,
+    PayloadFormatError,
+    decode_payload,
+    encode_payload,
+)
 from schemas.practices import (
     AgreementAccepted,
     AgreementDeclined,
@@ -354,3 +367,90 @@ def _signed(doc: ExportDocument, writer: Writer) -> bytes:
     envelopes = [[from_b64(e) or b"" for e in c.envelopes] for c in doc.chains]
     signature = writer.device.sign(signed_bytes(doc, envelopes))
     return encode_document(msgspec.structs.replace(doc, signature=signature.hex()))
+
+
+# --- 5. a consent the exporter made ------------------------------------------------------
+
+
+def _opened(built: Built) -> VerifiedEvent:
+    """An event as a forger's own tool holds it, without any app's admission."""
+    env = decode_envelope(built.data)
+    body = msgspec.msgpack.decode(
+        crypto.open_event(crypto.events_key_for(EPOCH_KEYS[0]), env), type=EventBody
+    )
+    return VerifiedEvent(built.event_id, env, built.data, body, decode_payload(body.payload))
+
+
+def _forged_v1(writer: Writer, built: list[Built], reveal: set[bytes]) -> bytes:
+    """A version-1 export (no first page to get right) a forger's own tool assembles:
+    the complete chain of every device with a revealed event, the revealed events in
+    the order given (causal), signed by the forger's device."""
+    events = [_opened(b) for b in built]
+    shown = [e for e in events if e.event_id in reveal]
+    authors = list(dict.fromkeys(e.author for e in shown))
+    chains = {
+        a: sorted((e for e in events if e.author == a), key=lambda e: e.envelope.seq)
+        for a in authors
+    }
+    events_key = crypto.events_key_for(EPOCH_KEYS[0])
+    doc = ExportDocument(
+        format="trellis-export",
+        version=1,
+        space_id=SPACE_ID.hex(),
+        title="History",
+        created_at=CREATED_AT_MS,
+        exporter=writer.device_id.hex(),
+        chains=[
+            ChainDoc(
+                device=a.hex(),
+                head_seq=len(c),
+                head_id=c[-1].event_id.hex(),
+                envelopes=[b64(e.canonical) for e in c],
+            )
+            for a, c in chains.items()
+        ],
+        revealed=[
+            RevealedDoc(
+                event_id=e.event_id.hex(),
+                content_key=crypto.content_key_of(events_key, e.envelope).hex(),
+            )
+            for e in shown
+        ],
+        signature="00" * 64,
+    )
+    return _signed(doc, writer)
+
+
+def test_a_consent_from_a_device_the_exporter_vouched_for_does_not_count() -> None:
+    alex, blake, built = _couple()
+    words = blake.write(JournalEntry(text="What I could not say in the session"), deps=[built[-1]])
+    secret = fixed_bytes("forged rejoin secret", crypto.INVITE_SECRET_BYTES)
+    keys = crypto.InviteKeys.from_secret(secret)
+    rejoin = alex.write(
+        InviteIssued(
+            invite_id=keys.invite_id,
+            verify_key=keys.verify_key,
+            kind="rejoin",
+            expires_at=CREATED_AT_MS,
+            for_member=blake.member_id,
+        ),
+        deps=[words],
+    )
+    fake = Writer("fake blake", "Blake")
+    joined = member_joined(fake, secret, deps=[rejoin], member_id=blake.member_id)
+    consent = fake.write(ASKED, deps=[joined])
+    declaration = alex.write(ASKED, deps=[consent])
+    forged = [*built, words, rejoin, joined, consent, declaration]
+
+    _, findings = verify_export(_forged_v1(alex, forged, {b.event_id for b in forged}))
+    assert "words_without_consent" in {f.code for f in findings}
+
+    # The same consent from Blake's own device counts.
+    alex, blake, built = _couple()
+    words = blake.write(JournalEntry(text="What I could not say in the session"), deps=[built[-1]])
+    real = blake.write(ASKED, deps=[words])
+    honest = [*built, words, real, alex.write(ASKED, deps=[real])]
+    verified, findings = verify_export(_forged_v1(alex, honest, {b.event_id for b in honest}))
+    assert findings == []
+    assert verified is not None
+    assert words.event_id in {e.event_id for e in verified.revealed}
