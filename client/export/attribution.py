@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from client.core.verify import VerifiedEvent
 from client.keys import crypto
+from client.views.shown import shown
 from schemas.envelope import Envelope
 from schemas.http import invite_proof_transcript
 from schemas.ids import DeviceId, EventId, MemberId, SpaceId
@@ -143,7 +144,22 @@ def attribute(
             member = _joins(a, space_id, env, p)
             if member is not None:
                 a.devices[author] = member
+    _tell_apart(a)
     return a
+
+
+def _tell_apart(a: Attribution) -> None:
+    """Two members who gave the same name (as shown: case, spacing and unshown
+    characters aside) are told apart by their member ids, so "withdrawn by Alex" can
+    never be the partner who joined under the exporter's name (docs/THREAT_MODEL.md
+    §17.5). Names that differ are left exactly as written."""
+    by_name: dict[str, list[MemberId]] = {}
+    for member, name in a.names.items():
+        by_name.setdefault(" ".join(shown(name).split()).casefold(), []).append(member)
+    for members in by_name.values():
+        if len(members) > 1:
+            for member in members:
+                a.names[member] = f"{a.names[member]} (member {member.hex()[:8]})"
 
 
 def _joins(a: Attribution, space_id: SpaceId, env: Envelope, p: MemberJoined) -> MemberId | None:

@@ -18,6 +18,8 @@
 5. A consent the exporter made: offline, with no relay to refuse it, the exporter signs
    a rejoin invite for the partner, a new device redeems it and "consents" as the
    partner. A device the other member vouched for never consents for its member.
+6. The partner who joined under the exporter's own name: "withdrawn by Alex" in Alex's
+   export, when Blake withdrew. Two members of one name are told apart by member id.
 
 Every envelope is real (tests/client/builders.py); each forged export is signed by the
 forger's own device, as a dishonest partner would.
@@ -61,6 +63,7 @@ from schemas.practices import (
     AgreementAccepted,
     AgreementDeclined,
     AgreementProposed,
+    AgreementWithdrawn,
     CircleItem,
     ExportConsented,
     LeftOut,
@@ -454,3 +457,35 @@ def test_a_consent_from_a_device_the_exporter_vouched_for_does_not_count() -> No
     assert findings == []
     assert verified is not None
     assert words.event_id in {e.event_id for e in verified.revealed}
+
+
+# --- 6. the partner who joined under the exporter's name ------------------------------
+
+
+def test_two_members_of_one_name_are_told_apart_in_the_report() -> None:
+    alex, blake, built = _couple(blake_name=" ALEX ")
+    proposal = alex.write(AgreementProposed(title="Phones", clauses=["x"]), deps=[built[-1]])
+    withdrew = blake.write(AgreementWithdrawn(version=proposal.event_id), deps=[proposal])
+    built += [proposal, withdrew]
+
+    export = _exported(alex, built, {proposal.event_id, withdrew.event_id})
+    verified, findings = verify_export(export)
+    assert findings == []
+    assert verified is not None
+    names = {verified.name_of(alex.device_id), verified.name_of(blake.device_id)}
+    assert names == {
+        f"Alex (member {alex.member_id.hex()[:8]})",
+        f" ALEX  (member {blake.member_id.hex()[:8]})",
+    }
+    shown_withdrawal = next(e for e in verified.revealed if e.event_id == withdrew.event_id)
+    assert blake.member_id.hex()[:8] in shown_withdrawal.summary
+    assert f"(member {blake.member_id.hex()[:8]})" in render_html(export)
+
+
+def test_members_of_different_names_keep_them_as_written() -> None:
+    alex, blake, built = _couple()
+    proposal = alex.write(AgreementProposed(title="Phones", clauses=["x"]), deps=[built[-1]])
+    built.append(proposal)
+    verified, _ = verify_export(_exported(alex, built, {proposal.event_id}))
+    assert verified is not None
+    assert set(verified.member_names.values()) == {"Alex", "Blake"}
