@@ -28,7 +28,11 @@ MAX_ITEM_CHARS = 300
 
 _EventIdBytes = Annotated[bytes, msgspec.Meta(min_length=EVENT_ID_BYTES, max_length=EVENT_ID_BYTES)]
 _Millis = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
-_Date = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", min_length=10, max_length=10)]
+_Date = Annotated[
+    str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", min_length=10, max_length=10)
+]
+"""ASCII digits only: ``\\d`` would take any script's digits, and the fold compares dates
+as text (docs/PROTOCOL.md §5.18)."""
 _Title = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TITLE_CHARS)]
 _Note = Annotated[str, msgspec.Meta(max_length=MAX_NOTE_CHARS)]
 _Item = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ITEM_CHARS)]

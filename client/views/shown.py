@@ -14,8 +14,8 @@ place that shows it. Escaping stops markup, not these characters:
 
 Right-to-left scripts need none of them: browsers and terminals order Hebrew or Arabic
 by themselves. What was written is kept unchanged in the space and in exports; only
-what is shown loses them. The local app keeps its own table (client/app/screen.py), which keeps carriage
-returns: a page shows them as blank space.
+what is shown loses them. The local app keeps its own table (client/app/screen.py),
+which keeps carriage returns: a page shows them as blank space.
 """
 
 from __future__ import annotations

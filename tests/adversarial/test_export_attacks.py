@@ -295,7 +295,7 @@ def test_a_left_out_that_is_not_the_partners_sealed_words_is_refused(what: str) 
         AgreementProposed(title="Phones", clauses=["x"], expires_on="２０２７-０３-０１"),
         AgreementProposed(title="Phones", clauses=["x"], review_on="٢٠٢٧-٠٣-٠١"),
         AgreementProposed(
-            title="Talk", clauses=["x"], kind="window", window=Window(weekday=0, time="１９:００")
+            title="Talk", clauses=["x"], kind="window", window=Window(weekday=0, time="1９:0０")
         ),
         AgreementProposed(
             title="Talk", clauses=["x"], kind="window", window=Window(weekday=0, time="19:00\n")
@@ -347,17 +347,17 @@ def test_the_partners_recovery_plan_leaves_only_with_their_consent() -> None:
     # A modified app that reveals it anyway, and signs, is refused.
     doc = msgspec.json.decode(export, type=ExportDocument)
     events = {e.event_id: e for e in _admitted(built)}
-    key = crypto.content_key_of(crypto.events_key_for(EPOCH_KEYS[0]), events[plan.event_id].envelope)
+    events_key = crypto.events_key_for(EPOCH_KEYS[0])
+    key = crypto.content_key_of(events_key, events[plan.event_id].envelope)
     # Right after Blake's join, which it follows; before Alex's reading of it.
     at = [r.event_id for r in doc.revealed].index(built[2].event_id.hex()) + 1
     shown = RevealedDoc(event_id=plan.event_id.hex(), content_key=key.hex())
-    forged = msgspec.structs.replace(
-        doc, revealed=[*doc.revealed[:at], shown, *doc.revealed[at:]]
-    )
+    forged = msgspec.structs.replace(doc, revealed=[*doc.revealed[:at], shown, *doc.revealed[at:]])
     _, findings = verify_export(_signed(forged, alex))
     assert "words_without_consent" in {f.code for f in findings}
 
     # With Blake's consent to this export, the plan is in it.
+    alex, blake, built, plan = _plan_story()
     consent = blake.write(ASKED, deps=[built[-1]])
     with_consent = _exported(alex, [*built, consent], {plan.event_id, built[-1].event_id})
     verified, findings = verify_export(with_consent)
@@ -485,7 +485,8 @@ def test_two_members_of_one_name_are_told_apart_in_the_report() -> None:
 def test_members_of_different_names_keep_them_as_written() -> None:
     alex, blake, built = _couple()
     proposal = alex.write(AgreementProposed(title="Phones", clauses=["x"]), deps=[built[-1]])
-    built.append(proposal)
-    verified, _ = verify_export(_exported(alex, built, {proposal.event_id}))
+    accepted = blake.write(AgreementAccepted(version=proposal.event_id), deps=[proposal])
+    built += [proposal, accepted]
+    verified, _ = verify_export(_exported(alex, built, {proposal.event_id, accepted.event_id}))
     assert verified is not None
     assert set(verified.member_names.values()) == {"Alex", "Blake"}
