@@ -52,6 +52,7 @@ _WORD_FIELDS: dict[str, tuple[str, ...]] = {
     "pacing_forward_proposed": ("note",),
     "pacing_stepped_back": ("note",),
     "boundary_set": ("i_will", "when", "why"),
+    "term_proposed": ("term", "meaning"),
 }
 """Payload kind → the fields that hold the writer's own words. An event of one of these
 kinds with any of them filled needs its writer's consent to leave in the other's export.
@@ -75,6 +76,7 @@ WORD_LABELS: dict[str, str] = {
     "signal_sent": "a note with a signal",
     "window_postponed": "a note with a postponement",
     "agreement_proposed": "a recovery plan",
+    "term_proposed": "a shared-language entry",
 }
 
 

@@ -18,6 +18,7 @@
 5. A consent the exporter made: offline, with no relay to refuse it, the exporter signs
    a rejoin invite for the partner, a new device redeems it and "consents" as the
    partner. A device the other member vouched for never consents for its member.
+   The same for a shared-language entry (a cue and what it means): intimacy data.
 6. The partner who joined under the exporter's own name: "withdrawn by Alex" in Alex's
    export, when Blake withdrew. Two members of one name are told apart by member id.
 
@@ -56,6 +57,7 @@ from schemas.payloads import (
     InviteIssued,
     JournalEntry,
     PayloadFormatError,
+    TermProposed,
     decode_payload,
     encode_payload,
 )
@@ -490,3 +492,26 @@ def test_members_of_different_names_keep_them_as_written() -> None:
     verified, _ = verify_export(_exported(alex, built, {proposal.event_id, accepted.event_id}))
     assert verified is not None
     assert set(verified.member_names.values()) == {"Alex", "Blake"}
+
+
+def test_the_partners_shared_language_entry_leaves_only_with_their_consent() -> None:
+    """Shared language (PROTOCOL.md §5.13) is intimacy data: a modified app that puts
+    the partner's cue and its meaning in an export, with no consent of theirs, is
+    refused; the exporter's own entries are theirs to share."""
+    alex, blake, built = _couple()
+    cue = blake.write(
+        TermProposed(term="pineapple", meaning="I need us to stop now", kind="stop"),
+        deps=[built[-1]],
+    )
+    own = alex.write(TermProposed(term="green", meaning="all good, go on", kind="ok"), deps=[cue])
+    declaration = alex.write(ASKED, deps=[own])
+    events = [*built, cue, own, declaration]
+
+    _, findings = verify_export(_forged_v1(alex, events, {b.event_id for b in events}))
+    assert [f.code for f in findings] == ["words_without_consent"]
+    assert cue.event_id.hex()[:8] in findings[0].where
+
+    mine = [b for b in events if b is not cue]
+    verified, findings = verify_export(_forged_v1(alex, mine, {b.event_id for b in mine}))
+    assert findings == []
+    assert verified is not None
