@@ -40,7 +40,10 @@ def test_a_plan_that_binds_its_writer_is_in_force() -> None:
     pair = paired()
     plan = pair.blake.write(
         AgreementProposed(
-            title="My recovery plan", clauses=["I go to meetings"], kind="recovery_plan", binds=["me"]
+            title="My recovery plan",
+            clauses=["I go to meetings"],
+            kind="recovery_plan",
+            binds=["me"],
         ),
         deps=[pair.joined],
     )
