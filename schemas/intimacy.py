@@ -33,7 +33,11 @@ PACING_OFFER_TTL_MS = 48 * 3600 * 1000
 """A forward offer not accepted within 48 hours lapses: silence is not a yes."""
 
 _EventIdBytes = Annotated[bytes, msgspec.Meta(min_length=EVENT_ID_BYTES, max_length=EVENT_ID_BYTES)]
-_Date = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", min_length=10, max_length=10)]
+_Date = Annotated[
+    str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", min_length=10, max_length=10)
+]
+"""ASCII digits only: ``\\d`` would take any script's digits, and the fold compares dates
+as text (docs/PROTOCOL.md §5.18)."""
 _Note = Annotated[str, msgspec.Meta(max_length=MAX_INTIMACY_NOTE_CHARS)]
 _Item = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ITEM_CHARS)]
 _Items = Annotated[list[_Item], msgspec.Meta(max_length=MAX_ITEMS)]

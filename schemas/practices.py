@@ -28,7 +28,11 @@ MAX_ITEM_CHARS = 300
 
 _EventIdBytes = Annotated[bytes, msgspec.Meta(min_length=EVENT_ID_BYTES, max_length=EVENT_ID_BYTES)]
 _Millis = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
-_Date = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", min_length=10, max_length=10)]
+_Date = Annotated[
+    str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", min_length=10, max_length=10)
+]
+"""ASCII digits only: ``\\d`` would take any script's digits, and the fold compares dates
+as text (docs/PROTOCOL.md §5.18)."""
 _Title = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TITLE_CHARS)]
 _Note = Annotated[str, msgspec.Meta(max_length=MAX_NOTE_CHARS)]
 _Item = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ITEM_CHARS)]
@@ -143,7 +147,7 @@ class Window(msgspec.Struct, frozen=True):
 
     weekday: Annotated[int, msgspec.Meta(ge=0, le=6)]
     """0 is Monday, as ISO 8601 and Python count."""
-    time: Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    time: Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", max_length=5)]
     """Local wall-clock time, ``HH:MM``, in ``tz`` (or ``utc_offset_min`` without one)."""
     utc_offset_min: Annotated[int, msgspec.Meta(ge=-14 * 60, le=14 * 60)] = 0
     """The offset when the window was written; used only when ``tz`` is None or unknown

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import json
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -16,6 +15,7 @@ from typing import Any
 
 import platformdirs
 
+from client.cli.terminal import json_text
 from client.errors import ClientErrorCode, HomeError, TrellisError
 from client.errors import UsageError as UsageError  # its home was here; cli modules import it
 from client.space import Space
@@ -79,7 +79,8 @@ async def open_space(args: argparse.Namespace) -> Space:
 
 
 def print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2))
+    """Every character kept, none a terminal acts on (client/cli/terminal.py)."""
+    print(json_text(value))
 
 
 def resolve_entry(space: Space, prefix: str) -> EventId:

@@ -29,6 +29,7 @@ from typing import NoReturn
 from client.cli import CA_FILE_HELP, DESCRIPTION, EPILOG, home_help
 from client.cli.common import Handler, UsageError, exit_code
 from client.cli.help_texts import fill_help, point_every_help_to_not_safe
+from client.cli.terminal import shown_only
 from client.errors import TrellisError
 from client.store.relay_http import CA_FILE_ENV
 from client.views.present import plain_error
@@ -130,6 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.ca_file:
         os.environ[CA_FILE_ENV] = args.ca_file  # read where the relay is dialled
     handler: Handler = args.handler
+    with shown_only():  # partners' words never drive the terminal (client/cli/terminal.py)
+        return _run(args, handler)
+
+
+def _run(args: argparse.Namespace, handler: Handler) -> int:
     try:
         return exit_code(args, asyncio.run(handler(args)))
     except TrellisError as exc:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from client.cli import devices as cli_devices
 from client.cli import relay as cli_relay
 from client.cli.common import open_space, print_json
+from client.cli.terminal import json_text
 from client.core.verify import VerifiedEvent
 from client.errors import ClientErrorCode, TrellisError
 from client.space import relocation
@@ -53,12 +53,12 @@ async def cmd_sync(args: argparse.Namespace) -> int:
             effect = not may_be_void(event) or event.event_id not in space.views().without_effect
             if args.json:
                 # For apps: "notice" is what a notification may show (no words).
-                line = json.dumps(
+                line = json_text(
                     {
                         **event_json(event, space, had_effect=effect),
                         "notice": notice_line(event, space),
                     },
-                    ensure_ascii=False,
+                    indent=None,
                 )
                 print(line, flush=True)
             else:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from client.core.verify import VerifiedEvent
 from client.keys import crypto
+from client.views.shown import shown
 from schemas.envelope import Envelope
 from schemas.http import invite_proof_transcript
 from schemas.ids import DeviceId, EventId, MemberId, SpaceId
@@ -90,6 +91,7 @@ class _Invite:
     for_member: MemberId | None
     verify_key: bytes
     used: bool = False
+    issuer_device: DeviceId | None = None
 
 
 @dataclass
@@ -101,6 +103,13 @@ class Attribution:
     devices: dict[DeviceId, MemberId] = field(default_factory=dict)
     invites: dict[bytes, _Invite] = field(default_factory=dict)
     genesis: bool = False
+    vouched_by_other: set[DeviceId] = field(default_factory=set)
+    """Devices whose place in their member rests on the *other* member's word: a device
+    that joined through a rejoin invite (which the other partner issues), and every
+    device added by a device invite of such a device. Honest ones exist (a partner who
+    lost every device), but so can invented ones: an exporter can sign a rejoin invite
+    for the partner and a device that redeems it, offline, with no relay to refuse it
+    (docs/THREAT_MODEL.md §17.4). Such a device's consent never counts in an export."""
 
     def name_of(self, device: bytes) -> str | None:
         member = self.devices.get(DeviceId(device))
@@ -129,12 +138,28 @@ def attribute(
                     issuer,
                     None if p.for_member is None else MemberId(p.for_member),
                     p.verify_key,
+                    issuer_device=author,
                 )
         elif isinstance(p, MemberJoined) and env.seq == 1 and author not in a.devices:
             member = _joins(a, space_id, env, p)
             if member is not None:
                 a.devices[author] = member
+    _tell_apart(a)
     return a
+
+
+def _tell_apart(a: Attribution) -> None:
+    """Two members who gave the same name (as shown: case, spacing and unshown
+    characters aside) are told apart by their member ids, so "withdrawn by Alex" can
+    never be the partner who joined under the exporter's name (docs/THREAT_MODEL.md
+    §17.5). Names that differ are left exactly as written."""
+    by_name: dict[str, list[MemberId]] = {}
+    for member, name in a.names.items():
+        by_name.setdefault(" ".join(shown(name).split()).casefold(), []).append(member)
+    for members in by_name.values():
+        if len(members) > 1:
+            for member in members:
+                a.names[member] = f"{a.names[member]} (member {member.hex()[:8]})"
 
 
 def _joins(a: Attribution, space_id: SpaceId, env: Envelope, p: MemberJoined) -> MemberId | None:
@@ -148,8 +173,12 @@ def _joins(a: Attribution, space_id: SpaceId, env: Envelope, p: MemberJoined) ->
         return None
     if invite.kind == "device":
         member: MemberId | None = invite.issuer
+        if invite.issuer_device in a.vouched_by_other:
+            a.vouched_by_other.add(DeviceId(env.author))
     elif invite.kind == "rejoin":
         member = invite.for_member if invite.for_member in a.names else None
+        if member is not None:
+            a.vouched_by_other.add(DeviceId(env.author))
     elif invite.kind == "member":
         new = MemberId(p.member_id)
         if new in a.names or len(a.names) >= MAX_MEMBERS:

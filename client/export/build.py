@@ -66,6 +66,9 @@ def build_export(
     chains = _checked_chains(space_id, events, chosen, exporter.device_id, title)
     _refuse_words_without_consent(space_id, events, chosen, exporter.device_id, created_at_ms)
     writers = {e.author for e in events if e.event_id in chosen} | {exporter.device_id}
+    # The report says each left-out event is "sealed in this file": carry its chain
+    # (and the facts of whose device it is), so the reader can see that it stands there.
+    writers |= _left_out_authors(events, chosen, exporter.device_id)
     reveal = {*chosen, *export_attribution.support(events, writers)}
 
     revealed_events = [e for e in events if e.event_id in reveal]
@@ -170,21 +173,43 @@ def _summary(
     )
 
 
-def _members(space_id: SpaceId, events: Sequence[VerifiedEvent]) -> dict[DeviceId, bytes]:
+def _left_out_authors(
+    events: Sequence[VerifiedEvent], chosen: set[EventId], exporter: DeviceId
+) -> set[DeviceId]:
+    """The devices that wrote the events this device's declaration lists as left out."""
+    declaration = _declaration(events, chosen, exporter)
+    if declaration is None:
+        return set()
+    left = {bytes(item.event) for item in declaration.left_out}
+    return {e.author for e in events if bytes(e.event_id) in left}
+
+
+def _members(space_id: SpaceId, events: Sequence[VerifiedEvent]) -> _Members:
     attribution = export_attribution.attribute(space_id, [(e.envelope, e.payload) for e in events])
-    return {d: bytes(m) for d, m in attribution.devices.items()}
+    return _Members(
+        {d: bytes(m) for d, m in attribution.devices.items()}, set(attribution.vouched_by_other)
+    )
 
 
-def _written(
-    events: Sequence[VerifiedEvent], members: dict[DeviceId, bytes]
-) -> list[export_consent.Written]:
+class _Members(dict[DeviceId, bytes]):
+    """Device → member, and the devices whose consent never counts in an export
+    (client/export/attribution.py ``vouched_by_other``), as the verifier judges them."""
+
+    def __init__(self, members: dict[DeviceId, bytes], vouched: set[DeviceId]) -> None:
+        super().__init__(members)
+        self.vouched = vouched
+
+
+def _written(events: Sequence[VerifiedEvent], members: _Members) -> list[export_consent.Written]:
     return [
         export_consent.Written(
             event_id=e.event_id,
             member=members.get(e.author),
             kind=payload_kind(e.payload),
             payload=msgspec.to_builtins(e.payload),
-            consent=e.payload if isinstance(e.payload, ExportConsented) else None,
+            consent=e.payload
+            if isinstance(e.payload, ExportConsented) and e.author not in members.vouched
+            else None,
         )
         for e in events
     ]

@@ -52,11 +52,13 @@ _WORD_FIELDS: dict[str, tuple[str, ...]] = {
     "pacing_forward_proposed": ("note",),
     "pacing_stepped_back": ("note",),
     "boundary_set": ("i_will", "when", "why"),
+    "term_proposed": ("term", "meaning"),
 }
 """Payload kind → the fields that hold the writer's own words. An event of one of these
 kinds with any of them filled needs its writer's consent to leave in the other's export.
 Agreement proposals are not here: their title and clauses are the text both partners
-negotiated, part of the timeline's facts."""
+negotiated, part of the timeline's facts; a recovery plan is the exception
+(:func:`carries_words`), since only its writer writes it."""
 
 WORD_LABELS: dict[str, str] = {
     "agreement_accepted": "a note on an acceptance",
@@ -73,6 +75,8 @@ WORD_LABELS: dict[str, str] = {
     "gratitude": "a gratitude note",
     "signal_sent": "a note with a signal",
     "window_postponed": "a note with a postponement",
+    "agreement_proposed": "a recovery plan",
+    "term_proposed": "a shared-language entry",
 }
 
 
@@ -87,10 +91,21 @@ def left_out_sentence(kind: str, they_can: str, ref: str = "") -> str:
     )
 
 
+def may_be_left_out(kind: str) -> bool:
+    """Whether an event of ``kind`` can hold its writer's words, and so be left out of
+    the other partner's export for lack of consent."""
+    return kind in WRITER_ONLY_KINDS or kind in _WORD_FIELDS or kind == "agreement_proposed"
+
+
 def carries_words(kind: str, payload: Mapping[str, Any]) -> bool:
     """Whether an event of ``kind`` with this payload (as builtins) holds its writer's
     own words, or is writer-only data."""
     if kind in WRITER_ONLY_KINDS:
+        return True
+    if kind == "agreement_proposed" and payload.get("kind") == "recovery_plan":
+        # A recovery plan is its writer's alone (issue #17: the partner reads it, never
+        # negotiates it): its circles, definitions and title are their own words, not
+        # the text of an agreement both wrote (docs/THREAT_MODEL.md §17.3).
         return True
     return any(payload.get(name) not in (None, "", [], {}) for name in _WORD_FIELDS.get(kind, ()))
 

@@ -16,7 +16,7 @@ import msgspec
 _Millis = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 _Count = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 _Hex32 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
-_Date = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+_Date = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
 _Text = Annotated[str, msgspec.Meta(max_length=5_000)]
 _Name = Annotated[str, msgspec.Meta(max_length=200)]
 

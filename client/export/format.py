@@ -118,6 +118,7 @@ class FindingCode(StrEnum):
     WORDS_WITHOUT_CONSENT = "words_without_consent"
     NO_DECLARATION = "no_declaration"
     SUMMARY_MISMATCH = "summary_mismatch"
+    BAD_LEFT_OUT = "bad_left_out"
 
 
 @dataclass(frozen=True, slots=True)

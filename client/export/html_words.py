@@ -7,10 +7,16 @@ from __future__ import annotations
 import html
 
 from client.export.verified import utc_text
+from client.views.shown import shown
 
 
 def esc(text: str) -> str:
-    return html.escape(text, quote=True)
+    """Text for the page: without the control and bidirectional override characters no
+    report shows (client/views/shown.py; a partner's name holding a RIGHT-TO-LEFT
+    OVERRIDE would turn the report's own words after it around), then escaped. The
+    embedded JSON keeps what was written; verification renders again with this same
+    rule, so the page still matches the signed data byte for byte."""
+    return html.escape(shown(text), quote=True)
 
 
 def utc(ms: int) -> str:

@@ -60,6 +60,8 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
         findings += _attribution_findings(doc, exporter, attribution)
         if not findings:
             findings += _consent_findings(revealed, exporter, attribution, doc.created_at)
+        if not findings:
+            findings += _left_out_findings(revealed, exporter, attribution, held)
         if not findings and doc.summary is not None:
             findings += _summary_findings(doc.summary, revealed, attribution, doc.created_at)
     declaration = export_consent.declaration_of(revealed, exporter)
@@ -218,7 +220,11 @@ def _written(
             member=attribution.devices.get(e.author),
             kind=e.kind,
             payload=e.payload,
-            consent=export_consent.consent_of(e),
+            # A device the other member vouched for cannot consent for its member: the
+            # exporter could have made it (client/export/attribution.py).
+            consent=None
+            if e.author in attribution.vouched_by_other
+            else export_consent.consent_of(e),
         )
         for e in revealed
     ]
@@ -256,3 +262,43 @@ def _consent_findings(
         )
         for e in uncovered
     ]
+
+
+def _left_out_findings(
+    revealed: list[RevealedEvent],
+    exporter: DeviceId,
+    attribution: Attribution,
+    held: dict[EventId, Held],
+) -> list[ExportFinding]:
+    """Each event the declaration says it left out is the other partner's, of a kind
+    that holds their words, and carried sealed in this file (docs/PROTOCOL.md "Exports",
+    "Consent"). The report says "Left out: a disclosure by Blake, sealed in this file";
+    without this check an exporter could list an event that does not exist, or one of
+    their own, and the report would tell the reader that the partner wrote something
+    they kept back. What a sealed event says stays the exporter's statement."""
+    declaration = export_consent.declaration_of(revealed, exporter)
+    exporter_member = attribution.devices.get(exporter)
+    if declaration is None or exporter_member is None:
+        return []
+    shown = {e.event_id for e in revealed}
+    findings: list[ExportFinding] = []
+    for index, item in enumerate(declaration.left_out):
+        event = held.get(EventId(item.event))
+        author = None if event is None else attribution.devices.get(DeviceId(event.envelope.author))
+        if (
+            event is None
+            or EventId(item.event) in shown
+            or author is None
+            or author == exporter_member
+            or not export_consent.may_be_left_out(item.kind)
+        ):
+            findings.append(
+                finding(
+                    FindingCode.BAD_LEFT_OUT,
+                    "The export says it left out an event of the other partner's, but that "
+                    "event is not carried sealed in this file, is readable here, is not the "
+                    "other partner's, or is not of a kind that holds their words.",
+                    f"the declaration's left_out[{index}] (event {item.event.hex()[:8]})",
+                )
+            )
+    return findings

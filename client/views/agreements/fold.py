@@ -78,6 +78,11 @@ class _Fold:
             if base.kind == "recovery_plan" and base.proposer != member:
                 self.refuse(event, _V.PLAN_BELONGS_TO_ITS_WRITER, p.revises)
                 return
+        if p.kind == "recovery_plan" and any(b != "me" for b in p.binds):
+            # A plan is in force on its writer's word alone, so a clause binding the
+            # other partner would bind them with no yes (docs/THREAT_MODEL.md §23.1).
+            self.refuse(event, _V.PLAN_BINDS_ONLY_ITS_WRITER, event.event_id)
+            return
         version = AgreementVersion(
             id=event.event_id,
             agreement_id=event.event_id if base is None else base.agreement_id,

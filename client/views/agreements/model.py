@@ -31,6 +31,7 @@ class ViolationCode(StrEnum):
     WITHDRAW_OF_CLOSED_VERSION = "withdraw_of_closed_version"
     REVIEW_OF_INACTIVE_VERSION = "review_of_inactive_version"
     PLAN_BELONGS_TO_ITS_WRITER = "plan_belongs_to_its_writer"
+    PLAN_BINDS_ONLY_ITS_WRITER = "plan_binds_only_its_writer"
 
 
 MESSAGES: Mapping[ViolationCode, str] = {
@@ -51,6 +52,9 @@ MESSAGES: Mapping[ViolationCode, str] = {
     ViolationCode.PLAN_BELONGS_TO_ITS_WRITER: "answers recovery plan version {v}, which "
     "belongs to the partner who wrote it; the other partner reads it and cannot change, "
     "decline or end it",
+    ViolationCode.PLAN_BINDS_ONLY_ITS_WRITER: "is recovery plan version {v}, with a clause "
+    "that binds the other partner; a plan binds only its writer, and what binds the other "
+    "partner is an agreement they accept",
 }
 
 
