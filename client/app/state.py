@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from client.space import Space
 from client.store.localstore import DB_FILE_NAME
 from client.views.present import Delivery, plain_error
 from schemas.practices import SignalCleared, SignalSent
+
+logger = logging.getLogger(__name__)
 
 IDLE_LOCK_DEFAULT_S = 5 * 60
 """The idle lock's default: five minutes without a click or a key."""
@@ -40,6 +43,14 @@ DELIVER_WAIT_S = 5.0
 RESTART_FIRST_S = 0.5
 RESTART_MAX_S = 30.0
 """Pauses before the app starts a new sync session after one ended."""
+SYNC_RETRYING = "Trellis keeps trying; what you write stays on this device until it is sent."
+"""Said after why a live session ended: nothing needs doing for it to start again."""
+SYNC_FAULT = (
+    "Live sync stopped because of a problem in this app. Trellis keeps trying; what you "
+    "write stays on this device until it is sent. If this stays, lock and unlock the app."
+)
+"""Shown when a session ended with an error of this app rather than the relay's word
+(its text is not shown: an exception's text could quote what was written)."""
 LIVE_HEARTBEAT_S = 20.0
 """A comment on the live stream this often, so a dead connection is noticed."""
 
@@ -219,9 +230,10 @@ class AppState:
     async def _watch(self, space: Space) -> None:
         """One sync session at a time for as long as the space is open: the partner's
         events arrive live and this device's writes are pushed at once. Passing failures
-        are retried inside ``sync``; when a session ends anyway (a refusal, the relay
-        gone), the problem is said on every page and a new session starts after a
-        growing pause, so "sent as soon as the relay can be reached" stays true."""
+        are retried inside ``sync``; when a session ends anyway (a refusal ``sync`` does
+        not retry, or a fault of this app), the problem is said on every page and a new
+        session starts after a growing pause, so "sent as soon as the relay can be
+        reached" stays true. The problem is cleared once a session is live again."""
 
         def arrived(event: VerifiedEvent) -> None:
             self.sync_problem = None  # a session is delivering again
@@ -230,14 +242,30 @@ class AppState:
 
         pause = RESTART_FIRST_S
         while self.space is space:
+            live = asyncio.Event()
+            clearing = asyncio.create_task(self._clear_problem_when(live))
             try:
-                await space.sync(watch=True, on_event=arrived)
-                pause = RESTART_FIRST_S
+                await space.sync(watch=True, on_event=arrived, connected=live)
             except TrellisError as exc:
-                self.sync_problem = plain_error(exc.message)
-                self.live.publish("change")
+                self.sync_problem = f"{plain_error(exc.message)} {SYNC_RETRYING}"
+            except Exception as exc:  # a fault of this app: said plainly, tried again
+                logger.warning("the live sync session failed (%s)", type(exc).__name__)
+                self.sync_problem = SYNC_FAULT
+            finally:
+                clearing.cancel()
+                await asyncio.wait([clearing])  # ended before the next session starts
+            self.live.publish("change")
+            # A session that was live starts the pauses over; one refused at once waits longer.
+            pause = RESTART_FIRST_S if live.is_set() else pause
             await asyncio.sleep(pause)
             pause = min(pause * 2, RESTART_MAX_S)
+
+    async def _clear_problem_when(self, live: asyncio.Event) -> None:
+        """Clear the problem shown once the new session has signed in and caught up."""
+        await live.wait()
+        if self.sync_problem is not None:
+            self.sync_problem = None
+            self.live.publish("change")
 
     async def delivered(self, space: Space) -> Delivery:
         """Whether what was just saved reached the relay (its outbox emptied) within

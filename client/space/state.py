@@ -9,6 +9,7 @@ it; the outer flows (devices, relocation, pairing) see a
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,12 @@ class SpaceState:
     join: PendingJoin | None = None
     connection: SyncConnection | None = None
     """The open sync connection, if any: own new events are pushed on it at once."""
+    outbox_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while an own new event is stored and queued (client/space/writing.py) and
+    while a session reads the outbox and becomes :attr:`connection` (syncing.py), so
+    each new event is in the session's starting outbox or queued on its connection.
+    Without it an event stored between the two steps was in neither: the live session
+    never pushed it, and the relay refused every later one as a gap in the chain."""
     split_view_grace_ms: int = SPLIT_VIEW_GRACE_MS
     """How long a partner may write without our events before it is a warning."""
 

@@ -115,10 +115,11 @@ async def _sync_once(
     from_start: bool = False,
     connected: asyncio.Event | None = None,
 ) -> None:
-    session = await _start_session(state, push=push, from_start=from_start)
-    connection = SyncConnection(state.endpoint, session)
+    async with state.outbox_lock:  # see SpaceState.outbox_lock
+        session = await _start_session(state, push=push, from_start=from_start)
+        connection = SyncConnection(state.endpoint, session)
+        state.connection = connection
     handler = _SessionHandler(state, session, report, on_event, connected)
-    state.connection = connection
     try:
         await connection.run(handler.handle, until_up_to_date=until_up_to_date)
     finally:

@@ -86,13 +86,15 @@ async def accept_own(
             f"This device refused its own new event ({outcome.code}); nothing was saved."
         )
     event = outcome.event
-    await state.store.add_events([new_event(event, relay_seq)], outbox=queue)
-    state.events[event.event_id] = event
-    connection = state.connection
-    if queue and connection is not None:
-        state.tracker.sending([event.event_id])
-        connection.session.queue([data])
-        await connection.flush()
+    async with state.outbox_lock:  # stored and queued in one step (SpaceState.outbox_lock)
+        await state.store.add_events([new_event(event, relay_seq)], outbox=queue)
+        state.events[event.event_id] = event
+        connection = state.connection if queue else None
+        if connection is not None:
+            state.tracker.sending([event.event_id])
+            connection.session.queue([data])
+    if connection is not None:
+        await connection.send_queued()
     return event
 
 

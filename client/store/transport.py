@@ -8,6 +8,7 @@ not compress, and permessage-deflate cut throughput tenfold when measured.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
 
@@ -43,6 +44,14 @@ class SyncConnection:
             for frame in self.session.data_to_send():
                 await ws.send(frame)
 
+    async def send_queued(self) -> None:
+        """Send what is queued (a local append's push). A connection that closed
+        meanwhile is no error of the sender: what was queued stays in the outbox,
+        ``run``'s reading ends on the close, and the next session pushes it (an app form
+        saved at that moment used to fail with the close)."""
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await self.flush()
+
     async def run(self, handle: EventHandler, *, until_up_to_date: bool) -> None:
         try:
             async with connect(
@@ -70,7 +79,10 @@ class SyncConnection:
     async def _loop(
         self, ws: ClientConnection, handle: EventHandler, until_up_to_date: bool
     ) -> None:
-        await self.flush()
+        # A relay that refuses at once (or is shutting down) may have closed before this
+        # first send: the frames it sent before closing are still read below (its error
+        # says why), and the session ends as a closed connection, never as a crash.
+        await self.send_queued()
         try:
             async for frame in ws:
                 if isinstance(frame, str):

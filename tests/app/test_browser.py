@@ -16,9 +16,14 @@ from tests.app.conftest import SCREENSHOTS
 from tests.integration.relay_process import RelayProcess
 
 PASSPHRASE = "a long and private passphrase"
-LIVE_S = 5.0
-"""How long a partner's event may take to show on the other's open page (the bench
-measures the real figure; the issue asks for under 1 s)."""
+LIVE_S = 30.0
+"""How long a partner's event may take to show on the other's open page: a bound for a
+loaded test machine, met at once on a quiet one (the bench measures the real figure;
+the issue asks for under 1 s)."""
+# Every expectation waits up to this long (Playwright's default is 5 s): creating or
+# joining a space derives the real passphrase key in the app process, which takes
+# seconds on a loaded machine. Each returns as soon as it holds.
+expect.set_options(timeout=20_000)
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1100, "height": 900}
 

@@ -6,7 +6,6 @@ flows open their own sync session, so the app's live session is paused around th
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from client.keys.vault import CHEAP_COST
 from client.space import Space, devices
 from schemas.payloads import JournalEntry
 from tests.app.inprocess import app_client, csrf_of, post, sign_in
+from tests.app.screens_helpers import arrives
 from tests.integration.pairing import PASSPHRASE, pair
 from tests.integration.relay_process import RelayProcess
 
@@ -48,11 +48,8 @@ async def test_a_device_is_added_and_removed_from_the_app(
             await laptop.close()
             space = state.space
             assert space is not None
-            for _ in range(100):  # the live session brings the laptop's first event
-                if laptop_id in space.membership.devices:
-                    break
-                await asyncio.sleep(0.05)
-            assert laptop_id in space.membership.devices
+            # The live session brings the laptop's first event.
+            await arrives(lambda: laptop_id in space.membership.devices, timeout_s=30.0)
 
             await post(client, "/pairing/revoke", {"csrf": csrf, "device": laptop_id.hex()})
             assert (
@@ -91,11 +88,11 @@ async def test_the_relay_is_moved_from_settings(tmp_path: Path, relay: RelayProc
             await blake.move_relay(new_relay.url)
             await blake.append(JournalEntry(text="Written after the move."))
             await blake.sync()
-            for _ in range(100):  # the app's live session is on the new relay
-                if "Written after the move." in [i.text for i in space.journal()]:
-                    break
-                await asyncio.sleep(0.05)
-            assert "Written after the move." in [i.text for i in space.journal()]
+            # The app's live session is on the new relay.
+            await arrives(
+                lambda: "Written after the move." in [i.text for i in space.journal()],
+                timeout_s=30.0,
+            )
     finally:
         await blake.close()
         new_relay.stop()

@@ -48,7 +48,13 @@ EVERY_SCREEN = (
     "/verify",
     "/export",
 )
-LIVE_MS = 5_000
+LIVE_MS = 30_000
+"""How long a partner's event may take to reach the other's page: a bound for a loaded
+test machine (expect returns as soon as it shows)."""
+# Every expectation waits up to this long (Playwright's default is 5 s): creating or
+# joining a space derives the real passphrase key in the app process, which takes
+# seconds on a loaded machine. Each returns as soon as it holds.
+expect.set_options(timeout=20_000)
 IN_A_MONTH = (date.today() + timedelta(days=30)).isoformat()
 _URL = re.compile(r"^(http://127\.0\.0\.1:(\d+)/\?token=\S+)$", re.MULTILINE)
 
@@ -67,7 +73,7 @@ class _App:
                 env=env,
                 cwd=REPO_ROOT,
             )
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # start-up on a loaded machine; returns at once
         while not (found := _URL.search(self.log.read_text(errors="replace"))):
             assert self.proc.poll() is None, self.log.read_text()
             assert time.monotonic() < deadline, self.log.read_text()

@@ -81,8 +81,8 @@ def test_watch_prints_each_arriving_event_as_one_json_line(paired: tuple[Path, P
         run(alex, "journal", "add", "watched in real time")
         run(alex, "sync")
         assert watcher.stdout is not None
-        ready, _, _ = select.select([watcher.stdout], [], [], 20)
-        assert ready, "the watcher printed nothing within 20 s"
+        ready, _, _ = select.select([watcher.stdout], [], [], 60)
+        assert ready, "the watcher printed nothing within 60 s"
         event = json.loads(watcher.stdout.readline())
         assert event["kind"] == "journal_entry"
         assert event["text"] == "watched in real time"

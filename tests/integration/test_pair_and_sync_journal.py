@@ -11,6 +11,9 @@ from schemas.payloads import JournalEntry
 from tests.integration.pairing import PASSPHRASE, pair
 from tests.integration.relay_process import RelayProcess
 
+LIVE_S = 30.0
+"""A bound on a live event crossing two processes on a loaded test machine."""
+
 
 def texts(space: Space) -> list[str]:
     return [item.text for item in space.journal()]
@@ -77,10 +80,10 @@ async def test_a_watching_partner_receives_an_entry_live(
             blake.sync(watch=True, on_event=arrived.put_nowait, connected=connected)
         )
         try:
-            await asyncio.wait_for(connected.wait(), 10)  # signed in and caught up
+            await asyncio.wait_for(connected.wait(), LIVE_S)  # signed in and caught up
             await alex.append(JournalEntry(text="live hello"))
             await alex.sync()
-            event = await asyncio.wait_for(arrived.get(), timeout=10)
+            event = await asyncio.wait_for(arrived.get(), timeout=LIVE_S)
             assert isinstance(event.payload, JournalEntry)
             assert event.payload.text == "live hello"
             assert "live hello" in texts(blake)
@@ -101,9 +104,9 @@ async def test_an_entry_appended_while_watching_is_pushed_at_once(
             blake.sync(watch=True, on_event=arrived.put_nowait, connected=blake_up)
         )
         try:
-            await asyncio.wait_for(asyncio.gather(alex_up.wait(), blake_up.wait()), 10)
+            await asyncio.wait_for(asyncio.gather(alex_up.wait(), blake_up.wait()), LIVE_S)
             await alex.append(JournalEntry(text="sent while connected"))
-            event = await asyncio.wait_for(arrived.get(), timeout=10)
+            event = await asyncio.wait_for(arrived.get(), timeout=LIVE_S)
             assert isinstance(event.payload, JournalEntry)
             assert event.payload.text == "sent while connected"
         finally:
@@ -111,3 +114,37 @@ async def test_an_entry_appended_while_watching_is_pushed_at_once(
                 task.cancel()
             await asyncio.gather(alex_watch, blake_watch, return_exceptions=True)
         assert (await alex.status()).outbox == 0
+
+
+STEPS = 14
+"""Rounds of the test below, each writing one turn of the event loop later than the last."""
+PUSHED_WITHIN_S = 30.0
+
+
+async def test_an_entry_written_while_a_live_session_starts_is_pushed_by_it(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    # A session's start (reading the outbox, then becoming the connection new entries are
+    # queued on) and storing a new entry take turns on one SQLite connection. An entry
+    # stored between the two steps of a start was in neither: the live session never
+    # pushed it, and the relay refused every later one as a gap in the chain. Each round
+    # writes one turn later into a start (before the fix, 12 of 14 rounds landed in
+    # between).
+    alex, blake = await pair(tmp_path, relay.url)
+    async with alex, blake:
+        loop = asyncio.get_running_loop()
+        for step in range(STEPS):
+            watching = asyncio.create_task(alex.sync(watch=True))
+            try:
+                for _ in range(step):
+                    await asyncio.sleep(0)  # let the session's start go one turn further
+                await alex.append(JournalEntry(text=f"written at step {step}"))
+                deadline = loop.time() + PUSHED_WITHIN_S
+                while await alex.outbox_size():
+                    assert loop.time() < deadline, f"the entry of step {step} was never pushed"
+                    await asyncio.sleep(0.02)
+            finally:
+                watching.cancel()
+                await asyncio.gather(watching, return_exceptions=True)
+        await blake.sync()
+        assert texts(blake)[-STEPS:] == [f"written at step {n}" for n in range(STEPS)]

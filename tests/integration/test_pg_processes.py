@@ -23,7 +23,8 @@ from tests.integration.relay_process import RelayProcess
 from tests.server.helpers import Device, SyncClient, admit, create_space_body, new_space_id
 
 PUSHES_PER_WRITER = 40
-LIVE_TIMEOUT_S = 10.0
+LIVE_TIMEOUT_S = 30.0
+"""A bound for LISTEN/NOTIFY between two relay processes on a loaded test machine."""
 
 
 @pytest.fixture
@@ -128,6 +129,7 @@ async def test_a_process_killed_during_pushes_loses_nothing_it_acknowledged(
     space_id, _alex, blake = await new_pair(one)
     acked: dict[bytes, int] = {}
     sent: list[bytes] = []
+    some_acked = asyncio.Event()
 
     async def push_until_cut(relay: RelayProcess, device: Device) -> None:
         client = await signed_in(relay, device, space_id)
@@ -140,13 +142,17 @@ async def test_a_process_killed_during_pushes_loses_nothing_it_acknowledged(
                     return
                 for ack in reply.acks:
                     acked[bytes(ack.event_id)] = ack.seq
+                if len(acked) >= 10:
+                    some_acked.set()
         except Exception:  # the connection was cut by the kill
             return
         finally:
             await client.close()
 
     cut = asyncio.create_task(push_until_cut(two, blake))
-    await asyncio.sleep(1.0)
+    # Killed once some pushes were acknowledged: a guessed second could pass before the
+    # first ack on a loaded machine.
+    await asyncio.wait_for(some_acked.wait(), LIVE_TIMEOUT_S)
     two.kill()
     await asyncio.wait_for(cut, LIVE_TIMEOUT_S)
     assert acked, "some pushes were acknowledged before the kill"

@@ -119,7 +119,7 @@ async def story(tmp_path: Path, relay: RelayProcess, *, notes: int) -> Run:
         )
         private: Space | None = None
         try:
-            await asyncio.wait_for(connected.wait(), 15)
+            await asyncio.wait_for(connected.wait(), 30)
             if notes:
                 private = await private_notes.open_private(alex, PASSPHRASE, create=True)
                 for i in range(notes):
@@ -130,7 +130,7 @@ async def story(tmp_path: Path, relay: RelayProcess, *, notes: int) -> Run:
             await asyncio.sleep(WATCH_SETTLE_S)
             await alex.append(JournalEntry(text="after"))
             await alex.sync()
-            await asyncio.wait_for(got_after.wait(), 15)
+            await asyncio.wait_for(got_after.wait(), 30)
         finally:
             watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
