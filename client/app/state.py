@@ -166,9 +166,7 @@ class AppState:
         space = self.require()
         task, self._sync_task = self._sync_task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await _cancelled(task)
         try:
             yield space
         finally:
@@ -180,16 +178,16 @@ class AppState:
         are told ``locked``, or ``exit`` for a quick exit."""
         space, task = self.space, self._sync_task
         self.space, self._sync_task = None, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if space is not None:
-            views_cache.forget(space)  # the folded views hold decrypted text
-            await space.close()
-        self.flashes.clear()  # a flash may quote what was written
-        self.invite = None
-        self.live.publish("exit" if quick_exit else "locked")
+        try:
+            if task is not None:
+                await _cancelled(task)
+        finally:  # closed even when the locker is cancelled meanwhile (the app stopping)
+            if space is not None:
+                views_cache.forget(space)  # the folded views hold decrypted text
+                await space.close()
+            self.flashes.clear()  # a flash may quote what was written
+            self.invite = None
+            self.live.publish("exit" if quick_exit else "locked")
 
     async def set_idle_lock(self, seconds: int) -> None:
         space = self.require()
@@ -213,9 +211,7 @@ class AppState:
 
     async def stop(self) -> None:
         if self._idle_task is not None:
-            self._idle_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._idle_task
+            await _cancelled(self._idle_task)
         await self.lock()
 
     async def _idle_watch(self) -> None:
@@ -287,3 +283,17 @@ class AppState:
     def take_flashes(self) -> list[Flash]:
         out, self.flashes = self.flashes, []
         return out
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait until it has ended, without taking on its outcome.
+
+    Why not ``suppress(CancelledError): await task``: when the caller itself is cancelled
+    while it waits (the idle watcher is stopped while its own idle lock is stopping the
+    sync session), that would swallow the caller's cancellation too, and whoever cancelled
+    it would wait forever. ``asyncio.wait`` never raises the task's outcome but still
+    raises the caller's own cancellation."""
+    task.cancel()
+    await asyncio.wait([task])
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("a background task ended with %s", type(task.exception()).__name__)
