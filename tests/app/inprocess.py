@@ -49,3 +49,10 @@ async def post(
 ) -> httpx.Response:
     headers = {} if origin is None else {"Origin": origin}
     return await client.post(path, data=data, headers=headers)
+
+
+async def unlock(client: httpx.AsyncClient, passphrase: str) -> str:
+    """Unlock through the page as a partner does; the page's anti-forgery token."""
+    csrf = csrf_of((await client.get("/unlock")).text)
+    await post(client, "/unlock", {"csrf": csrf, "passphrase": passphrase})
+    return csrf

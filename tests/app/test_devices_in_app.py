@@ -12,7 +12,7 @@ from pathlib import Path
 from client.keys.vault import CHEAP_COST
 from client.space import Space, devices
 from schemas.payloads import JournalEntry
-from tests.app.inprocess import app_client, csrf_of, post, sign_in
+from tests.app.inprocess import app_client, post, sign_in, unlock
 from tests.app.screens_helpers import arrives
 from tests.integration.pairing import PASSPHRASE, pair
 from tests.integration.relay_process import RelayProcess
@@ -26,8 +26,7 @@ async def test_a_device_is_added_and_removed_from_the_app(
     try:
         async with app_client(tmp_path / "alex") as (state, client):
             await sign_in(state, client)
-            csrf = csrf_of((await client.get("/unlock")).text)
-            await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+            csrf = await unlock(client, PASSPHRASE)
             made = await post(client, "/pairing/invite", {"csrf": csrf, "kind": "device"})
             assert made.headers["location"] == "/pairing#invite"
             page = (await client.get("/pairing")).text
@@ -76,8 +75,7 @@ async def test_the_relay_is_moved_from_settings(tmp_path: Path, relay: RelayProc
     try:
         async with app_client(tmp_path / "alex") as (state, client):
             await sign_in(state, client)
-            csrf = csrf_of((await client.get("/unlock")).text)
-            await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+            csrf = await unlock(client, PASSPHRASE)
             await post(client, "/settings/relay", {"csrf": csrf, "relay": new_relay.url})
             page = (await client.get("/settings")).text
             assert f"This space now syncs through {new_relay.url}" in page

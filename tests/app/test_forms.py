@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from schemas.payloads import JournalEntry
-from tests.app.inprocess import app_client, csrf_of, post, sign_in
+from tests.app.inprocess import app_client, post, sign_in, unlock
 from tests.integration.pairing import PASSPHRASE, pair
 from tests.integration.relay_process import RelayProcess
 
@@ -19,8 +19,7 @@ async def test_journal_and_signals_work_without_script(tmp_path: Path, relay: Re
     try:
         async with app_client(tmp_path / "alex") as (state, client):
             await sign_in(state, client)
-            csrf = csrf_of((await client.get("/unlock")).text)
-            await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+            csrf = await unlock(client, PASSPHRASE)
 
             form = {"csrf": csrf, "text": "  A calm evening.  ", "mood": "4", "tags": "#home, rest"}
             assert (await post(client, "/journal", form)).headers["location"] == "/journal"

@@ -11,7 +11,7 @@ import pytest
 
 from client.keys.vault import CHEAP_COST
 from client.space import Space
-from tests.app.inprocess import app_client, csrf_of, post, sign_in
+from tests.app.inprocess import app_client, csrf_of, post, sign_in, unlock
 from tests.integration.relay_process import RelayProcess
 
 PASSPHRASE = "a long and private passphrase"
@@ -77,8 +77,7 @@ async def test_the_app_locks_itself_when_idle(tmp_path: Path, relay: RelayProces
     home = await make_home(tmp_path, relay)
     async with app_client(home) as (state, client):
         await sign_in(state, client)
-        csrf = csrf_of((await client.get("/unlock")).text)
-        await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+        await unlock(client, PASSPHRASE)
         assert state.space is not None
         state.idle_lock_s = 0.3
         state.start()
@@ -101,8 +100,7 @@ async def test_quick_exit_locks_and_replaces_the_session(
     async with app_client(home) as (state, client):
         await sign_in(state, client)
         old_cookie = dict(client.cookies)
-        csrf = csrf_of((await client.get("/unlock")).text)
-        await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+        csrf = await unlock(client, PASSPHRASE)
         answer = await post(client, "/exit", {"csrf": csrf})
         assert answer.status_code == 303
         assert answer.headers["location"] == "/bye"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from client.app.security import Access
 from client.app.state import ALIVE_EVERY_MAX_S, AppState
-from tests.app.inprocess import app_client, csrf_of, post, sign_in
+from tests.app.inprocess import app_client, csrf_of, post, sign_in, unlock
 from tests.app.screens_helpers import arrives
 from tests.app.test_lock import PASSPHRASE, make_home
 from tests.integration.relay_process import RelayProcess
@@ -38,8 +38,7 @@ async def test_typing_keeps_the_app_open_and_learns_when_it_locked(
     home = await make_home(tmp_path, relay)
     async with app_client(home) as (state, client):
         await sign_in(state, client)
-        csrf = csrf_of((await client.get("/unlock")).text)
-        await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+        csrf = await unlock(client, PASSPHRASE)
         state.idle_lock_s = 0.6
         state.start()
         # Someone typing for well past the idle time: the page's keep-alives hold it open.
@@ -71,8 +70,7 @@ async def test_a_form_sent_while_locked_is_kept_and_sent_once_after_unlock(
     home = await make_home(tmp_path, relay)
     async with app_client(home) as (state, client):
         await sign_in(state, client)
-        csrf = csrf_of((await client.get("/unlock")).text)
-        await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+        csrf = await unlock(client, PASSPHRASE)
         await post(client, "/lock", {"csrf": csrf})
         assert state.space is None
 
@@ -134,8 +132,7 @@ async def test_a_quick_exit_tells_every_open_page_to_leave(
     home = await make_home(tmp_path, relay)
     async with app_client(home) as (state, client):
         await sign_in(state, client)
-        csrf = csrf_of((await client.get("/unlock")).text)
-        await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+        csrf = await unlock(client, PASSPHRASE)
         told: list[str | None] = []
 
         async def page() -> None:
@@ -149,8 +146,7 @@ async def test_a_quick_exit_tells_every_open_page_to_leave(
         assert told == ["exit"]
 
         # A plain lock says "locked" (the pages keep unsent text under their lock card).
-        csrf = csrf_of((await client.get("/unlock")).text)
-        await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+        csrf = await unlock(client, PASSPHRASE)
         told.clear()
         listening = asyncio.create_task(page())
         await arrives(lambda: state.live.listeners > 0)

@@ -15,7 +15,7 @@ from client.keys.unlock import FREE_PASSPHRASE_ATTEMPTS
 from client.views.recovery import active_signals
 from schemas.payloads import JournalEntry
 from schemas.practices import GratitudeNoted, SignalSent
-from tests.app.inprocess import ORIGIN, app_client, csrf_of, post, sign_in
+from tests.app.inprocess import ORIGIN, app_client, csrf_of, post, sign_in, unlock
 from tests.app.screens_helpers import flash
 from tests.integration.pairing import PASSPHRASE, pair
 from tests.integration.relay_process import RelayProcess
@@ -47,8 +47,7 @@ async def test_a_hostile_partners_text_is_inert_on_every_page(
     await blake.close()
     async with app_client(tmp_path / "alex") as (state, client):
         await sign_in(state, client)
-        csrf = csrf_of((await client.get("/unlock")).text)
-        await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+        await unlock(client, PASSPHRASE)
         for path in ("/today", "/journal", "/gratitude", "/signals", "/timeline", "/verify"):
             answer = await client.get(path, headers={"X-Trellis-Live": "1"})
             assert answer.status_code == 200, path
@@ -75,8 +74,7 @@ async def test_a_signal_given_while_the_relay_is_down_says_it_was_not_delivered(
         await blake.close()
         async with app_client(tmp_path / "alex") as (state, client):
             await sign_in(state, client)
-            csrf = csrf_of((await client.get("/unlock")).text)
-            await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+            csrf = await unlock(client, PASSPHRASE)
             relay.stop()
             answer = await post(client, "/signals", {"csrf": csrf, "level": "stop"})
             assert answer.headers["location"] == "/signals"
@@ -99,8 +97,7 @@ async def test_a_double_submitted_form_writes_once(tmp_path: Path, relay: RelayP
     await blake.close()
     async with app_client(tmp_path / "alex") as (state, client):
         await sign_in(state, client)
-        csrf = csrf_of((await client.get("/unlock")).text)
-        await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+        csrf = await unlock(client, PASSPHRASE)
         page = (await client.get("/signals")).text
         once = re.search(r'name="once" value="([^"]+)"', page)
         assert once, "every form carries a once value"
@@ -166,8 +163,7 @@ async def test_cross_site_shapes_change_nothing(tmp_path: Path, relay: RelayProc
     await blake.close()
     async with app_client(tmp_path / "alex") as (state, client):
         await sign_in(state, client)
-        csrf = csrf_of((await client.get("/unlock")).text)
-        await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+        csrf = await unlock(client, PASSPHRASE)
         multipart = await client.post(
             "/signals",
             files={"csrf": (None, csrf), "level": (None, "stop")},

@@ -14,7 +14,7 @@ from client.app.state import AppState
 from client.cli.local_app import launch_file
 from client.keys.unlock import FREE_PASSPHRASE_ATTEMPTS
 from client.space import Space
-from tests.app.inprocess import app_client, csrf_of, post, sign_in
+from tests.app.inprocess import app_client, post, sign_in, unlock
 from tests.app.test_lock import PASSPHRASE, make_home
 from tests.integration.cli import TRELLIS, trellis_env
 from tests.integration.relay_process import RelayProcess
@@ -22,8 +22,7 @@ from tests.integration.relay_process import RelayProcess
 
 async def _unlocked(state: AppState, client: httpx.AsyncClient) -> str:
     await sign_in(state, client)
-    csrf = csrf_of((await client.get("/unlock")).text)
-    await post(client, "/unlock", {"csrf": csrf, "passphrase": PASSPHRASE})
+    csrf = await unlock(client, PASSPHRASE)
     assert state.space is not None
     return csrf
 
