@@ -31,7 +31,7 @@ from client.export.format import (
 from client.keys import crypto
 from schemas.ids import DeviceId, EventId, SpaceId
 from schemas.payloads import payload_kind
-from schemas.practices import ExportConsented, LeftOut
+from schemas.practices import AgreementProposed, ExportConsented, LeftOut
 
 
 class ExportError(TrellisError):
@@ -139,7 +139,11 @@ def _refuse_words_without_consent(
     names = export_attribution.attribute(
         space_id, [(e.envelope, e.payload) for e in events]
     ).name_of(uncovered[0].author)
-    label = export_consent.WORD_LABELS.get(payload_kind(uncovered[0].payload), "their writing")
+    first = uncovered[0]
+    proposal = isinstance(first.payload, AgreementProposed) and first.payload.kind != "recovery_plan"
+    label = export_consent.left_out_label(
+        payload_kind(first.payload), bytes(first.event_id) if proposal else None
+    )
     raise ExportError(
         f"This export would show {names or 'your partner'}'s own words "
         f"({label}, event {uncovered[0].event_id.hex()[:8]}) without their consent to it. "
@@ -210,6 +214,7 @@ def _written(events: Sequence[VerifiedEvent], members: _Members) -> list[export_
             consent=e.payload
             if isinstance(e.payload, ExportConsented) and e.author not in members.vouched
             else None,
+            accepts=export_consent.accepted_version(e.payload),
         )
         for e in events
     ]
@@ -279,21 +284,43 @@ def choose_with_consent(
         and export_consent.consent_covers(w.consent, declaration, created_at_ms)
     ]
     picked = [w for w in _written(events, members) if w.event_id in chosen]
+    accepts = _own_acceptances(_written(events, members), picked, exporter_member)
     bad = export_consent.needs_consent(
-        [*picked, *consents], exporter_member, declaration, created_at_ms
+        [*picked, *consents, *accepts], exporter_member, declaration, created_at_ms
     )
     bad_ids = {w.event_id for w in bad}
     kept = {EventId(w.event_id) for w in picked if w.event_id not in bad_ids}
     if any(w.member != exporter_member for w in picked if w.event_id in kept):
         kept |= {EventId(w.event_id) for w in consents}
-    return kept, [
-        LeftOut(event=w.event_id, kind=w.kind, about=_version_named(w.payload)) for w in bad
-    ]
+        kept |= {EventId(w.event_id) for w in accepts}
+    return kept, [LeftOut(event=w.event_id, kind=w.kind, about=_about(w)) for w in bad]
 
 
-def _version_named(payload: Mapping[str, Any]) -> bytes | None:
-    """The agreement version an accept, decline, withdrawal or review names."""
-    version = payload.get("version")
+def _own_acceptances(
+    written: list[export_consent.Written], picked: list[export_consent.Written], exporter: bytes
+) -> list[export_consent.Written]:
+    """The exporter's member's acceptances of the partner's chosen versions of negotiated
+    text: revealed with them, they show the text is both partners' words
+    (docs/THREAT_MODEL.md §17.7)."""
+    theirs = {w.event_id for w in picked if w.kind in export_consent.NEGOTIATED}
+    return [w for w in written if w.member == exporter and w.accepts in theirs]
+
+
+def _about(w: export_consent.Written) -> bytes | None:
+    """What a left-out event concerns: the version an accept, decline, withdrawal or
+    review names; for an agreement proposal, the version it revises (itself, for a
+    first version). A recovery plan names nothing, as exports always wrote it, so the
+    report still calls it one (client/export/consent.py ``left_out_label``)."""
+    if w.kind == "agreement_proposed":
+        if w.payload.get("kind") == "recovery_plan":
+            return None
+        return _version_named(w.payload, "revises") or w.event_id
+    return _version_named(w.payload, "version")
+
+
+def _version_named(payload: Mapping[str, Any], field: str) -> bytes | None:
+    """The event id ``field`` names, if any."""
+    version = payload.get(field)
     if isinstance(version, str):  # msgspec.to_builtins writes bytes as base64
         raw = from_b64(version)
         return raw if raw is not None and len(raw) == 32 else None

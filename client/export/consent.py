@@ -1,11 +1,15 @@
 """Whose words may leave in an export (docs/PROTOCOL.md "Exports", "Consent").
 
 What a partner wrote in their own words (a decline reason, a journal entry, a
-disclosure, a check-in, a note) leaves the space in the other partner's export only
-with the writer's signed ``export_consented`` for that export: the same recipient and
-purpose, not expired when the export is made. The facts of the agreement timeline (who
-proposed, accepted, declined, withdrew, when) may be exported by either partner. Private
-notes, intimacy data and disclosure preparation leave only in their writer's own export.
+disclosure, a check-in, a note, a milestone's title, a proposal the exporter never
+accepted) leaves the space in the other partner's export only with the writer's signed
+``export_consented`` for that export: the same recipient and purpose, not expired when
+the export is made. The facts of the agreement timeline (who proposed, accepted,
+declined, withdrew, when: event ids and kinds) may be exported by either partner, and so
+may the text of a version both partners agreed to (the other partner's acceptance of it
+is revealed too): negotiated and in force, it is both partners' words
+(docs/THREAT_MODEL.md §17.7). Private notes, intimacy data and disclosure preparation
+leave only in their writer's own export.
 
 Pure functions of payloads and times: the builder uses them to leave events out (and
 say so), the verifier uses them to refuse an export that carries the other partner's
@@ -19,7 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from schemas.practices import ExportConsented, LeftOut
+from schemas.intimacy import PacingPlanAccepted
+from schemas.payloads import Payload, UnknownPayload
+from schemas.practices import AgreementAccepted, ExportConsented, LeftOut
 
 WRITER_ONLY_KINDS = frozenset(
     {
@@ -45,20 +51,35 @@ _WORD_FIELDS: dict[str, tuple[str, ...]] = {
     "disclosure": ("summary", "details", "slip"),
     "disclosure_acknowledged": ("response",),
     "check_in": ("feelings", "affirmation", "needs", "ownership", "sobriety", "mood"),
-    "milestone": ("note",),
+    "milestone": ("title", "note"),
     "gratitude": ("text",),
     "signal_sent": ("note",),
     "window_postponed": ("note",),
-    "pacing_forward_proposed": ("note",),
-    "pacing_stepped_back": ("note",),
     "boundary_set": ("i_will", "when", "why"),
     "term_proposed": ("term", "meaning"),
+    "sobriety_started": ("label",),
+    "device_revoked": ("reason",),
+    "export_consented": ("recipient", "purpose"),
 }
 """Payload kind → the fields that hold the writer's own words. An event of one of these
 kinds with any of them filled needs its writer's consent to leave in the other's export.
-Agreement proposals are not here: their title and clauses are the text both partners
-negotiated, part of the timeline's facts; a recovery plan is the exception
-(:func:`carries_words`), since only its writer writes it."""
+A milestone's title is only its writer's, like its note; a sobriety date's label and a
+device removal's reason too. A partner's ``export_consented`` names a recipient and a
+purpose: one that does not cover this export says whom else they share with. Proposals
+of negotiated text are in :data:`NEGOTIATED`."""
+
+NEGOTIATED: dict[str, str] = {
+    "agreement_proposed": "agreement_accepted",
+    "pacing_plan_proposed": "pacing_plan_accepted",
+}
+"""Kind of a version of negotiated text (an agreement's title, clauses and window, a
+pacing plan's stages) → the kind that accepts it. Such a version is its proposer's words
+until the other member accepts it; accepted, it is both partners' words and may leave in
+either's export, with that acceptance revealed beside it (:func:`agreed_versions`). A
+recovery plan is never negotiated (only its writer writes it; the partner's accept says
+they read it), and a narrowing in force on its proposer's word alone was not accepted:
+both stay their writer's words. The shared language is intimacy data, in
+:data:`_WORD_FIELDS` whether accepted or not."""
 
 WORD_LABELS: dict[str, str] = {
     "agreement_accepted": "a note on an acceptance",
@@ -71,20 +92,48 @@ WORD_LABELS: dict[str, str] = {
     "disclosure": "a disclosure",
     "disclosure_acknowledged": "a response to a disclosure",
     "check_in": "a check-in",
-    "milestone": "a milestone note",
+    "milestone": "a milestone",
     "gratitude": "a gratitude note",
     "signal_sent": "a note with a signal",
     "window_postponed": "a note with a postponement",
     "agreement_proposed": "a recovery plan",
     "term_proposed": "a shared-language entry",
+    "sobriety_started": "a sobriety date's label",
+    "device_revoked": "a reason for removing a device",
+    "export_consented": "a consent to another export",
+    "pacing_plan_proposed": "a pacing plan they proposed",
+    "pacing_forward_proposed": "an offer to move forward in the pacing plan",
+    "pacing_stepped_back": "a step back in the pacing plan",
+    "boundary_set": "a personal boundary",
+    "intimacy_check_in": "an intimacy check-in",
+    "disclosure_prepared": "a preparation for a formal disclosure",
+    "disclosure_questions_marked": "marks on disclosure questions",
+    "private_note": "a private note",
+    "private_note_shared": "a shared private note",
+    "private_note_deleted": "a deleted private note",
 }
+"""Kind → what the report, the CLI and the app call the writer's words of that kind
+when they are left out (:func:`left_out_label`). Every kind that :func:`may_be_left_out`
+takes has one (tests/client/test_export_labels.py)."""
+
+_PROPOSAL_LABEL = "an agreement proposal they made"
+"""An ``agreement_proposed`` left out names, in ``about``, the version it revises (or
+itself, for a first version): a recovery plan is left out without ``about``, as exports
+always wrote it, so both read as before."""
+
+
+def left_out_label(kind: str, about: bytes | None = None) -> str:
+    """The plain words for a left-out event of ``kind``: "a reason for declining"."""
+    if kind == "agreement_proposed" and about is not None:
+        return _PROPOSAL_LABEL
+    return WORD_LABELS.get(kind, "something your partner wrote")
 
 
 def left_out_sentence(kind: str, they_can: str, ref: str = "") -> str:
     """What the exporter reads for each of the partner's words left out of an export:
     the same sentence in every front end, ending with where the partner can consent
     (``they_can``); ``ref`` names the event where the front end can show ids."""
-    what = WORD_LABELS.get(kind, "something your partner wrote")
+    what = left_out_label(kind)
     return (
         f"Left out {what}{f' ({ref})' if ref else ''}: your partner has not consented to "
         f"share their own words with this recipient for this purpose. {they_can}"
@@ -94,18 +143,15 @@ def left_out_sentence(kind: str, they_can: str, ref: str = "") -> str:
 def may_be_left_out(kind: str) -> bool:
     """Whether an event of ``kind`` can hold its writer's words, and so be left out of
     the other partner's export for lack of consent."""
-    return kind in WRITER_ONLY_KINDS or kind in _WORD_FIELDS or kind == "agreement_proposed"
+    return kind in WRITER_ONLY_KINDS or kind in _WORD_FIELDS or kind in NEGOTIATED
 
 
 def carries_words(kind: str, payload: Mapping[str, Any]) -> bool:
     """Whether an event of ``kind`` with this payload (as builtins) holds its writer's
     own words, or is writer-only data."""
-    if kind in WRITER_ONLY_KINDS:
-        return True
-    if kind == "agreement_proposed" and payload.get("kind") == "recovery_plan":
-        # A recovery plan is its writer's alone (issue #17: the partner reads it, never
-        # negotiates it): its circles, definitions and title are their own words, not
-        # the text of an agreement both wrote (docs/THREAT_MODEL.md §17.3).
+    if kind in WRITER_ONLY_KINDS or kind in NEGOTIATED:
+        # A proposal is its proposer's words until the other member accepts it
+        # (:func:`agreed_versions`); a recovery plan always (docs/THREAT_MODEL.md §17.3).
         return True
     return any(payload.get(name) not in (None, "", [], {}) for name in _WORD_FIELDS.get(kind, ()))
 
@@ -137,6 +183,41 @@ class Written:
     kind: str
     payload: Mapping[str, Any]
     consent: ExportConsented | None = None
+    accepts: bytes | None = None
+    """For an acceptance of negotiated text (:data:`NEGOTIATED`), the version it accepts
+    (:func:`accepted_version`)."""
+
+
+def accepted_version(payload: Payload | UnknownPayload) -> bytes | None:
+    """The version an ``agreement_accepted`` or ``pacing_plan_accepted`` accepts."""
+    if isinstance(payload, AgreementAccepted | PacingPlanAccepted):
+        return bytes(payload.version)
+    return None
+
+
+def agreed_versions(events: Sequence[Written]) -> set[bytes]:
+    """The versions of negotiated text among ``events`` that a member other than their
+    proposer accepted, by an acceptance among ``events``: both partners' words.
+
+    Only what is in ``events`` counts, so a verifier judges by the revealed events
+    alone, and the builder reveals the acceptance with the version. A recovery plan is
+    not negotiated; its partner's accept says only that they read it."""
+    versions = {
+        e.event_id: e
+        for e in events
+        if e.kind in NEGOTIATED
+        and e.member is not None
+        and not (e.kind == "agreement_proposed" and e.payload.get("kind") == "recovery_plan")
+    }
+    return {
+        bytes(a.accepts)
+        for a in events
+        if a.accepts is not None
+        and a.member is not None
+        and (v := versions.get(a.accepts)) is not None
+        and NEGOTIATED[v.kind] == a.kind
+        and v.member != a.member
+    }
 
 
 def needs_consent(
@@ -147,7 +228,9 @@ def needs_consent(
 ) -> list[Written]:
     """The events among ``events`` that hold another member's words and that no consent
     of that member among ``events`` covers. Writer-only kinds of another member are
-    always returned."""
+    always returned; a version of negotiated text the other member accepted (among
+    ``events``) never is."""
+    agreed = agreed_versions(events)
     consenting = {
         e.member
         for e in events
@@ -162,6 +245,7 @@ def needs_consent(
         if e.member != exporter_member
         and carries_words(e.kind, e.payload)
         and (e.kind in WRITER_ONLY_KINDS or e.member not in consenting)
+        and e.event_id not in agreed
     ]
 
 

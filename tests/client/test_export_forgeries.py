@@ -157,7 +157,8 @@ def test_a_key_other_than_the_committed_one_is_refused_by_admission_and_by_verif
     # Blake, the forger, puts the event in an export (its chain, then the declaration)
     # with the key that opens it.
     held = _held_as_forger(forged, second_key)
-    honest = export_by(pair.blake, [*events, held], {proposal.event_id})
+    # What Blake shows is his own (Alex's proposal, never accepted, is Alex's words).
+    honest = export_by(pair.blake, [*events, held], {pair.joined.event_id})
     doc = msgspec.json.decode(honest, type=ExportDocument)
     revealed = [
         *doc.revealed[:-1],
@@ -179,7 +180,7 @@ def test_a_device_added_by_one_partner_never_appears_as_the_other_partner():
     device_invite = invite_issued(alex, secret, kind="device", deps=[pair.joined])
     # ...and claims Blake's member id in its own member_joined.
     joined = member_joined(tablet, secret, deps=[device_invite], member_id=blake.member_id)
-    proposal = alex.write(PROPOSAL, deps=[joined])
+    proposal = blake.write(PROPOSAL, deps=[joined])
     accepted = tablet.write(AgreementAccepted(version=proposal.event_id), deps=[proposal])
     verifier, events = admitted(*pair.membership, device_invite, joined, proposal, accepted)
 
@@ -218,7 +219,8 @@ def test_a_third_member_made_up_in_an_export_is_reported():
     proposal = alex.write(PROPOSAL, deps=[pair.joined])
     # Refusing the third member at admission is client/core/verify.py's rule (issue #10); the
     # export checks hold on their own, whatever the exporter's app accepted.
-    _, events = admitted(*pair.membership, invite, proposal)
+    blake_accepted = blake.write(AgreementAccepted(version=proposal.event_id), deps=[proposal])
+    _, events = admitted(*pair.membership, invite, proposal, blake_accepted)
     accepted = impostor.write(AgreementAccepted(version=proposal.event_id), deps=[proposal])
     forged_events = [*events, _unchecked(joined), _unchecked(accepted)]
     chosen = {proposal.event_id, accepted.event_id}
@@ -229,7 +231,10 @@ def test_a_third_member_made_up_in_an_export_is_reported():
     without_blake, findings = verify_export(export_by(alex, forged_events, chosen))
     assert findings == []
     assert without_blake is not None
-    blakes, findings = verify_export(export_by(blake, events, {proposal.event_id}))
+    # Blake accepted Alex's proposal, so its text is both partners' to show.
+    blakes, findings = verify_export(
+        export_by(blake, events, {proposal.event_id, blake_accepted.event_id})
+    )
     assert findings == []
     assert blakes is not None
     codes = {f.code for f in cross_check(without_blake, blakes).findings}
