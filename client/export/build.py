@@ -275,18 +275,18 @@ def choose_with_consent(
     exporter_member = members.get(exporter)
     if exporter_member is None:
         raise ExportError("This device has no events of its own in the space to export from.")
+    written = _written(events, members)
     consents = [
         w
-        for w in _written(events, members)
+        for w in export_consent.governing_consents(written, exporter_member, declaration).values()
         if w.consent is not None
-        and w.member is not None
-        and w.member != exporter_member
         and export_consent.consent_covers(w.consent, declaration, created_at_ms)
     ]
-    picked = [w for w in _written(events, members) if w.event_id in chosen]
-    accepts = _own_acceptances(_written(events, members), picked, exporter_member)
+    picked = [w for w in written if w.event_id in chosen]
+    accepts = _own_acceptances(written, picked, exporter_member)
+    shown = {w.event_id for w in [*picked, *consents, *accepts]}
     bad = export_consent.needs_consent(
-        [*picked, *consents, *accepts], exporter_member, declaration, created_at_ms
+        [w for w in written if w.event_id in shown], exporter_member, declaration, created_at_ms
     )
     bad_ids = {w.event_id for w in bad}
     kept = {EventId(w.event_id) for w in picked if w.event_id not in bad_ids}
@@ -303,7 +303,15 @@ def _own_acceptances(
     text: revealed with them, they show the text is both partners' words
     (docs/THREAT_MODEL.md §17.7)."""
     theirs = {w.event_id for w in picked if w.kind in export_consent.NEGOTIATED}
-    return [w for w in written if w.member == exporter and w.accepts in theirs]
+    agreed = export_consent.agreed_versions(written)
+    return [
+        w
+        for w in written
+        if w.member == exporter
+        and w.accepts in theirs
+        and w.accepts in agreed
+        and w.kind in export_consent.NEGOTIATED.values()
+    ]
 
 
 def _about(w: export_consent.Written) -> bytes | None:

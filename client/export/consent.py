@@ -25,7 +25,13 @@ from typing import Any, Protocol
 
 from schemas.intimacy import PacingPlanAccepted
 from schemas.payloads import Payload, UnknownPayload
-from schemas.practices import AgreementAccepted, ExportConsented, LeftOut
+from schemas.practices import (
+    AgreementAccepted,
+    AgreementDeclined,
+    AgreementWithdrawn,
+    ExportConsented,
+    LeftOut,
+)
 
 WRITER_ONLY_KINDS = frozenset(
     {
@@ -184,40 +190,80 @@ class Written:
     payload: Mapping[str, Any]
     consent: ExportConsented | None = None
     accepts: bytes | None = None
-    """For an acceptance of negotiated text (:data:`NEGOTIATED`), the version it accepts
+    """For an acceptance of negotiated text (:data:`NEGOTIATED`), the version it
+    accepts; for a decline or withdrawal, the version it closes
     (:func:`accepted_version`)."""
 
 
 def accepted_version(payload: Payload | UnknownPayload) -> bytes | None:
-    """The version an ``agreement_accepted`` or ``pacing_plan_accepted`` accepts."""
-    if isinstance(payload, AgreementAccepted | PacingPlanAccepted):
+    """The version an ``agreement_accepted`` or ``pacing_plan_accepted`` accepts, or
+    that an ``agreement_declined`` or ``agreement_withdrawn`` closes."""
+    if isinstance(
+        payload, AgreementAccepted | PacingPlanAccepted | AgreementDeclined | AgreementWithdrawn
+    ):
         return bytes(payload.version)
     return None
 
 
+_CLOSING = frozenset({"agreement_declined", "agreement_withdrawn"})
+"""Kinds after which an acceptance of the version they name has no effect (§10.3:
+``accept_of_closed_version``)."""
+
+
 def agreed_versions(events: Sequence[Written]) -> set[bytes]:
-    """The versions of negotiated text among ``events`` that a member other than their
-    proposer accepted, by an acceptance among ``events``: both partners' words.
+    """The versions of negotiated text among ``events`` (in causal order) that a member
+    other than their proposer accepted while they were still open, by an acceptance
+    among ``events``: both partners' words.
 
     Only what is in ``events`` counts, so a verifier judges by the revealed events
-    alone, and the builder reveals the acceptance with the version. A recovery plan is
-    not negotiated; its partner's accept says only that they read it."""
-    versions = {
-        e.event_id: e
-        for e in events
-        if e.kind in NEGOTIATED
-        and e.member is not None
-        and not (e.kind == "agreement_proposed" and e.payload.get("kind") == "recovery_plan")
-    }
-    return {
-        bytes(a.accepts)
-        for a in events
-        if a.accepts is not None
-        and a.member is not None
-        and (v := versions.get(a.accepts)) is not None
-        and NEGOTIATED[v.kind] == a.kind
-        and v.member != a.member
-    }
+    alone, and the builder reveals the acceptance with the version. An acceptance listed
+    after a decline or withdrawal of the version counts for nothing, as in the fold. A
+    recovery plan is not negotiated; its partner's accept says only that they read it."""
+    versions: dict[bytes, Written] = {}
+    closed: set[bytes] = set()
+    agreed: set[bytes] = set()
+    for e in events:
+        if (
+            e.kind in NEGOTIATED
+            and e.member is not None
+            and not (e.kind == "agreement_proposed" and e.payload.get("kind") == "recovery_plan")
+        ):
+            versions.setdefault(bytes(e.event_id), e)
+        if e.accepts is None:
+            continue
+        version = bytes(e.accepts)
+        if e.kind in _CLOSING and version not in agreed:
+            closed.add(version)
+            continue
+        v = versions.get(version)
+        if (
+            v is not None
+            and version not in closed
+            and NEGOTIATED[v.kind] == e.kind
+            and e.member is not None
+            and v.member != e.member
+        ):
+            agreed.add(version)
+    return agreed
+
+
+def governing_consents(
+    events: Sequence[Written], exporter_member: bytes, declaration: ExportConsented
+) -> dict[bytes, Written]:
+    """Each other member's last consent among ``events`` (in causal order) for the
+    declaration's recipient and purpose: a later one replaces an earlier one, so a
+    partner ends their consent early by giving it again with an earlier last day."""
+    last: dict[bytes, Written] = {}
+    for e in events:
+        if (
+            e.consent is not None
+            and e.member is not None
+            and e.member != exporter_member
+            and _same(e.consent.recipient, declaration.recipient)
+            and _same(e.consent.purpose, declaration.purpose)
+        ):
+            last[e.member] = e
+    return last
 
 
 def needs_consent(
@@ -226,18 +272,15 @@ def needs_consent(
     declaration: ExportConsented,
     created_at_ms: int,
 ) -> list[Written]:
-    """The events among ``events`` that hold another member's words and that no consent
-    of that member among ``events`` covers. Writer-only kinds of another member are
-    always returned; a version of negotiated text the other member accepted (among
-    ``events``) never is."""
+    """The events among ``events`` (in causal order) that hold another member's words
+    and that their last consent among ``events`` for this recipient and purpose does not
+    cover. Writer-only kinds of another member are always returned; a version of
+    negotiated text the other member accepted (among ``events``) never is."""
     agreed = agreed_versions(events)
     consenting = {
-        e.member
-        for e in events
-        if e.consent is not None
-        and e.member is not None
-        and e.member != exporter_member
-        and consent_covers(e.consent, declaration, created_at_ms)
+        member
+        for member, e in governing_consents(events, exporter_member, declaration).items()
+        if e.consent is not None and consent_covers(e.consent, declaration, created_at_ms)
     }
     return [
         e
