@@ -104,7 +104,7 @@ WORD_LABELS: dict[str, str] = {
     "window_postponed": "a note with a postponement",
     "agreement_proposed": "a recovery plan",
     "term_proposed": "a shared-language entry",
-    "sobriety_started": "a sobriety date's label",
+    "sobriety_started": "a label on a sobriety date",
     "device_revoked": "a reason for removing a device",
     "export_consented": "a consent to another export",
     "pacing_plan_proposed": "a pacing plan they proposed",

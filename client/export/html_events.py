@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from client.export import summary as export_summary
-from client.export.consent import WORD_LABELS
+from client.export.consent import left_out_label
 from client.export.html_standing import clauses
 from client.export.html_words import esc, short, utc
 from client.export.verified import RevealedEvent, VerifiedExport
@@ -129,7 +129,7 @@ def _value(v: VerifiedExport, key: str, value: Any, by_id: dict[str, RevealedEve
         return utc(value)
     if key == "left_out" and isinstance(value, list):
         items = "".join(
-            f"<li>{WORD_LABELS.get(str(i.get('kind')), 'an event')} "
+            f"<li>{left_out_label(str(i.get('kind')), _about(i))} "
             f"(<code>{esc(str(i.get('event', ''))[:8])}</code>)</li>"
             for i in value
             if isinstance(i, dict)
@@ -161,3 +161,9 @@ def _reference(event_id: str, by_id: dict[str, RevealedEvent]) -> str:
         f'{label}<a href="#event-{event_id}">{esc(target.summary)}</a>, '
         f"recorded {utc(target.recorded_at)}"
     )
+
+
+def _about(item: dict[str, Any]) -> bytes | None:
+    """A left-out item's ``about`` (hex in the revealed payload), for its label."""
+    about = item.get("about")
+    return bytes.fromhex(about) if isinstance(about, str) and len(about) == 64 else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from client.export import summary as export_summary
-from client.export.consent import WORD_LABELS
+from client.export.consent import left_out_label
 from client.export.html_words import esc, short, utc
 from client.export.verified import VerifiedExport
 
@@ -88,7 +88,7 @@ def _consents(v: VerifiedExport) -> list[str]:
     for item in d.left_out:
         who = esc(partner or "The other partner")
         out.append(
-            f"<li>Left out: {WORD_LABELS.get(item.kind, 'an event')} by {who} "
+            f"<li>Left out: {left_out_label(item.kind, item.about)} by {who} "
             f"(<code>{short(item.event)}</code>), sealed in this file: {who} has not consented "
             "to share their own words for this export.</li>"
         )
