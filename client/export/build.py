@@ -140,7 +140,9 @@ def _refuse_words_without_consent(
         space_id, [(e.envelope, e.payload) for e in events]
     ).name_of(uncovered[0].author)
     first = uncovered[0]
-    proposal = isinstance(first.payload, AgreementProposed) and first.payload.kind != "recovery_plan"
+    proposal = isinstance(first.payload, AgreementProposed) and (
+        first.payload.kind != "recovery_plan"
+    )
     label = export_consent.left_out_label(
         payload_kind(first.payload), bytes(first.event_id) if proposal else None
     )
