@@ -119,6 +119,16 @@ class FindingCode(StrEnum):
     NO_DECLARATION = "no_declaration"
     SUMMARY_MISMATCH = "summary_mismatch"
     BAD_LEFT_OUT = "bad_left_out"
+    BAD_SUMMARY_DATES = "bad_summary_dates"
+    CREATED_BEFORE_EVENTS = "created_before_events"
+
+
+CLOCK_MARGIN_MS: Final = 10 * 60 * 1000
+"""How far another device's clock may run ahead of the exporter's before an export
+that shows one of its events is dated too early (``created_before_events``): two
+devices' clocks differ, and an event the partner's phone recorded at 12:05 may reach an
+exporter whose clock says 12:01. Ten minutes is far beyond what networked clocks drift,
+and far below the days a consent lasts, so the bound it leaves is still worth having."""
 
 
 @dataclass(frozen=True, slots=True)

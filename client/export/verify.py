@@ -13,11 +13,14 @@ document with any finding verifies nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from client.export import consent as export_consent
 from client.export.attribution import Attribution
 from client.export.first_page import first_page
 from client.export.first_page_doc import FirstPage
 from client.export.format import (
+    CLOCK_MARGIN_MS,
     ExportDocument,
     ExportFinding,
     FindingCode,
@@ -48,6 +51,7 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
     doc, findings = parse_document(data)
     if doc is None:
         return None, findings
+    findings += _summary_date_findings(doc)
     space_id = SpaceId(bytes.fromhex(doc.space_id))
     held: dict[EventId, Held] = {}
     decoded = _check_chains(doc, space_id, held, findings)
@@ -58,6 +62,8 @@ def verify_document(data: bytes) -> tuple[VerifiedExport | None, list[ExportFind
     # or an unopened event, a missing member is a consequence, not a second problem.
     if not findings:
         findings += _attribution_findings(doc, exporter, attribution)
+        if not findings:
+            findings += _created_at_findings(revealed, exporter, attribution, doc.created_at)
         if not findings:
             findings += _consent_findings(revealed, exporter, attribution, doc.created_at)
         if not findings:
@@ -137,6 +143,60 @@ def _attribution_findings(
                 )
             )
     return findings
+
+
+def _summary_date_findings(doc: ExportDocument) -> list[ExportFinding]:
+    """The first page's period is the export's: it starts no later than the export was
+    made, and ends ("as of") exactly when it was made. A page that reads "since 1 March"
+    in an export made in February, or "as of" another day than the export's own, says
+    something its events cannot back (docs/PROTOCOL.md "Exports", "The first page")."""
+    page = doc.summary
+    if page is None or (page.since <= doc.created_at and page.as_of == doc.created_at):
+        return []
+    return [
+        finding(
+            FindingCode.BAD_SUMMARY_DATES,
+            f"The summary covers {utc_text(page.since)} to {utc_text(page.as_of)}, but the "
+            f"export was made at {utc_text(doc.created_at)}: a summary starts no later than "
+            "its export and runs to the moment it was made.",
+            "$.summary.since" if page.since > doc.created_at else "$.summary.as_of",
+        )
+    ]
+
+
+def newest_partner_time(
+    revealed: Sequence[tuple[bytes, int]], exporter: bytes, members: Mapping[bytes, bytes]
+) -> int | None:
+    """The latest ``recorded_at`` among ``revealed`` (author device, time) of devices of
+    a member other than the exporter's: times the exporter's device cannot write. The
+    exporter's own events are its own claims and bound nothing."""
+    own = members.get(exporter)
+    times = [t for author, t in revealed if members.get(author) not in (None, own)]
+    return max(times) if times else None
+
+
+def _created_at_findings(
+    revealed: list[RevealedEvent], exporter: DeviceId, attribution: Attribution, created_at: int
+) -> list[ExportFinding]:
+    """An export cannot be made before an event it shows: ``created_at`` is not earlier
+    than the newest revealed event the other partner's devices recorded, less
+    :data:`CLOCK_MARGIN_MS` for clocks that differ (docs/THREAT_MODEL.md §17.6)."""
+    members = {bytes(d): bytes(m) for d, m in attribution.devices.items()}
+    newest = newest_partner_time(
+        [(bytes(e.author), e.recorded_at) for e in revealed], bytes(exporter), members
+    )
+    if newest is None or created_at + CLOCK_MARGIN_MS >= newest:
+        return []
+    event = next(e for e in revealed if e.recorded_at == newest)
+    return [
+        finding(
+            FindingCode.CREATED_BEFORE_EVENTS,
+            f"The export says it was made at {utc_text(created_at)}, but an event it shows "
+            f"was recorded at {utc_text(newest)} by the other partner's device: the "
+            "export's date was set back (or a device's clock was far wrong).",
+            f"created_at (revealed event {event.event_id.hex()[:8]})",
+        )
+    ]
 
 
 def _summary_findings(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from client.core.verify import VerifiedEvent
 from client.errors import ClientErrorCode, TrellisError
 from client.export import build_export, choose_with_consent
+from client.export.build import not_before_partner
 from client.export.choice import ExportChoice
 from client.space.ports import SpaceLike
 from client.views import Moment
@@ -42,7 +43,10 @@ async def make_export(
 ) -> ExportMade:
     """Apply the consent rule to ``choice``, write the declaration, and build the
     export (its first page from ``since_ms``; by default the start of what is shown)."""
-    created_at_ms = Moment.now().now_ms
+    # Never dated before an event of the partner's it shows (a clock ahead of ours).
+    created_at_ms = not_before_partner(
+        space.space_id, space.events(), space.device.device_id, Moment.now().now_ms
+    )
     kept, left_out = choose_with_consent(
         space_id=space.space_id,
         events=space.events(),

@@ -241,7 +241,13 @@ def test_verifying_refuses_a_consent_that_had_expired_when_the_export_was_made()
     story = Story(blake_says_yes(expires_at=CREATED_AT_MS + DAY_MS))
     document, left_out = story.export()
     assert left_out == []
-    later = msgspec.structs.replace(doc_of(document), created_at=CREATED_AT_MS + 2 * DAY_MS)
+    doc = doc_of(document)
+    assert doc.summary is not None
+    later = msgspec.structs.replace(
+        doc,
+        created_at=CREATED_AT_MS + 2 * DAY_MS,
+        summary=msgspec.structs.replace(doc.summary, as_of=CREATED_AT_MS + 2 * DAY_MS),
+    )
     verified, findings = verify_export(signed_by(later, story.pair.alex.device))
     assert verified is None
     # Blake's words, and Blake's consent itself (a recipient and purpose it no longer
