@@ -187,7 +187,12 @@ def _created_at_findings(
     )
     if newest is None or created_at + CLOCK_MARGIN_MS >= newest:
         return []
-    event = next(e for e in revealed if e.recorded_at == newest)
+    own = members.get(bytes(exporter))
+    event = next(
+        e
+        for e in revealed
+        if e.recorded_at == newest and members.get(bytes(e.author)) not in (None, own)
+    )
     return [
         finding(
             FindingCode.CREATED_BEFORE_EVENTS,

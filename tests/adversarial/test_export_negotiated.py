@@ -21,19 +21,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from client.core.verify import VerifiedEvent
-from client.export import build_export, choose_with_consent, render_html, verify_export
-from client.export.format import (
-    HTML_SCRIPT_CLOSE,
-    HTML_SCRIPT_OPEN,
-    ExportDocument,
-    RevealedDoc,
-    encode_document,
-    from_b64,
-    signed_bytes,
-)
+from client.export import build_export, render_html, verify_export
 from client.keys import crypto
-from client.views.fold import causal_order
 from schemas.ids import EventId
 from schemas.intimacy import PacingPlanAccepted, PacingPlanProposed, PacingStage
 from schemas.practices import (
@@ -41,110 +30,23 @@ from schemas.practices import (
     AgreementDeclined,
     AgreementProposed,
     AgreementWithdrawn,
-    ExportConsented,
     LeftOut,
     MilestoneMarked,
     SobrietyStarted,
 )
-from tests.client.builders import (
-    EPOCH_KEYS,
-    SPACE_ID,
-    START_MS,
-    Built,
-    Writer,
-    genesis,
-    invite_issued,
-    member_joined,
-    new_verifier,
+from tests.adversarial.export_story import (
+    ASKED,
+    CREATED_AT_MS,
+    Made,
+    admitted,
+    couple,
+    page_text,
+    with_revealed,
 )
+from tests.adversarial.export_story import codes as _codes
+from tests.client.builders import EPOCH_KEYS, SPACE_ID, Built, Writer
 
-DAY_MS = 86_400_000
-CREATED_AT_MS = START_MS + DAY_MS
-ASKED = ExportConsented(
-    recipient="Dr. Rivera", purpose="Our session", expires_at=CREATED_AT_MS + 30 * DAY_MS
-)
 BLAKES_WORDS = "Alex must hand over every password"
-
-
-def _admitted(built: list[Built]) -> list[VerifiedEvent]:
-    verifier = new_verifier()
-    events = []
-    for b in built:
-        outcome = verifier.admit(b.data)
-        assert outcome.event is not None, (outcome.code, outcome.reason)
-        events.append(outcome.event)
-    return causal_order(events)
-
-
-def _couple() -> tuple[Writer, Writer, list[Built]]:
-    alex, blake = Writer("alex", "Alex"), Writer("blake", "Blake")
-    created = genesis(alex)
-    invited = invite_issued(alex)
-    joined = member_joined(blake, deps=[invited])
-    return alex, blake, [created, invited, joined]
-
-
-class _Made:
-    """An export as ``trellis export`` makes it: what the consent rules kept, what they
-    left out, and the signed document."""
-
-    def __init__(self, writer: Writer, built: list[Built], chosen: set[bytes]) -> None:
-        events = _admitted(built)
-        kept, self.left_out = choose_with_consent(
-            space_id=SPACE_ID,
-            events=events,
-            chosen={e.event_id for e in events if e.event_id in chosen},
-            exporter=writer.device_id,
-            declaration=ASKED,
-            created_at_ms=CREATED_AT_MS,
-        )
-        self.declared = writer.write(
-            msgspec.structs.replace(ASKED, left_out=self.left_out), deps=[built[-1]]
-        )
-        self.events = _admitted([*built, self.declared])
-        self.kept = kept
-        self.document = build_export(
-            space_id=SPACE_ID,
-            events=self.events,
-            chosen=kept | {self.declared.event_id},
-            events_key_for_epoch=lambda epoch: crypto.events_key_for(EPOCH_KEYS[epoch]),
-            exporter=writer.device,
-            title="Agreements",
-            created_at_ms=CREATED_AT_MS,
-        )
-
-
-def _page_text(report: str) -> str:
-    """The report without the embedded JSON: what a reader sees or prints."""
-    before, rest = report.split(HTML_SCRIPT_OPEN.decode("ascii"), 1)
-    return before + rest.split(HTML_SCRIPT_CLOSE.decode("ascii"), 1)[1]
-
-
-def _codes(document: bytes) -> list[str]:
-    verified, findings = verify_export(document)
-    assert (verified is None) == bool(findings)
-    return [f.code for f in findings]
-
-
-def _with_revealed(made: _Made, extra: list[VerifiedEvent], signer: Writer) -> bytes:
-    """``made``'s document with ``extra`` revealed too (each with its real content key,
-    in causal order before the declaration), signed again by ``signer``: what a
-    modified app that skips the consent rule writes."""
-    doc = msgspec.json.decode(made.document, type=ExportDocument)
-    keys = {
-        e.event_id.hex(): crypto.content_key_of(
-            crypto.events_key_for(EPOCH_KEYS[e.envelope.epoch]), e.envelope
-        ).hex()
-        for e in extra
-    }
-    revealed = [*doc.revealed[:-1], *(RevealedDoc(i, k) for i, k in keys.items())]
-    order = {e.event_id.hex(): n for n, e in enumerate(made.events)}
-    revealed.sort(key=lambda r: order[r.event_id])
-    revealed.append(doc.revealed[-1])
-    forged = msgspec.structs.replace(doc, revealed=revealed)
-    envelopes = [[from_b64(e) or b"" for e in c.envelopes] for c in forged.chains]
-    signature = signer.device.sign(signed_bytes(forged, envelopes))
-    return encode_document(msgspec.structs.replace(forged, signature=signature.hex()))
 
 
 def _blake_proposes(alex: Writer, blake: Writer, built: list[Built]) -> Built:
@@ -158,37 +60,37 @@ def _blake_proposes(alex: Writer, blake: Writer, built: list[Built]) -> Built:
 
 
 def test_the_partners_proposal_the_exporter_accepted_leaves_with_that_acceptance() -> None:
-    alex, blake, built = _couple()
+    alex, blake, built = couple()
     proposal = _blake_proposes(alex, blake, built)
     accepted = alex.write(AgreementAccepted(version=proposal.event_id), deps=[proposal])
     # The exporter chooses the version only: the acceptance that makes it theirs too
     # is revealed beside it, so the verifier can see it.
-    made = _Made(alex, [*built, proposal, accepted], {proposal.event_id})
+    made = Made(alex, [*built, proposal, accepted], {proposal.event_id})
 
     assert made.left_out == []
     assert EventId(accepted.event_id) in made.kept
     assert _codes(made.document) == []
-    assert BLAKES_WORDS in _page_text(render_html(made.document))
+    assert BLAKES_WORDS in page_text(render_html(made.document))
 
 
 def test_an_accepted_pacing_plan_of_the_partner_leaves_and_an_unaccepted_one_does_not() -> None:
-    alex, blake, built = _couple()
+    alex, blake, built = couple()
     plan = blake.write(
         PacingPlanProposed(stages=[PacingStage(title="Holding hands only")]), deps=[built[-1]]
     )
-    unaccepted = _Made(alex, [*built, plan], {plan.event_id})
+    unaccepted = Made(alex, [*built, plan], {plan.event_id})
     assert [(i.event, i.kind) for i in unaccepted.left_out] == [
         (plan.event_id, "pacing_plan_proposed")
     ]
     assert _codes(unaccepted.document) == []
     assert "a pacing plan they proposed by Blake" in render_html(unaccepted.document)
 
-    alex2, blake2, built2 = _couple()
+    alex2, blake2, built2 = couple()
     plan2 = blake2.write(
         PacingPlanProposed(stages=[PacingStage(title="Holding hands only")]), deps=[built2[-1]]
     )
     accepted = alex2.write(PacingPlanAccepted(version=plan2.event_id), deps=[plan2])
-    agreed = _Made(alex2, [*built2, plan2, accepted], {plan2.event_id})
+    agreed = Made(alex2, [*built2, plan2, accepted], {plan2.event_id})
     assert agreed.left_out == []
     assert _codes(agreed.document) == []
     assert "Holding hands only" in render_html(agreed.document)
@@ -199,7 +101,7 @@ def test_an_accepted_pacing_plan_of_the_partner_leaves_and_an_unaccepted_one_doe
 
 @pytest.mark.parametrize("answer", ["none", "declined"])
 def test_the_partners_unaccepted_proposal_is_left_out_by_id_and_kind(answer: str) -> None:
-    alex, blake, built = _couple()
+    alex, blake, built = couple()
     proposal = _blake_proposes(alex, blake, built)
     built = [*built, proposal]
     chosen = {proposal.event_id}
@@ -208,12 +110,12 @@ def test_the_partners_unaccepted_proposal_is_left_out_by_id_and_kind(answer: str
         built.append(declined)
         chosen.add(declined.event_id)
 
-    made = _Made(alex, built, chosen)
+    made = Made(alex, built, chosen)
 
     assert [(i.event, i.kind) for i in made.left_out] == [(proposal.event_id, "agreement_proposed")]
     assert _codes(made.document) == []
     report = render_html(made.document)
-    page = _page_text(report)
+    page = page_text(report)
     assert BLAKES_WORDS not in page
     assert "Passwords" not in page
     # The timeline stays auditable: the event's id and kind appear, only the words are
@@ -231,26 +133,26 @@ def test_with_the_partners_consent_their_unaccepted_proposal_leaves_as_theirs() 
     """A hostile partner who writes a proposal to get their words into the other's
     report gets them there only if the exporter chooses that agreement, only with their
     own consent, and shown as their proposal waiting for the exporter, never agreed."""
-    alex, blake, built = _couple()
+    alex, blake, built = couple()
     proposal = _blake_proposes(alex, blake, built)
     consent = blake.write(ASKED, deps=[proposal])
-    made = _Made(alex, [*built, proposal, consent], {proposal.event_id})
+    made = Made(alex, [*built, proposal, consent], {proposal.event_id})
 
     assert made.left_out == []
     assert _codes(made.document) == []
-    page = _page_text(render_html(made.document))
+    page = page_text(render_html(made.document))
     assert BLAKES_WORDS in page
     assert "Blake proposed an agreement: Passwords" in page
     assert "proposed, waiting for Alex" in page
 
 
 def test_the_partners_milestone_and_sobriety_label_are_their_words() -> None:
-    alex, blake, built = _couple()
+    alex, blake, built = couple()
     milestone = blake.write(MilestoneMarked(title="Told my sister everything"), deps=[built[-1]])
     sober = blake.write(SobrietyStarted(date="2025-12-01", label="Porn-free"), deps=[milestone])
     unlabelled = blake.write(SobrietyStarted(date="2025-12-02"), deps=[sober])
     written = [milestone, sober, unlabelled]
-    made = _Made(alex, [*built, *written], {b.event_id for b in written})
+    made = Made(alex, [*built, *written], {b.event_id for b in written})
 
     assert {(i.event, i.kind) for i in made.left_out} == {
         (milestone.event_id, "milestone"),
@@ -258,7 +160,7 @@ def test_the_partners_milestone_and_sobriety_label_are_their_words() -> None:
     }
     assert EventId(unlabelled.event_id) in made.kept  # a date alone is a fact
     assert _codes(made.document) == []
-    page = _page_text(render_html(made.document))
+    page = page_text(render_html(made.document))
     assert "Told my sister" not in page
     assert "Porn-free" not in page
     assert "Left out: a milestone by Blake" in page
@@ -269,12 +171,12 @@ def test_the_partners_milestone_and_sobriety_label_are_their_words() -> None:
 
 
 def test_a_forged_export_that_shows_the_partners_unaccepted_proposal_is_refused() -> None:
-    alex, blake, built = _couple()
+    alex, blake, built = couple()
     proposal = _blake_proposes(alex, blake, built)
-    made = _Made(alex, [*built, proposal], {proposal.event_id})
+    made = Made(alex, [*built, proposal], {proposal.event_id})
     held = next(e for e in made.events if e.event_id == proposal.event_id)
 
-    forged = _with_revealed(made, [held], alex)
+    forged = with_revealed(made, [held], alex)
 
     codes = _codes(forged)
     assert codes == ["words_without_consent"]
@@ -284,27 +186,27 @@ def test_an_acceptance_after_the_partners_withdrawal_does_not_make_it_agreed() -
     """The exporter "accepts" Blake's proposal after Blake withdrew it, to show Blake's
     words as agreed: the fold gives that acceptance no effect, and so do the builder
     and the verifier when the withdrawal is revealed."""
-    alex, blake, built = _couple()
+    alex, blake, built = couple()
     proposal = _blake_proposes(alex, blake, built)
     withdrawn = blake.write(AgreementWithdrawn(version=proposal.event_id), deps=[proposal])
     late = alex.write(AgreementAccepted(version=proposal.event_id), deps=[withdrawn])
     history = [*built, proposal, withdrawn, late]
     chosen = {proposal.event_id, withdrawn.event_id, late.event_id}
 
-    made = _Made(alex, history, chosen)
+    made = Made(alex, history, chosen)
     assert [i.event for i in made.left_out] == [proposal.event_id]
     assert _codes(made.document) == []
 
     held = next(e for e in made.events if e.event_id == proposal.event_id)
-    assert _codes(_with_revealed(made, [held], alex)) == ["words_without_consent"]
+    assert _codes(with_revealed(made, [held], alex)) == ["words_without_consent"]
 
 
 def test_a_left_out_proposal_that_is_the_exporters_own_is_refused() -> None:
     """The report would say Blake kept back a proposal that is Alex's."""
-    alex, blake, built = _couple()
+    alex, blake, built = couple()
     own = alex.write(AgreementProposed(title="Mine", clauses=["x"]), deps=[built[-1]])
     proposal = _blake_proposes(alex, blake, [*built, own])
-    events = _admitted([*built, own, proposal])
+    events = admitted([*built, own, proposal])
     declared = alex.write(
         msgspec.structs.replace(
             ASKED, left_out=[LeftOut(event=own.event_id, kind="agreement_proposed")]
@@ -313,7 +215,7 @@ def test_a_left_out_proposal_that_is_the_exporters_own_is_refused() -> None:
     )
     document = build_export(
         space_id=SPACE_ID,
-        events=_admitted([*built, own, proposal, declared]),
+        events=admitted([*built, own, proposal, declared]),
         chosen={e.event_id for e in events if e.event_id == built[2].event_id}
         | {EventId(declared.event_id)},
         events_key_for_epoch=lambda epoch: crypto.events_key_for(EPOCH_KEYS[epoch]),
@@ -334,23 +236,23 @@ def test_a_withdrawal_the_exporters_device_has_not_received_cannot_reach_its_exp
     are concurrent and the causal order (§10.1) decides, as it does for the fold: if the
     withdrawal comes first, the acceptance had no effect and the next export leaves the
     words out; if the acceptance comes first, the version was in force, then withdrawn."""
-    alex, blake, built = _couple()
+    alex, blake, built = couple()
     proposal = _blake_proposes(alex, blake, built)
     accepted = alex.write(AgreementAccepted(version=proposal.event_id), deps=[proposal])
-    made = _Made(alex, [*built, proposal, accepted], {proposal.event_id})
+    made = Made(alex, [*built, proposal, accepted], {proposal.event_id})
     assert made.left_out == []
     assert _codes(made.document) == []
 
     # Meanwhile Blake withdrew, concurrently (not having seen the acceptance).
     withdrawn = blake.write(AgreementWithdrawn(version=proposal.event_id), deps=[proposal])
-    later = _Made(
+    later = Made(
         alex,
         [*built, proposal, accepted, made.declared, withdrawn],
         {proposal.event_id, withdrawn.event_id},
     )
     assert _codes(later.document) == []
     order = [e.event_id for e in later.events]
-    page = _page_text(render_html(later.document))
+    page = page_text(render_html(later.document))
     if order.index(EventId(withdrawn.event_id)) < order.index(EventId(accepted.event_id)):
         assert [i.event for i in later.left_out] == [proposal.event_id]
         assert BLAKES_WORDS not in page
@@ -363,15 +265,15 @@ def test_a_partner_who_ends_their_consent_early_is_heard_by_the_next_export() ->
     """Blake gives consent, then gives it again ending today: the later one governs.
     An export Alex's device made before it held the second is not called back; the
     next one leaves Blake's words out."""
-    alex, blake, built = _couple()
+    alex, blake, built = couple()
     proposal = _blake_proposes(alex, blake, built)
     consent = blake.write(ASKED, deps=[proposal])
-    first = _Made(alex, [*built, proposal, consent], {proposal.event_id})
+    first = Made(alex, [*built, proposal, consent], {proposal.event_id})
     assert first.left_out == []
 
     ended = blake.write(
         msgspec.structs.replace(ASKED, expires_at=CREATED_AT_MS - 1), deps=[consent]
     )
-    second = _Made(alex, [*built, proposal, consent, first.declared, ended], {proposal.event_id})
+    second = Made(alex, [*built, proposal, consent, first.declared, ended], {proposal.event_id})
     assert [i.event for i in second.left_out] == [proposal.event_id]
     assert _codes(second.document) == []
