@@ -136,7 +136,7 @@ def not_before_partner(
     Then the export is dated that much later, so it is never dated before an event it
     shows (``created_before_events``): later is the safe side, since a consent counts
     only until its end."""
-    members = _members(space_id, events)
+    members = {bytes(d): m for d, m in _members(space_id, events).items()}
     newest = newest_partner_time(
         [(bytes(e.author), e.body.recorded_at) for e in events], bytes(exporter), members
     )
@@ -156,7 +156,7 @@ def _refuse_a_date_before_the_partners(
     newest = newest_partner_time(
         [(bytes(e.author), e.body.recorded_at) for e in picked],
         bytes(exporter),
-        _members(space_id, events),
+        {bytes(d): m for d, m in _members(space_id, events).items()},
     )
     if newest is not None and created_at_ms + CLOCK_MARGIN_MS < newest:
         raise ExportError(

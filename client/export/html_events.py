@@ -7,38 +7,13 @@ from typing import Any
 
 from client.export import summary as export_summary
 from client.export.consent import left_out_label
+from client.export.html_labels import HIDDEN, field_words
 from client.export.html_standing import clauses
 from client.export.html_words import esc, short, utc
 from client.export.verified import RevealedEvent, VerifiedExport
 
 _EVENT_REFERENCES = frozenset({"revises", "version", "entry", "disclosure", "signal"})
 """Payload fields that name another event by its id (schemas/practices.py)."""
-_HIDDEN = frozenset(
-    {"type", "box_key", "proof", "invite_id", "member_id", "verify_key", "utc_offset_min"}
-)
-"""Key material and ids of the join protocol: checked, but meaningless on paper."""
-
-
-_FIELD_WORDS = {
-    "review_on": "Review on",
-    "expires_on": "Ends on",
-    "next_review_on": "Next review on",
-    "revises": "Revises",
-    "version": "About",
-    "reason": "Reason",
-    "note": "Note",
-    "recipient": "For",
-    "purpose": "Why",
-    "expires_at": "Until",
-    "left_out": "Left out",
-    "until": "Returns at",
-    "occurrence": "Was due",
-    "to": "Moved to",
-    "outcome": "Outcome",
-    "response": "Response",
-    "mark": "Marked",
-    "name": "Name",
-}
 _TIME_FIELDS = frozenset({"expires_at", "until", "occurrence", "to"})
 _KIND_WORDS = {"agreement": "agreement", "recovery_plan": "recovery plan", "window": "window"}
 
@@ -75,7 +50,7 @@ def _details(
     payload = event.payload
     rows: list[str] = []
     for key, value in payload.items():
-        if key in _HIDDEN or value in (None, [], "", {}):
+        if key in HIDDEN or value in (None, [], "", {}):
             continue
         if key == "in_recovery" and value is not True:
             continue  # "In recovery" only where a partner said so
@@ -108,7 +83,7 @@ def _details(
                                 f"<dt>{circle.capitalize()} circle</dt><dd><ul>{items}</ul></dd>"
                             )
                     continue
-        label = _FIELD_WORDS.get(key, key.replace("_", " ").capitalize())
+        label = field_words(key)
         rows.append(f"<dt>{esc(label)}</dt><dd>{_value(v, key, value, by_id)}</dd>")
     return ['<dl class="details">', *rows, "</dl>"] if rows else []
 
@@ -142,10 +117,9 @@ def _value(v: VerifiedExport, key: str, value: Any, by_id: dict[str, RevealedEve
         return f"<ul>{items}</ul>"
     if isinstance(value, dict):
         rows = [
-            f"<dt>{esc(_FIELD_WORDS.get(k, k.replace('_', ' ').capitalize()))}</dt>"
-            f"<dd>{_value(v, k, x, by_id)}</dd>"
+            f"<dt>{esc(field_words(k))}</dt><dd>{_value(v, k, x, by_id)}</dd>"
             for k, x in value.items()
-            if k not in _HIDDEN and x not in (None, [], "", {})
+            if k not in HIDDEN and x not in (None, [], "", {})
         ]
         return "".join(['<dl class="details">', *rows, "</dl>"])
     return esc(str(value))
