@@ -46,7 +46,10 @@ async def export_with_consent(
     made = await make_export(space, choice, declaration, since_ms=since_ms)
     notes = [
         left_out_sentence(
-            item.kind, "They can with 'trellis export-consent'.", ref=item.event.hex()[:8]
+            item.kind,
+            "They can with 'trellis export-consent'.",
+            ref=item.event.hex()[:8],
+            about=item.about,
         )
         for item in made.left_out
     ]

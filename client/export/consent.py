@@ -135,11 +135,12 @@ def left_out_label(kind: str, about: bytes | None = None) -> str:
     return WORD_LABELS.get(kind, "something your partner wrote")
 
 
-def left_out_sentence(kind: str, they_can: str, ref: str = "") -> str:
+def left_out_sentence(kind: str, they_can: str, ref: str = "", about: bytes | None = None) -> str:
     """What the exporter reads for each of the partner's words left out of an export:
     the same sentence in every front end, ending with where the partner can consent
-    (``they_can``); ``ref`` names the event where the front end can show ids."""
-    what = left_out_label(kind)
+    (``they_can``); ``ref`` names the event where the front end can show ids, ``about``
+    is the left-out item's (it tells a proposal from a recovery plan)."""
+    what = left_out_label(kind, about)
     return (
         f"Left out {what}{f' ({ref})' if ref else ''}: your partner has not consented to "
         f"share their own words with this recipient for this purpose. {they_can}"

@@ -16,7 +16,7 @@ import msgspec
 import pytest
 
 from client.core.verify import VerifiedEvent
-from client.export.consent import WORD_LABELS, left_out_label, may_be_left_out
+from client.export.consent import WORD_LABELS, left_out_label, left_out_sentence, may_be_left_out
 from client.export.html_labels import FIELD_WORDS, HIDDEN
 from client.views.present import event_summary
 from schemas.payloads import PAYLOAD_TYPES, EventBody, Payload, payload_kind
@@ -107,3 +107,13 @@ def test_every_kind_has_a_sentence_of_its_own(cls: type[msgspec.Struct]) -> None
     sentence = event_summary(event, _Names())
     assert sentence
     assert sentence != "Blake wrote an event", f"{payload_kind(payload)} has no sentence"
+
+
+def test_a_left_out_proposal_and_a_recovery_plan_read_apart() -> None:
+    """Both are ``agreement_proposed``: the left-out item's ``about`` (the version a
+    proposal revises, or its own id) tells them apart in the CLI, the app and the report;
+    a recovery plan is left out without one, as exports always wrote it."""
+    proposal = left_out_sentence("agreement_proposed", "They can.", about=bytes(32))
+    plan = left_out_sentence("agreement_proposed", "They can.")
+    assert proposal.startswith("Left out an agreement proposal they made:")
+    assert plan.startswith("Left out a recovery plan:")

@@ -104,7 +104,7 @@ async def export(app: App, request: Request[Any, Any, Any]) -> Response[Any] | R
     except TrellisError as exc:
         return done(app, "/export", plain_error(exc.message), problem=True)
     for item in made.left_out:
-        app.flash(left_out_sentence(item.kind, "They can, on their Export page."))
+        app.flash(left_out_sentence(item.kind, "They can, on their Export page.", about=item.about))
     return _download(made.document, fmt)
 
 
