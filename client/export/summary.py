@@ -157,6 +157,7 @@ _LEFT_OUT_FACTS = {
     "agreement_withdrawn": "withdrew consent",
     "agreement_accepted": "accepted",
     "agreement_reviewed": "reviewed it",
+    "agreement_proposed": "proposed a new version",
 }
 
 

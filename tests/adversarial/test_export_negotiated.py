@@ -277,3 +277,29 @@ def test_a_partner_who_ends_their_consent_early_is_heard_by_the_next_export() ->
     second = Made(alex, [*built, proposal, consent, first.declared, ended], {proposal.event_id})
     assert [i.event for i in second.left_out] == [proposal.event_id]
     assert _codes(second.document) == []
+
+
+def test_the_partners_unaccepted_revision_is_a_fact_of_the_agreement_in_force() -> None:
+    """Blake proposes a revision of an agreement both accepted; Alex has not answered.
+    Alex's export shows the version in force, and that Blake proposed a new version,
+    without its words."""
+    alex, blake, built = couple()
+    first = alex.write(
+        AgreementProposed(title="Phones", clauses=["Away at dinner"]), deps=[built[-1]]
+    )
+    accepted = blake.write(AgreementAccepted(version=first.event_id), deps=[first])
+    revision = blake.write(
+        AgreementProposed(title="Phones", clauses=[BLAKES_WORDS], revises=first.event_id),
+        deps=[accepted],
+    )
+    made = Made(
+        alex,
+        [*built, first, accepted, revision],
+        {first.event_id, accepted.event_id, revision.event_id},
+    )
+
+    assert [(i.event, i.about) for i in made.left_out] == [(revision.event_id, first.event_id)]
+    assert _codes(made.document) == []
+    page = page_text(render_html(made.document))
+    assert BLAKES_WORDS not in page
+    assert "in force; Blake proposed a new version, as Alex&#x27;s device records it" in page
