@@ -259,6 +259,7 @@ def _written(events: Sequence[VerifiedEvent], members: _Members) -> list[export_
             if isinstance(e.payload, ExportConsented) and e.author not in members.vouched
             else None,
             accepts=export_consent.accepted_version(e.payload),
+            source=e,
         )
         for e in events
     ]
@@ -346,16 +347,10 @@ def _own_acceptances(
     """The exporter's member's acceptances of the partner's chosen versions of negotiated
     text: revealed with them, they show the text is both partners' words
     (docs/THREAT_MODEL.md §17.7)."""
-    theirs = {w.event_id for w in picked if w.kind in export_consent.NEGOTIATED}
+    theirs = {bytes(w.event_id) for w in picked if w.kind in export_consent.NEGOTIATED}
     agreed = export_consent.agreed_versions(written)
-    return [
-        w
-        for w in written
-        if w.member == exporter
-        and w.accepts in theirs
-        and w.accepts in agreed
-        and w.kind in export_consent.NEGOTIATED.values()
-    ]
+    by = {acceptance for version, acceptance in agreed.items() if version in theirs}
+    return [w for w in written if w.member == exporter and bytes(w.event_id) in by]
 
 
 def _about(w: export_consent.Written) -> bytes | None:

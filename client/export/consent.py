@@ -19,19 +19,18 @@ on it, which the exporter cannot make.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from client.core.events import Device, Member, VerifiedEvent
+from client.core.membership_rules import Membership
+from client.views.agreements import fold_agreements
+from schemas.ids import DeviceId, EventId, MemberId
 from schemas.intimacy import PacingPlanAccepted
 from schemas.payloads import Payload, UnknownPayload
-from schemas.practices import (
-    AgreementAccepted,
-    AgreementDeclined,
-    AgreementWithdrawn,
-    ExportConsented,
-    LeftOut,
-)
+from schemas.practices import AgreementAccepted, ExportConsented, LeftOut
 
 WRITER_ONLY_KINDS = frozenset(
     {
@@ -192,60 +191,70 @@ class Written:
     consent: ExportConsented | None = None
     accepts: bytes | None = None
     """For an acceptance of negotiated text (:data:`NEGOTIATED`), the version it
-    accepts; for a decline or withdrawal, the version it closes
-    (:func:`accepted_version`)."""
+    accepts (:func:`accepted_version`)."""
+    source: VerifiedEvent | None = None
+    """The event itself, for the agreements fold (:func:`agreed_versions`)."""
 
 
 def accepted_version(payload: Payload | UnknownPayload) -> bytes | None:
-    """The version an ``agreement_accepted`` or ``pacing_plan_accepted`` accepts, or
-    that an ``agreement_declined`` or ``agreement_withdrawn`` closes."""
-    if isinstance(
-        payload, AgreementAccepted | PacingPlanAccepted | AgreementDeclined | AgreementWithdrawn
-    ):
+    """The version an ``agreement_accepted`` or ``pacing_plan_accepted`` accepts."""
+    if isinstance(payload, AgreementAccepted | PacingPlanAccepted):
         return bytes(payload.version)
     return None
 
 
-_CLOSING = frozenset({"agreement_declined", "agreement_withdrawn"})
-"""Kinds after which an acceptance of the version they name has no effect (§10.3:
-``accept_of_closed_version``)."""
+def agreed_versions(events: Sequence[Written]) -> dict[bytes, bytes]:
+    """The versions of negotiated text among ``events`` (in causal order) that came into
+    force by the other member's acceptance among ``events``, each with that acceptance:
+    both partners' words.
 
-
-def agreed_versions(events: Sequence[Written]) -> set[bytes]:
-    """The versions of negotiated text among ``events`` (in causal order) that a member
-    other than their proposer accepted while they were still open, by an acceptance
-    among ``events``: both partners' words.
-
-    Only what is in ``events`` counts, so a verifier judges by the revealed events
-    alone, and the builder reveals the acceptance with the version. An acceptance listed
-    after a decline or withdrawal of the version counts for nothing, as in the fold. A
-    recovery plan is not negotiated; its partner's accept says only that they read it."""
-    versions: dict[bytes, Written] = {}
-    closed: set[bytes] = set()
-    agreed: set[bytes] = set()
+    Agreements are folded by the apps' own fold (client/views/agreements,
+    docs/PROTOCOL.md §10.3) over ``events`` alone, with the members that wrote them: a
+    version is agreed when the fold brought it into force by an acceptance (its
+    ``in_force_by``), so an acceptance after a decline, a withdrawal or another version
+    coming into force counts for nothing, exactly as in the apps. A narrowing in force on
+    its proposer's word alone, and a recovery plan (its partner's accept says they read
+    it), are not agreed. A pacing plan version is agreed once the member who did not
+    propose it accepts it (§5.11). Only what is in ``events`` counts, so a verifier
+    judges by the revealed events, and the builder reveals the acceptance too."""
+    agreed = _agreements_in_force(events)
+    versions = {bytes(e.event_id): e for e in events if e.kind == "pacing_plan_proposed"}
     for e in events:
-        if (
-            e.kind in NEGOTIATED
-            and e.member is not None
-            and not (e.kind == "agreement_proposed" and e.payload.get("kind") == "recovery_plan")
-        ):
-            versions.setdefault(bytes(e.event_id), e)
-        if e.accepts is None:
-            continue
-        version = bytes(e.accepts)
-        if e.kind in _CLOSING and version not in agreed:
-            closed.add(version)
-            continue
-        v = versions.get(version)
-        if (
-            v is not None
-            and version not in closed
-            and NEGOTIATED[v.kind] == e.kind
-            and e.member is not None
-            and v.member != e.member
-        ):
-            agreed.add(version)
+        v = (
+            versions.get(bytes(e.accepts))
+            if e.kind == "pacing_plan_accepted" and e.accepts
+            else None
+        )
+        if v is not None and e.member is not None and v.member not in (None, e.member):
+            agreed.setdefault(bytes(v.event_id), bytes(e.event_id))
     return agreed
+
+
+_NO_EVENT = EventId(b"")
+_ANY_DAY = datetime.date(2000, 1, 1)
+"""The fold's "today" decides only the expiry and review flags, never what came into
+force (client/views/agreements): any date gives the same answer here."""
+
+
+def _agreements_in_force(events: Sequence[Written]) -> dict[bytes, bytes]:
+    written = [(e.source, e.member) for e in events if e.source is not None and e.member]
+    membership = Membership(
+        members={MemberId(m): Member(MemberId(m), "", _NO_EVENT) for _, m in written},
+        devices={
+            DeviceId(source.author): Device(DeviceId(source.author), MemberId(m), b"", _NO_EVENT)
+            for source, m in written
+        },
+    )
+    view = fold_agreements([source for source, _ in written], membership, _ANY_DAY)
+    return {
+        bytes(version.id): bytes(version.in_force_by)
+        for agreement in view.agreements
+        for version in agreement.versions
+        if version.kind != "recovery_plan"
+        and version.in_force_by is not None
+        and version.in_force_by != version.id
+        and not version.narrowing
+    }
 
 
 def governing_consents(

@@ -291,6 +291,7 @@ def _written(
             if e.author in attribution.vouched_by_other
             else export_consent.consent_of(e),
             accepts=None if e.source is None else export_consent.accepted_version(e.source.payload),
+            source=e.source,
         )
         for e in revealed
     ]

@@ -303,3 +303,34 @@ def test_the_partners_unaccepted_revision_is_a_fact_of_the_agreement_in_force() 
     page = page_text(render_html(made.document))
     assert BLAKES_WORDS not in page
     assert "in force; Blake proposed a new version, as Alex&#x27;s device records it" in page
+
+
+def test_an_acceptance_of_a_superseded_version_does_not_make_it_agreed() -> None:
+    """Blake proposes two revisions; Alex accepts one (it comes into force, the other is
+    superseded), then "accepts" the other too. The fold gives that no effect, so the
+    superseded revision stays Blake's words: agreed means brought into force."""
+    alex, blake, built = couple()
+    first = alex.write(
+        AgreementProposed(title="Phones", clauses=["Away at dinner"]), deps=[built[-1]]
+    )
+    accepted = blake.write(AgreementAccepted(version=first.event_id), deps=[first])
+    taken = blake.write(
+        AgreementProposed(title="Phones", clauses=["Away at meals"], revises=first.event_id),
+        deps=[accepted],
+    )
+    passed = blake.write(
+        AgreementProposed(title="Phones", clauses=[BLAKES_WORDS], revises=first.event_id),
+        deps=[taken],
+    )
+    in_force = alex.write(AgreementAccepted(version=taken.event_id), deps=[passed])
+    too_late = alex.write(AgreementAccepted(version=passed.event_id), deps=[in_force])
+    history = [*built, first, accepted, taken, passed, in_force, too_late]
+    made = Made(alex, history, {b.event_id for b in history[3:]})
+
+    assert [i.event for i in made.left_out] == [passed.event_id]
+    assert EventId(taken.event_id) in made.kept
+    assert _codes(made.document) == []
+    assert BLAKES_WORDS not in page_text(render_html(made.document))
+
+    held = next(e for e in made.events if e.event_id == passed.event_id)
+    assert _codes(with_revealed(made, [held], alex)) == ["words_without_consent"]
