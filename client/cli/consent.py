@@ -7,7 +7,10 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
+import msgspec
+
 from client.cli.common import open_space
+from client.errors import UsageError
 from client.export.choice import ExportChoice
 from client.export.consent import left_out_sentence
 from client.space import Space
@@ -57,6 +60,8 @@ async def export_with_consent(
 
 
 async def cmd_export_consent(args: argparse.Namespace) -> int:
+    if args.withdraw:
+        return await _withdraw(args)
     consent = asked(args)
     async with await open_space(args) as space:
         await give_export_consent(space, consent)
@@ -65,6 +70,33 @@ async def cmd_export_consent(args: argparse.Namespace) -> int:
         f"export for {consent.recipient} ({consent.purpose}) made before "
         f"{args.until.strip()} ends. An export already handed over cannot be taken back. "
         "It is shared at the next 'trellis sync'."
+    )
+    return 0
+
+
+WITHDRAWN_AT = 0
+"""The end a withdrawal gives a consent: before any export can be made, so the last
+consent for that recipient and purpose, which is the one that counts
+(docs/PROTOCOL.md "Exports", "Consent"), covers no export from now on."""
+
+
+async def _withdraw(args: argparse.Namespace) -> int:
+    """End this partner's consent for a recipient and purpose now: exports the other
+    partner's device makes once it holds this leave their words out. An export already
+    made (or made offline before this arrives) cannot be called back."""
+    if args.until:
+        raise UsageError("Give --until to consent, or --withdraw to end a consent; not both.")
+    today = datetime.now().astimezone().date()
+    given = export_declaration(
+        args.recipient, args.purpose, today.isoformat(), today, CLI_DECLARATION_WORDS
+    )
+    ended = msgspec.structs.replace(given, expires_at=WITHDRAWN_AT)
+    async with await open_space(args) as space:
+        await give_export_consent(space, ended)
+    print(
+        f"Your consent for {ended.recipient} ({ended.purpose}) has ended: exports your "
+        "partner's device makes once it has this leave your own words out. An export "
+        "already made cannot be taken back. It is shared at the next 'trellis sync'."
     )
     return 0
 
@@ -90,4 +122,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="let your own words be in your partner's export for one recipient and purpose",
     )
     add_options(p)
+    p.add_argument(
+        "--withdraw",
+        action="store_true",
+        help="end your consent for this recipient and purpose now (with --for and --purpose)",
+    )
     p.set_defaults(handler=cmd_export_consent)

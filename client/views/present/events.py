@@ -144,6 +144,9 @@ def practice_summary(p: object, who: str, zone: str | None = None) -> str:
             return f"{who} cleared their signal"
         case WindowPostponed():
             return f"{who} postponed a transparency window once"
+        case ExportConsented() if p.expires_at == 0:
+            # 'trellis export-consent --withdraw': a consent that ended before any export.
+            return f"{who} ended their consent to an export for {p.recipient}"
         case ExportConsented():
             return f"{who} consented to an export for {p.recipient}"
     return intimacy_summary(p, who) or f"{who} wrote an event"
