@@ -7,14 +7,17 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-import msgspec
-
 from client.cli.common import open_space
 from client.errors import UsageError
 from client.export.choice import ExportChoice
 from client.export.consent import left_out_sentence
 from client.space import Space
-from client.space.exporting import ExportMade, give_export_consent, make_export
+from client.space.exporting import (
+    ExportMade,
+    give_export_consent,
+    make_export,
+    withdraw_export_consent,
+)
 from client.views.practice_forms import DeclarationWords, export_declaration
 from schemas.practices import ExportConsented
 
@@ -74,25 +77,15 @@ async def cmd_export_consent(args: argparse.Namespace) -> int:
     return 0
 
 
-WITHDRAWN_AT = 0
-"""The end a withdrawal gives a consent: before any export can be made, so the last
-consent for that recipient and purpose, which is the one that counts
-(docs/PROTOCOL.md "Exports", "Consent"), covers no export from now on."""
-
-
 async def _withdraw(args: argparse.Namespace) -> int:
-    """End this partner's consent for a recipient and purpose now: exports the other
-    partner's device makes once it holds this leave their words out. An export already
-    made (or made offline before this arrives) cannot be called back."""
+    """End this partner's consent for a recipient and purpose now
+    (client/space/exporting.py ``withdraw_export_consent``)."""
     if args.until:
         raise UsageError("Give --until to consent, or --withdraw to end a consent; not both.")
-    today = datetime.now().astimezone().date()
-    given = export_declaration(
-        args.recipient, args.purpose, today.isoformat(), today, CLI_DECLARATION_WORDS
-    )
-    ended = msgspec.structs.replace(given, expires_at=WITHDRAWN_AT)
     async with await open_space(args) as space:
-        await give_export_consent(space, ended)
+        ended = await withdraw_export_consent(
+            space, args.recipient, args.purpose, CLI_DECLARATION_WORDS
+        )
     print(
         f"Your consent for {ended.recipient} ({ended.purpose}) has ended: exports your "
         "partner's device makes once it has this leave your own words out. An export "

@@ -257,6 +257,13 @@ def _agreements_in_force(events: Sequence[Written]) -> dict[bytes, bytes]:
     }
 
 
+WITHDRAWN_AT = 0
+"""The end of a withdrawal (``trellis export-consent --withdraw``, the app's "End this
+consent"): an ``export_consented`` ending before any export can be made. As the last
+consent for its recipient and purpose it is the one that counts
+(:func:`governing_consents`), and it covers no export."""
+
+
 def governing_consents(
     events: Sequence[Written], exporter_member: bytes, declaration: ExportConsented
 ) -> dict[bytes, Written]:

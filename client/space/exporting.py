@@ -19,8 +19,10 @@ from client.errors import ClientErrorCode, TrellisError
 from client.export import build_export, choose_with_consent
 from client.export.build import not_before_partner
 from client.export.choice import ExportChoice
+from client.export.consent import WITHDRAWN_AT
 from client.space.ports import SpaceLike
 from client.views import Moment
+from client.views.practice_forms import DeclarationWords, export_declaration
 from schemas.practices import ExportConsented, LeftOut
 
 
@@ -85,3 +87,19 @@ async def give_export_consent(space: SpaceLike, consent: ExportConsented) -> Ver
             "This device is not a member of a space yet.", code=ClientErrorCode.NOT_FOUND
         )
     return await space.append(consent)
+
+
+async def withdraw_export_consent(
+    space: SpaceLike, recipient: str | None, purpose: str | None, words: DeclarationWords
+) -> ExportConsented:
+    """End this partner's consent for ``recipient`` and ``purpose`` now: an
+    ``export_consented`` ending at :data:`WITHDRAWN_AT`, which as the last one for them
+    counts, and covers no export. Exports the other partner's device makes once it holds
+    it leave this partner's words out; one already made cannot be called back."""
+    today = Moment.now().today
+    given = export_declaration(recipient, purpose, today.isoformat(), today, words)
+    ended = ExportConsented(
+        recipient=given.recipient, purpose=given.purpose, expires_at=WITHDRAWN_AT
+    )
+    await give_export_consent(space, ended)
+    return ended

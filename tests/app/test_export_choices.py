@@ -105,6 +105,22 @@ async def test_recovery_records_since_a_day_follow_the_consent_rule(
         assert result is not None
         assert "tired but hopeful" in " ".join(str(e.payload) for e in result.revealed)
 
+        # Blake ends the consent: Alex's next export leaves Blake's words out again.
+        page = await blake.send(
+            "/export/consent/withdraw",
+            {"recipient": DECLARED["recipient"], "purpose": DECLARED["purpose"]},
+        )
+        assert "Your consent for Dr. Rivera (our session) has ended" in flash(page)
+        await arrives(
+            lambda: (
+                sum(payload_kind(e.payload) == "export_consented" for e in alex.space.events()) >= 4
+            )
+        )
+        result, findings = verify_export(await _download(alex, fields))
+        assert not findings
+        assert result is not None
+        assert "tired but hopeful" not in " ".join(str(e.payload) for e in result.revealed)
+
 
 async def test_an_export_needs_a_choice_and_a_day_that_has_come(
     tmp_path: Path, relay: RelayProcess

@@ -21,9 +21,14 @@ from client.export import render_html
 from client.export.choice import PACING_TYPES, ExportChoice, export_choice
 from client.export.consent import left_out_sentence
 from client.space import Space
-from client.space.exporting import give_export_consent, make_export
+from client.space.exporting import give_export_consent, make_export, withdraw_export_consent
 from client.views import Moment
-from client.views.practice_forms import export_declaration, export_since_ms, status_words
+from client.views.practice_forms import (
+    DECLARATION_WORDS,
+    export_declaration,
+    export_since_ms,
+    status_words,
+)
 from client.views.present import plain_error
 from schemas.practices import MAX_PURPOSE_CHARS, MAX_RECIPIENT_CHARS, ExportConsented
 
@@ -143,4 +148,28 @@ async def consent(app: App, request: Request[Any, Any, Any]) -> Redirect:
     )
 
 
-SCREEN = Screen(handlers=[export_page, export, consent], nav_label="Export", nav_path="/export")
+@post("/export/consent/withdraw")
+async def withdraw(app: App, request: Request[Any, Any, Any]) -> Redirect:
+    """End my consent for one recipient and purpose now (``trellis export-consent
+    --withdraw``): my partner's exports made once their device has it leave my words
+    out."""
+    space = app.require()
+    form = await read_form(request)
+    try:
+        ended = await withdraw_export_consent(
+            space, form.get("recipient"), form.get("purpose"), DECLARATION_WORDS
+        )
+    except TrellisError as exc:
+        return done(app, "/export", plain_error(exc.message), problem=True)
+    return done(
+        app,
+        "/export",
+        f"Your consent for {ended.recipient} ({ended.purpose}) has ended: your partner's "
+        "exports leave your own words out once their device has this. An export already "
+        "made cannot be taken back. " + await delivery(app, space),
+    )
+
+
+SCREEN = Screen(
+    handlers=[export_page, export, consent, withdraw], nav_label="Export", nav_path="/export"
+)
