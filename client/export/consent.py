@@ -106,7 +106,7 @@ WORD_LABELS: dict[str, str] = {
     "sobriety_started": "a label on a sobriety date",
     "device_revoked": "a reason for removing a device",
     "export_consented": "a consent to another export",
-    "pacing_plan_proposed": "a pacing plan they proposed",
+    "pacing_plan_proposed": "a pacing plan proposal",
     "pacing_forward_proposed": "an offer to move forward in the pacing plan",
     "pacing_stepped_back": "a step back in the pacing plan",
     "boundary_set": "a personal boundary",
@@ -121,7 +121,7 @@ WORD_LABELS: dict[str, str] = {
 when they are left out (:func:`left_out_label`). Every kind that :func:`may_be_left_out`
 takes has one (tests/client/test_export_labels.py)."""
 
-_PROPOSAL_LABEL = "an agreement proposal they made"
+_PROPOSAL_LABEL = "an agreement proposal"
 """An ``agreement_proposed`` left out names, in ``about``, the version it revises (or
 itself, for a first version): a recovery plan is left out without ``about``, as exports
 always wrote it, so both read as before."""

@@ -83,7 +83,7 @@ def test_an_accepted_pacing_plan_of_the_partner_leaves_and_an_unaccepted_one_doe
         (plan.event_id, "pacing_plan_proposed")
     ]
     assert _codes(unaccepted.document) == []
-    assert "a pacing plan they proposed by Blake" in render_html(unaccepted.document)
+    assert "a pacing plan proposal by Blake" in render_html(unaccepted.document)
 
     alex2, blake2, built2 = couple()
     plan2 = blake2.write(
@@ -121,7 +121,7 @@ def test_the_partners_unaccepted_proposal_is_left_out_by_id_and_kind(answer: str
     # The timeline stays auditable: the event's id and kind appear, only the words are
     # withheld, and Blake's chain is carried so "sealed in this file" is true.
     short = proposal.event_id.hex()[:8]
-    assert f"Left out: an agreement proposal they made by Blake (<code>{short}</code>)" in page
+    assert f"Left out: an agreement proposal by Blake (<code>{short}</code>)" in page
     verified, _ = verify_export(made.document)
     assert verified is not None
     blakes = next(c for c in verified.chains if c.device == blake.device_id)

@@ -115,5 +115,5 @@ def test_a_left_out_proposal_and_a_recovery_plan_read_apart() -> None:
     a recovery plan is left out without one, as exports always wrote it."""
     proposal = left_out_sentence("agreement_proposed", "They can.", about=bytes(32))
     plan = left_out_sentence("agreement_proposed", "They can.")
-    assert proposal.startswith("Left out an agreement proposal they made:")
+    assert proposal.startswith("Left out an agreement proposal:")
     assert plan.startswith("Left out a recovery plan:")
