@@ -21,6 +21,24 @@ from schemas.envelope import EnvelopeFormatError, decode_envelope, signature_par
 from schemas.signatures import Item, verify_all
 
 
+def signature_item(data: bytes) -> Item | None:
+    """(author, signed bytes, signature) of an envelope's bytes; None for bytes that are
+    no envelope (admission rejects them, with the reason).
+
+    Cut, not decoded, where the bytes have the canonical shape: decoding here and again
+    at admission cost the checking thread (holding the GIL) as much as the rest.
+    Admission decodes strictly and refuses what is not canonical whatever this check
+    said."""
+    item = signature_parts(data)
+    if item is not None:
+        return item
+    try:
+        env = decode_envelope(data)
+    except EnvelopeFormatError:
+        return None
+    return (env.author, signed_bytes(env), env.signature)
+
+
 def valid_signatures(envelopes: Sequence[bytes]) -> set[bytes]:
     """The envelopes (by their bytes) whose author's signature verifies.
 
@@ -28,18 +46,10 @@ def valid_signatures(envelopes: Sequence[bytes]) -> set[bytes]:
     items: list[Item] = []
     candidates: list[bytes] = []
     for data in envelopes:
-        # Cut, not decoded: decoding here and again at admission cost this thread
-        # (holding the GIL) as much as the rest. Admission decodes strictly and
-        # refuses what is not canonical whatever this check said.
-        item = signature_parts(data)
-        if item is None:
-            try:
-                env = decode_envelope(data)
-            except EnvelopeFormatError:
-                continue  # admission rejects it, with the reason
-            item = (env.author, signed_bytes(env), env.signature)
-        items.append(item)
-        candidates.append(data)
+        item = signature_item(data)
+        if item is not None:
+            items.append(item)
+            candidates.append(data)
     return {data for data, ok in zip(candidates, verify_all(items), strict=True) if ok}
 
 

@@ -6,6 +6,7 @@ the relay serves (docs/PROTOCOL.md §6, §9). Works on
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 
 from client.core import decisions
@@ -24,6 +25,7 @@ from client.core.session import (
 from client.core.verify import VerifiedEvent
 from client.errors import RelayUnreachable, TrellisError
 from client.keys import signatures
+from client.keys.signature_worker import SignatureWorker, WorkerGone
 from client.space.opening import complete_join
 from client.space.ports import EventCallback
 from client.space.reports import SyncReport
@@ -32,9 +34,18 @@ from client.space.writing import new_event
 from client.store.integrity_names import name_token
 from client.store.localstore import Admission, HeldRow, RejectedRow, now_ms
 from client.store.transport import SyncConnection
+from schemas.protocol import MAX_PULL_LIMIT
 
 OFF_LOOP_SIGNATURES = 64
 """Pages of more envelopes than this have their signatures checked off the event loop."""
+
+PULL_LIMIT = MAX_PULL_LIMIT
+"""Envelopes asked for per page (the relay may send fewer, to stay within its frame)."""
+
+WORKER_PAGE = 500
+"""A page of at least this many envelopes means a long catch-up: the session starts a
+child process to check signatures (client/keys/signature_worker.py) and uses it from
+the next page on (it takes a moment to start; this page is checked on threads)."""
 
 
 def is_passing_failure(exc: TrellisError) -> bool:
@@ -124,6 +135,7 @@ async def _sync_once(
         await connection.run(handler.handle, until_up_to_date=until_up_to_date)
     finally:
         state.connection = None
+        await handler.close()
         # What was admitted is on disk (or its failure raised) before the session ends.
         await state.store.settle()
         await state.tracker.challenged(session.challenge)
@@ -151,6 +163,7 @@ async def _start_session(
         cursor=start,
         outbox=outbox,
         anchor=state.tracker.view.anchor(start),
+        pull_limit=PULL_LIMIT,
     )
     state.tracker.begin_session(outbox, read_from=start)
     return session
@@ -170,6 +183,23 @@ class _SessionHandler:
         self.state, self.session, self.report, self.on_event = state, session, report, on_event
         self.connected = connected
         """Set once signed in and read up to the relay's head: live from then on."""
+        self.worker: SignatureWorker | None = None
+        self._worker_tried = False
+
+    async def close(self) -> None:
+        if self.worker is not None:
+            await self.worker.close()
+            self.worker = None
+
+    async def _page_checker(self, size: int) -> SignatureWorker | None:
+        """The child process checking this session's signatures, if it is running; a
+        first long page starts it, for the pages after it."""
+        if self.worker is not None and self.worker.alive:
+            return self.worker
+        if size >= WORKER_PAGE and not self._worker_tried and (os.cpu_count() or 1) > 1:
+            self._worker_tried = True
+            self.worker = await SignatureWorker.start()
+        return None
 
     async def handle(self, event: SessionEvent) -> None:
         state, report, tracker = self.state, self.report, self.state.tracker
@@ -183,7 +213,8 @@ class _SessionHandler:
                 # Written behind (the next page is admitted meanwhile) unless someone is
                 # told of each event: they hear of it once it is on disk.
                 items: list[tuple[bytes, int | None]] = [(s.envelope, s.seq) for s in event.events]
-                fresh = await _receive(state, items, report, behind=behind)
+                worker = await self._page_checker(len(items))
+                fresh = await _receive(state, items, report, behind=behind, worker=worker)
                 await self._tell(fresh)
             case Acknowledged():
                 await state.store.mark_acknowledged((a.event_id, a.seq) for a in event.acks)
@@ -229,6 +260,7 @@ async def _receive(
     report: SyncReport,
     *,
     behind: bool = False,
+    worker: SignatureWorker | None = None,
 ) -> list[VerifiedEvent]:
     """Admit envelopes from the relay; store what passes, hold or record the rest.
 
@@ -243,7 +275,11 @@ async def _receive(
     With ``behind`` that write runs behind the caller, which goes on with the next page
     while the disk works; whatever is written next waits for it (the cursor that covers
     these events, this device's own events), and ``state.events`` gains them once they
-    are on disk."""
+    are on disk.
+
+    With a ``worker`` (a child process, client/keys/signature_worker.py) every part of
+    the page goes to it at once and is admitted as its answer comes; a part it cannot
+    answer is checked on threads."""
     admissions: list[Admission] = []
     accepted: list[VerifiedEvent] = []
     fresh: list[VerifiedEvent] = []
@@ -252,22 +288,31 @@ async def _receive(
         fresh = _admit(state, items, verified, report, admissions, accepted)
     else:
         parts = [items[i : i + PIPELINE_PART] for i in range(0, len(items), PIPELINE_PART)]
-        checking = _check_part(parts[0])
+        if worker is not None:
+            checks = [worker.check([data for data, _ in part]) for part in parts]
+        else:
+            checks = [_check_part(parts[0])]
         try:
             # The checking threads (and the write behind) get the GIL back quickly
             # while this thread admits: see signatures.quick_gil_handoff.
             with signatures.quick_gil_handoff():
                 for n, part in enumerate(parts):
-                    verified = await checking
-                    if n + 1 < len(parts):
-                        checking = _check_part(parts[n + 1])
+                    try:
+                        verified = await checks[n]
+                    except WorkerGone:
+                        verified = await _check_part(part)
+                    if worker is None and n + 1 < len(parts):
+                        checks.append(_check_part(parts[n + 1]))
                     fresh += _admit(state, part, verified, report, admissions, accepted)
                     # A part admitted: an app's other tasks get a turn (storing used to
                     # give them one; it now waits for the end of the page).
                     await asyncio.sleep(0)
         finally:
-            if not checking.done():
-                checking.cancel()
+            for check in checks:
+                if not check.done():
+                    check.cancel()
+                elif not check.cancelled():
+                    check.exception()  # retrieved: a WorkerGone left unawaited is no error
 
     def keep() -> None:
         for event in accepted:

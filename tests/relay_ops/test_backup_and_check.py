@@ -209,12 +209,51 @@ async def test_a_migration_backs_the_database_up_first(tmp_path: Path) -> None:
             len(migrations()),
         )
         assert new.execute("SELECT bytes FROM spaces").fetchone() == (len(genesis),)
-        # Schema version 5: integer ids, no stored event id, 64 KiB pages.
+        # Schema version 5: integer ids, no stored event id; version 7: 16 KiB pages.
         assert new.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,)
         assert new.execute("SELECT space, seq, author, author_seq FROM events").fetchall() == [
             (1, 1, 1, 1)
         ]
     new.close()
+    assert check_database(str(db)).ok
+
+
+async def test_a_database_with_64_kib_pages_is_backed_up_and_rebuilt_with_16_kib(
+    tmp_path: Path,
+) -> None:
+    """Schema version 7: a relay that ran versions 5 and 6 (64 KiB pages) is rebuilt with
+    16 KiB pages once, after the upgrade's backup, keeping every event byte for byte."""
+    db = tmp_path / "relay.db"
+    store = SqliteStore(str(db))
+    await store.open()
+    try:
+        await fill(store, events=40)
+    finally:
+        await store.close()
+    before = stored_ids(db)
+    with sqlite3.connect(db, isolation_level=None) as conn:  # as a version 6 relay left it
+        conn.execute("DELETE FROM schema_version WHERE version = 7")
+        conn.execute("PRAGMA journal_mode=DELETE")
+        conn.execute("PRAGMA page_size=65536")
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA journal_mode=WAL")
+        assert conn.execute("PRAGMA page_size").fetchone() == (65536,)
+    conn.close()
+
+    store = SqliteStore(str(db))
+    await store.open()
+    await store.close()
+
+    [backup] = [p for p in files_beside(db) if p.name.startswith("relay.db.v6-before-v7")]
+    with sqlite3.connect(backup) as old:
+        assert old.execute("PRAGMA page_size").fetchone() == (65536,)
+    old.close()
+    with sqlite3.connect(db) as new:
+        assert new.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,) == (16384,)
+        assert new.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert new.execute("SELECT MAX(version) FROM schema_version").fetchone() == (7,)
+    new.close()
+    assert stored_ids(db) == before
     assert check_database(str(db)).ok
 
 

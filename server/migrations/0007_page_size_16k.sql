@@ -1,0 +1,12 @@
+-- Trellis relay, schema version 7: 16 KiB pages instead of 64 KiB (no table changes).
+-- Every commit writes each page it touched, whole, to the write-ahead log and waits for
+-- the disk: one pushed event touches four pages (the events table, its two indexes and
+-- the space's row), more when a group holds events of several spaces. At 64 KiB that is
+-- 256 KiB and more per commit, and the fsync of it was most of the relay's live fan-out
+-- latency (1.4 ms of 3.4 ms for one idle pair on the benchmark machine; 0.9 ms at 16 KiB).
+-- 16 KiB pages still hold eleven 1.4 KB envelopes each: 1,521 bytes a stored event on the
+-- benchmark's 100,000-event fill against 1,494 at 64 KiB (target <= 1,536; 4 KiB pages
+-- hold two and came to 2,080).
+-- The page size of a WAL database cannot change in place: the relay rebuilds the file
+-- once after this version is recorded (sqlite_store.py, after the upgrade's backup).
+SELECT 1;
