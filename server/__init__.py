@@ -16,7 +16,7 @@ Theory of operation, one module per job:
     hub.py           in-process fan-out of committed events to connected devices
     store.py         the Store interface (small enough for a PostgreSQL twin)
     sqlite_store.py  the aiosqlite implementation, numbered SQL migrations
-    http_api.py      HTTP endpoints: spaces, invites, health
+    http_api.py      HTTP endpoints: spaces (http_invites.py: invites; http_health.py)
     membership.py    sans-I/O checks of genesis, invite and redemption requests
     sync.py          the websocket shell that feeds session.py
 """

@@ -34,19 +34,15 @@ from schemas.errors import ERRORS, ErrorCode
 from schemas.http import ErrorBody
 from schemas.ids import SpaceId
 from server import __version__
+from server._http_common import relay_from_state, retry_after_header
 from server._limits import ConnectionCounts, KeyedLimiter
 from server._log import logger, request_id, request_id_from_header
 from server._openapi import correct_bytes_fields, openapi_render_plugins
 from server._runtime import Clock, Drainable, Relay
 from server.errors import RelayError
-from server.http_api import (
-    InvitesController,
-    SpacesController,
-    healthz,
-    readyz,
-    relay_from_state,
-    retry_after_header,
-)
+from server.http_api import SpacesController
+from server.http_health import healthz, readyz
+from server.http_invites import InvitesController
 from server.hub import Hub
 from server.ingest import Quota
 from server.metrics import RelayMetrics

@@ -30,13 +30,13 @@ import uvicorn
 
 from server import __version__, admin_cli
 from server._log import configure_logging, logger
+from server._pg_migrations import is_postgres_url
 from server._runtime import Relay
 from server._uvicorn import ActivityWebSocketProtocol, RelayServer, handshake_limited_http
 from server.app import create_app
 from server.operator import ASGI, OperatorApp, dispatch, write_token
 from server.ops import OpsError, backup_database, check_database
 from server.pg_ops import check_pg_database, migrate_store
-from server.pg_store import is_postgres_url
 from server.settings import (
     CONFIG_ENV_VAR,
     SettingInfo,

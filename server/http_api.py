@@ -1,4 +1,6 @@
-"""HTTP endpoints: spaces, invites, health, readiness, metrics (docs/PROTOCOL.md §7).
+"""HTTP endpoints for spaces: creating one, issuing invites, revoking a device, leaving
+(docs/PROTOCOL.md §7). Invites are looked up and redeemed in http_invites.py; liveness
+and readiness are in http_health.py; what they share is in _http_common.py.
 
 Bodies are the msgspec types of schemas/http.py. Refusals raise RelayError, which
 app.py turns into ``ErrorBody{code, detail}`` with the code's HTTP status. Every write
@@ -9,12 +11,6 @@ Retries are safe, as for pushes: creating the same space with the same genesis, 
 same invite with the same request, or redeeming an invite again from the device that
 redeemed it, answers success again.
 
-Looking up and redeeming invites is limited per invite and per client address
-(``redeem_attempts_per_invite`` / ``_per_address`` in ``redeem_window_s``): the invite
-secret cannot be guessed, but nobody gets to try indefinitely, and an address that
-hammers one invite does not stop its rightful holder for long (429 ``rate_limited``
-with Retry-After).
-
 Every route declares each status it can answer in the OpenAPI document, with the
 error codes behind it, so the document is a true contract (schemathesis checks it in
 tests/relay_ops/test_openapi_contract.py).
@@ -22,190 +18,46 @@ tests/relay_ops/test_openapi_contract.py).
 
 from __future__ import annotations
 
-import asyncio
-import math
-import time
-from typing import Annotated, Any
+from typing import Any
 
-from litestar import Controller, Request, get, post
-from litestar.datastructures import State
-from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import JSONBody, PathParameter
+from litestar import Controller, Request, post
+from litestar.params import JSONBody
 
-from schemas.errors import ERRORS, ErrorCode
+from schemas.errors import ErrorCode
 from schemas.http import (
     CreateInviteRequest,
     CreateInviteResponse,
     CreateSpaceRequest,
     CreateSpaceResponse,
-    ErrorBody,
-    HealthResponse,
-    InviteInfo,
-    InviteKind,
     LeaveRequest,
     LeaveResponse,
-    RedeemInviteRequest,
-    RedeemInviteResponse,
     RevokeDeviceRequest,
     RevokeDeviceResponse,
 )
-from schemas.ids import DeviceId, InviteId, SpaceId
-from server import __version__
-from server._limits import address_key
+from server._http_common import (
+    WRITE_ERRORS,
+    DeviceIdPath,
+    RelayDep,
+    SpaceIdPath,
+    client_address,
+    error_responses,
+)
 from server._log import logger, short
-from server._runtime import Relay
 from server.errors import RelayError
+from server.http_invites import check_rejoin_uncontested
 from server.membership import (
     MEMBERSHIP_ERRORS,
     check_genesis,
     check_invite_request,
-    check_invite_usable,
     check_leave_request,
-    check_redeem_proof,
     check_rejoin_target,
     check_revoke_request,
     is_retry_of,
     parse_device_id,
-    parse_invite_id,
     parse_space_id,
 )
 from server.operator import refresh_book
-from server.partners import rejoin_contest
-from server.store import DeviceStatus, Membership, NewEvent, RedeemOutcome, RevokeOutcome
-
-_INVITE_KINDS: dict[str, InviteKind] = {"device": "device", "rejoin": "rejoin"}
-"""Stored invite kinds as shown to the redeemer; any other is a member invite."""
-
-_REDEEM_ERRORS: dict[RedeemOutcome, ErrorCode] = {
-    RedeemOutcome.NOT_FOUND: ErrorCode.INVITE_NOT_FOUND,
-    RedeemOutcome.USED: ErrorCode.INVITE_USED,
-    RedeemOutcome.EXPIRED: ErrorCode.INVITE_EXPIRED,
-    RedeemOutcome.DEVICE_REVOKED: ErrorCode.DEVICE_REVOKED,
-    RedeemOutcome.SPACE_FULL: ErrorCode.SPACE_FULL,
-}
-
-
-RelayDep = NamedDependency[Relay]
-"""Handlers receive the Relay as the named dependency ``relay``."""
-
-# Path ids: hex of either case (docs/PROTOCOL.md §2.2), declared so the OpenAPI document
-# says so; one that does not match is 400 bad_request like any malformed request.
-SpaceIdPath = Annotated[
-    str,
-    PathParameter(pattern="^[0-9a-fA-F]{32}$", description="space id, 32 hex digits"),
-]
-DeviceIdPath = Annotated[
-    str,
-    PathParameter(pattern="^[0-9a-fA-F]{64}$", description="device id, 64 hex digits"),
-]
-InviteIdPath = Annotated[
-    str,
-    PathParameter(pattern="^[0-9a-fA-F]{32}$", description="invite id, 32 hex digits"),
-]
-
-READY_TIMEOUT_S = 5.0
-"""A readiness probe whose write has not committed by then answers not_ready."""
-READY_CACHE_S = 1.0
-"""Probes within this long of a good one reuse it: /readyz is no way to load the disk."""
-
-
-def error_responses(*codes: ErrorCode) -> dict[int, ResponseSpec]:
-    """OpenAPI responses for the error codes a route may answer, grouped by status.
-
-    Every route may also answer 400 bad_request (a body or path that does not parse)."""
-    by_status: dict[int, list[str]] = {}
-    for code in (ErrorCode.BAD_REQUEST, *codes):
-        by_status.setdefault(ERRORS[code].http_status, []).append(code.value)
-    return {
-        status: ResponseSpec(
-            data_container=ErrorBody,
-            generate_examples=False,
-            description="ErrorBody with code " + " or ".join(f"`{c}`" for c in names),
-        )
-        for status, names in sorted(by_status.items())
-    }
-
-
-_WRITE_ERRORS = (ErrorCode.FRAME_TOO_LARGE, ErrorCode.SHUTTING_DOWN)
-"""Any request with a body may be too large; any write may meet a relay shutting down."""
-_INVITE_LIMIT = (ErrorCode.RATE_LIMITED,)
-
-
-def _client_address(request: Request[Any, Any, Any]) -> str:
-    return address_key(request.client.host if request.client else None)
-
-
-def _count_address(relay: Relay, request: Request[Any, Any, Any]) -> None:
-    address = _client_address(request)
-    if not relay.address_attempts.allow(address):
-        relay.metrics.limit_hits.inc(label="redeem_attempts_per_address")
-        raise RelayError(
-            ErrorCode.RATE_LIMITED,
-            "too many invite attempts from this address; wait a few minutes",
-            retry_after_s=relay.address_attempts.retry_after_s(address),
-        )
-
-
-def count_invite_lookup(relay: Relay, request: Request[Any, Any, Any], invite_id: str) -> InviteId:
-    """Count one look-up against the client address only. A look-up reveals nothing
-    without the invite secret (the keys are wrapped under it), so it is not counted
-    against the invite: an attacker who learned an invite id must not be able to keep
-    its rightful holder from reading it (docs/THREAT_MODEL.md §19)."""
-    parsed = parse_invite_id(invite_id)
-    _count_address(relay, request)
-    return parsed
-
-
-def count_invite_attempt(
-    relay: Relay, request: Request[Any, Any, Any], parsed: InviteId
-) -> InviteId:
-    """Count one *failed* redemption against the address, then against the invite.
-    (A malformed id or body never gets here: it is refused with 400 first.)"""
-    _count_address(relay, request)
-    if not relay.invite_attempts.allow(parsed):
-        relay.metrics.limit_hits.inc(label="redeem_attempts_per_invite")
-        raise RelayError(
-            ErrorCode.RATE_LIMITED,
-            "too many attempts with this invite; wait a few minutes",
-            retry_after_s=relay.invite_attempts.retry_after_s(parsed),
-        )
-    return parsed
-
-
-async def check_rejoin_uncontested(
-    relay: Relay,
-    space: SpaceId,
-    for_device: DeviceId,
-    issued_at_ms: int | None,
-    redeemer: DeviceId | None = None,
-) -> None:
-    """Refuse a rejoin (issuing or redeeming) while the partner it replaces is evidently
-    not lost: one of their devices is connected or signed in since it was issued
-    (server/partners.py, docs/PROTOCOL.md §7.11)."""
-    target = await relay.store.device_group(space, for_device)
-    group = None if target is None else target[1]
-    snapshot = await relay.store.load_space(space)
-    partner_devices = [for_device]
-    if snapshot is not None and group is not None:
-        for device, status in snapshot.devices.items():
-            # The redeemer itself (retrying a redemption) is no sign of the partner.
-            if status is not DeviceStatus.ACTIVE or device in (for_device, redeemer):
-                continue
-            found = await relay.store.device_group(space, device)
-            if found is not None and found[1] == group:
-                partner_devices.append(device)
-    refusal = rejoin_contest(
-        space, partner_devices, issued_at_ms, relay.sign_ins, relay.connections.device_connected
-    )
-    if refusal is not None:
-        raise RelayError(*refusal)
-
-
-def relay_from_state(state: State) -> Relay:
-    """Dependency provider: the Relay built by the lifespan in app.py."""
-    relay: Relay = state.relay
-    return relay
+from server.store import Membership, NewEvent, RevokeOutcome
 
 
 class SpacesController(Controller):
@@ -224,7 +76,7 @@ class SpacesController(Controller):
             ErrorCode.CREATION_TOKEN_REQUIRED,
             ErrorCode.TOO_MANY_SPACES,
             ErrorCode.RELAY_FULL,
-            *_WRITE_ERRORS,
+            *WRITE_ERRORS,
         ),
     )
     async def create_space(
@@ -237,7 +89,7 @@ class SpacesController(Controller):
         Needs the operator's creation token when one is set (server/quotas.py)."""
         gate = request.app.state.creation_gate
         book = request.app.state.quota_book
-        gate.check(request.headers.get("authorization"), _client_address(request))
+        gate.check(request.headers.get("authorization"), client_address(request))
         checked = check_genesis(data, relay.settings.max_envelope_bytes)
         book.check_room(len(checked.canonical))
         now_ms = relay.clock_ms()
@@ -274,7 +126,7 @@ class SpacesController(Controller):
             ErrorCode.UNKNOWN_SPACE,
             ErrorCode.INVITE_EXISTS,
             ErrorCode.PARTNER_ACTIVE,
-            *_WRITE_ERRORS,
+            *WRITE_ERRORS,
         ),
     )
     async def create_invite(
@@ -320,7 +172,7 @@ class SpacesController(Controller):
             ErrorCode.DEVICE_REVOKED,
             ErrorCode.UNKNOWN_SPACE,
             ErrorCode.NOT_YOUR_DEVICE,
-            *_WRITE_ERRORS,
+            *WRITE_ERRORS,
         ),
     )
     async def revoke_device(
@@ -365,7 +217,7 @@ class SpacesController(Controller):
             ErrorCode.UNKNOWN_DEVICE,
             ErrorCode.DEVICE_REVOKED,
             ErrorCode.UNKNOWN_SPACE,
-            *_WRITE_ERRORS,
+            *WRITE_ERRORS,
         ),
     )
     async def leave(
@@ -397,124 +249,3 @@ class SpacesController(Controller):
         return LeaveResponse(
             revoked=[d.hex() for d in outcome.revoked], space_deleted=outcome.space_deleted
         )
-
-
-class InvitesController(Controller):
-    path = "/v1/invites"
-    tags = ["invites"]  # noqa: RUF012 - litestar reads this class attribute as is
-
-    @get(
-        "/{invite_id:str}",
-        responses=error_responses(
-            ErrorCode.INVITE_NOT_FOUND,
-            ErrorCode.INVITE_USED,
-            ErrorCode.INVITE_EXPIRED,
-            *_INVITE_LIMIT,
-        ),
-    )
-    async def get_invite(
-        self, invite_id: InviteIdPath, request: Request[Any, Any, Any], relay: RelayDep
-    ) -> InviteInfo:
-        """What a new device needs to join: the wrapped space keys, if still usable."""
-        invite = await relay.store.get_invite(count_invite_lookup(relay, request, invite_id))
-        if invite is None:
-            raise RelayError(ErrorCode.INVITE_NOT_FOUND)
-        check_invite_usable(invite, relay.clock_ms())
-        return InviteInfo(
-            invite_id=invite.invite_id.hex(),
-            space_id=invite.space_id.hex(),
-            wrapped_keys=invite.wrapped_keys,
-            expires_at=invite.expires_at_ms,
-            kind=_INVITE_KINDS.get(invite.kind, "member"),
-        )
-
-    @post(
-        "/{invite_id:str}/redeem",
-        status_code=200,
-        responses=error_responses(
-            ErrorCode.INVITE_NOT_FOUND,
-            ErrorCode.BAD_INVITE_PROOF,
-            ErrorCode.DEVICE_REVOKED,
-            ErrorCode.INVITE_USED,
-            ErrorCode.INVITE_EXPIRED,
-            ErrorCode.SPACE_FULL,
-            ErrorCode.PARTNER_ACTIVE,
-            *_INVITE_LIMIT,
-            *_WRITE_ERRORS,
-        ),
-    )
-    async def redeem_invite(
-        self,
-        invite_id: InviteIdPath,
-        data: JSONBody[RedeemInviteRequest],
-        request: Request[Any, Any, Any],
-        relay: RelayDep,
-    ) -> RedeemInviteResponse:
-        """Admit a device, proven by the invite key; single use, enforced atomically."""
-        parsed = parse_invite_id(invite_id)
-        invite = await relay.store.get_invite(parsed)
-        try:
-            if invite is None:
-                raise RelayError(ErrorCode.INVITE_NOT_FOUND)
-            device_id = check_redeem_proof(invite, data)
-        except RelayError:
-            # Only failed attempts are counted, after the fact: a valid proof (which only
-            # the holder of the invite secret can make) is never held up by what others
-            # tried with the same invite id (docs/THREAT_MODEL.md §19).
-            count_invite_attempt(relay, request, parsed)
-            raise
-        if invite.kind == "rejoin" and invite.for_device is not None:
-            await check_rejoin_uncontested(
-                relay, invite.space_id, invite.for_device, invite.created_at_ms, device_id
-            )
-        now_ms = relay.clock_ms()
-        outcome, _ = await relay.writer.run_exclusive(
-            invite.space_id,
-            lambda store: store.redeem_invite(invite.invite_id, device_id, now_ms),
-        )
-        if outcome in _REDEEM_ERRORS:
-            raise RelayError(_REDEEM_ERRORS[outcome])
-        if outcome is RedeemOutcome.REDEEMED:
-            logger.info(
-                "device %s joined space %s by invite", short(device_id), short(invite.space_id)
-            )
-        return RedeemInviteResponse(space_id=invite.space_id.hex(), device_id=device_id.hex())
-
-
-@get("/healthz", tags=["health"])
-async def healthz() -> HealthResponse:
-    """Liveness: the process answers. Does not touch the database."""
-    return HealthResponse(status="ok", version=__version__)
-
-
-@get(
-    "/readyz",
-    tags=["health"],
-    responses=error_responses(ErrorCode.NOT_READY, ErrorCode.SHUTTING_DOWN),
-)
-async def readyz(relay: RelayDep) -> HealthResponse:
-    """Readiness: the database takes a durable write now (503 not_ready if not), and
-    the relay is not shutting down (503 shutting_down)."""
-    if relay.lifecycle.draining:
-        raise RelayError(ErrorCode.SHUTTING_DOWN)
-    lifecycle = relay.lifecycle
-    if time.monotonic() - lifecycle.ready_at > READY_CACHE_S:
-        try:
-            async with asyncio.timeout(READY_TIMEOUT_S):
-                await relay.writer.run_exclusive(
-                    None, lambda store: store.check_writable(relay.clock_ms())
-                )
-        except RelayError:
-            raise
-        except Exception as exc:
-            # A full disk, a read-only file system, a stuck writer: say so, not 500.
-            logger.warning("readiness probe failed: %s", type(exc).__name__)
-            raise RelayError(
-                ErrorCode.NOT_READY, "the relay cannot write to its database right now"
-            ) from None
-        lifecycle.ready_at = time.monotonic()
-    return HealthResponse(status="ready", version=__version__)
-
-
-def retry_after_header(seconds: float) -> dict[str, str]:
-    return {"retry-after": str(max(1, math.ceil(seconds)))}

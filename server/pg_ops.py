@@ -22,6 +22,7 @@ from pathlib import Path
 
 import asyncpg
 
+from server._pg_migrations import pg_migrations
 from server.ops import (
     EVENTS_IN_CHAIN_ORDER,
     INVITES_OF_NO_DEVICE,
@@ -34,7 +35,7 @@ from server.ops import (
     check_invite_rows,
     check_space_rows,
 )
-from server.pg_store import CONNECT_TIMEOUT_S, PgStore, pg_migrations
+from server.pg_store import CONNECT_TIMEOUT_S, PgStore
 from server.sqlite_store import SqliteStore
 
 CHUNK_ROWS = 2000

@@ -32,19 +32,25 @@ import asyncio
 import base64
 import contextlib
 import os
-import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
-from typing import TypeAlias
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 from schemas.envelope import event_id_of
 from schemas.ids import DeviceId, InviteId, SpaceId
 from server._log import logger
+from server._pg_membership import (
+    Conn,
+    active_group,
+    lock_space,
+    redeem_in_transaction,
+    revoke_in_transaction,
+)
+from server._pg_migrations import (
+    apply_pg_migrations,
+)
 from server.store import (
     ChainHead,
     DeviceStatus,
@@ -67,62 +73,12 @@ from server.store import (
 
 EVENTS_CHANNEL = "trellis_events"
 REVOKE_CHANNEL = "trellis_revoke"
-MIGRATION_LOCK = 0x7472656C6C6973  # pg_advisory_xact_lock key: "trellis"
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 POOL_SIZE = 8
 CONNECT_TIMEOUT_S = 5.0
 LISTEN_RETRY_S = 0.5
 INLINE_NOTIFY_BYTES = 5000
 """Envelope bytes a notification carries itself (base64 makes 4/3 of that; the
 payload limit is 8,000 bytes)."""
-
-
-_Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
-
-
-class PgMigrationError(RuntimeError):
-    """The database was written by a newer relay, or the migration files are misnumbered."""
-
-
-def is_postgres_url(db: str) -> bool:
-    return db.startswith(("postgresql://", "postgres://"))
-
-
-def pg_migrations() -> list[tuple[int, str]]:
-    """(version, SQL) of every numbered file in server/pg_migrations, in order."""
-    found = []
-    for entry in (resources.files("server") / "pg_migrations").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
-    found.sort()
-    versions = [version for version, _ in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise PgMigrationError(f"migrations must be numbered 1..n without gaps, got {versions}")
-    return found
-
-
-async def apply_pg_migrations(conn: asyncpg.Connection) -> int:
-    """Bring the database to the newest schema, one transaction per file, under an
-    advisory lock so that relays starting together migrate once. A database at a newer
-    version than this relay knows is refused before anything is changed; PostgreSQL has
-    no file to copy, so the operator backs up with pg_dump (docs/OPERATIONS.md) and the
-    relay stops with a clear message instead."""
-    known = pg_migrations()
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        current = int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
-        if current > len(known):
-            raise PgMigrationError(
-                f"the database is at schema version {current} but this relay only knows "
-                f"{len(known)}; run a newer relay"
-            )
-        for version, sql in known[current:]:
-            logger.warning("upgrading the PostgreSQL schema to version %d", version)
-            await conn.execute(sql)
-            await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", version)
-    return len(known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +128,7 @@ class PgStore:
         """Names this process in its notifications, so it ignores its own."""
         self._epochs: dict[SpaceId, int] = {}
         self._listener: asyncio.Task[None] | None = None
-        self._held: _Conn | None = None
+        self._held: Conn | None = None
         """The writer's connection while it holds spaces locked (``holding``)."""
 
     # --- lifecycle -----------------------------------------------------------------
@@ -366,7 +322,7 @@ class PgStore:
                 self._held = None
 
     @contextlib.asynccontextmanager
-    async def _writer_conn(self) -> AsyncIterator[_Conn]:
+    async def _writer_conn(self) -> AsyncIterator[Conn]:
         if self._held is not None:
             yield self._held
             return
@@ -552,13 +508,6 @@ class PgStore:
         )
         return str(result) == "INSERT 0 1"
 
-    async def _lock_space(self, conn: _Conn, space_id: SpaceId) -> int | None:
-        """Lock a space's row for a membership change and bump its epoch."""
-        value = await conn.fetchval(
-            "UPDATE spaces SET epoch = epoch + 1 WHERE space_id = $1 RETURNING id", space_id
-        )
-        return None if value is None else int(value)
-
     async def redeem_invite(
         self, invite_id: InviteId, device_id: DeviceId, now_ms: int
     ) -> tuple[RedeemOutcome, SpaceId | None]:
@@ -566,7 +515,7 @@ class PgStore:
             tx = conn.transaction()
             await tx.start()
             try:
-                outcome, space_id = await self._redeem(conn, invite_id, device_id, now_ms)
+                outcome, space_id = await redeem_in_transaction(conn, invite_id, device_id, now_ms)
             except BaseException:
                 await tx.rollback()
                 raise
@@ -576,69 +525,6 @@ class PgStore:
                 await tx.rollback()
         return outcome, space_id
 
-    async def _redeem(
-        self, conn: _Conn, invite_id: InviteId, device_id: DeviceId, now_ms: int
-    ) -> tuple[RedeemOutcome, SpaceId | None]:
-        row = await conn.fetchrow(
-            "SELECT s.space_id, i.redeemed_by, i.kind, i.created_by, i.for_device, s.id "
-            "FROM invites i JOIN spaces s ON s.id = i.space WHERE i.invite_id = $1",
-            invite_id,
-        )
-        if row is None:
-            return RedeemOutcome.NOT_FOUND, None
-        space_id = SpaceId(bytes(row[0]))
-        space = await self._lock_space(conn, space_id)
-        if space is None:
-            return RedeemOutcome.NOT_FOUND, None
-        redeemed_by = None if row[1] is None else bytes(row[1])
-        # A device invite keeps its creator's member group, a rejoin invite joins its
-        # target's (§7.10); a member invite starts one.
-        source = row[4] if row[2] == "rejoin" and row[4] is not None else row[3]
-        group = await conn.fetchval(
-            "SELECT member_group FROM devices WHERE space = $1 AND device_id = $2",
-            space,
-            source,
-        )
-        if row[2] not in ("device", "rejoin") or group is None:
-            group = device_id
-        status = await conn.fetchval(
-            "SELECT status FROM devices WHERE space = $1 AND device_id = $2", space, device_id
-        )
-        if status == DeviceStatus.REVOKED:
-            return RedeemOutcome.DEVICE_REVOKED, space_id
-        if status is None and group == device_id and redeemed_by is None:
-            partners = await conn.fetchval(
-                "SELECT COUNT(DISTINCT member_group) FROM devices WHERE space = $1", space
-            )
-            if int(partners or 0) >= 2:
-                # Two partners for the space's whole life (docs/PROTOCOL.md §7.11), under
-                # the space's lock, so two relay processes cannot each admit a third.
-                return RedeemOutcome.SPACE_FULL, space_id
-        # Single use (docs/PROTOCOL.md §5.3): only one UPDATE matches the unredeemed row.
-        result = await conn.execute(
-            "UPDATE invites SET redeemed_at = $1, redeemed_by = $2 "
-            "WHERE invite_id = $3 AND redeemed_at IS NULL AND expires_at > $1",
-            now_ms,
-            device_id,
-            invite_id,
-        )
-        if str(result) == "UPDATE 1":
-            await conn.execute(
-                "INSERT INTO devices (space, device_id, status, added_at, member_group) "
-                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (space, device_id) DO NOTHING",
-                space,
-                device_id,
-                DeviceStatus.ACTIVE.value,
-                now_ms,
-                bytes(group),
-            )
-            return RedeemOutcome.REDEEMED, space_id
-        if redeemed_by == device_id:
-            return RedeemOutcome.ALREADY_REDEEMED_BY_DEVICE, space_id
-        if redeemed_by is not None:
-            return RedeemOutcome.USED, space_id
-        return RedeemOutcome.EXPIRED, space_id
-
     async def revoke_device(
         self, space_id: SpaceId, by: DeviceId, target: DeviceId
     ) -> RevokeOutcome:
@@ -646,7 +532,7 @@ class PgStore:
             tx = conn.transaction()
             await tx.start()
             try:
-                outcome = await self._revoke(conn, space_id, by, target)
+                outcome = await revoke_in_transaction(conn, space_id, by, target)
             except BaseException:
                 await tx.rollback()
                 raise
@@ -657,33 +543,8 @@ class PgStore:
                 await tx.rollback()
         return outcome
 
-    async def _revoke(
-        self, conn: _Conn, space_id: SpaceId, by: DeviceId, target: DeviceId
-    ) -> RevokeOutcome:
-        space = await self._lock_space(conn, space_id)
-        if space is None:
-            return RevokeOutcome.NOT_ACTIVE
-        group = await _active_group(conn, space, by)
-        if group is None:
-            return RevokeOutcome.NOT_ACTIVE
-        row = await conn.fetchrow(
-            "SELECT status, member_group, id FROM devices WHERE space = $1 AND device_id = $2",
-            space,
-            target,
-        )
-        if row is None:
-            return RevokeOutcome.UNKNOWN_TARGET
-        if row[1] is None or bytes(row[1]) != group:
-            return RevokeOutcome.NOT_SAME_MEMBER
-        if row[0] == DeviceStatus.REVOKED:
-            return RevokeOutcome.ALREADY_REVOKED
-        await conn.execute(
-            "UPDATE devices SET status = $1 WHERE id = $2", DeviceStatus.REVOKED.value, row[2]
-        )
-        return RevokeOutcome.REVOKED
-
     async def _notify_revoked(
-        self, conn: _Conn, space_id: SpaceId, devices: Sequence[bytes]
+        self, conn: Conn, space_id: SpaceId, devices: Sequence[bytes]
     ) -> None:
         await conn.execute(
             "SELECT pg_notify($1, $2)",
@@ -693,8 +554,8 @@ class PgStore:
 
     async def leave(self, space_id: SpaceId, by: DeviceId) -> LeaveOutcome:
         async with self.pool.acquire() as conn, conn.transaction():
-            space = await self._lock_space(conn, space_id)
-            group = None if space is None else await _active_group(conn, space, by)
+            space = await lock_space(conn, space_id)
+            group = None if space is None else await active_group(conn, space, by)
             if space is None or group is None:
                 # Nothing changed but the epoch; harmless (writers just reload).
                 return LeaveOutcome([], space_deleted=False, active=False)
@@ -730,14 +591,3 @@ class PgStore:
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             now_ms,
         )
-
-
-async def _active_group(conn: _Conn, space: int, device_id: DeviceId) -> bytes | None:
-    """The member group of an active device, else None."""
-    value = await conn.fetchval(
-        "SELECT member_group FROM devices WHERE space = $1 AND device_id = $2 AND status = $3",
-        space,
-        device_id,
-        DeviceStatus.ACTIVE.value,
-    )
-    return None if value is None else bytes(value)

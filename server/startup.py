@@ -32,7 +32,7 @@ import sqlite3
 from pathlib import Path
 
 from server._migrations import migrations
-from server.pg_store import is_postgres_url
+from server._pg_migrations import is_postgres_url
 from server.settings import Settings
 from server.stores import sqlite_path
 

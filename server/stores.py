@@ -11,8 +11,9 @@ and end the connections of devices other processes revoke (LISTEN/NOTIFY).
 from __future__ import annotations
 
 from schemas.protocol import Stored
+from server._pg_migrations import is_postgres_url
 from server.hub import Hub
-from server.pg_store import EventsNotice, Notice, PgStore, RevokeNotice, is_postgres_url
+from server.pg_store import EventsNotice, Notice, PgStore, RevokeNotice
 from server.settings import Settings
 from server.sqlite_store import SqliteStore
 from server.store import Store

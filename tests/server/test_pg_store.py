@@ -13,14 +13,13 @@ import pytest
 
 from schemas.envelope import event_id_of
 from schemas.ids import DeviceId, InviteId, SpaceId
+from server._pg_migrations import PgMigrationError, pg_migrations
 from server.pg_store import (
     REVOKE_CHANNEL,
     EventsNotice,
     Notice,
-    PgMigrationError,
     PgStore,
     RevokeNotice,
-    pg_migrations,
 )
 from server.store import (
     InviteRecord,
