@@ -15,6 +15,11 @@ LIVE_S = 30.0
 """A bound on a live event crossing two processes on a loaded test machine."""
 
 
+async def _outbox_drained(space: Space) -> None:
+    while await space.outbox_size():
+        await asyncio.sleep(0.01)
+
+
 def texts(space: Space) -> list[str]:
     return [item.text for item in space.journal()]
 
@@ -109,6 +114,9 @@ async def test_an_entry_appended_while_watching_is_pushed_at_once(
             event = await asyncio.wait_for(arrived.get(), timeout=LIVE_S)
             assert isinstance(event.payload, JournalEntry)
             assert event.payload.text == "sent while connected"
+            # The relay acks Alex as it sends Blake the event, so Alex may read the ack
+            # a moment after Blake admitted the event: wait for it before stopping.
+            await asyncio.wait_for(_outbox_drained(alex), LIVE_S)
         finally:
             for task in (alex_watch, blake_watch):
                 task.cancel()
