@@ -17,7 +17,8 @@ list of findings, each a stable code, a sentence, and where in the file.
 from __future__ import annotations
 
 from client.export import html as export_html
-from client.export.build import ExportError, build_export, choose_with_consent
+from client.export.build import build_export, choose_with_consent
+from client.export.dating import ExportError
 from client.export.format import (
     HTML_SCRIPT_CLOSE,
     HTML_SCRIPT_OPEN,

@@ -1,7 +1,7 @@
 """Building an export (docs/PROTOCOL.md "Exports"): the chosen events with the
 complete chains of their writers, the membership that attributes them, the consent that
 lets a partner's own words leave, the first page, and the exporter's signature. The
-package's __init__ names :func:`build_export` and :class:`ExportError` for its users."""
+package's __init__ names :func:`build_export` for its users (ExportError is in dating.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ from typing import Any
 import msgspec
 
 from client.core.verify import VerifiedEvent
-from client.errors import ClientErrorCode, TrellisError
 from client.export import attribution as export_attribution
 from client.export import consent as export_consent
+from client.export.dating import ExportError, refuse_a_date_before_the_partners
 from client.export.first_page import first_page
 from client.export.first_page_doc import FirstPage
 from client.export.format import (
-    CLOCK_MARGIN_MS,
     FORMAT_NAME,
     FORMAT_VERSION,
     MAX_EXPORT_TITLE_CHARS,
@@ -29,18 +28,10 @@ from client.export.format import (
     from_b64,
     signed_bytes,
 )
-from client.export.verify import newest_partner_time
 from client.keys import crypto
 from schemas.ids import DeviceId, EventId, SpaceId
 from schemas.payloads import payload_kind
 from schemas.practices import AgreementProposed, ExportConsented, LeftOut
-
-
-class ExportError(TrellisError):
-    """An export could not be made, or a document given to render is not valid."""
-
-    code = ClientErrorCode.BAD_EXPORT
-
 
 # --- building ------------------------------------------------------------------------
 
@@ -66,7 +57,7 @@ def build_export(
     exactly as the apps do.
     """
     chains = _checked_chains(space_id, events, chosen, exporter.device_id, title)
-    _refuse_a_date_before_the_partners(space_id, events, chosen, exporter.device_id, created_at_ms)
+    refuse_a_date_before_the_partners(space_id, events, chosen, exporter.device_id, created_at_ms)
     _refuse_words_without_consent(space_id, events, chosen, exporter.device_id, created_at_ms)
     writers = {e.author for e in events if e.event_id in chosen} | {exporter.device_id}
     # The report says each left-out event is "sealed in this file": carry its chain
@@ -125,45 +116,6 @@ def _checked_chains(
     if chains.get(exporter) is None:
         raise ExportError("This device has no events of its own in the space to export from.")
     return chains
-
-
-def not_before_partner(
-    space_id: SpaceId, events: Sequence[VerifiedEvent], exporter: DeviceId, now_ms: int
-) -> int:
-    """The time to date an export made now: ``now_ms``, unless the other partner's
-    device recorded an event later than that by more than a clock's margin
-    (client/export/format.py ``CLOCK_MARGIN_MS``; its clock runs ahead of this one).
-    Then the export is dated that much later, so it is never dated before an event it
-    shows (``created_before_events``): later is the safe side, since a consent counts
-    only until its end."""
-    members = {bytes(d): m for d, m in _members(space_id, events).items()}
-    newest = newest_partner_time(
-        [(bytes(e.author), e.body.recorded_at) for e in events], bytes(exporter), members
-    )
-    return now_ms if newest is None else max(now_ms, newest - CLOCK_MARGIN_MS)
-
-
-def _refuse_a_date_before_the_partners(
-    space_id: SpaceId,
-    events: Sequence[VerifiedEvent],
-    chosen: set[EventId],
-    exporter: DeviceId,
-    created_at_ms: int,
-) -> None:
-    """An export is not dated before an event of the partner's it shows (by more than a
-    clock's margin): the verifier refuses it (``created_before_events``)."""
-    picked = [e for e in events if e.event_id in chosen]
-    newest = newest_partner_time(
-        [(bytes(e.author), e.body.recorded_at) for e in picked],
-        bytes(exporter),
-        {bytes(d): m for d, m in _members(space_id, events).items()},
-    )
-    if newest is not None and created_at_ms + CLOCK_MARGIN_MS < newest:
-        raise ExportError(
-            "This export would be dated before an event of your partner's that it shows "
-            "(their device's clock may be ahead of this one's). Date it later, or try "
-            "again in a few minutes."
-        )
 
 
 def _refuse_words_without_consent(

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from client.core.verify import VerifiedEvent
 from client.errors import ClientErrorCode, TrellisError
 from client.export import build_export, choose_with_consent
-from client.export.build import not_before_partner
 from client.export.choice import ExportChoice
 from client.export.consent import WITHDRAWN_AT
+from client.export.dating import not_before_partner
 from client.space.ports import SpaceLike
 from client.views import Moment
 from client.views.practice_forms import DeclarationWords, export_declaration

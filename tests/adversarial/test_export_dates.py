@@ -21,7 +21,7 @@ import msgspec
 import pytest
 
 from client.export import ExportError, build_export, render_html, verify_export
-from client.export.build import not_before_partner
+from client.export.dating import not_before_partner
 from client.export.format import CLOCK_MARGIN_MS
 from client.keys import crypto
 from schemas.practices import AgreementAccepted, AgreementProposed
