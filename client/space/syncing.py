@@ -10,7 +10,6 @@ import os
 from collections.abc import Awaitable, Callable
 
 from client.core import decisions
-from client.core.integrity import assess, waiting_item
 from client.core.session import (
     Acknowledged,
     CursorAdvanced,
@@ -26,18 +25,20 @@ from client.core.verify import VerifiedEvent
 from client.errors import RelayUnreachable, TrellisError
 from client.keys import signatures
 from client.keys.signature_worker import SignatureWorker, WorkerGone
+from client.space.integrity_refresh import refresh_integrity as _refresh_integrity
 from client.space.opening import complete_join
 from client.space.ports import EventCallback
 from client.space.reports import SyncReport
+from client.space.signature_checks import (
+    check_part,
+    check_signatures,
+    drop_checks,
+)
 from client.space.state import META_LAST_SYNC, SpaceState
 from client.space.writing import new_event
-from client.store.integrity_names import name_token
 from client.store.localstore import Admission, HeldRow, RejectedRow, now_ms
 from client.store.transport import SyncConnection
 from schemas.protocol import MAX_PULL_LIMIT
-
-OFF_LOOP_SIGNATURES = 64
-"""Pages of more envelopes than this have their signatures checked off the event loop."""
 
 PULL_LIMIT = MAX_PULL_LIMIT
 """Envelopes asked for per page (the relay may send fewer, to stay within its frame)."""
@@ -51,14 +52,6 @@ the next page on (it takes a moment to start; this page is checked on threads)."
 def is_passing_failure(exc: TrellisError) -> bool:
     """A failure that may pass if we try again later (the relay restarting, no network)."""
     return decisions.is_passing_failure(exc.code, unreachable=isinstance(exc, RelayUnreachable))
-
-
-async def check_signatures(envelopes: list[bytes]) -> set[bytes]:
-    """The envelopes whose signature verifies; a large page is checked on a worker
-    thread, so an app embedding the library keeps serving its other tasks."""
-    if len(envelopes) <= OFF_LOOP_SIGNATURES:
-        return signatures.valid_signatures(envelopes)
-    return await asyncio.to_thread(signatures.valid_signatures, envelopes)
 
 
 async def sync(
@@ -287,32 +280,7 @@ async def _receive(
         verified = await check_signatures([data for data, _ in items])
         fresh = _admit(state, items, verified, report, admissions, accepted)
     else:
-        parts = [items[i : i + PIPELINE_PART] for i in range(0, len(items), PIPELINE_PART)]
-        if worker is not None:
-            checks = [worker.check([data for data, _ in part]) for part in parts]
-        else:
-            checks = [_check_part(parts[0])]
-        try:
-            # The checking threads (and the write behind) get the GIL back quickly
-            # while this thread admits: see signatures.quick_gil_handoff.
-            with signatures.quick_gil_handoff():
-                for n, part in enumerate(parts):
-                    try:
-                        verified = await checks[n]
-                    except WorkerGone:
-                        verified = await _check_part(part)
-                    if worker is None and n + 1 < len(parts):
-                        checks.append(_check_part(parts[n + 1]))
-                    fresh += _admit(state, part, verified, report, admissions, accepted)
-                    # A part admitted: an app's other tasks get a turn (storing used to
-                    # give them one; it now waits for the end of the page).
-                    await asyncio.sleep(0)
-        finally:
-            for check in checks:
-                if not check.done():
-                    check.cancel()
-                elif not check.cancelled():
-                    check.exception()  # retrieved: a WorkerGone left unawaited is no error
+        fresh = await _admit_in_parts(state, items, report, admissions, accepted, worker)
 
     def keep() -> None:
         for event in accepted:
@@ -332,9 +300,41 @@ PIPELINE_PART = 100
 """Envelopes admitted while the next as many have their signatures checked."""
 
 
-def _check_part(items: list[tuple[bytes, int | None]]) -> asyncio.Future[set[bytes]]:
-    envelopes = [data for data, _ in items]
-    return asyncio.ensure_future(asyncio.to_thread(signatures.valid_signatures, envelopes))
+async def _admit_in_parts(
+    state: SpaceState,
+    items: list[tuple[bytes, int | None]],
+    report: SyncReport,
+    admissions: list[Admission],
+    accepted: list[VerifiedEvent],
+    worker: SignatureWorker | None,
+) -> list[VerifiedEvent]:
+    """A large page, part by part, each once its signatures are checked: by the
+    ``worker`` (all parts sent at once), else on threads (the next part while this one
+    is admitted); a part the worker cannot answer is checked on threads."""
+    parts = [items[i : i + PIPELINE_PART] for i in range(0, len(items), PIPELINE_PART)]
+    if worker is not None:
+        checks = [worker.check([data for data, _ in part]) for part in parts]
+    else:
+        checks = [check_part(parts[0])]
+    fresh: list[VerifiedEvent] = []
+    try:
+        # The checking threads (and the write behind) get the GIL back quickly while
+        # this thread admits: see signatures.quick_gil_handoff.
+        with signatures.quick_gil_handoff():
+            for n, part in enumerate(parts):
+                try:
+                    verified = await checks[n]
+                except WorkerGone:
+                    verified = await check_part(part)
+                if worker is None and n + 1 < len(parts):
+                    checks.append(check_part(parts[n + 1]))
+                fresh += _admit(state, part, verified, report, admissions, accepted)
+                # A part admitted: an app's other tasks get a turn (storing used to
+                # give them one; it now waits for the end of the page).
+                await asyncio.sleep(0)
+    finally:
+        drop_checks(checks)
+    return fresh
 
 
 def _admit(
@@ -372,40 +372,6 @@ def _admit(
     accepted.extend(e for e, _ in page.accepted)
     report.received += len(page.accepted)
     return [e for e, _ in page.accepted if e.author != state.device.device_id]
-
-
-async def _refresh_integrity(state: SpaceState) -> None:
-    verifier, me = state.verifier, state.device.device_id
-    # Events of an epoch whose key never reached a removed device are not withheld.
-    still_member = verifier.membership.is_active(me)
-    waiting = [
-        item
-        for event_id, (data, relay_seq) in state.pending.items()
-        if (
-            item := waiting_item(
-                event_id,
-                data,
-                relay_seq,
-                knows=verifier.knows,
-                events_key=verifier.events_key,
-            )
-        ).has_key
-        or still_member
-    ]
-    findings = assess(
-        me=me,
-        events=state.events.values(),
-        waiting=waiting,
-        refusals=await state.tracker.store.refusals(),
-        view=state.tracker.view,
-        cursor=await state.cursor(),
-        lost=state.tracker.lost(),
-        sightings=await state.tracker.store.sightings(),
-        # Stored as written: names go in only when shown (THREAT_MODEL.md §22).
-        name_of=name_token,
-        grace_ms=state.split_view_grace_ms,
-    )
-    await state.tracker.publish(findings)
 
 
 receive = _receive

@@ -1,4 +1,4 @@
-"""A large page's signatures are checked off the event loop (client/space/syncing.py):
+"""A large page's signatures are checked off the event loop (client/space/signature_checks.py):
 an app embedding the library keeps serving its other tasks while a new device catches
 up on a long history (issue #12)."""
 
@@ -9,7 +9,7 @@ import contextlib
 import itertools
 
 from client.keys import signatures
-from client.space import syncing
+from client.space import signature_checks
 from tests.client.builders import entry, paired
 
 PAGE = 1500
@@ -32,7 +32,7 @@ async def test_the_event_loop_keeps_serving_timers_while_a_large_page_is_checked
     task = asyncio.create_task(ticker())
     await asyncio.sleep(0.01)
     started = loop.time()
-    valid = await syncing.check_signatures(page)
+    valid = await signature_checks.check_signatures(page)
     took = loop.time() - started
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -49,5 +49,7 @@ async def test_the_event_loop_keeps_serving_timers_while_a_large_page_is_checked
 
 async def test_a_small_page_is_checked_in_place() -> None:
     pair = paired()
-    page = [entry(pair.alex, f"Entry {n}.").data for n in range(syncing.OFF_LOOP_SIGNATURES)]
-    assert await syncing.check_signatures(page) == set(page)
+    page = [
+        entry(pair.alex, f"Entry {n}.").data for n in range(signature_checks.OFF_LOOP_SIGNATURES)
+    ]
+    assert await signature_checks.check_signatures(page) == set(page)
