@@ -32,6 +32,9 @@ import msgspec
 import schemas
 
 CLOSE_TIMEOUT_S = 2.0
+ANSWER_TIMEOUT_S = 10.0
+"""A part of a page takes the child milliseconds; one unanswered this long means the
+child is stuck (stopped, starved): the caller abandons it and checks on threads."""
 
 _encode_request = msgspec.msgpack.Encoder().encode
 
@@ -94,6 +97,13 @@ class SignatureWorker:
         stdin.write(len(body).to_bytes(4, "big") + body)
         self._waiting.append((future, envelopes))
         return future
+
+    def abandon(self) -> None:
+        """Give up on a child that stopped answering: kill it; every open request fails
+        with WorkerGone (its reader sees the pipe close)."""
+        self._gone = True
+        with contextlib.suppress(ProcessLookupError):
+            self._process.kill()
 
     async def close(self) -> None:
         """End the child: close its input (it exits), then wait a little, then kill."""

@@ -24,7 +24,7 @@ from client.core.session import (
 from client.core.verify import VerifiedEvent
 from client.errors import RelayUnreachable, TrellisError
 from client.keys import signatures
-from client.keys.signature_worker import SignatureWorker, WorkerGone
+from client.keys.signature_worker import ANSWER_TIMEOUT_S, SignatureWorker, WorkerGone
 from client.space.integrity_refresh import refresh_integrity as _refresh_integrity
 from client.space.opening import complete_join
 from client.space.ports import EventCallback
@@ -316,6 +316,7 @@ async def _admit_in_parts(
         checks = [worker.check([data for data, _ in part]) for part in parts]
     else:
         checks = [check_part(parts[0])]
+    timeout = None if worker is None else ANSWER_TIMEOUT_S
     fresh: list[VerifiedEvent] = []
     try:
         # The checking threads (and the write behind) get the GIL back quickly while
@@ -323,8 +324,10 @@ async def _admit_in_parts(
         with signatures.quick_gil_handoff():
             for n, part in enumerate(parts):
                 try:
-                    verified = await checks[n]
-                except WorkerGone:
+                    verified = await asyncio.wait_for(checks[n], timeout)
+                except (WorkerGone, TimeoutError):
+                    if worker is not None:
+                        worker.abandon()  # stuck or gone: the rest goes to threads too
                     verified = await check_part(part)
                 if worker is None and n + 1 < len(parts):
                     checks.append(check_part(parts[n + 1]))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -172,3 +174,20 @@ async def test_a_child_that_dies_mid_page_leaves_the_rest_to_the_threads(
         await worker.close()
     assert calls == 3  # 253 envelopes: parts of 100, 100, 53
     assert by_dying_child == await _admit(tmp_path / "threads", None)
+
+
+async def test_a_child_that_stops_answering_is_abandoned_and_the_threads_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stuck child (here: stopped) must not stall a catch-up: after ANSWER_TIMEOUT_S
+    the part goes to the threads, the child is killed, and the rest follows."""
+    monkeypatch.setattr(syncing, "ANSWER_TIMEOUT_S", 0.5)
+    worker = await _started()
+    os.kill(worker._process.pid, signal.SIGSTOP)
+    try:
+        by_stuck_child = await asyncio.wait_for(_admit(tmp_path / "stuck", worker), 30)
+        assert not worker.alive
+    finally:
+        await worker.close()
+    assert worker._process.returncode == -signal.SIGKILL
+    assert by_stuck_child == await _admit(tmp_path / "threads", None)
