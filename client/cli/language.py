@@ -13,6 +13,7 @@ from client.cli.common import (
     print_json,
     tell_delivery,
 )
+from client.views.intimacy.language import redefines_stop
 from client.views.present_intimacy import language_json, language_lines
 from schemas.intimacy import TERM_KINDS, TermAccepted, TermProposed, TermWithdrawn
 
@@ -40,7 +41,7 @@ async def cmd_language_propose(args: argparse.Namespace) -> int:
             gesture=args.gesture,
             revises=revises,
         )
-        if payload.term.lower() in ("stop", "no") and payload.kind != "stop":
+        if redefines_stop(payload.term, payload.kind):
             raise UsageError(f"'{payload.term}' always means stop; it cannot mean anything else.")
         event = await space.append(payload)
         await tell_delivery(

@@ -3,6 +3,7 @@ on, versioned like agreements, and the cues that always mean stop whatever it sa
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -50,8 +51,26 @@ class TermView:
         return self.versions[-1]
 
 
+def stop_word(term: str) -> str:
+    """The letters of ``term`` as a reader sees them: compatibility forms folded (NFKC:
+    fullwidth letters), case folded, and everything that is not a letter dropped
+    (punctuation, spaces, and invisible format characters such as a zero-width space or
+    a soft hyphen). "STOP!", "stop." and "s\u200btop" all read "stop" (THREAT_MODEL
+    §23.3)."""
+    folded = unicodedata.normalize("NFKC", term).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch).startswith("L"))
+
+
+def redefines_stop(term: str, kind: str) -> bool:
+    """True when ``term`` reads as one of :data:`ALWAYS_STOP` and ``kind`` is not stop.
+
+    One rule for the fold, the CLI and the app, so a disguised "stop" is refused where
+    it is written and never comes into use where it is read (PROTOCOL §5.13)."""
+    return kind != "stop" and stop_word(term) in ALWAYS_STOP
+
+
 def _redefines_stop(p: TermProposed) -> bool:
-    return p.term.strip().lower() in ALWAYS_STOP and p.kind != "stop"
+    return redefines_stop(p.term, p.kind)
 
 
 def fold_language(

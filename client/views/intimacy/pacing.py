@@ -13,6 +13,9 @@ of consent, as for agreements: widening needs both, narrowing needs one.
   a yes: an offer not accepted in 48 hours lapses.
 * Stepping back needs one: ``pacing_stepped_back`` takes effect at once, for whichever
   partner wrote it, with no reason asked.
+* A step back closes every offer still open: an offer written before it can never be
+  accepted after it, even when the stage is later back where the offer started. Moving
+  on again takes a fresh offer, so a pause is never outlived by an older "yes".
 * A step back and a move forward at the same time resolve to the step back. Precisely:
   an acceptance moves the plan forward only if every step back folded before it is in
   its causal past (its author had seen it). A step back concurrent with an acceptance
@@ -82,7 +85,9 @@ class ForwardOffer:
     version: EventId
     from_stage: int
     at: int
-    state: Literal["open", "accepted", "declined"] = "open"
+    state: Literal["open", "accepted", "declined", "stepped_back"] = "open"
+    """``stepped_back``: a step back came after it in the order and closed it; a "yes"
+    to it after that is not applied (THREAT_MODEL §23.2)."""
 
 
 @dataclass
@@ -255,6 +260,13 @@ class _PacingFold:
         if offer.member == who:
             self.flag(event, "answer_own_pacing_offer", "answers the author's own offer")
             return
+        if offer.state == "stepped_back" and isinstance(p, PacingForwardAccepted):
+            self.flag(
+                event,
+                "pacing_forward_not_applied",
+                "a move forward that a step back, a lapse or a newer plan overtook",
+            )
+            return
         if offer.state != "open":
             return
         if isinstance(p, PacingForwardDeclined):
@@ -278,6 +290,12 @@ class _PacingFold:
             self.flag(event, "no_pacing_plan", "steps back before a plan is in use")
             return
         self.step_backs.append(event)
+        # A step back withdraws every "yes" still open: an offer made before it can
+        # never be accepted after it, even once the stage is back where it was
+        # (THREAT_MODEL §23.2). Moving on again takes a fresh offer.
+        for offer in self.offers.values():
+            if offer.state == "open":
+                offer.state = "stepped_back"
         # Never upward: a step back written from an older view still only lowers.
         view.stage = min(view.stage, p.to_stage, len(view.plan.stages) - 1)
         self.move("back", who, event)

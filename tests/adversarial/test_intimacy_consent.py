@@ -1,0 +1,117 @@
+"""Consent in the intimacy practices, attacked by a hostile partner (THREAT_MODEL §23.2,
+§23.3).
+
+Every event here is a real sealed envelope, admitted by a real verifier and folded in
+causal order (the story builders of tests/client). The attacks:
+
+* **A pause that an old "yes" outlives.** Blake offers to move forward, then pauses
+  (steps back). Later the couple comes back to that stage together, and Alex accepts
+  Blake's old offer, written before the pause: the plan would move forward on a "yes"
+  Blake withdrew by pausing. A step back closes every offer open at that moment.
+* **"stop" in disguise.** The rule that "stop" and "no" always mean stop held only for
+  the plain lower-case word: "STOP!", "stop." or "s\u200btop" (a zero-width space,
+  invisible on screen) could be given the meaning "keep going".
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from client.views.intimacy import fold_language, fold_pacing
+from client.views.intimacy.language import redefines_stop
+from schemas.intimacy import (
+    PacingForwardAccepted,
+    PacingForwardProposed,
+    PacingSteppedBack,
+    TermAccepted,
+    TermProposed,
+)
+from tests.client.test_intimacy import fold, forward, plan_in_use
+from tests.client.test_recovery import Story
+
+
+def test_an_offer_made_before_a_step_back_cannot_be_accepted_after_it() -> None:
+    story = Story()
+    plan = plan_in_use(story)
+    forward(story, plan, 0)  # Alex offers 0 -> 1, Blake accepts: stage 1.
+    # Blake offers 1 -> 2, then thinks better of it and steps back to the start.
+    old_offer = story.write(story.blake, PacingForwardProposed(version=plan.event_id, from_stage=1))
+    story.write(story.blake, PacingSteppedBack(to_stage=0))
+    paused = fold_pacing(*fold(story))
+    # Days later (within 48 hours of the old offer) they move 0 -> 1 together again.
+    forward(story, plan, 0)
+    back_at_one = fold_pacing(*fold(story))
+    # Alex accepts Blake's offer from before the pause.
+    late = story.write(story.alex, PacingForwardAccepted(offer=old_offer.event_id))
+
+    view = fold_pacing(*fold(story))
+
+    assert paused.stage == 0
+    assert paused.open_offers(story.alex.clock_ms) == []
+    assert back_at_one.stage == 1
+    assert old_offer.event_id not in [o.id for o in back_at_one.open_offers(story.alex.clock_ms)]
+    assert view.stage == 1, "a yes given before a pause must not move the plan on after it"
+    assert (late.event_id, "pacing_forward_not_applied") in [
+        (v.event_id, v.code) for v in view.violations
+    ]
+
+
+def test_a_step_back_by_the_other_partner_also_closes_an_open_offer() -> None:
+    story = Story()
+    plan = plan_in_use(story)
+    forward(story, plan, 0)
+    offer = story.write(story.alex, PacingForwardProposed(version=plan.event_id, from_stage=1))
+    story.write(story.blake, PacingSteppedBack(to_stage=0))
+    forward(story, plan, 0)
+    # Blake, having paused, accepts the old offer: a fresh offer is what asks again.
+    story.write(story.blake, PacingForwardAccepted(offer=offer.event_id))
+
+    view = fold_pacing(*fold(story))
+
+    assert view.stage == 1
+    assert [m.kind for m in view.history][-1] == "forward"
+    assert view.history[-1].stage == 1
+
+
+def test_a_fresh_offer_after_a_step_back_still_moves_forward_with_both() -> None:
+    story = Story()
+    plan = plan_in_use(story)
+    forward(story, plan, 0)
+    story.write(story.blake, PacingSteppedBack(to_stage=0))
+    forward(story, plan, 0)
+    forward(story, plan, 1)
+
+    assert fold_pacing(*fold(story)).stage == 2
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "STOP",
+        "Stop!",
+        "stop.",
+        " stop ",
+        "s\u200btop",  # zero-width space: shown as "stop"
+        "\uff53\uff54\uff4f\uff50",  # fullwidth letters
+        "No!",
+        "n\u00ado",  # soft hyphen: invisible
+        "Freezing",
+        "silence.",
+    ],
+)
+def test_stop_in_disguise_can_never_be_given_another_meaning(term: str) -> None:
+    story = Story()
+    bad = story.write(story.alex, TermProposed(term=term, meaning="keep going", kind="ok"))
+    story.write(story.blake, TermAccepted(version=bad.event_id))
+
+    terms, violations = fold_language(*fold(story))
+
+    assert redefines_stop(term, "ok")
+    assert [t.in_use for t in terms if t.in_use is not None] == []
+    assert "stop_cannot_be_redefined" in {v.code for v in violations}
+
+
+@pytest.mark.parametrize("term", ["stopping point", "not now", "nope", "go", "stoplight"])
+def test_words_that_only_contain_stop_or_no_keep_their_own_meaning(term: str) -> None:
+    assert not redefines_stop(term, "ok")
+    assert not redefines_stop("stop", "stop")
