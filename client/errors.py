@@ -41,6 +41,7 @@ class ClientErrorCode(StrEnum):
     CANNOT_REVOKE_SELF = "cannot_revoke_self"
     FILE_EXISTS = "file_exists"
     HOME_ERROR = "home_error"
+    HOME_IN_USE = "home_in_use"
     INVALID_INPUT = "invalid_input"
     INVALID_INVITE_CODE = "invalid_invite_code"
     INVALID_RELAY_URL = "invalid_relay_url"

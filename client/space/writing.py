@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import msgspec
 
-from client.core.verify import VerifiedEvent
-from client.errors import ClientErrorCode, LocalDataError, TrellisError
+from client.core.verify import Verdict, VerifiedEvent
+from client.errors import ClientErrorCode, HomeError, LocalDataError, TrellisError
 from client.keys import crypto
 from client.space.device_zone import device_zone_name
 from client.space.state import SpaceState
+from client.store.home_lock import home_write_lock
 from client.store.localstore import NewEvent, now_ms
 from client.views import write_rules
 from client.views.fold import causal_order
@@ -23,25 +24,54 @@ from schemas.payloads import (
     encode_payload,
 )
 
+BEHIND_ANOTHER_WINDOW = (
+    "Trellis wrote from another window on this device, and this one is behind it. "
+    "Close this window and open Trellis again; nothing was changed here."
+)
+
 
 async def append(state: SpaceState, payload: Payload, occurred_at: int | None) -> VerifiedEvent:
     """Sign, encrypt and store one event locally; it is pushed at the next sync (or
     at once while a sync connection is open)."""
     check_payload(payload)
-    membership = state.verifier.membership
-    me = membership.member_of(state.device.device_id)
-    write_rules.check_write(
-        payload,
-        None if me is None else me.member_id,
-        lambda: causal_order(state.events.values()),
-        membership,
-    )
-    if state.join is not None:
-        raise TrellisError(
-            "Joining is not finished yet: run 'trellis sync' once your partner's device is online.",
-            code=ClientErrorCode.JOIN_INCOMPLETE,
+    # One writer at a time per home, up to date with what another window wrote
+    # (client/store/home_lock.py): two processes never sign the same seq.
+    async with home_write_lock(state.home):
+        await _catch_up_own(state)
+        membership = state.verifier.membership
+        me = membership.member_of(state.device.device_id)
+        write_rules.check_write(
+            payload,
+            None if me is None else me.member_id,
+            lambda: causal_order(state.events.values()),
+            membership,
         )
-    return await accept_own(state, seal(state, payload, occurred_at), relay_seq=None, queue=True)
+        if state.join is not None:
+            raise TrellisError(
+                "Joining is not finished yet: run 'trellis sync' once your partner's device "
+                "is online.",
+                code=ClientErrorCode.JOIN_INCOMPLETE,
+            )
+        data = seal(state, payload, occurred_at)
+        return await accept_own(state, data, relay_seq=None, queue=True)
+
+
+async def _catch_up_own(state: SpaceState) -> None:
+    """Admit this device's events that another process stored since this one loaded
+    the home, so the next event continues the chain after them; queue them on an open
+    connection too (a push of what the relay holds is acknowledged again)."""
+    me = state.device.device_id
+    head = state.verifier.heads.get(me)
+    newer = await state.store.own_events_after(me, head[0] if head else 0)
+    for data in newer:
+        outcome = state.verifier.admit(data, trusted=True)
+        if outcome.verdict is not Verdict.ACCEPTED or outcome.event is None:
+            raise HomeError(BEHIND_ANOTHER_WINDOW, code=ClientErrorCode.HOME_IN_USE)
+        state.events[outcome.event.event_id] = outcome.event
+        connection = state.connection
+        if connection is not None:
+            state.tracker.sending([outcome.event.event_id])
+            connection.session.queue([data])
 
 
 def seal(state: SpaceState, payload: Payload, occurred_at: int | None) -> bytes:
