@@ -59,7 +59,9 @@ async def test_two_windows_writing_at_the_same_moment_each_write_once_in_one_cha
     await asyncio.gather(*(write(alex if "window 1" in text else second, text) for text in texts))
     await sync(alex, second, blake)
 
-    assert codes(alex) == [] and codes(second) == [] and codes(blake) == []
+    assert codes(alex) == []
+    assert codes(second) == []
+    assert codes(blake) == []
     assert sorted(t for t in journal(blake) if t.startswith("window")) == sorted(texts)
     seqs = own_seqs(second)
     assert seqs == list(range(1, len(seqs) + 1))
