@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from client.errors import ClientErrorCode, HomeError
+from client.errors import ClientErrorCode, HomeError, InviteCodeError
+from client.keys import crypto
 from client.space import Space
+from client.space.opening import parse_code
 from client.store import home_lock
 from client.store.home_lock import home_write_lock
 from tests.adversarial.story import codes, journal, partners, sync, write
@@ -83,3 +86,45 @@ async def test_a_write_waiting_too_long_for_another_window_says_so_and_writes_no
     assert own_seqs(alex) == before
     await write(alex, "a moment later")
     assert "a moment later" in journal(alex)
+
+
+# --- an invite code pasted from somewhere else (THREAT_MODEL §7.1) ------------------
+
+
+@pytest.mark.parametrize(
+    "paste",
+    [
+        "{code}",
+        "{lower}",
+        "  {code}\r\n",  # a Windows line end
+        "{spaced}",  # groups split by spaces instead of dashes
+        "{code}.",  # the full stop of the sentence it ended
+        "{code}".replace("-", "\u2011"),  # non-breaking hyphens (chat apps)
+        "{code}".replace("-", "\u2013"),  # en dashes (word processors)
+        "{code}".replace("-", "\u00a0"),  # no-break spaces
+        "{code}".replace("-", "\u200b"),  # zero-width spaces
+        "{fullwidth}",
+    ],
+)
+def test_an_invite_code_pasted_from_a_chat_app_or_a_document_is_read(paste: str) -> None:
+    secret = crypto.new_invite_secret()
+    code = crypto.format_invite_code(secret)
+    text = paste.format(
+        code=code,
+        lower=code.lower(),
+        spaced=code.replace("-", " "),
+        fullwidth="".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in code),
+    )
+
+    assert parse_code(text) == (secret, None)
+
+
+@pytest.mark.parametrize("damage", [lambda c: c[:-1], lambda c: c + "A", lambda c: "X" + c[1:-1]])
+def test_a_code_with_a_character_missing_or_extra_is_still_refused_plainly(damage: Any) -> None:
+    code = crypto.format_invite_code(crypto.new_invite_secret())
+
+    with pytest.raises(InviteCodeError) as raised:
+        parse_code(damage(code))
+
+    assert raised.value.code == ClientErrorCode.INVALID_INVITE_CODE
+    assert code[:8] not in raised.value.message
