@@ -39,6 +39,7 @@ class ClientErrorCode(StrEnum):
     BAD_RELAY_FRAME = "bad_relay_frame"
     BAD_RELAY_RESPONSE = "bad_relay_response"
     CANNOT_REVOKE_SELF = "cannot_revoke_self"
+    DEVICE_REMOVED = "device_removed"
     FILE_EXISTS = "file_exists"
     HOME_ERROR = "home_error"
     HOME_IN_USE = "home_in_use"

@@ -29,6 +29,11 @@ BEHIND_ANOTHER_WINDOW = (
     "Close this window and open Trellis again; nothing was changed here."
 )
 
+DEVICE_REMOVED = (
+    "This device has left the space or was removed from it, so nothing more can be "
+    "written here. What was shared until then stays readable on this device."
+)
+
 
 async def append(state: SpaceState, payload: Payload, occurred_at: int | None) -> VerifiedEvent:
     """Sign, encrypt and store one event locally; it is pushed at the next sync (or
@@ -40,6 +45,9 @@ async def append(state: SpaceState, payload: Payload, occurred_at: int | None) -
         await _catch_up_own(state)
         membership = state.verifier.membership
         me = membership.member_of(state.device.device_id)
+        if me is not None and not membership.is_active(state.device.device_id):
+            # Left, or removed: the chain is closed and every reader refuses more of it.
+            raise TrellisError(DEVICE_REMOVED, code=ClientErrorCode.DEVICE_REMOVED)
         write_rules.check_write(
             payload,
             None if me is None else me.member_id,
