@@ -8,6 +8,11 @@ causal order (the story builders of tests/client). The attacks:
   (steps back). Later the couple comes back to that stage together, and Alex accepts
   Blake's old offer, written before the pause: the plan would move forward on a "yes"
   Blake withdrew by pausing. A step back closes every offer open at that moment.
+* **An old plan brought back by one partner.** Alex proposed a plan, then chose
+  Blake's finer-grained one instead; Alex's old proposal stayed open, so Blake alone
+  could later accept it and put it in use, with the current stage number carried over
+  to a plan whose stage at that number is further on. A version that another one
+  replaced before it came into use can no longer come into use.
 * **"stop" in disguise.** The rule that "stop" and "no" always mean stop held only for
   the plain lower-case word: "STOP!", "stop." or "s\u200btop" (a zero-width space,
   invisible on screen) could be given the meaning "keep going".
@@ -22,11 +27,14 @@ from client.views.intimacy.language import redefines_stop
 from schemas.intimacy import (
     PacingForwardAccepted,
     PacingForwardProposed,
+    PacingPlanAccepted,
+    PacingPlanProposed,
+    PacingStage,
     PacingSteppedBack,
     TermAccepted,
     TermProposed,
 )
-from tests.client.test_intimacy import fold, forward, plan_in_use
+from tests.client.test_intimacy import STAGES, fold, forward, plan_in_use
 from tests.client.test_recovery import Story
 
 
@@ -82,6 +90,58 @@ def test_a_fresh_offer_after_a_step_back_still_moves_forward_with_both() -> None
     forward(story, plan, 1)
 
     assert fold_pacing(*fold(story)).stage == 2
+
+
+FINER = [
+    PacingStage(title="Holding hands"),
+    PacingStage(title="Hugs"),
+    PacingStage(title="Sensate focus, no genitals"),
+    PacingStage(title="Sensate focus"),
+    PacingStage(title="Intercourse, when both want it"),
+]
+
+
+def test_a_plan_version_replaced_before_it_came_into_use_cannot_be_brought_back() -> None:
+    story = Story()
+    coarse = story.write(story.alex, PacingPlanProposed(stages=STAGES))
+    finer = story.write(story.blake, PacingPlanProposed(stages=FINER))
+    story.write(story.alex, PacingPlanAccepted(version=finer.event_id))
+    for stage in range(3):  # together, to "Sensate focus" (stage 3 of the finer plan)
+        offer = story.write(
+            story.alex, PacingForwardProposed(version=finer.event_id, from_stage=stage)
+        )
+        story.write(story.blake, PacingForwardAccepted(offer=offer.event_id))
+    before = fold_pacing(*fold(story))
+    # Months later Blake alone accepts Alex's old proposal: stage 3 there is intercourse.
+    late = story.write(story.blake, PacingPlanAccepted(version=coarse.event_id))
+
+    view = fold_pacing(*fold(story))
+
+    assert before.plan is not None
+    assert before.plan.id == finer.event_id
+    assert before.stage == 3
+    assert coarse.event_id not in [v.id for v in before.pending_versions()]
+    assert view.plan is not None
+    assert view.plan.id == finer.event_id, "Alex never agreed to go back to the old plan"
+    assert view.stage == 3
+    assert (late.event_id, "pacing_plan_not_applied") in [
+        (v.event_id, v.code) for v in view.violations
+    ]
+
+
+def test_a_plan_proposed_after_the_one_in_use_still_comes_into_use_with_both() -> None:
+    story = Story()
+    plan = plan_in_use(story)
+    newer = story.write(story.blake, PacingPlanProposed(stages=FINER, revises=plan.event_id))
+    pending = fold_pacing(*fold(story))
+    story.write(story.alex, PacingPlanAccepted(version=newer.event_id))
+
+    view = fold_pacing(*fold(story))
+
+    assert [v.id for v in pending.pending_versions()] == [newer.event_id]
+    assert view.plan is not None
+    assert view.plan.id == newer.event_id
+    assert view.violations == []
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,10 @@ of consent, as for agreements: widening needs both, narrowing needs one.
 
 * A plan version is in use once both partners have accepted it (proposing counts as
   the proposer's acceptance). The newest version to come into use replaces the plan;
-  the stage carries over, capped at the new plan's last stage.
+  the stage carries over, capped at the new plan's last stage. Coming into use
+  replaces every other version too: one proposed earlier that is not in use can no
+  longer come into use (``pacing_plan_not_applied``), so one partner cannot bring back
+  an old proposal the other has moved on from.
 * Moving forward needs both: one partner offers (``pacing_forward_proposed``, from the
   current stage of the plan in use), the other accepts within 48 hours. Silence is not
   a yes: an offer not accepted in 48 hours lapses.
@@ -76,6 +79,9 @@ class PlanVersion:
     revises: EventId | None
     recorded_at: int
     accepted_by: set[MemberId] = field(default_factory=set)
+    superseded: bool = False
+    """Another version came into use after it in the order: it never comes into use
+    (again), whoever accepts it later (THREAT_MODEL §23.4)."""
 
 
 @dataclass
@@ -101,12 +107,13 @@ class PacingView:
     violations: list[PracticeViolation] = field(default_factory=list)
 
     def pending_versions(self) -> list[PlanVersion]:
-        """Versions proposed after the one in use that are not in use yet."""
-        in_use_at = -1 if self.plan is None else self.plan.recorded_at
+        """Versions that may still come into use: proposed after the one in use came
+        into use, in the order of the fold (never by comparing the two partners'
+        clocks, which may differ)."""
         return [
             v
             for v in self.versions.values()
-            if (self.plan is None or v.id != self.plan.id) and v.recorded_at > in_use_at
+            if not v.superseded and (self.plan is None or v.id != self.plan.id)
         ]
 
     def open_offers(self, now_ms: int) -> list[ForwardOffer]:
@@ -224,11 +231,23 @@ class _PacingFold:
                 return
             if who in found.accepted_by:
                 return
+            if found.superseded:
+                self.flag(
+                    event,
+                    "pacing_plan_not_applied",
+                    "accepts a plan version that another version replaced",
+                )
+                return
             version = found
             version.accepted_by.add(who)
         if len(version.accepted_by) < max(2, self.members):
             return
         view = self.view
+        # Every other version, older plans and proposals still open, is replaced: a yes
+        # given to one of them before this plan came into use no longer counts.
+        for other in view.versions.values():
+            if other is not version:
+                other.superseded = True
         view.plan = version
         last = len(version.stages) - 1
         view.stage = 0 if view.stage is None else min(view.stage, last)
