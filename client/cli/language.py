@@ -13,6 +13,7 @@ from client.cli.common import (
     print_json,
     tell_delivery,
 )
+from client.errors import ClientErrorCode, TrellisError
 from client.views.intimacy.language import redefines_stop
 from client.views.present_intimacy import language_json, language_lines
 from schemas.intimacy import TERM_KINDS, TermAccepted, TermProposed, TermWithdrawn
@@ -57,6 +58,12 @@ async def cmd_language_answer(args: argparse.Namespace) -> int:
         versions = [v for t in space.views().intimacy.language for v in t.versions]
         target = by_prefix(versions, args.id, "word of your shared language")
         if args.language_command == "accept":
+            if target.withdrawn:
+                raise TrellisError(
+                    "That version is closed: the word was withdrawn or changed since. "
+                    "To use it again, propose it again ('trellis language propose').",
+                    code=ClientErrorCode.NOTHING_OPEN,
+                )
             await space.append(TermAccepted(version=target.id))
             await tell_delivery(space, args, "Accepted.")
         else:

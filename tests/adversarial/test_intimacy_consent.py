@@ -13,12 +13,22 @@ causal order (the story builders of tests/client). The attacks:
   could later accept it and put it in use, with the current stage number carried over
   to a plan whose stage at that number is further on. A version that another one
   replaced before it came into use can no longer come into use.
+* **A withdrawn word brought back by the other partner alone.** Alex withdrew a word of
+  the shared language; Blake accepted the *older* version of it, which both had
+  accepted before it was revised, and it was in use again with no new yes from Alex.
+  The CLI offered this to an honest user (``trellis language accept`` takes any
+  version's id). A withdrawal closes every version, and a version coming into use
+  closes the others.
 * **"stop" in disguise.** The rule that "stop" and "no" always mean stop held only for
   the plain lower-case word: "STOP!", "stop." or "s\u200btop" (a zero-width space,
   invisible on screen) could be given the meaning "keep going".
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,9 +43,20 @@ from schemas.intimacy import (
     PacingSteppedBack,
     TermAccepted,
     TermProposed,
+    TermWithdrawn,
 )
 from tests.client.test_intimacy import STAGES, fold, forward, plan_in_use
 from tests.client.test_recovery import Story
+from tests.integration.cli import pair_homes, run
+from tests.integration.relay_process import RelayProcess
+
+
+def show(home: Path) -> Any:
+    return json.loads(run(home, "language", "show", "--json").stdout)
+
+
+def status(home: Path) -> Any:
+    return json.loads(run(home, "status", "--json").stdout)
 
 
 def test_an_offer_made_before_a_step_back_cannot_be_accepted_after_it() -> None:
@@ -144,6 +165,58 @@ def test_a_plan_proposed_after_the_one_in_use_still_comes_into_use_with_both() -
     assert view.violations == []
 
 
+def revised_word(story: Story) -> tuple[bytes, bytes]:
+    """'green' (keep going), in use, then revised to 'go on' and in use: both versions
+    have had both partners' yes."""
+    first = story.write(story.alex, TermProposed(term="green", meaning="keep going", kind="ok"))
+    story.write(story.blake, TermAccepted(version=first.event_id))
+    second = story.write(
+        story.alex,
+        TermProposed(term="go on", meaning="keep going", kind="ok", revises=first.event_id),
+    )
+    story.write(story.blake, TermAccepted(version=second.event_id))
+    return first.event_id, second.event_id
+
+
+def test_a_withdrawn_word_cannot_be_brought_back_by_the_other_partner_alone() -> None:
+    story = Story()
+    first, second = revised_word(story)
+    story.write(story.alex, TermWithdrawn(version=second))
+    story.write(story.blake, TermAccepted(version=first))
+
+    terms, _ = fold_language(*fold(story))
+
+    assert terms[0].in_use is None, "Alex withdrew it; only a new yes from Alex brings it back"
+    assert terms[0].withdrawn_by == story.alex.member_id
+
+
+def test_a_replaced_version_cannot_be_put_back_by_one_partner() -> None:
+    story = Story()
+    first, second = revised_word(story)
+    story.write(story.blake, TermAccepted(version=first))
+
+    terms, _ = fold_language(*fold(story))
+
+    assert terms[0].in_use is not None
+    assert terms[0].in_use.id == second
+
+
+def test_a_new_version_accepted_by_both_brings_a_withdrawn_word_back() -> None:
+    story = Story()
+    _, second = revised_word(story)
+    story.write(story.alex, TermWithdrawn(version=second))
+    again = story.write(
+        story.blake,
+        TermProposed(term="green", meaning="keep going", kind="ok", revises=second),
+    )
+    story.write(story.alex, TermAccepted(version=again.event_id))
+
+    terms, _ = fold_language(*fold(story))
+
+    assert terms[0].in_use is not None
+    assert terms[0].in_use.id == again.event_id
+
+
 @pytest.mark.parametrize(
     "term",
     [
@@ -175,3 +248,41 @@ def test_stop_in_disguise_can_never_be_given_another_meaning(term: str) -> None:
 def test_words_that_only_contain_stop_or_no_keep_their_own_meaning(term: str) -> None:
     assert not redefines_stop(term, "ok")
     assert not redefines_stop("stop", "stop")
+
+
+def test_the_cli_refuses_to_accept_a_closed_version_and_writes_nothing(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    alex, blake = pair_homes(tmp_path, relay.url)
+    run(alex, "language", "propose", "green", "--means", "keep going", "--kind", "ok")
+    run(alex, "sync")
+    run(blake, "sync")
+    first = show(blake)["terms"][0]["versions"][0]["version"]
+    run(blake, "language", "accept", first[:8])
+    run(blake, "sync")
+    run(alex, "sync")
+    run(alex, "language", "withdraw", first[:8])
+    run(alex, "sync")
+    run(blake, "sync")
+    events_before = status(blake)["events"]
+
+    late = run(blake, "language", "accept", first[:8], check=False)
+
+    assert late.returncode == 1
+    assert "closed" in late.stderr
+    assert status(blake)["events"] == events_before
+    assert show(blake)["terms"][0]["in_use"] is None
+
+
+@pytest.mark.parametrize("term", ["STOP", "Stop!", "n\u00ado"])
+def test_the_cli_refuses_to_give_stop_in_disguise_another_meaning(
+    tmp_path: Path, relay: RelayProcess, term: str
+) -> None:
+    home, _ = pair_homes(tmp_path, relay.url)
+
+    refused = run(
+        home, "language", "propose", term, "--means", "go on", "--kind", "ok", check=False
+    )
+
+    assert refused.returncode == 2
+    assert "always means stop" in refused.stderr

@@ -34,6 +34,9 @@ class TermVersion:
     recorded_at: int
     accepted_by: set[MemberId] = field(default_factory=set)
     withdrawn: bool = False
+    """Closed for good: the entry was withdrawn, or another version came into use after
+    this one. A yes to it changes nothing; a new version is what asks again (a yes
+    given to an old version must not outlive a withdrawal, THREAT_MODEL §23.5)."""
 
 
 @dataclass
@@ -77,8 +80,9 @@ def fold_language(
     ordered: Iterable[VerifiedEvent], membership: Membership
 ) -> tuple[list[TermView], list[PracticeViolation]]:
     """The shared language. A version is in use once both partners accepted it (the
-    proposer by proposing); a newer version in use replaces the older. Either partner's
-    withdrawal takes the entry out of use at once, with every version then pending. A
+    proposer by proposing); a newer version in use replaces the older, and closes every
+    other version of the entry. Either partner's withdrawal takes the entry out of use
+    at once and closes every version; a new version accepted by both brings it back. A
     proposal that gives "stop", "no", silence or freezing another meaning never comes
     into use (``stop_cannot_be_redefined``)."""
     fold = _LanguageFold(needed=max(2, len(membership.members)))
@@ -141,8 +145,7 @@ class _LanguageFold:
         entry = self.version_entry[target.id]
         if isinstance(p, TermWithdrawn):
             for v in entry.versions:
-                if v is entry.in_use or not _in_use_once(v, self.needed):
-                    v.withdrawn = True
+                v.withdrawn = True
             entry.in_use = None
             entry.withdrawn_by, entry.withdrawn_at = who, event.body.recorded_at
             return
@@ -150,6 +153,9 @@ class _LanguageFold:
             return
         target.accepted_by.add(who)
         if _in_use_once(target, self.needed):
+            for v in entry.versions:
+                if v is not target:
+                    v.withdrawn = True
             entry.in_use = target
             entry.withdrawn_by = entry.withdrawn_at = None
 
