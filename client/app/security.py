@@ -55,6 +55,8 @@ MAX_FORM_BYTES = 256 * 1024
 """A form larger than this is refused before it is read in full (the longest journal
 entry, client/cli/common.py MAX_TEXT_CHARS, fits many times over)."""
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+QUICK_EXIT_PATH = "/exit"
+NEUTRAL_PATH = "/bye"
 PUBLIC_PATHS = frozenset({"/bye", "/favicon.ico", "/static/app.css", "/static/app.js"})
 """Paths served without a session: the neutral page and the first-party files. None
 of them holds anything of the space."""
@@ -248,11 +250,15 @@ class Gate:
         if path in PUBLIC_PATHS and method in SAFE_METHODS:
             await self.app(scope, receive, _with_headers(send))
             return
+        # A quick exit that fails a check below still leaves for the neutral page: a
+        # double press, a stale page or a restarted app must not answer the person
+        # hiding it with a page that names Trellis. It then locks nothing.
+        refusal = _send_neutral(send) if (path, method) == (QUICK_EXIT_PATH, "POST") else send
         if not access.session_ok(_cookie(headers, access.cookie_name)):
-            await self._without_session(scope, send, method)
+            await self._without_session(scope, refusal, method)
             return
         if method not in SAFE_METHODS:
-            replay = await self._checked_form(scope, headers, receive, send)
+            replay = await self._checked_form(scope, headers, receive, refusal)
             if replay is None:
                 return
             receive = replay
@@ -355,6 +361,38 @@ async def _see_page(send: Send, location: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": b""})
+
+
+def _send_neutral(send: Send) -> Send:
+    """A ``send`` for a quick exit the gate refuses: whatever refusal would go out
+    (403, 413, the repeat's 303 to its page) becomes the 303 to the neutral page that
+    a quick exit answers, asking the browser to drop its cache of the site; nothing is
+    locked or changed (THREAT_MODEL §29.1)."""
+    started = False
+
+    async def neutral(message: Message) -> None:
+        nonlocal started
+        if message["type"] != "http.response.start":
+            if not started:
+                return
+            await send({"type": "http.response.body", "body": b""})
+            started = False
+            return
+        started = True
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 303,
+                "headers": [
+                    (b"location", NEUTRAL_PATH.encode()),
+                    (b"clear-site-data", b'"cache"'),
+                    (b"content-length", b"0"),
+                    *SECURITY_HEADERS,
+                ],
+            }
+        )
+
+    return neutral
 
 
 def _with_headers(send: Send) -> Send:
