@@ -188,7 +188,7 @@ async def open_home(home: Path, *, passphrase: str) -> SpaceState:
                 "Setting up this device did not finish. Remove the folder "
                 f"{home} and run 'trellis init' or 'trellis join' again."
             )
-        secrets = await devices.unseal_rate_limited(store, passphrase, sealed)
+        secrets = await devices.unseal_rate_limited(store, passphrase, sealed, home=home)
         state = SpaceState.build(
             home, store, secrets, SpaceId(space_id), RelayEndpoint.parse(relay.decode())
         )

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from client.errors import ClientErrorCode, HomeError, InviteCodeError
-from client.keys import crypto
+from client.errors import ClientErrorCode, HomeError, InviteCodeError, TrellisError
+from client.keys import crypto, unlock
 from client.space import Space
 from client.space.opening import parse_code
 from client.store import home_lock
@@ -128,3 +128,33 @@ def test_a_code_with_a_character_missing_or_extra_is_still_refused_plainly(damag
 
     assert raised.value.code == ClientErrorCode.INVALID_INVITE_CODE
     assert code[:8] not in raised.value.message
+
+
+# --- wrong passphrases, many at once (THREAT_MODEL §22.2) ---------------------------
+
+
+async def test_wrong_passphrases_tried_in_parallel_are_counted_one_after_the_other(
+    tmp_path: Path, relay: RelayProcess, opened: list[Space]
+) -> None:
+    """Someone at the keyboard starts ten ``trellis status`` at once, each with another
+    guess. Each read the back-off before any had counted its failure, so all ten were
+    tried: the back-off (3 free tries, then a wait) did not slow parallel guessing."""
+    alex, _ = await partners(tmp_path, relay.url, opened)
+    await alex.close()
+    opened.remove(alex)
+
+    async def guess(number: int) -> str:
+        try:
+            space = await Space.open(alex.home, passphrase=f"wrong guess {number}")
+        except TrellisError as exc:
+            return exc.code
+        opened.append(space)
+        return "opened"
+
+    outcomes = await asyncio.gather(*(guess(n) for n in range(10)))
+
+    assert outcomes.count(ClientErrorCode.WRONG_PASSPHRASE) == unlock.FREE_PASSPHRASE_ATTEMPTS
+    assert (
+        outcomes.count(ClientErrorCode.PASSPHRASE_RATE_LIMITED)
+        == 10 - unlock.FREE_PASSPHRASE_ATTEMPTS
+    )
