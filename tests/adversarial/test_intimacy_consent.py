@@ -35,6 +35,7 @@ import pytest
 from client.views.intimacy import fold_language, fold_pacing
 from client.views.intimacy.language import redefines_stop
 from schemas.intimacy import (
+    IntimacyCheckIn,
     PacingForwardAccepted,
     PacingForwardProposed,
     PacingPlanAccepted,
@@ -286,3 +287,40 @@ def test_the_cli_refuses_to_give_stop_in_disguise_another_meaning(
 
     assert refused.returncode == 2
     assert "always means stop" in refused.stderr
+
+
+def test_an_acceptance_dated_back_into_the_48_hours_does_not_revive_a_lapsed_offer() -> None:
+    """Times are the writers' own. Blake offered three days ago and has written since
+    (by Blake's own clock, well past 48 hours); Alex's app dates its acceptance an hour
+    after the offer. Alex had seen Blake's later event, so the offer had lapsed by the
+    offerer's own clock whatever Alex's says."""
+    story = Story()
+    plan = plan_in_use(story)
+    offer = story.write(story.blake, PacingForwardProposed(version=plan.event_id, from_stage=0))
+    offered_at = story.blake.clock_ms
+    story.blake.clock_ms = offered_at + 3 * 24 * 3600 * 1000
+    story.write(story.blake, IntimacyCheckIn(comfort=2))
+    story.alex.clock_ms = offered_at + 3600 * 1000  # dated back
+    late = story.write(story.alex, PacingForwardAccepted(offer=offer.event_id))
+
+    view = fold_pacing(*fold(story))
+
+    assert view.stage == 0
+    assert (late.event_id, "pacing_forward_not_applied") in [
+        (v.event_id, v.code) for v in view.violations
+    ]
+
+
+def test_an_acceptance_within_48_hours_still_moves_forward_with_a_slow_clock() -> None:
+    """The offerer wrote again within the 48 hours: the acceptance applies even if the
+    acceptor's clock is behind."""
+    story = Story()
+    plan = plan_in_use(story)
+    offer = story.write(story.blake, PacingForwardProposed(version=plan.event_id, from_stage=0))
+    offered_at = story.blake.clock_ms
+    story.blake.clock_ms = offered_at + 24 * 3600 * 1000
+    story.write(story.blake, IntimacyCheckIn(comfort=3))
+    story.alex.clock_ms = offered_at - 3600 * 1000  # an hour behind
+    story.write(story.alex, PacingForwardAccepted(offer=offer.event_id))
+
+    assert fold_pacing(*fold(story)).stage == 1

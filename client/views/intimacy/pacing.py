@@ -88,6 +88,9 @@ class PlanVersion:
 class ForwardOffer:
     id: EventId
     member: MemberId
+    device: bytes
+    """The offering device: its own later events, which the acceptor had seen, tell
+    by the offerer's clock whether 48 hours had passed (THREAT_MODEL §23.6)."""
     version: EventId
     from_stage: int
     at: int
@@ -171,6 +174,19 @@ class CausalPast:
             self._clocks = self._build()
         clock = self._clocks.get(later.event_id, {})
         return clock.get(earlier.envelope.author, 0) >= earlier.envelope.seq
+
+    def latest_seen_at(self, later: VerifiedEvent, devices: set[bytes]) -> int | None:
+        """The newest ``recorded_at`` among the events of ``devices`` that the author
+        of ``later`` had seen (by those devices' own clocks), or None."""
+        if self._clocks is None:
+            self._clocks = self._build()
+        clock = self._clocks.get(later.event_id, {})
+        seen = [
+            e.body.recorded_at
+            for e in self._ordered
+            if e.envelope.author in devices and e.envelope.seq <= clock.get(e.envelope.author, 0)
+        ]
+        return max(seen, default=None)
 
 
 def fold_pacing(ordered: Iterable[VerifiedEvent], membership: Membership) -> PacingView:
@@ -261,7 +277,14 @@ class _PacingFold:
         if p.from_stage + 1 >= len(plan.stages):
             self.flag(event, "no_next_stage", "offers to move past the plan's last stage")
             return
-        new = ForwardOffer(event.event_id, who, plan.id, p.from_stage, event.body.recorded_at)
+        new = ForwardOffer(
+            event.event_id,
+            who,
+            event.envelope.author,
+            plan.id,
+            p.from_stage,
+            event.body.recorded_at,
+        )
         self.offers[event.event_id] = new
         self.view.offers.append(new)
         self.move("offered", who, event)
@@ -331,6 +354,12 @@ def _forward_applies(
     if plan is None or plan.id != offer.version or view.stage != offer.from_stage:
         return False
     if accept.body.recorded_at - offer.at >= PACING_OFFER_TTL_MS:
+        return False
+    # Times are their writers' own: an acceptance dated back into the 48 hours does not
+    # revive an offer that had lapsed by the offerer's own clock, on an event of the
+    # offering device that the acceptor had already seen (THREAT_MODEL §23.6).
+    offerer_now = past.latest_seen_at(accept, {offer.device})
+    if offerer_now is not None and offerer_now - offer.at >= PACING_OFFER_TTL_MS:
         return False
     # A step back the acceptor had not seen wins over the acceptance (module docstring).
     return all(past.saw(accept, back) for back in step_backs)
