@@ -12,6 +12,11 @@ takes the home's lock and first reads what another window wrote.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +28,10 @@ from client.space import Space
 from client.space.opening import parse_code
 from client.store import home_lock
 from client.store.home_lock import home_write_lock
+from schemas.payloads import JournalEntry
 from tests.adversarial.story import codes, journal, partners, sync, write
+from tests.integration.cli import PASSPHRASE as CLI_PASSPHRASE
+from tests.integration.cli import TRELLIS, pair_homes, run, run_async, trellis_env
 from tests.integration.pairing import PASSPHRASE
 from tests.integration.relay_process import RelayProcess
 
@@ -158,3 +166,98 @@ async def test_wrong_passphrases_tried_in_parallel_are_counted_one_after_the_oth
         outcomes.count(ClientErrorCode.PASSPHRASE_RATE_LIMITED)
         == 10 - unlock.FREE_PASSPHRASE_ATTEMPTS
     )
+
+
+# --- Ctrl-C in the middle of a sync ---------------------------------------------------
+
+
+def our_traceback(stderr: str) -> bool:
+    """A Python traceback from a command Trellis had started to run (every one passes
+    through ``client.cli.main``). A Ctrl-C in the interpreter's first tenths of a second,
+    while it starts or imports the entry point's module, is Python's own and is left."""
+    return re.search(r'client/cli/__init__\.py", line \d+, in main', stderr) is not None
+
+
+def test_ctrl_c_while_the_command_loads_is_one_calm_line_not_a_traceback(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    """Loading the command line's library takes a few tenths of a second; a Ctrl-C then
+    printed a Python traceback (KeyboardInterrupt in an import)."""
+    alex, _ = pair_homes(tmp_path, relay.url)
+    seen: list[tuple[float, int, str]] = []
+    for step in range(14):
+        delay = 0.05 + step * 0.03
+        process = subprocess.Popen(
+            [TRELLIS, "--home", str(alex), "status"],
+            env=trellis_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        seen.append((delay, process.returncode, err))
+
+    assert [(d, code) for d, code, err in seen if our_traceback(err)] == []
+    assert any(code == 130 and err.strip() == "trellis: stopped." for _, code, err in seen), [
+        (d, code) for d, code, _ in seen
+    ]
+
+
+INTERRUPT_AFTER_S = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.8)
+"""When Ctrl-C comes: during start-up, unlock, sign-in, and the pages of a catch-up
+(a sync starts in ~0.4 s here; catching up 600 entries takes a few tenths more)."""
+
+
+def test_ctrl_c_at_any_moment_of_a_sync_loses_nothing_and_says_one_calm_line(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    alex, blake = pair_homes(tmp_path, relay.url)
+    run(alex, "journal", "add", "written before the interrupted syncs")
+    texts: list[str] = []
+
+    outcomes = []
+    for round_number, delay in enumerate(INTERRUPT_AFTER_S):
+        batch = [f"round {round_number}, entry {i}" for i in range(600)]
+        run_async(_write_many(blake, batch))
+        texts += batch
+        process = subprocess.Popen(
+            [TRELLIS, "--home", str(alex), "sync"],
+            env=trellis_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        outcomes.append(process.returncode)
+        assert not our_traceback(err), (delay, err)
+        # -2: the signal came as the interpreter was ending, after the command's work;
+        # a shell shows it as 130, like an interrupt the command caught.
+        assert process.returncode in (0, 130, -signal.SIGINT), (delay, process.returncode, err)
+        if process.returncode == 130:
+            assert err.strip().splitlines()[-1] == "trellis: stopped.", err
+
+    run(alex, "sync")
+    status = json.loads(run(alex, "status", "--json").stdout)
+    listed = {e["text"] for e in json.loads(run(alex, "journal", "list", "--json").stdout)}
+    run(blake, "sync")
+
+    assert 130 in outcomes, f"no Ctrl-C came while the command worked: {outcomes}"
+    assert status["integrity"] == "ok"
+    assert status["rejected"] == 0
+    assert status["outbox"] == 0
+    assert set(texts) <= listed
+    assert "written before the interrupted syncs" in {
+        e["text"] for e in json.loads(run(blake, "journal", "list", "--json").stdout)
+    }
+    assert run(alex, "verify", check=False).returncode == 0
+
+
+async def _write_many(home: Path, texts: list[str]) -> None:
+    async with await Space.open(home, passphrase=CLI_PASSPHRASE) as space:
+        for text in texts:
+            await space.append(JournalEntry(text=text))
+        await space.sync()
