@@ -1,5 +1,6 @@
-"""The local app's quick exit when something is off (THREAT_MODEL §29.1).
+"""The local app attacked by a tired person (THREAT_MODEL §29.1, §29.2).
 
+**Quick exit when something is off.**
 Quick exit is for the moment someone walks in. With script, the page leaves for the
 neutral page whatever the server says; without script (or when the script has not
 loaded yet), the browser shows whatever ``POST /exit`` answers. The gate refused such a
@@ -28,7 +29,7 @@ from client.app.security import Access
 from client.app.server import create_app
 from client.app.state import AppState
 from client.keys.vault import CHEAP_COST
-from client.space import Space
+from client.space import Space, private_notes
 from tests.app.inprocess import ORIGIN, PORT, app_client, post, sign_in, unlock
 from tests.integration.relay_process import RelayProcess
 
@@ -116,3 +117,33 @@ async def test_a_forged_quick_exit_from_another_site_changes_nothing(
         assert state.space is not None, "a forged quick exit does not lock the app"
         assert state.access.session == session
         assert (await post(client, "/lock", {"csrf": csrf})).status_code == 303
+
+
+# --- the first private check-in (THREAT_MODEL §29.2) ---------------------------------
+
+
+async def test_a_mistyped_passphrase_never_locks_the_first_private_check_in_away(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    """The app asks for the passphrase again to keep an intimacy check-in private. The
+    first time, it *created* the private space with whatever was typed: one typo, and
+    every private note after it asked for a passphrase the person never chose."""
+    home = await make_home(tmp_path, relay)
+    async with app_client(home) as (state, client):
+        await sign_in(state, client)
+        csrf = await unlock(client, PASSPHRASE)
+        form = {"csrf": csrf, "comfort": "1", "note": "not tonight"}
+
+        typo = await post(client, "/intimacy/checkins", {**form, "passphrase": PASSPHRASE + "x"})
+        after_typo = (await client.get("/intimacy")).text
+        created = private_notes.has_private_space(home)
+        right = await post(client, "/intimacy/checkins", {**form, "passphrase": PASSPHRASE})
+        after_right = (await client.get("/intimacy")).text
+
+    assert typo.status_code == right.status_code == 303
+    assert not created, "nothing is created with a passphrase that does not open this device"
+    assert "That passphrase is not right" in after_typo
+    assert "Kept private" not in after_typo
+    assert "Kept private" in after_right
+    async with await Space.open(private_notes.private_home(home), passphrase=PASSPHRASE) as mine:
+        assert mine.device_id  # the private space opens with the device's own passphrase
