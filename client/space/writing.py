@@ -42,7 +42,7 @@ async def append(state: SpaceState, payload: Payload, occurred_at: int | None) -
     # One writer at a time per home, up to date with what another window wrote
     # (client/store/home_lock.py): two processes never sign the same seq.
     async with home_write_lock(state.home):
-        await _catch_up_own(state)
+        await catch_up_own(state)
         membership = state.verifier.membership
         me = membership.member_of(state.device.device_id)
         if me is not None and not membership.is_active(state.device.device_id):
@@ -64,7 +64,7 @@ async def append(state: SpaceState, payload: Payload, occurred_at: int | None) -
         return await accept_own(state, data, relay_seq=None, queue=True)
 
 
-async def _catch_up_own(state: SpaceState) -> None:
+async def catch_up_own(state: SpaceState) -> None:
     """Admit this device's events that another process stored since this one loaded
     the home, so the next event continues the chain after them; queue them on an open
     connection too (a push of what the relay holds is acknowledged again)."""

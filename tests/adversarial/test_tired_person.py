@@ -24,12 +24,16 @@ import pytest
 
 from client.errors import ClientErrorCode, HomeError, InviteCodeError, TrellisError
 from client.keys import crypto, unlock
+from client.keys.vault import CHEAP_COST
 from client.space import Space
 from client.space.opening import parse_code
 from client.store import home_lock
 from client.store.home_lock import home_write_lock
+from schemas.errors import ErrorCode
 from schemas.payloads import JournalEntry
+from tests.adversarial.proxy import AdversarialProxy, Tamper
 from tests.adversarial.story import codes, journal, partners, sync, write
+from tests.adversarial.test_join_first_sync import RefuseEveryone
 from tests.integration.cli import PASSPHRASE as CLI_PASSPHRASE
 from tests.integration.cli import TRELLIS, pair_homes, run, run_async, trellis_env
 from tests.integration.pairing import PASSPHRASE
@@ -94,6 +98,42 @@ async def test_a_write_waiting_too_long_for_another_window_says_so_and_writes_no
     assert own_seqs(alex) == before
     await write(alex, "a moment later")
     assert "a moment later" in journal(alex)
+
+
+async def test_two_windows_finishing_one_join_write_member_joined_once(
+    tmp_path: Path, proxy: AdversarialProxy, opened: list[Space]
+) -> None:
+    """Blake's join waits for its first sync (the relay was down). Two windows then
+    sync at once and both finished the join: two ``member_joined`` at seq 1."""
+    alex = await Space.create(
+        tmp_path / "alex",
+        relay_url=proxy.url,
+        name="Alex",
+        passphrase=PASSPHRASE,
+        kdf_cost=CHEAP_COST,
+    )
+    opened.append(alex)
+    code = await alex.invite()
+    proxy.tamper = RefuseEveryone(ErrorCode.SHUTTING_DOWN)
+    blake = await Space.join(
+        tmp_path / "blake", code=code, name="Blake", passphrase=PASSPHRASE, kdf_cost=CHEAP_COST
+    )
+    opened.append(blake)
+    second = await Space.open(blake.home, passphrase=PASSPHRASE)
+    opened.append(second)
+    assert not blake.joined
+    assert not second.joined
+    proxy.tamper = Tamper()
+
+    await asyncio.gather(sync(blake), sync(second))
+    await sync(blake, second, alex)
+
+    assert blake.joined
+    assert second.joined
+    assert own_seqs(blake) == own_seqs(second) == [1]
+    assert codes(alex) == []
+    assert codes(blake) == []
+    assert codes(second) == []
 
 
 # --- an invite code pasted from somewhere else (THREAT_MODEL §7.1) ------------------
