@@ -324,3 +324,24 @@ def test_an_acceptance_within_48_hours_still_moves_forward_with_a_slow_clock() -
     story.write(story.alex, PacingForwardAccepted(offer=offer.event_id))
 
     assert fold_pacing(*fold(story)).stage == 1
+
+
+def test_an_acceptance_concurrent_with_another_version_coming_into_use_is_no_violation() -> None:
+    """Honest concurrency: Blake, offline, accepts Alex's first proposal while Alex
+    accepts Blake's. One comes into use; the other acceptance has no effect, and is no
+    violation, because its author had not seen the other come into use."""
+    story = Story()
+    alexs = story.write(story.alex, PacingPlanProposed(stages=STAGES))
+    blakes = story.write(story.blake, PacingPlanProposed(stages=FINER))
+    blake_has_seen = story.heads["alex"]
+    story.write(story.alex, PacingPlanAccepted(version=blakes.event_id))
+    alex_head = story.heads["alex"]
+    story.heads["alex"] = blake_has_seen
+    story.write(story.blake, PacingPlanAccepted(version=alexs.event_id))
+    story.heads["alex"] = alex_head
+
+    view = fold_pacing(*fold(story))
+
+    assert view.plan is not None
+    assert view.plan.id in {alexs.event_id, blakes.event_id}
+    assert view.violations == []

@@ -82,6 +82,8 @@ class PlanVersion:
     superseded: bool = False
     """Another version came into use after it in the order: it never comes into use
     (again), whoever accepts it later (THREAT_MODEL §23.4)."""
+    superseded_by: EventId | None = None
+    """The event that brought that other version into use."""
 
 
 @dataclass
@@ -192,7 +194,7 @@ class CausalPast:
 def fold_pacing(ordered: Iterable[VerifiedEvent], membership: Membership) -> PacingView:
     """The plan in use, its current stage, open offers and the history of every move."""
     events = list(ordered)
-    fold = _PacingFold(CausalPast(events), members=len(membership.members))
+    fold = _PacingFold(CausalPast(events), members=len(membership.members), events=events)
     for event, member in authored(events, membership):
         p = event.payload
         who = member.member_id
@@ -211,9 +213,10 @@ class _PacingFold:
     """The plan while folding: the view being built, the offers by id, the step backs
     seen so far (an acceptance must have seen each one to move forward)."""
 
-    def __init__(self, past: CausalPast, members: int) -> None:
+    def __init__(self, past: CausalPast, members: int, events: list[VerifiedEvent]) -> None:
         self.view = PacingView()
         self.past = past
+        self.events = {e.event_id: e for e in events}
         self.members = members
         self.offers: dict[EventId, ForwardOffer] = {}
         self.step_backs: list[VerifiedEvent] = []
@@ -248,11 +251,16 @@ class _PacingFold:
             if who in found.accepted_by:
                 return
             if found.superseded:
-                self.flag(
-                    event,
-                    "pacing_plan_not_applied",
-                    "accepts a plan version that another version replaced",
-                )
+                # No effect either way; a violation only when its author had seen the
+                # version that replaced it come into use (honest concurrency is never
+                # a violation, PROTOCOL §10.5).
+                cause = self.events.get(found.superseded_by) if found.superseded_by else None
+                if cause is None or self.past.saw(event, cause):
+                    self.flag(
+                        event,
+                        "pacing_plan_not_applied",
+                        "accepts a plan version that another version replaced",
+                    )
                 return
             version = found
             version.accepted_by.add(who)
@@ -262,8 +270,9 @@ class _PacingFold:
         # Every other version, older plans and proposals still open, is replaced: a yes
         # given to one of them before this plan came into use no longer counts.
         for other in view.versions.values():
-            if other is not version:
+            if other is not version and not other.superseded:
                 other.superseded = True
+                other.superseded_by = event.event_id
         view.plan = version
         last = len(version.stages) - 1
         view.stage = 0 if view.stage is None else min(view.stage, last)
