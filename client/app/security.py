@@ -348,7 +348,7 @@ def _same_origin_path(headers: dict[bytes, bytes], origin: str) -> str:
     return "/"
 
 
-async def _see_page(send: Send, location: str) -> None:
+async def _see_page(send: Send, location: str, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -357,6 +357,7 @@ async def _see_page(send: Send, location: str) -> None:
                 (b"location", location.encode("latin-1", errors="replace")),
                 (b"content-length", b"0"),
                 *SECURITY_HEADERS,
+                *extra,
             ],
         }
     )
@@ -364,33 +365,13 @@ async def _see_page(send: Send, location: str) -> None:
 
 
 def _send_neutral(send: Send) -> Send:
-    """A ``send`` for a quick exit the gate refuses: whatever refusal would go out
-    (403, 413, the repeat's 303 to its page) becomes the 303 to the neutral page that
-    a quick exit answers, asking the browser to drop its cache of the site; nothing is
-    locked or changed (THREAT_MODEL §29.1)."""
-    started = False
+    """A ``send`` for a quick exit the gate refuses: the refusal (403, 413, a repeat's
+    303) goes out as the neutral page's 303 with ``Clear-Site-Data``, as a quick exit
+    answers; nothing was locked or changed (THREAT_MODEL §29.1)."""
 
     async def neutral(message: Message) -> None:
-        nonlocal started
-        if message["type"] != "http.response.start":
-            if not started:
-                return
-            await send({"type": "http.response.body", "body": b""})
-            started = False
-            return
-        started = True
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 303,
-                "headers": [
-                    (b"location", NEUTRAL_PATH.encode()),
-                    (b"clear-site-data", b'"cache"'),
-                    (b"content-length", b"0"),
-                    *SECURITY_HEADERS,
-                ],
-            }
-        )
+        if message["type"] == "http.response.start":  # its body is dropped
+            await _see_page(send, NEUTRAL_PATH, ((b"clear-site-data", b'"cache"'),))
 
     return neutral
 
