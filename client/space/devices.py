@@ -235,7 +235,8 @@ async def leave(space: SpaceLike) -> LeaveResponse:
         )
     if me.member_id not in space.membership.lifecycle.left:
         await space.append(MemberLeft(member_id=me.member_id))
-    await space.sync()
+    if await space.outbox_size():  # a retried leave has pushed it already (§16.2)
+        await space.sync()
     signed_at = now_ms()
     request = LeaveRequest(
         device_id=space.device_id.hex(),

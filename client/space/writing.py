@@ -30,8 +30,8 @@ BEHIND_ANOTHER_WINDOW = (
 )
 
 DEVICE_REMOVED = (
-    "This device has left the space or was removed from it, so nothing more can be "
-    "written here. What was shared until then stays readable on this device."
+    "This device has left the space or was removed from it, so it no longer writes or "
+    "syncs. What was shared until then stays readable on this device."
 )
 
 
