@@ -23,6 +23,7 @@ from schemas.payloads import (
     decode_payload,
     encode_payload,
 )
+from schemas.practices import SignalSent
 
 BEHIND_ANOTHER_WINDOW = (
     "Trellis wrote from another window on this device, and this one is behind it. "
@@ -32,6 +33,11 @@ BEHIND_ANOTHER_WINDOW = (
 DEVICE_REMOVED = (
     "This device has left the space or was removed from it, so it no longer writes or "
     "syncs. What was shared until then stays readable on this device."
+)
+
+PARTNER_LEFT = (
+    "Your partner has left the space, so a signal would reach nobody; nothing was sent. "
+    "If you need help now, 'trellis not-safe' (or Not safe? in the app) lists where to find it."
 )
 
 
@@ -48,6 +54,10 @@ async def append(state: SpaceState, payload: Payload, occurred_at: int | None) -
         if me is not None and not membership.is_active(state.device.device_id):
             # Left, or removed: the chain is closed and every reader refuses more of it.
             raise TrellisError(DEVICE_REMOVED, code=ClientErrorCode.DEVICE_REMOVED)
+        if isinstance(payload, SignalSent) and me is not None and membership.lifecycle.left:
+            # A signal is for the partner: "delivered" to a relay nobody reads from again
+            # would be a comfort it is not (THREAT_MODEL §16.3).
+            raise TrellisError(PARTNER_LEFT, code=ClientErrorCode.NO_PARTNER)
         write_rules.check_write(
             payload,
             None if me is None else me.member_id,

@@ -115,3 +115,23 @@ async def test_the_app_stops_syncing_once_its_partner_left_through_it(
     assert len(proxy.links) == sessions, "the app dialled the relay after leaving"
     assert "keeps trying" not in page
     assert "left the space" in page
+
+
+async def test_a_signal_to_a_partner_who_left_is_not_called_delivered(
+    tmp_path: Path, relay: RelayProcess, opened: list[Space]
+) -> None:
+    """Blake's partner left. A stop signal was written, pushed and reported
+    "Delivered": held by a relay nobody will read it from again."""
+    alex, blake = await partners(tmp_path, relay.url, opened)
+    await devices.leave(alex)
+    await sync(blake)
+    events_before = len(blake.events())
+
+    with pytest.raises(TrellisError) as refused:
+        await blake.append(SignalSent(level="stop"))
+
+    assert refused.value.code == ClientErrorCode.NO_PARTNER
+    assert "left the space" in refused.value.message
+    assert len(blake.events()) == events_before
+    await write(blake, "I can still write in my own copy.")
+    assert "I can still write in my own copy." in journal(blake)
