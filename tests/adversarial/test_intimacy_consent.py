@@ -37,6 +37,7 @@ from client.views.intimacy.language import redefines_stop
 from schemas.intimacy import (
     IntimacyCheckIn,
     PacingForwardAccepted,
+    PacingForwardDeclined,
     PacingForwardProposed,
     PacingPlanAccepted,
     PacingPlanProposed,
@@ -344,4 +345,39 @@ def test_an_acceptance_concurrent_with_another_version_coming_into_use_is_no_vio
 
     assert view.plan is not None
     assert view.plan.id in {alexs.event_id, blakes.event_id}
+    assert view.violations == []
+
+
+def test_offers_repeated_after_a_not_now_by_a_modified_app_are_never_open() -> None:
+    """Blake said "not now". The CLI and the app make Alex wait a week before offering
+    again; a modified app offered again at once, and again, each one open on Blake's
+    screen: asking until the answer changes."""
+    story = Story()
+    plan = plan_in_use(story)
+    first = story.write(story.alex, PacingForwardProposed(version=plan.event_id, from_stage=0))
+    story.write(story.blake, PacingForwardDeclined(offer=first.event_id))
+    again = [
+        story.write(story.alex, PacingForwardProposed(version=plan.event_id, from_stage=0))
+        for _ in range(3)
+    ]
+
+    view = fold_pacing(*fold(story))
+
+    assert view.open_offers(story.alex.clock_ms) == []
+    assert [(v.event_id, v.code) for v in view.violations] == [
+        (e.event_id, "offer_cooling_down") for e in again
+    ]
+
+
+def test_an_offer_a_week_after_a_not_now_is_open_again() -> None:
+    story = Story()
+    plan = plan_in_use(story)
+    first = story.write(story.alex, PacingForwardProposed(version=plan.event_id, from_stage=0))
+    story.write(story.blake, PacingForwardDeclined(offer=first.event_id))
+    story.alex.clock_ms = story.blake.clock_ms + 7 * 24 * 3600 * 1000
+    later = story.write(story.alex, PacingForwardProposed(version=plan.event_id, from_stage=0))
+
+    view = fold_pacing(*fold(story))
+
+    assert [o.id for o in view.open_offers(story.alex.clock_ms)] == [later.event_id]
     assert view.violations == []

@@ -220,6 +220,8 @@ class _PacingFold:
         self.members = members
         self.offers: dict[EventId, ForwardOffer] = {}
         self.step_backs: list[VerifiedEvent] = []
+        self.declines: list[tuple[VerifiedEvent, MemberId]] = []
+        """Each "not now", with whose offer it answered."""
 
     def flag(self, event: VerifiedEvent, code: str, message: str) -> None:
         self.view.violations.append(PracticeViolation(event.event_id, code, message))
@@ -286,6 +288,17 @@ class _PacingFold:
         if p.from_stage + 1 >= len(plan.stages):
             self.flag(event, "no_next_stage", "offers to move past the plan's last stage")
             return
+        # After a "not now", the same partner waits a week: the CLI and the app refuse
+        # sooner, and an offer a modified app writes anyway after seeing the "not now"
+        # is never open, so asking again and again cannot become pressure (§23.7).
+        if any(
+            offerer == who
+            and self.past.saw(event, declined)
+            and event.body.recorded_at - declined.body.recorded_at < PACING_REOFFER_AFTER_DECLINE_MS
+            for declined, offerer in self.declines
+        ):
+            self.flag(event, "offer_cooling_down", "offers again within a week of a 'not now'")
+            return
         new = ForwardOffer(
             event.event_id,
             who,
@@ -322,6 +335,7 @@ class _PacingFold:
             return
         if isinstance(p, PacingForwardDeclined):
             offer.state = "declined"
+            self.declines.append((event, offer.member))
             self.move("declined", who, event)
             return
         if not _forward_applies(self.view, offer, event, self.step_backs, self.past):
