@@ -90,8 +90,8 @@ class PlanVersion:
 class ForwardOffer:
     id: EventId
     member: MemberId
-    device: bytes
-    """The offering device: its own later events, which the acceptor had seen, tell
+    event: VerifiedEvent
+    """The offer itself: its device's later events, which the acceptor had seen, tell
     by the offerer's clock whether 48 hours had passed (THREAT_MODEL §23.6)."""
     version: EventId
     from_stage: int
@@ -177,16 +177,18 @@ class CausalPast:
         clock = self._clocks.get(later.event_id, {})
         return clock.get(earlier.envelope.author, 0) >= earlier.envelope.seq
 
-    def latest_seen_at(self, later: VerifiedEvent, devices: set[bytes]) -> int | None:
-        """The newest ``recorded_at`` among the events of ``devices`` that the author
-        of ``later`` had seen (by those devices' own clocks), or None."""
+    def latest_seen_after(self, later: VerifiedEvent, earlier: VerifiedEvent) -> int | None:
+        """The newest ``recorded_at`` among the events that ``earlier``'s device wrote
+        after it in its chain and that the author of ``later`` had seen (by that
+        device's own clock), or None."""
         if self._clocks is None:
             self._clocks = self._build()
-        clock = self._clocks.get(later.event_id, {})
+        device, after = earlier.envelope.author, earlier.envelope.seq
+        seen_up_to = self._clocks.get(later.event_id, {}).get(device, 0)
         seen = [
             e.body.recorded_at
             for e in self._ordered
-            if e.envelope.author in devices and e.envelope.seq <= clock.get(e.envelope.author, 0)
+            if e.envelope.author == device and after < e.envelope.seq <= seen_up_to
         ]
         return max(seen, default=None)
 
@@ -302,7 +304,7 @@ class _PacingFold:
         new = ForwardOffer(
             event.event_id,
             who,
-            event.envelope.author,
+            event,
             plan.id,
             p.from_stage,
             event.body.recorded_at,
@@ -381,7 +383,7 @@ def _forward_applies(
     # Times are their writers' own: an acceptance dated back into the 48 hours does not
     # revive an offer that had lapsed by the offerer's own clock, on an event of the
     # offering device that the acceptor had already seen (THREAT_MODEL §23.6).
-    offerer_now = past.latest_seen_at(accept, {offer.device})
+    offerer_now = past.latest_seen_after(accept, offer.event)
     if offerer_now is not None and offerer_now - offer.at >= PACING_OFFER_TTL_MS:
         return False
     # A step back the acceptor had not seen wins over the acceptance (module docstring).
