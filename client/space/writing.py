@@ -16,6 +16,7 @@ from client.views import write_rules
 from client.views.fold import causal_order
 from client.views.moments import as_moment
 from schemas.envelope import encode_envelope
+from schemas.ids import EventId
 from schemas.payloads import (
     EventBody,
     Payload,
@@ -75,21 +76,28 @@ async def append(state: SpaceState, payload: Payload, occurred_at: int | None) -
 
 
 async def catch_up_own(state: SpaceState) -> None:
-    """Admit this device's events that another process stored since this one loaded
-    the home, so the next event continues the chain after them; queue them on an open
-    connection too (a push of what the relay holds is acknowledged again)."""
+    """Admit what another process stored since this one loaded the home, when that
+    process wrote as this device, so the next event continues the chain after it.
+
+    Its events may depend on events it pulled that this one has not read, so every
+    stored event this one lacks is admitted, in the order stored (an event is stored
+    after what it depends on). Own events among them are queued on an open connection
+    too (a push of what the relay holds is acknowledged again)."""
     me = state.device.device_id
     head = state.verifier.heads.get(me)
-    newer = await state.store.own_events_after(me, head[0] if head else 0)
-    for data in newer:
-        outcome = state.verifier.admit(data, trusted=True)
+    if not await state.store.own_events_after(me, head[0] if head else 0):
+        return
+    for stored in await state.store.load_events():
+        if EventId(stored.event_id) in state.events:
+            continue
+        outcome = state.verifier.admit(stored.envelope, trusted=True)
         if outcome.verdict is not Verdict.ACCEPTED or outcome.event is None:
             raise HomeError(BEHIND_ANOTHER_WINDOW, code=ClientErrorCode.HOME_IN_USE)
         state.events[outcome.event.event_id] = outcome.event
         connection = state.connection
-        if connection is not None:
+        if connection is not None and outcome.event.author == me:
             state.tracker.sending([outcome.event.event_id])
-            connection.session.queue([data])
+            connection.session.queue([stored.envelope])
 
 
 def seal(state: SpaceState, payload: Payload, occurred_at: int | None) -> bytes:

@@ -82,6 +82,28 @@ async def test_two_windows_writing_at_the_same_moment_each_write_once_in_one_cha
     assert seqs == list(range(1, len(seqs) + 1))
 
 
+async def test_a_window_that_wrote_after_reading_more_is_followed_by_the_other(
+    tmp_path: Path, relay: RelayProcess, opened: list[Space]
+) -> None:
+    """The second window syncs (it now holds Blake's newest entry) and writes; its
+    event depends on that entry, which the first window has not read. The first window
+    takes what the second stored, in order, and writes after it."""
+    alex, blake = await partners(tmp_path, relay.url, opened)
+    second = await Space.open(alex.home, passphrase=PASSPHRASE)
+    opened.append(second)
+    await write(blake, "Blake, meanwhile")
+    await sync(blake, second)
+    await write(second, "answering Blake")
+
+    await write(alex, "from the first window, later")
+    await sync(alex, second, blake)
+
+    assert "Blake, meanwhile" in journal(alex)
+    assert {"answering Blake", "from the first window, later"} <= set(journal(blake))
+    assert codes(alex) == []
+    assert codes(blake) == []
+
+
 async def test_a_write_waiting_too_long_for_another_window_says_so_and_writes_nothing(
     tmp_path: Path, relay: RelayProcess, opened: list[Space], monkeypatch: pytest.MonkeyPatch
 ) -> None:
