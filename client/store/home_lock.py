@@ -9,9 +9,13 @@ first window, meeting the other's event at that seq, held a "proof" that its own
 had forked its chain.
 
 So an own new event is signed and stored under an exclusive ``flock`` on the home
-folder, and the writer first reads the own events another process stored meanwhile
-(client/space/writing.py). The lock lasts milliseconds; it is released when its
-descriptor closes, so a process that ends (Ctrl-C, a crash) never leaves it behind.
+folder, and when another process wrote as this device meanwhile, the writer first
+admits what that process stored (client/space/writing.py ``catch_up_own``). A wrong
+passphrase is counted under the same lock (client/space/devices.py), so guesses made
+in parallel are counted one after the other. The lock lasts milliseconds (a second
+for a passphrase); it is released when its descriptor closes, so a process that ends
+(Ctrl-C, a crash) never leaves it behind. ``flock`` is POSIX, as the home folder's
+modes are (client/store/home_files.py).
 """
 
 from __future__ import annotations
