@@ -9,11 +9,14 @@ of consent, as for agreements: widening needs both, narrowing needs one.
   the proposer's acceptance). The newest version to come into use replaces the plan;
   the stage carries over, capped at the new plan's last stage. Coming into use
   replaces every other version too: one proposed earlier that is not in use can no
-  longer come into use (``pacing_plan_not_applied``), so one partner cannot bring back
-  an old proposal the other has moved on from.
+  longer come into use, so one partner cannot bring back an old proposal the other has
+  moved on from (``pacing_plan_not_applied`` when the acceptor had seen the
+  replacement; an acceptance written concurrently just has no effect).
 * Moving forward needs both: one partner offers (``pacing_forward_proposed``, from the
   current stage of the plan in use), the other accepts within 48 hours. Silence is not
-  a yes: an offer not accepted in 48 hours lapses.
+  a yes: an offer not accepted in 48 hours lapses (by the offering device's own clock
+  too, when the acceptor had seen a later event of it). After a "not now" the same
+  partner's offers within a week of it are ``offer_cooling_down``, never open.
 * Stepping back needs one: ``pacing_stepped_back`` takes effect at once, for whichever
   partner wrote it, with no reason asked.
 * A step back closes every offer still open: an offer written before it can never be
