@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from client.views.intimacy import fold_language, fold_pacing
+from client.views.intimacy.boundaries import looks_like_request
 from client.views.intimacy.language import redefines_stop
 from schemas.intimacy import (
     IntimacyCheckIn,
@@ -381,3 +382,23 @@ def test_an_offer_a_week_after_a_not_now_is_open_again() -> None:
 
     assert [o.id for o in view.open_offers(story.alex.clock_ms)] == [later.event_id]
     assert view.violations == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "YOU MUST tell me first",
+        "You  must tell me",
+        '"You must tell me"',
+        "- you should ask",
+        "You\u00a0must tell me",
+        "\uff39ou must tell me",
+    ],
+)
+def test_a_demand_dressed_up_is_still_pointed_out_as_a_request(text: str) -> None:
+    assert looks_like_request(text)
+
+
+@pytest.mark.parametrize("text", ["I will leave the room", "If you must know, I will rest"])
+def test_what_the_owner_will_do_is_not_called_a_request(text: str) -> None:
+    assert not looks_like_request(text)
