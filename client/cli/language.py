@@ -58,7 +58,7 @@ async def cmd_language_answer(args: argparse.Namespace) -> int:
         versions = [v for t in space.views().intimacy.language for v in t.versions]
         target = by_prefix(versions, args.id, "word of your shared language")
         if args.language_command == "accept":
-            if target.withdrawn:
+            if target.closed:
                 raise TrellisError(
                     "That version is closed: the word was withdrawn or changed since. "
                     "To use it again, propose it again ('trellis language propose').",

@@ -58,7 +58,7 @@ async def words(app: App) -> Response[Any]:
             for t in terms
             if t.in_use is None
             and t.withdrawn_by is None
-            and not t.latest.withdrawn
+            and not t.latest.closed
             and mine not in t.latest.accepted_by
         ],
         in_use=[t.in_use for t in terms if t.in_use is not None],

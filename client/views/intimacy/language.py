@@ -34,9 +34,16 @@ class TermVersion:
     recorded_at: int
     accepted_by: set[MemberId] = field(default_factory=set)
     withdrawn: bool = False
-    """Closed for good: the entry was withdrawn, or another version came into use after
-    this one. A yes to it changes nothing; a new version is what asks again (a yes
-    given to an old version must not outlive a withdrawal, THREAT_MODEL §23.5)."""
+    """The entry was withdrawn while this version was folded."""
+    replaced: bool = False
+    """Another version of the entry came into use after this one."""
+
+    @property
+    def closed(self) -> bool:
+        """Withdrawn or replaced: a yes to it changes nothing, and a new version is what
+        asks again (a yes given to an old version must not outlive a withdrawal,
+        THREAT_MODEL §23.5)."""
+        return self.withdrawn or self.replaced
 
 
 @dataclass
@@ -149,13 +156,13 @@ class _LanguageFold:
             entry.in_use = None
             entry.withdrawn_by, entry.withdrawn_at = who, event.body.recorded_at
             return
-        if target.withdrawn:
+        if target.closed:
             return
         target.accepted_by.add(who)
         if _in_use_once(target, self.needed):
             for v in entry.versions:
                 if v is not target:
-                    v.withdrawn = True
+                    v.replaced = True
             entry.in_use = target
             entry.withdrawn_by = entry.withdrawn_at = None
 
