@@ -55,6 +55,8 @@ MAX_FORM_BYTES = 256 * 1024
 """A form larger than this is refused before it is read in full (the longest journal
 entry, client/cli/common.py MAX_TEXT_CHARS, fits many times over)."""
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+QUICK_EXIT_PATH = "/exit"
+NEUTRAL_PATH = "/bye"
 PUBLIC_PATHS = frozenset({"/bye", "/favicon.ico", "/static/app.css", "/static/app.js"})
 """Paths served without a session: the neutral page and the first-party files. None
 of them holds anything of the space."""
@@ -248,11 +250,15 @@ class Gate:
         if path in PUBLIC_PATHS and method in SAFE_METHODS:
             await self.app(scope, receive, _with_headers(send))
             return
+        # A quick exit that fails a check below still leaves for the neutral page: a
+        # double press, a stale page or a restarted app must not answer the person
+        # hiding it with a page that names Trellis. It then locks nothing.
+        refusal = _send_neutral(send) if (path, method) == (QUICK_EXIT_PATH, "POST") else send
         if not access.session_ok(_cookie(headers, access.cookie_name)):
-            await self._without_session(scope, send, method)
+            await self._without_session(scope, refusal, method)
             return
         if method not in SAFE_METHODS:
-            replay = await self._checked_form(scope, headers, receive, send)
+            replay = await self._checked_form(scope, headers, receive, refusal)
             if replay is None:
                 return
             receive = replay
@@ -342,7 +348,7 @@ def _same_origin_path(headers: dict[bytes, bytes], origin: str) -> str:
     return "/"
 
 
-async def _see_page(send: Send, location: str) -> None:
+async def _see_page(send: Send, location: str, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -351,10 +357,23 @@ async def _see_page(send: Send, location: str) -> None:
                 (b"location", location.encode("latin-1", errors="replace")),
                 (b"content-length", b"0"),
                 *SECURITY_HEADERS,
+                *extra,
             ],
         }
     )
     await send({"type": "http.response.body", "body": b""})
+
+
+def _send_neutral(send: Send) -> Send:
+    """A ``send`` for a quick exit the gate refuses: the refusal (403, 413, a repeat's
+    303) goes out as the neutral page's 303 with ``Clear-Site-Data``, as a quick exit
+    answers; nothing was locked or changed (THREAT_MODEL §29.1)."""
+
+    async def neutral(message: Message) -> None:
+        if message["type"] == "http.response.start":  # its body is dropped
+            await _see_page(send, NEUTRAL_PATH, ((b"clear-site-data", b'"cache"'),))
+
+    return neutral
 
 
 def _with_headers(send: Send) -> Send:

@@ -20,7 +20,7 @@ from pathlib import Path
 from client.app import views_cache
 from client.app.security import Access
 from client.core.verify import VerifiedEvent
-from client.errors import TrellisError
+from client.errors import ClientErrorCode, TrellisError
 from client.space import Space
 from client.store.localstore import DB_FILE_NAME
 from client.views.present import Delivery, plain_error
@@ -43,6 +43,9 @@ DELIVER_WAIT_S = 5.0
 RESTART_FIRST_S = 0.5
 RESTART_MAX_S = 30.0
 """Pauses before the app starts a new sync session after one ended."""
+_REMOVED = frozenset({ClientErrorCode.DEVICE_REMOVED, "device_revoked"})
+"""Codes after which this device never syncs again: it left, or was removed (the
+client's own code, and the relay's)."""
 SYNC_RETRYING = "Trellis keeps trying; what you write stays on this device until it is sent."
 """Said after why a live session ended: nothing needs doing for it to start again."""
 SYNC_FAULT = (
@@ -243,6 +246,10 @@ class AppState:
             try:
                 await space.sync(watch=True, on_event=arrived, connected=live)
             except TrellisError as exc:
+                if exc.code in _REMOVED:  # for good: no session again (THREAT_MODEL §16.2)
+                    self.sync_problem = plain_error(exc.message)
+                    self.live.publish("change")
+                    return
                 self.sync_problem = f"{plain_error(exc.message)} {SYNC_RETRYING}"
             except Exception as exc:  # a fault of this app: said plainly, tried again
                 logger.warning("the live sync session failed (%s)", type(exc).__name__)

@@ -21,6 +21,8 @@ EXIT_CODES = """exit codes:
   3    saved on this device but not delivered yet ('trellis sync' sends it later)
   130  interrupted
   141  the program reading the output closed it"""
+INTERRUPTED = "trellis: stopped."
+"""What Ctrl-C leaves on the terminal, wherever it comes (client/cli/parser.py too)."""
 NOT_SAFE = "Not safe? Run 'trellis not-safe' (no passphrase needed; it sends nothing)."
 EPILOG = f"{EXIT_CODES}\n\n{NOT_SAFE}"
 """The top-level help's closing words; every command's own help ends with NOT_SAFE."""
@@ -121,9 +123,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except PackageNotFoundError:  # run from a source tree that was never installed
             print("trellis (version unknown: not installed)")
         return 0
-    from client.cli.parser import main as run  # the full command line, loaded only to run one
+    try:
+        # The full command line, loaded only to run one. Loading it takes a few tenths
+        # of a second: a Ctrl-C then (or while the parser is built, before a command's
+        # own handling starts) is one calm line and 130, never a traceback.
+        from client.cli.parser import main as run
 
-    return run(args)
+        return run(args)
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

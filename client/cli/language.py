@@ -13,6 +13,8 @@ from client.cli.common import (
     print_json,
     tell_delivery,
 )
+from client.errors import ClientErrorCode, TrellisError
+from client.views.intimacy.language import redefines_stop
 from client.views.present_intimacy import language_json, language_lines
 from schemas.intimacy import TERM_KINDS, TermAccepted, TermProposed, TermWithdrawn
 
@@ -40,7 +42,7 @@ async def cmd_language_propose(args: argparse.Namespace) -> int:
             gesture=args.gesture,
             revises=revises,
         )
-        if payload.term.lower() in ("stop", "no") and payload.kind != "stop":
+        if redefines_stop(payload.term, payload.kind):
             raise UsageError(f"'{payload.term}' always means stop; it cannot mean anything else.")
         event = await space.append(payload)
         await tell_delivery(
@@ -56,6 +58,12 @@ async def cmd_language_answer(args: argparse.Namespace) -> int:
         versions = [v for t in space.views().intimacy.language for v in t.versions]
         target = by_prefix(versions, args.id, "word of your shared language")
         if args.language_command == "accept":
+            if target.closed:
+                raise TrellisError(
+                    "That version is closed: the word was withdrawn or changed since. "
+                    "To use it again, propose it again ('trellis language propose').",
+                    code=ClientErrorCode.NOTHING_OPEN,
+                )
             await space.append(TermAccepted(version=target.id))
             await tell_delivery(space, args, "Accepted.")
         else:

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import os
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -345,8 +346,15 @@ def format_invite_code(secret: bytes) -> str:
 
 
 def parse_invite_code(code: str) -> bytes | None:
-    """Forgiving of case, spaces and dashes; returns None for anything malformed."""
-    text = "".join(ch for ch in code.upper() if ch not in " -\t\n")
+    """Forgiving of case, spaces and dashes; returns None for anything malformed.
+
+    A code copied from a chat app or a document comes back with no-break spaces, a
+    Windows line end, typographic dashes (U+2010-U+2015, U+2212), fullwidth letters,
+    an invisible zero-width space, or the full stop of the sentence it ended: none can
+    be part of a code (Base32 is A-Z and 2-7), so only letters and digits are read,
+    after NFKC folds the fullwidth ones (THREAT_MODEL §7.1)."""
+    folded = unicodedata.normalize("NFKC", code).upper()
+    text = "".join(ch for ch in folded if ch.isascii() and ch.isalnum())
     text = text.replace("0", "O").replace("1", "I").replace("8", "B")
     if len(text) != 32:
         return None

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from client.core import decisions
@@ -30,6 +31,7 @@ from client.errors import ClientErrorCode, PassphraseError, TrellisError
 from client.keys import crypto, unlock, vault
 from client.keys.unlock import FREE_PASSPHRASE_ATTEMPTS as FREE_PASSPHRASE_ATTEMPTS
 from client.space.ports import SpaceLike
+from client.store.home_lock import home_write_lock
 from client.store.localstore import now_ms
 from client.store.relay_http import RelayHttp
 from schemas.http import (
@@ -233,7 +235,8 @@ async def leave(space: SpaceLike) -> LeaveResponse:
         )
     if me.member_id not in space.membership.lifecycle.left:
         await space.append(MemberLeft(member_id=me.member_id))
-    await space.sync()
+    if await space.outbox_size():  # a retried leave has pushed it already (§16.2)
+        await space.sync()
     signed_at = now_ms()
     request = LeaveRequest(
         device_id=space.device_id.hex(),
@@ -272,14 +275,23 @@ async def check_passphrase(space: SpaceLike, passphrase: str, sealed: bytes) -> 
     """Raise unless ``passphrase`` opens this open space's sealed keys, counting a wrong
     one in the same back-off as a wrong unlock: an open, unattended app or terminal
     must not be a way to guess the passphrase without limit."""
-    await unseal_rate_limited(_SpaceMeta(space), passphrase, sealed)
+    await unseal_rate_limited(_SpaceMeta(space), passphrase, sealed, home=space.home)
 
 
 async def unseal_rate_limited(
-    store: MetaStore, passphrase: str, sealed: bytes
+    store: MetaStore, passphrase: str, sealed: bytes, *, home: Path
 ) -> vault.DeviceSecrets:
     """Open the vault, counting wrong passphrases in the local database: after
-    FREE_PASSPHRASE_ATTEMPTS, each further try waits twice as long (up to 15 min)."""
+    FREE_PASSPHRASE_ATTEMPTS, each further try waits twice as long (up to 15 min).
+
+    One try at a time per home (the home's write lock, client/store/home_lock.py):
+    ten ``trellis`` commands started at once with ten guesses each read the back-off
+    before any had counted its failure, so all ten were tried (THREAT_MODEL §22.2)."""
+    async with home_write_lock(home):
+        return await _unseal_counted(store, passphrase, sealed)
+
+
+async def _unseal_counted(store: MetaStore, passphrase: str, sealed: bytes) -> vault.DeviceSecrets:
     wait_until = int((await store.get(META_PASSPHRASE_WAIT_UNTIL) or b"0").decode())
     seconds = unlock.may_try(now_ms(), wait_until)
     if seconds is not None:

@@ -25,7 +25,8 @@ from client.space.state import (
     META_VAULT,
     SpaceState,
 )
-from client.space.writing import accept_own, seal
+from client.space.writing import accept_own, catch_up_own, seal
+from client.store.home_lock import home_write_lock
 from client.store.localstore import DB_FILE_NAME, LocalStore
 from client.store.relay_http import RelayEndpoint, RelayHttp
 from schemas.http import (
@@ -188,7 +189,7 @@ async def open_home(home: Path, *, passphrase: str) -> SpaceState:
                 "Setting up this device did not finish. Remove the folder "
                 f"{home} and run 'trellis init' or 'trellis join' again."
             )
-        secrets = await devices.unseal_rate_limited(store, passphrase, sealed)
+        secrets = await devices.unseal_rate_limited(store, passphrase, sealed, home=home)
         state = SpaceState.build(
             home, store, secrets, SpaceId(space_id), RelayEndpoint.parse(relay.decode())
         )
@@ -238,13 +239,18 @@ async def complete_join(state: SpaceState) -> None:
         invite_id=pending.invite_id,
         proof=pending.proof,
     )
-    data = seal(state, payload, None)
-    state.join = None
-    try:
-        await accept_own(state, data, relay_seq=None, queue=True)
-    except BaseException:
-        state.join = pending
-        raise
+    async with home_write_lock(state.home):  # one writer per home (home_lock.py)
+        await catch_up_own(state)
+        if state.verifier.heads.get(state.device.device_id) is not None:
+            state.join = None  # another window of this device finished the join first
+        else:
+            data = seal(state, payload, None)
+            state.join = None
+            try:
+                await accept_own(state, data, relay_seq=None, queue=True)
+            except BaseException:
+                state.join = pending
+                raise
     await state.store.delete_meta(META_JOIN)
 
 

@@ -9,6 +9,7 @@ everything a flow depends on.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Protocol
 
 from client.core.verify import Member, Membership, VerifiedEvent
@@ -24,6 +25,9 @@ EventCallback = Callable[[VerifiedEvent], Awaitable[None] | None]
 
 class SpaceLike(Protocol):
     """The public face of one device in one space, as the flows see it."""
+
+    @property
+    def home(self) -> Path: ...
 
     @property
     def space_id(self) -> SpaceId: ...
@@ -79,6 +83,8 @@ class SpaceLike(Protocol):
     ) -> str: ...
 
     async def reseal(self, passphrase: str, *, kdf_cost: vault.KdfCost | None = None) -> None: ...
+
+    async def outbox_size(self) -> int: ...
 
     async def get_local(self, key: str) -> bytes | None: ...
 

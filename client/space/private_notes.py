@@ -36,7 +36,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from client.errors import ClientErrorCode, TrellisError
-from client.space import Space
+from client.space import Space, devices
+from client.space.state import META_VAULT
 from client.store.localstore import DB_FILE_NAME
 from client.views.fold import causal_order
 from client.views.intimacy import IntimacyCheckInView, checkin_view
@@ -79,6 +80,14 @@ async def open_private(shared: Space, passphrase: str, *, create: bool) -> Space
         raise NoPrivateSpace(
             "There are no private notes on this device yet. Write one with 'trellis private add'."
         )
+    # Created with the passphrase that opens this device, never with whatever was typed:
+    # the app asks for it again in a form, and one typo there sealed every private note
+    # to come under a passphrase nobody chose (THREAT_MODEL §29.2). A wrong one counts
+    # in the back-off like a wrong unlock.
+    sealed = await shared.get_local(META_VAULT)
+    if sealed is None:
+        raise TrellisError("This device has no saved keys.", code=ClientErrorCode.HOME_ERROR)
+    await devices.check_passphrase(shared, passphrase, sealed)
     return await Space.create(
         home, relay_url=shared.endpoint.url, name=PRIVATE_SPACE_NAME, passphrase=passphrase
     )

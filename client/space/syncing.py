@@ -22,7 +22,7 @@ from client.core.session import (
     UpToDate,
 )
 from client.core.verify import VerifiedEvent
-from client.errors import RelayUnreachable, TrellisError
+from client.errors import ClientErrorCode, RelayUnreachable, TrellisError
 from client.keys import signatures
 from client.keys.signature_worker import ANSWER_TIMEOUT_S, SignatureWorker, WorkerGone
 from client.space.integrity_refresh import refresh_integrity as _refresh_integrity
@@ -35,7 +35,7 @@ from client.space.signature_checks import (
     drop_checks,
 )
 from client.space.state import META_LAST_SYNC, SpaceState
-from client.space.writing import new_event
+from client.space.writing import DEVICE_REMOVED, new_event
 from client.store.localstore import Admission, HeldRow, RejectedRow, now_ms
 from client.store.transport import SyncConnection
 from schemas.protocol import MAX_PULL_LIMIT
@@ -66,6 +66,7 @@ async def sync(
 ) -> SyncReport:
     """:meth:`client.space.Space.sync`; ``rotate_if_due`` writes a key rotation that
     a partner leaving or a revocation left due (client/space/devices.py)."""
+    await _refuse_if_removed(state)
     report = SyncReport()
     loop = asyncio.get_running_loop()
     give_up_at = loop.time() + retry_for_s
@@ -91,6 +92,18 @@ async def sync(
                 raise
         delay = decisions.next_retry_delay(delay, loop.time() - started)
         await asyncio.sleep(delay)
+
+
+async def _refuse_if_removed(state: SpaceState) -> None:
+    """A device that left or was removed does not contact the relay again, once its
+    outbox (its ``member_left``) is delivered: each sign-in would tell the relay, often
+    the other partner's own, that the leaver was using the app, and when, and from
+    where (THREAT_MODEL §16.2)."""
+    membership, me = state.verifier.membership, state.device.device_id
+    if membership.member_of(me) is None or membership.is_active(me):
+        return
+    if await state.store.outbox_size() == 0:
+        raise TrellisError(DEVICE_REMOVED, code=ClientErrorCode.DEVICE_REMOVED)
 
 
 async def run_session(

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import msgspec
 
-from client.core.verify import VerifiedEvent
-from client.errors import ClientErrorCode, LocalDataError, TrellisError
+from client.core.verify import Verdict, VerifiedEvent
+from client.errors import ClientErrorCode, HomeError, LocalDataError, TrellisError
 from client.keys import crypto
 from client.space.device_zone import device_zone_name
 from client.space.state import SpaceState
+from client.store.home_lock import home_write_lock
 from client.store.localstore import NewEvent, now_ms
 from client.views import write_rules
 from client.views.fold import causal_order
 from client.views.moments import as_moment
 from schemas.envelope import encode_envelope
+from schemas.ids import EventId
 from schemas.payloads import (
     EventBody,
     Payload,
@@ -22,26 +24,80 @@ from schemas.payloads import (
     decode_payload,
     encode_payload,
 )
+from schemas.practices import SignalSent
+
+BEHIND_ANOTHER_WINDOW = (
+    "Trellis wrote from another window on this device, and this one is behind it. "
+    "Close this window and open Trellis again; nothing was changed here."
+)
+
+DEVICE_REMOVED = (
+    "This device has left the space or was removed from it, so it no longer writes or "
+    "syncs. What was shared until then stays readable on this device."
+)
+
+PARTNER_LEFT = (
+    "Your partner has left the space, so a signal would reach nobody; nothing was sent. "
+    "If you need help now, 'trellis not-safe' (or Not safe? in the app) lists where to find it."
+)
 
 
 async def append(state: SpaceState, payload: Payload, occurred_at: int | None) -> VerifiedEvent:
     """Sign, encrypt and store one event locally; it is pushed at the next sync (or
     at once while a sync connection is open)."""
     check_payload(payload)
-    membership = state.verifier.membership
-    me = membership.member_of(state.device.device_id)
-    write_rules.check_write(
-        payload,
-        None if me is None else me.member_id,
-        lambda: causal_order(state.events.values()),
-        membership,
-    )
-    if state.join is not None:
-        raise TrellisError(
-            "Joining is not finished yet: run 'trellis sync' once your partner's device is online.",
-            code=ClientErrorCode.JOIN_INCOMPLETE,
+    # One writer at a time per home, up to date with what another window wrote
+    # (client/store/home_lock.py): two processes never sign the same seq.
+    async with home_write_lock(state.home):
+        await catch_up_own(state)
+        membership = state.verifier.membership
+        me = membership.member_of(state.device.device_id)
+        if me is not None and not membership.is_active(state.device.device_id):
+            # Left, or removed: the chain is closed and every reader refuses more of it.
+            raise TrellisError(DEVICE_REMOVED, code=ClientErrorCode.DEVICE_REMOVED)
+        if isinstance(payload, SignalSent) and me is not None and membership.lifecycle.left:
+            # A signal is for the partner: "delivered" to a relay nobody reads from again
+            # would be a comfort it is not (THREAT_MODEL §16.3).
+            raise TrellisError(PARTNER_LEFT, code=ClientErrorCode.NO_PARTNER)
+        write_rules.check_write(
+            payload,
+            None if me is None else me.member_id,
+            lambda: causal_order(state.events.values()),
+            membership,
         )
-    return await accept_own(state, seal(state, payload, occurred_at), relay_seq=None, queue=True)
+        if state.join is not None:
+            raise TrellisError(
+                "Joining is not finished yet: run 'trellis sync' once your partner's device "
+                "is online.",
+                code=ClientErrorCode.JOIN_INCOMPLETE,
+            )
+        data = seal(state, payload, occurred_at)
+        return await accept_own(state, data, relay_seq=None, queue=True)
+
+
+async def catch_up_own(state: SpaceState) -> None:
+    """Admit what another process stored since this one loaded the home, when that
+    process wrote as this device, so the next event continues the chain after it.
+
+    Its events may depend on events it pulled that this one has not read, so every
+    stored event this one lacks is admitted, in the order stored (an event is stored
+    after what it depends on). Own events among them are queued on an open connection
+    too (a push of what the relay holds is acknowledged again)."""
+    me = state.device.device_id
+    head = state.verifier.heads.get(me)
+    if not await state.store.own_events_after(me, head[0] if head else 0):
+        return
+    for stored in await state.store.load_events():
+        if EventId(stored.event_id) in state.events:
+            continue
+        outcome = state.verifier.admit(stored.envelope, trusted=True)
+        if outcome.verdict is not Verdict.ACCEPTED or outcome.event is None:
+            raise HomeError(BEHIND_ANOTHER_WINDOW, code=ClientErrorCode.HOME_IN_USE)
+        state.events[outcome.event.event_id] = outcome.event
+        connection = state.connection
+        if connection is not None and outcome.event.author == me:
+            state.tracker.sending([outcome.event.event_id])
+            connection.session.queue([stored.envelope])
 
 
 def seal(state: SpaceState, payload: Payload, occurred_at: int | None) -> bytes:

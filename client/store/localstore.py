@@ -154,6 +154,16 @@ class LocalStore:
 
     # -- events -------------------------------------------------------------------
 
+    async def own_events_after(self, author: bytes, seq: int) -> list[bytes]:
+        """Envelopes ``author`` stored above ``seq``, in chain order: what another
+        process wrote from this home since this one loaded it (client/store/home_lock.py)."""
+        async with self._db.execute(
+            "SELECT envelope FROM events WHERE author = ? AND author_seq > ? ORDER BY author_seq",
+            (author, seq),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [bytes(r[0]) for r in rows]
+
     async def load_events(self) -> list[StoredEvent]:
         async with self._db.execute(
             "SELECT event_id, envelope, relay_seq FROM events ORDER BY position"

@@ -17,6 +17,7 @@ from client.app.screens.agreements import review_date
 from client.app.screens.intimacy import app_lines
 from client.app.views_cache import current_views
 from client.errors import ClientErrorCode, TrellisError
+from client.views.intimacy.language import redefines_stop
 from client.views.present import plain_error
 from client.views.present_intimacy import boundary_lines, language_lines, preparation_lines
 from schemas.intimacy import (
@@ -57,7 +58,7 @@ async def words(app: App) -> Response[Any]:
             for t in terms
             if t.in_use is None
             and t.withdrawn_by is None
-            and not t.latest.withdrawn
+            and not t.latest.closed
             and mine not in t.latest.accepted_by
         ],
         in_use=[t.in_use for t in terms if t.in_use is not None],
@@ -99,7 +100,7 @@ async def term_propose(app: App, request: Request[Any, Any, Any]) -> Redirect:
                 "Give the word (or a short name for the gesture) and what it means.",
                 code=ClientErrorCode.USAGE,
             )
-        if term.lower() in ("stop", "no") and kind != "stop":
+        if redefines_stop(term, kind):
             raise TrellisError(
                 f"'{term}' always means stop; it cannot mean anything else.",
                 code=ClientErrorCode.USAGE,

@@ -3,6 +3,8 @@ its owner, acknowledged by the other; a withdrawn boundary stays in the history.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -42,7 +44,15 @@ class BoundaryView:
 def looks_like_request(text: str) -> bool:
     """A boundary says what its owner will do; "You must..." reads as a demand on the
     partner, and the views gently point that out (§5.14)."""
-    return text.strip().lower().startswith(_REQUEST_OPENINGS)
+    return _as_read(text).startswith(_REQUEST_OPENINGS)
+
+
+def _as_read(text: str) -> str:
+    """The words as a reader takes them: compatibility forms folded, case folded, any
+    run of spaces (no-break ones too) as one, and a leading quote, bullet or other mark
+    dropped, so '"YOU  must' reads like "you must" (THREAT_MODEL §23.8)."""
+    words = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return re.sub(r"^\W+", "", words)
 
 
 def fold_boundaries(

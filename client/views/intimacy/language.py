@@ -3,6 +3,7 @@ on, versioned like agreements, and the cues that always mean stop whatever it sa
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,16 @@ class TermVersion:
     recorded_at: int
     accepted_by: set[MemberId] = field(default_factory=set)
     withdrawn: bool = False
+    """The entry was withdrawn while this version was folded."""
+    replaced: bool = False
+    """Another version of the entry came into use after this one."""
+
+    @property
+    def closed(self) -> bool:
+        """Withdrawn or replaced: a yes to it changes nothing, and a new version is what
+        asks again (a yes given to an old version must not outlive a withdrawal,
+        THREAT_MODEL §23.5)."""
+        return self.withdrawn or self.replaced
 
 
 @dataclass
@@ -50,16 +61,35 @@ class TermView:
         return self.versions[-1]
 
 
+def stop_word(term: str) -> str:
+    """The letters of ``term`` as a reader sees them: compatibility forms folded (NFKC:
+    fullwidth letters), case folded, and everything that is not a letter dropped
+    (punctuation, spaces, and invisible format characters such as a zero-width space or
+    a soft hyphen). "STOP!", "stop." and "s\u200btop" all read "stop" (THREAT_MODEL
+    §23.3)."""
+    folded = unicodedata.normalize("NFKC", term).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch).startswith("L"))
+
+
+def redefines_stop(term: str, kind: str) -> bool:
+    """True when ``term`` reads as one of :data:`ALWAYS_STOP` and ``kind`` is not stop.
+
+    One rule for the fold, the CLI and the app, so a disguised "stop" is refused where
+    it is written and never comes into use where it is read (PROTOCOL §5.13)."""
+    return kind != "stop" and stop_word(term) in ALWAYS_STOP
+
+
 def _redefines_stop(p: TermProposed) -> bool:
-    return p.term.strip().lower() in ALWAYS_STOP and p.kind != "stop"
+    return redefines_stop(p.term, p.kind)
 
 
 def fold_language(
     ordered: Iterable[VerifiedEvent], membership: Membership
 ) -> tuple[list[TermView], list[PracticeViolation]]:
     """The shared language. A version is in use once both partners accepted it (the
-    proposer by proposing); a newer version in use replaces the older. Either partner's
-    withdrawal takes the entry out of use at once, with every version then pending. A
+    proposer by proposing); a newer version in use replaces the older, and closes every
+    other version of the entry. Either partner's withdrawal takes the entry out of use
+    at once and closes every version; a new version accepted by both brings it back. A
     proposal that gives "stop", "no", silence or freezing another meaning never comes
     into use (``stop_cannot_be_redefined``)."""
     fold = _LanguageFold(needed=max(2, len(membership.members)))
@@ -122,15 +152,17 @@ class _LanguageFold:
         entry = self.version_entry[target.id]
         if isinstance(p, TermWithdrawn):
             for v in entry.versions:
-                if v is entry.in_use or not _in_use_once(v, self.needed):
-                    v.withdrawn = True
+                v.withdrawn = True
             entry.in_use = None
             entry.withdrawn_by, entry.withdrawn_at = who, event.body.recorded_at
             return
-        if target.withdrawn:
+        if target.closed:
             return
         target.accepted_by.add(who)
         if _in_use_once(target, self.needed):
+            for v in entry.versions:
+                if v is not target:
+                    v.replaced = True
             entry.in_use = target
             entry.withdrawn_by = entry.withdrawn_at = None
 

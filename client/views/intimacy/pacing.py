@@ -7,12 +7,21 @@ of consent, as for agreements: widening needs both, narrowing needs one.
 
 * A plan version is in use once both partners have accepted it (proposing counts as
   the proposer's acceptance). The newest version to come into use replaces the plan;
-  the stage carries over, capped at the new plan's last stage.
+  the stage carries over, capped at the new plan's last stage. Coming into use
+  replaces every other version too: one proposed earlier that is not in use can no
+  longer come into use, so one partner cannot bring back an old proposal the other has
+  moved on from (``pacing_plan_not_applied`` when the acceptor had seen the
+  replacement; an acceptance written concurrently just has no effect).
 * Moving forward needs both: one partner offers (``pacing_forward_proposed``, from the
   current stage of the plan in use), the other accepts within 48 hours. Silence is not
-  a yes: an offer not accepted in 48 hours lapses.
+  a yes: an offer not accepted in 48 hours lapses (by the offering device's own clock
+  too, when the acceptor had seen a later event of it). After a "not now" the same
+  partner's offers within a week of it are ``offer_cooling_down``, never open.
 * Stepping back needs one: ``pacing_stepped_back`` takes effect at once, for whichever
   partner wrote it, with no reason asked.
+* A step back closes every offer still open: an offer written before it can never be
+  accepted after it, even when the stage is later back where the offer started. Moving
+  on again takes a fresh offer, so a pause is never outlived by an older "yes".
 * A step back and a move forward at the same time resolve to the step back. Precisely:
   an acceptance moves the plan forward only if every step back folded before it is in
   its causal past (its author had seen it). A step back concurrent with an acceptance
@@ -73,16 +82,26 @@ class PlanVersion:
     revises: EventId | None
     recorded_at: int
     accepted_by: set[MemberId] = field(default_factory=set)
+    superseded: bool = False
+    """Another version came into use after it in the order: it never comes into use
+    (again), whoever accepts it later (THREAT_MODEL §23.4)."""
+    superseded_by: EventId | None = None
+    """The event that brought that other version into use."""
 
 
 @dataclass
 class ForwardOffer:
     id: EventId
     member: MemberId
+    event: VerifiedEvent
+    """The offer itself: its device's later events, which the acceptor had seen, tell
+    by the offerer's clock whether 48 hours had passed (THREAT_MODEL §23.6)."""
     version: EventId
     from_stage: int
     at: int
-    state: Literal["open", "accepted", "declined"] = "open"
+    state: Literal["open", "accepted", "declined", "stepped_back"] = "open"
+    """``stepped_back``: a step back came after it in the order and closed it; a "yes"
+    to it after that is not applied (THREAT_MODEL §23.2)."""
 
 
 @dataclass
@@ -96,12 +115,13 @@ class PacingView:
     violations: list[PracticeViolation] = field(default_factory=list)
 
     def pending_versions(self) -> list[PlanVersion]:
-        """Versions proposed after the one in use that are not in use yet."""
-        in_use_at = -1 if self.plan is None else self.plan.recorded_at
+        """Versions that may still come into use: proposed after the one in use came
+        into use, in the order of the fold (never by comparing the two partners'
+        clocks, which may differ)."""
         return [
             v
             for v in self.versions.values()
-            if (self.plan is None or v.id != self.plan.id) and v.recorded_at > in_use_at
+            if not v.superseded and (self.plan is None or v.id != self.plan.id)
         ]
 
     def open_offers(self, now_ms: int) -> list[ForwardOffer]:
@@ -160,11 +180,26 @@ class CausalPast:
         clock = self._clocks.get(later.event_id, {})
         return clock.get(earlier.envelope.author, 0) >= earlier.envelope.seq
 
+    def latest_seen_after(self, later: VerifiedEvent, earlier: VerifiedEvent) -> int | None:
+        """The newest ``recorded_at`` among the events that ``earlier``'s device wrote
+        after it in its chain and that the author of ``later`` had seen (by that
+        device's own clock), or None."""
+        if self._clocks is None:
+            self._clocks = self._build()
+        device, after = earlier.envelope.author, earlier.envelope.seq
+        seen_up_to = self._clocks.get(later.event_id, {}).get(device, 0)
+        seen = [
+            e.body.recorded_at
+            for e in self._ordered
+            if e.envelope.author == device and after < e.envelope.seq <= seen_up_to
+        ]
+        return max(seen, default=None)
+
 
 def fold_pacing(ordered: Iterable[VerifiedEvent], membership: Membership) -> PacingView:
     """The plan in use, its current stage, open offers and the history of every move."""
     events = list(ordered)
-    fold = _PacingFold(CausalPast(events), members=len(membership.members))
+    fold = _PacingFold(CausalPast(events), members=len(membership.members), events=events)
     for event, member in authored(events, membership):
         p = event.payload
         who = member.member_id
@@ -183,12 +218,15 @@ class _PacingFold:
     """The plan while folding: the view being built, the offers by id, the step backs
     seen so far (an acceptance must have seen each one to move forward)."""
 
-    def __init__(self, past: CausalPast, members: int) -> None:
+    def __init__(self, past: CausalPast, members: int, events: list[VerifiedEvent]) -> None:
         self.view = PacingView()
         self.past = past
+        self.events = {e.event_id: e for e in events}
         self.members = members
         self.offers: dict[EventId, ForwardOffer] = {}
         self.step_backs: list[VerifiedEvent] = []
+        self.declines: list[tuple[VerifiedEvent, MemberId]] = []
+        """Each "not now", with whose offer it answered."""
 
     def flag(self, event: VerifiedEvent, code: str, message: str) -> None:
         self.view.violations.append(PracticeViolation(event.event_id, code, message))
@@ -219,11 +257,29 @@ class _PacingFold:
                 return
             if who in found.accepted_by:
                 return
+            if found.superseded:
+                # No effect either way; a violation only when its author had seen the
+                # version that replaced it come into use (honest concurrency is never
+                # a violation, PROTOCOL §10.5).
+                cause = self.events.get(found.superseded_by) if found.superseded_by else None
+                if cause is None or self.past.saw(event, cause):
+                    self.flag(
+                        event,
+                        "pacing_plan_not_applied",
+                        "accepts a plan version that another version replaced",
+                    )
+                return
             version = found
             version.accepted_by.add(who)
         if len(version.accepted_by) < max(2, self.members):
             return
         view = self.view
+        # Every other version, older plans and proposals still open, is replaced: a yes
+        # given to one of them before this plan came into use no longer counts.
+        for other in view.versions.values():
+            if other is not version and not other.superseded:
+                other.superseded = True
+                other.superseded_by = event.event_id
         view.plan = version
         last = len(version.stages) - 1
         view.stage = 0 if view.stage is None else min(view.stage, last)
@@ -237,7 +293,25 @@ class _PacingFold:
         if p.from_stage + 1 >= len(plan.stages):
             self.flag(event, "no_next_stage", "offers to move past the plan's last stage")
             return
-        new = ForwardOffer(event.event_id, who, plan.id, p.from_stage, event.body.recorded_at)
+        # After a "not now", the same partner waits a week: the CLI and the app refuse
+        # sooner, and an offer a modified app writes anyway after seeing the "not now"
+        # is never open, so asking again and again cannot become pressure (§23.7).
+        if any(
+            offerer == who
+            and self.past.saw(event, declined)
+            and event.body.recorded_at - declined.body.recorded_at < PACING_REOFFER_AFTER_DECLINE_MS
+            for declined, offerer in self.declines
+        ):
+            self.flag(event, "offer_cooling_down", "offers again within a week of a 'not now'")
+            return
+        new = ForwardOffer(
+            event.event_id,
+            who,
+            event,
+            plan.id,
+            p.from_stage,
+            event.body.recorded_at,
+        )
         self.offers[event.event_id] = new
         self.view.offers.append(new)
         self.move("offered", who, event)
@@ -255,10 +329,18 @@ class _PacingFold:
         if offer.member == who:
             self.flag(event, "answer_own_pacing_offer", "answers the author's own offer")
             return
+        if offer.state == "stepped_back" and isinstance(p, PacingForwardAccepted):
+            self.flag(
+                event,
+                "pacing_forward_not_applied",
+                "a move forward that a step back, a lapse or a newer plan overtook",
+            )
+            return
         if offer.state != "open":
             return
         if isinstance(p, PacingForwardDeclined):
             offer.state = "declined"
+            self.declines.append((event, offer.member))
             self.move("declined", who, event)
             return
         if not _forward_applies(self.view, offer, event, self.step_backs, self.past):
@@ -278,6 +360,12 @@ class _PacingFold:
             self.flag(event, "no_pacing_plan", "steps back before a plan is in use")
             return
         self.step_backs.append(event)
+        # A step back withdraws every "yes" still open: an offer made before it can
+        # never be accepted after it, even once the stage is back where it was
+        # (THREAT_MODEL §23.2). Moving on again takes a fresh offer.
+        for offer in self.offers.values():
+            if offer.state == "open":
+                offer.state = "stepped_back"
         # Never upward: a step back written from an older view still only lowers.
         view.stage = min(view.stage, p.to_stage, len(view.plan.stages) - 1)
         self.move("back", who, event)
@@ -294,6 +382,12 @@ def _forward_applies(
     if plan is None or plan.id != offer.version or view.stage != offer.from_stage:
         return False
     if accept.body.recorded_at - offer.at >= PACING_OFFER_TTL_MS:
+        return False
+    # Times are their writers' own: an acceptance dated back into the 48 hours does not
+    # revive an offer that had lapsed by the offerer's own clock, on an event of the
+    # offering device that the acceptor had already seen (THREAT_MODEL §23.6).
+    offerer_now = past.latest_seen_after(accept, offer.event)
+    if offerer_now is not None and offerer_now - offer.at >= PACING_OFFER_TTL_MS:
         return False
     # A step back the acceptor had not seen wins over the acceptance (module docstring).
     return all(past.saw(accept, back) for back in step_backs)
