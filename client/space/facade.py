@@ -230,6 +230,13 @@ class Space:
         from :meth:`events` is current while this is unchanged (client/app)."""
         return len(self._state.events)
 
+    @property
+    def disk_generation(self) -> int:
+        """How many times what this space holds in memory went back to what is on disk
+        after a failed write (docs/PROTOCOL.md §9.13): a cache keyed on
+        :attr:`event_count` keys on this too, so nothing folded before it is kept."""
+        return self._state.disk_generation
+
     def events(self) -> list[VerifiedEvent]:
         """Every accepted event in the deterministic causal order."""
         return causal_order(self._state.events.values())

@@ -6,6 +6,7 @@ the relay serves (docs/PROTOCOL.md §6, §9). Works on
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
 
 from client.core import decisions
@@ -22,16 +23,17 @@ from client.core.session import (
     UpToDate,
 )
 from client.core.verify import VerifiedEvent
-from client.errors import RelayUnreachable, TrellisError
+from client.errors import LocalWriteError, RelayUnreachable, TrellisError
 from client.keys import signatures
 from client.space.opening import complete_join
 from client.space.ports import EventCallback
 from client.space.reports import SyncReport
-from client.space.state import META_LAST_SYNC, SpaceState
+from client.space.state import META_LAST_SYNC, SpaceState, back_to_disk
 from client.space.writing import new_event
 from client.store.integrity_names import name_token
 from client.store.localstore import Admission, HeldRow, RejectedRow, now_ms
 from client.store.transport import SyncConnection
+from client.store.writes import failure_reason
 
 OFF_LOOP_SIGNATURES = 64
 """Pages of more envelopes than this have their signatures checked off the event loop."""
@@ -105,6 +107,13 @@ async def run_session(
     )
 
 
+SYNC_WRITE_FAILED = (
+    "Could not save everything on this device: {reason}. Nothing was lost; it will be "
+    "fetched again."
+)
+"""Said when a sync could not store what it received (docs/PROTOCOL.md §9.13)."""
+
+
 async def _sync_once(
     state: SpaceState,
     report: SyncReport,
@@ -114,6 +123,48 @@ async def _sync_once(
     push: list[bytes] | None = None,
     from_start: bool = False,
     connected: asyncio.Event | None = None,
+) -> None:
+    """One session; a write that fails takes what is in memory back to the disk
+    (§9.13), so the next session fetches and stores what this one could not."""
+    if state.write_failure is not None:
+        # A failure raised to a writer that could not take memory back (a setting).
+        await back_to_disk(state)
+    try:
+        await _session(
+            state,
+            report,
+            on_event,
+            until_up_to_date=until_up_to_date,
+            push=push,
+            from_start=from_start,
+            connected=connected,
+        )
+    except (sqlite3.Error, _WriteFailed) as exc:
+        failure = exc if isinstance(exc, sqlite3.Error) else exc.failure
+
+        await back_to_disk(state)
+        reason = "a write on this device failed" if failure is None else failure_reason(failure)
+        raise LocalWriteError(SYNC_WRITE_FAILED.format(reason=reason)) from None
+
+
+class _WriteFailed(Exception):
+    """A write this session depends on failed, raised to another writer or still
+    running behind: the session ends, its cursor being ahead of the disk."""
+
+    def __init__(self, failure: sqlite3.Error | None) -> None:
+        super().__init__("a write behind failed")
+        self.failure = failure
+
+
+async def _session(
+    state: SpaceState,
+    report: SyncReport,
+    on_event: EventCallback | None,
+    *,
+    until_up_to_date: bool,
+    push: list[bytes] | None,
+    from_start: bool,
+    connected: asyncio.Event | None,
 ) -> None:
     async with state.outbox_lock:  # see SpaceState.outbox_lock
         session = await _start_session(state, push=push, from_start=from_start)
@@ -170,9 +221,15 @@ class _SessionHandler:
         self.state, self.session, self.report, self.on_event = state, session, report, on_event
         self.connected = connected
         """Set once signed in and read up to the relay's head: live from then on."""
+        self.generation = state.disk_generation
 
     async def handle(self, event: SessionEvent) -> None:
         state, report, tracker = self.state, self.report, self.state.tracker
+        failure = state.write_failure
+        if failure is not None or state.disk_generation != self.generation:
+            # Memory is ahead of the disk (or was taken back under this session): going
+            # on would save a cursor past what never reached the disk (§9.13).
+            raise _WriteFailed(failure if isinstance(failure, sqlite3.Error) else None)
         behind = self.on_event is None
         if not isinstance(event, Received | CursorAdvanced):
             # Anything but the next page works on what is on disk and in state.events:
@@ -276,11 +333,19 @@ async def _receive(
     if behind:
         # One page behind at most: the one before (admitted earlier) is on disk first.
         await state.store.settle()
-        state.store.record_admissions_behind(admissions, keep)
+        written = state.store.record_admissions_behind(admissions, keep)
+        written.add_done_callback(lambda done: _note_failure(state, done))
     else:
         await state.store.record_admissions(admissions)
         keep()
     return fresh
+
+
+def _note_failure(state: SpaceState, written: asyncio.Future[None]) -> None:
+    """Remember a write behind that failed, whoever it is raised to (the next writer
+    may be a form of the app): the session ends and memory goes back to the disk."""
+    if not written.cancelled() and written.exception() is not None:
+        state.write_failure = written.exception()
 
 
 PIPELINE_PART = 100

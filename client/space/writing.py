@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import msgspec
 
 from client.core.verify import VerifiedEvent
-from client.errors import ClientErrorCode, LocalDataError, TrellisError
+from client.errors import ClientErrorCode, LocalDataError, LocalWriteError, TrellisError
 from client.keys import crypto
 from client.space.device_zone import device_zone_name
-from client.space.state import SpaceState
+from client.space.state import SpaceState, back_to_disk
 from client.store.localstore import NewEvent, now_ms
+from client.store.writes import failure_reason
 from client.views import write_rules
 from client.views.fold import causal_order
 from client.views.moments import as_moment
@@ -80,19 +83,40 @@ async def accept_own(
 ) -> VerifiedEvent:
     """Admit and store this device's own new event; with ``queue``, put it in the
     outbox (and push it at once on an open sync connection)."""
-    outcome = state.verifier.admit(data, trusted=True)
+    verifier = state.verifier
+    outcome = verifier.admit(data, trusted=True)
     if outcome.event is None:
         raise LocalDataError(
             f"This device refused its own new event ({outcome.code}); nothing was saved."
         )
     event = outcome.event
+    failed: sqlite3.Error | None = None
     async with state.outbox_lock:  # stored and queued in one step (SpaceState.outbox_lock)
-        await state.store.add_events([new_event(event, relay_seq)], outbox=queue)
-        state.events[event.event_id] = event
-        connection = state.connection if queue else None
-        if connection is not None:
-            state.tracker.sending([event.event_id])
-            connection.session.queue([data])
+        if state.verifier is not verifier:
+            # What is in memory went back to the disk meanwhile (opening.back_to_disk):
+            # this event was sealed against a state that held more than the disk does.
+            raise LocalWriteError(
+                "This was not saved: a write on this device failed just before, and "
+                "Trellis reloaded what this device holds. Nothing was lost; try again."
+            )
+        try:
+            await state.store.add_events([new_event(event, relay_seq)], outbox=queue)
+        except sqlite3.Error as exc:
+            failed = exc
+        else:
+            state.events[event.event_id] = event
+            connection = state.connection if queue else None
+            if connection is not None:
+                state.tracker.sending([event.event_id])
+                connection.session.queue([data])
+    if failed is not None:
+        # The verifier admitted this event (its author seq is taken in memory): take it
+        # back, so the next own event continues the chain the disk holds (§9.13).
+        await back_to_disk(state)
+        raise LocalWriteError(
+            f"Could not save this on this device: {failure_reason(failed)}. Nothing was "
+            "saved; try again once that is fixed."
+        ) from None
     if connection is not None:
         await connection.send_queued()
     return event

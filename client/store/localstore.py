@@ -7,6 +7,7 @@ row, a batch of received events and the sync cursor) is one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -129,7 +130,10 @@ class LocalStore:
             try:
                 yield self._db
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                # SQLite rolls back by itself on some failures (a full disk, an I/O
+                # error): a second ROLLBACK would hide the failure behind its own.
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
                 raise
             await self._db.execute("COMMIT")
 
@@ -201,20 +205,21 @@ class LocalStore:
 
     def record_admissions_behind(
         self, admissions: list[Admission], then: Callable[[], None]
-    ) -> None:
+    ) -> asyncio.Future[None]:
         """:meth:`record_admissions` running behind the caller, then ``then()``.
 
         A device catching up admits the next page while this one is written (the disk
         wait is no longer idle time). Every later transaction on the connection, and
         :meth:`settle`, waits for it first, and raises its failure; a write started
         while another runs behind goes after it, and fails with it (later events never
-        land without the earlier ones). ``then`` runs only once it is on disk."""
+        land without the earlier ones). ``then`` runs only once it is on disk. The
+        write's future is returned, so the caller learns of a failure as it happens."""
 
         async def write() -> None:
             await self._record(admissions, behind=True)
             then()
 
-        write_behind(self._db, write)
+        return write_behind(self._db, write)
 
     async def _record(self, admissions: list[Admission], *, behind: bool) -> None:
         steps = [a for a in admissions if a.held or a.rejected or a.events]
