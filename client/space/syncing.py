@@ -23,7 +23,7 @@ from client.core.session import (
     UpToDate,
 )
 from client.core.verify import VerifiedEvent
-from client.errors import LocalWriteError, RelayUnreachable, TrellisError
+from client.errors import LocalWriteError, RelayRefused, RelayUnreachable, TrellisError
 from client.keys import signatures
 from client.space.opening import complete_join
 from client.space.ports import EventCallback
@@ -34,6 +34,7 @@ from client.store.integrity_names import name_token
 from client.store.localstore import Admission, HeldRow, RejectedRow, now_ms
 from client.store.transport import SyncConnection
 from client.store.writes import failure_reason
+from client.views.present import refusal_sentence
 
 OFF_LOOP_SIGNATURES = 64
 """Pages of more envelopes than this have their signatures checked off the event loop."""
@@ -170,7 +171,9 @@ async def _session(
         session = await _start_session(state, push=push, from_start=from_start)
         connection = SyncConnection(state.endpoint, session)
         state.connection = connection
-    handler = _SessionHandler(state, session, report, on_event, connected)
+    handler = _SessionHandler(
+        state, session, report, on_event, connected, ends_on_refusal=not until_up_to_date
+    )
     try:
         await connection.run(handler.handle, until_up_to_date=until_up_to_date)
     finally:
@@ -217,8 +220,12 @@ class _SessionHandler:
         report: SyncReport,
         on_event: EventCallback | None,
         connected: asyncio.Event | None = None,
+        *,
+        ends_on_refusal: bool = False,
     ) -> None:
         self.state, self.session, self.report, self.on_event = state, session, report, on_event
+        self.ends_on_refusal = ends_on_refusal
+        """A live session ends on a refused push (§9.14), so whoever runs it learns why."""
         self.connected = connected
         """Set once signed in and read up to the relay's head: live from then on."""
         self.generation = state.disk_generation
@@ -257,6 +264,10 @@ class _SessionHandler:
             case PushRefused():
                 report.refused.append(event.code)
                 report.refusals.append(event)
+                if self.ends_on_refusal:
+                    # The session pushes nothing after a refusal (core/session.py): a
+                    # live one that went on would hold every later write, silently.
+                    raise RelayRefused(refusal_sentence(event.code), code=event.code)
             case RelayBehind() | RelayRewound():
                 report.relay_behind = True
                 await tracker.relay_lost_data(state.events)
