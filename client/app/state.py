@@ -19,8 +19,7 @@ from pathlib import Path
 
 from client.app import views_cache
 from client.app.security import Access
-from client.core import decisions
-from client.core.decisions import AfterRefusal
+from client.core.refusals import AfterRefusal, after_refusal
 from client.core.verify import VerifiedEvent
 from client.errors import RelayRefused, TrellisError
 from client.space import Space
@@ -259,7 +258,7 @@ class AppState:
                 # The relay's own reason, in the words the CLI uses (one table), and what
                 # follows it: a retry, giving back what it lost, or no more pushing.
                 self.sync_refusal = exc.code
-                after = decisions.after_refusal(exc.code)
+                after = after_refusal(exc.code)
                 if after is AfterRefusal.RESEED:
                     after = await self._give_back(space)
                 self.sync_problem = _refusal_problem(exc, after)
@@ -291,7 +290,7 @@ class AppState:
         except TrellisError:
             return AfterRefusal.RETRY  # said as the refusal; the next session tries again
         for refusal in report.refusals:
-            if decisions.after_refusal(refusal.code) is AfterRefusal.STOP:
+            if after_refusal(refusal.code) is AfterRefusal.STOP:
                 self.sync_refusal = refusal.code
                 return AfterRefusal.STOP
         if report.refusals:

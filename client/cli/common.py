@@ -16,7 +16,7 @@ from typing import Any
 import platformdirs
 
 from client.cli.terminal import json_text
-from client.core import decisions
+from client.core.refusals import AfterRefusal, after_refusal
 from client.errors import ClientErrorCode, HomeError, TrellisError
 from client.errors import UsageError as UsageError  # its home was here; cli modules import it
 from client.space import Space
@@ -207,7 +207,7 @@ async def deliver(space: Space, *, timeout_s: float = DELIVER_TIMEOUT_S) -> Deli
     outbox = (await space.status()).outbox
     if outbox == 0:
         return Delivery(delivered=True)
-    final = why is not None and decisions.after_refusal(why) is decisions.AfterRefusal.STOP
+    final = why is not None and after_refusal(why) is AfterRefusal.STOP
     return Delivery(delivered=False, reason=why or "push_refused", final=final)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Literal
 
 from client.core.events import VerifiedEvent
@@ -272,32 +271,6 @@ def is_passing_failure(code: str, *, unreachable: bool) -> bool:
     Anything else (this device removed, the space unknown, a bad frame) is permanent
     and reaches the person at once."""
     return unreachable or code in PASSING_CODES
-
-
-class AfterRefusal(StrEnum):
-    """What a live session does once the relay refused a push (docs/PROTOCOL.md §9.14)."""
-
-    RETRY = "retry"
-    """Start a new session after a pause: the relay may take it then (a quota raised)."""
-    RESEED = "reseed"
-    """Give the relay this device's whole copy (§9.7): it lost earlier events."""
-    STOP = "stop"
-    """No session will change the answer: say why and push no more."""
-
-
-AFTER_REFUSAL: dict[str, AfterRefusal] = {
-    "chain_gap": AfterRefusal.RESEED,
-    "chain_bad_prev": AfterRefusal.RESEED,
-    "chain_conflict": AfterRefusal.STOP,
-    "device_revoked": AfterRefusal.STOP,
-}
-"""Refusal codes whose recovery is not a retry; any other code (a quota, a full relay, a
-code this client does not know) is retried with the growing pause, its reason shown."""
-
-
-def after_refusal(code: str) -> AfterRefusal:
-    """What follows the relay's refusal ``code`` (:data:`AFTER_REFUSAL`)."""
-    return AFTER_REFUSAL.get(code, AfterRefusal.RETRY)
 
 
 def next_retry_delay(previous_s: float | None, connected_for_s: float) -> float:

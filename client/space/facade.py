@@ -17,7 +17,7 @@ from client.core.integrity import Finding
 from client.core.verify import Member, Membership, VerifiedEvent
 from client.errors import LocalDataError, TrellisError
 from client.keys import crypto, vault
-from client.space import devices, opening, pairing, relocation, syncing, writing
+from client.space import devices, findings, opening, pairing, relocation, syncing, writing
 from client.space.ports import EventCallback
 from client.space.reports import DeviceView, MemberView, Status, SyncReport
 from client.space.state import META_CURSOR, META_LAST_SYNC, META_RELAY, META_VAULT, SpaceState
@@ -220,7 +220,7 @@ class Space:
         return await syncing.receive(self._state, items, report)
 
     async def _refresh_integrity(self) -> None:
-        await syncing.refresh_integrity(self._state)
+        await findings.refresh_integrity(self._state)
 
     # -- reading ------------------------------------------------------------------
 

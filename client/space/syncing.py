@@ -10,7 +10,6 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 
 from client.core import decisions
-from client.core.integrity import assess, waiting_item
 from client.core.session import (
     Acknowledged,
     CursorAdvanced,
@@ -23,17 +22,17 @@ from client.core.session import (
     UpToDate,
 )
 from client.core.verify import VerifiedEvent
-from client.errors import LocalWriteError, RelayRefused, RelayUnreachable, TrellisError
+from client.errors import RelayRefused, RelayUnreachable, TrellisError
 from client.keys import signatures
+from client.space.findings import refresh_integrity
 from client.space.opening import complete_join
 from client.space.ports import EventCallback
 from client.space.reports import SyncReport
 from client.space.state import META_LAST_SYNC, SpaceState, back_to_disk
+from client.space.write_failures import WriteFailed, note_failure, sync_write_failed
 from client.space.writing import new_event
-from client.store.integrity_names import name_token
 from client.store.localstore import Admission, HeldRow, RejectedRow, now_ms
 from client.store.transport import SyncConnection
-from client.store.writes import failure_reason
 from client.views.present import refusal_sentence
 
 OFF_LOOP_SIGNATURES = 64
@@ -108,13 +107,6 @@ async def run_session(
     )
 
 
-SYNC_WRITE_FAILED = (
-    "Could not save everything on this device: {reason}. Nothing was lost; it will be "
-    "fetched again."
-)
-"""Said when a sync could not store what it received (docs/PROTOCOL.md §9.13)."""
-
-
 async def _sync_once(
     state: SpaceState,
     report: SyncReport,
@@ -140,21 +132,9 @@ async def _sync_once(
             from_start=from_start,
             connected=connected,
         )
-    except (sqlite3.Error, _WriteFailed) as exc:
-        failure = exc if isinstance(exc, sqlite3.Error) else exc.failure
-
+    except (sqlite3.Error, WriteFailed) as exc:
         await back_to_disk(state)
-        reason = "a write on this device failed" if failure is None else failure_reason(failure)
-        raise LocalWriteError(SYNC_WRITE_FAILED.format(reason=reason)) from None
-
-
-class _WriteFailed(Exception):
-    """A write this session depends on failed, raised to another writer or still
-    running behind: the session ends, its cursor being ahead of the disk."""
-
-    def __init__(self, failure: sqlite3.Error | None) -> None:
-        super().__init__("a write behind failed")
-        self.failure = failure
+        raise sync_write_failed(exc) from None
 
 
 async def _session(
@@ -183,7 +163,7 @@ async def _session(
         await state.tracker.challenged(session.challenge)
         await state.tracker.save()
         if state.tracker.changed_since_published:
-            await _refresh_integrity(state)
+            await refresh_integrity(state)
     await state.store.put({META_LAST_SYNC: str(now_ms()).encode()})
     report.pending = len(state.pending)
 
@@ -236,7 +216,7 @@ class _SessionHandler:
         if failure is not None or state.disk_generation != self.generation:
             # Memory is ahead of the disk (or was taken back under this session): going
             # on would save a cursor past what never reached the disk (§9.13).
-            raise _WriteFailed(failure if isinstance(failure, sqlite3.Error) else None)
+            raise WriteFailed(failure if isinstance(failure, sqlite3.Error) else None)
         behind = self.on_event is None
         if not isinstance(event, Received | CursorAdvanced):
             # Anything but the next page works on what is on disk and in state.events:
@@ -274,7 +254,7 @@ class _SessionHandler:
             case UpToDate():
                 # Read up to the relay's head: what is still missing is overdue.
                 await tracker.read_complete(self.session.cursor)
-                await _refresh_integrity(state)
+                await refresh_integrity(state)
                 if self.connected is not None:
                     self.connected.set()
             case _:
@@ -345,18 +325,11 @@ async def _receive(
         # One page behind at most: the one before (admitted earlier) is on disk first.
         await state.store.settle()
         written = state.store.record_admissions_behind(admissions, keep)
-        written.add_done_callback(lambda done: _note_failure(state, done))
+        written.add_done_callback(lambda done: note_failure(state, done))
     else:
         await state.store.record_admissions(admissions)
         keep()
     return fresh
-
-
-def _note_failure(state: SpaceState, written: asyncio.Future[None]) -> None:
-    """Remember a write behind that failed, whoever it is raised to (the next writer
-    may be a form of the app): the session ends and memory goes back to the disk."""
-    if not written.cancelled() and written.exception() is not None:
-        state.write_failure = written.exception()
 
 
 PIPELINE_PART = 100
@@ -405,41 +378,7 @@ def _admit(
     return [e for e, _ in page.accepted if e.author != state.device.device_id]
 
 
-async def _refresh_integrity(state: SpaceState) -> None:
-    verifier, me = state.verifier, state.device.device_id
-    # Events of an epoch whose key never reached a removed device are not withheld.
-    still_member = verifier.membership.is_active(me)
-    waiting = [
-        item
-        for event_id, (data, relay_seq) in state.pending.items()
-        if (
-            item := waiting_item(
-                event_id,
-                data,
-                relay_seq,
-                knows=verifier.knows,
-                events_key=verifier.events_key,
-            )
-        ).has_key
-        or still_member
-    ]
-    findings = assess(
-        me=me,
-        events=state.events.values(),
-        waiting=waiting,
-        refusals=await state.tracker.store.refusals(),
-        view=state.tracker.view,
-        cursor=await state.cursor(),
-        lost=state.tracker.lost(),
-        sightings=await state.tracker.store.sightings(),
-        # Stored as written: names go in only when shown (THREAT_MODEL.md §22).
-        name_of=name_token,
-        grace_ms=state.split_view_grace_ms,
-    )
-    await state.tracker.publish(findings)
-
-
 receive = _receive
-refresh_integrity = _refresh_integrity
 """Public names for the facade's test hooks (``Space._receive``,
-``Space._refresh_integrity``); the private names stay so call sites read as before."""
+``Space._refresh_integrity``, which is client/space/findings.py's); the private names
+stay so call sites read as before."""
