@@ -62,9 +62,6 @@ class SpaceState:
     each new event is in the session's starting outbox or queued on its connection.
     Without it an event stored between the two steps was in neither: the live session
     never pushed it, and the relay refused every later one as a gap in the chain."""
-    write_failure: BaseException | None = None
-    """A write behind that failed and that nothing in memory was taken back for yet
-    (client/space/opening.py ``back_to_disk``; docs/PROTOCOL.md §9.13)."""
     disk_generation: int = 0
     """How many times what is in memory went back to what is on disk: a session that
     started before such a rollback ends (its cursor is ahead of the disk)."""
@@ -137,14 +134,18 @@ async def back_to_disk(state: SpaceState) -> None:
     which). The relay record (``state.tracker``) is kept: it already keeps what it
     could not write, to write it next time (integrity_store.py)."""
     async with state.outbox_lock:
-        # Whatever is still running behind ends first; its failure is the one we handle.
-        with contextlib.suppress(sqlite3.Error):
-            await state.store.settle()
-        fresh = SpaceState.build(
-            state.home, state.store, state.secrets, state.space_id, state.endpoint
-        )
-        await load_from_disk(fresh)
-        state.verifier, state.events = fresh.verifier, fresh.events
-        state.pending, state.rejected = fresh.pending, fresh.rejected
-        state.write_failure = None
-        state.disk_generation += 1
+        await reload_from_disk(state)
+
+
+async def reload_from_disk(state: SpaceState) -> None:
+    """:func:`back_to_disk` for a caller that holds the outbox lock already (an own
+    write that failed: it must not let the next own write in before memory is back)."""
+    # Whatever is still running behind ends first; its failure is the one we handle.
+    with contextlib.suppress(sqlite3.Error):
+        await state.store.settle()
+    fresh = SpaceState.build(state.home, state.store, state.secrets, state.space_id, state.endpoint)
+    await load_from_disk(fresh)
+    state.verifier, state.events = fresh.verifier, fresh.events
+    state.pending, state.rejected = fresh.pending, fresh.rejected
+    state.store.failed_admission = None
+    state.disk_generation += 1

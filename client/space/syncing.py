@@ -29,7 +29,7 @@ from client.space.opening import complete_join
 from client.space.ports import EventCallback
 from client.space.reports import SyncReport
 from client.space.state import META_LAST_SYNC, SpaceState, back_to_disk
-from client.space.write_failures import WriteFailed, note_failure, sync_write_failed
+from client.space.write_failures import WriteFailed, sync_write_failed
 from client.space.writing import new_event
 from client.store.localstore import Admission, HeldRow, RejectedRow, now_ms
 from client.store.transport import SyncConnection
@@ -119,7 +119,7 @@ async def _sync_once(
 ) -> None:
     """One session; a write that fails takes what is in memory back to the disk
     (§9.13), so the next session fetches and stores what this one could not."""
-    if state.write_failure is not None:
+    if state.store.failed_admission is not None:
         # A failure raised to a writer that could not take memory back (a setting).
         await back_to_disk(state)
     try:
@@ -212,7 +212,7 @@ class _SessionHandler:
 
     async def handle(self, event: SessionEvent) -> None:
         state, report, tracker = self.state, self.report, self.state.tracker
-        failure = state.write_failure
+        failure = state.store.failed_admission
         if failure is not None or state.disk_generation != self.generation:
             # Memory is ahead of the disk (or was taken back under this session): going
             # on would save a cursor past what never reached the disk (§9.13).
@@ -324,8 +324,7 @@ async def _receive(
     if behind:
         # One page behind at most: the one before (admitted earlier) is on disk first.
         await state.store.settle()
-        written = state.store.record_admissions_behind(admissions, keep)
-        written.add_done_callback(lambda done: note_failure(state, done))
+        state.store.record_admissions_behind(admissions, keep)
     else:
         await state.store.record_admissions(admissions)
         keep()

@@ -1,15 +1,13 @@
 """What a sync does when a write on this device fails (docs/PROTOCOL.md §9.13): the
-failure of a write behind is noted as it happens, the session that depends on it ends,
-and the person reads why in plain words. Taking memory back to the disk is
-client/space/state.py ``back_to_disk``."""
+session that depends on it ends (the store notes the failure as it happens,
+``LocalStore.failed_admission``), and the person reads why in plain words. Taking
+memory back to the disk is client/space/state.py ``back_to_disk``."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 
 from client.errors import LocalWriteError
-from client.space.state import SpaceState
 from client.store.writes import failure_reason
 
 SYNC_WRITE_FAILED = (
@@ -26,13 +24,6 @@ class WriteFailed(Exception):
     def __init__(self, failure: sqlite3.Error | None) -> None:
         super().__init__("a write behind failed")
         self.failure = failure
-
-
-def note_failure(state: SpaceState, written: asyncio.Future[None]) -> None:
-    """Remember a write behind that failed, whoever it is raised to (the next writer
-    may be a form of the app): the session ends and memory goes back to the disk."""
-    if not written.cancelled() and written.exception() is not None:
-        state.write_failure = written.exception()
 
 
 def sync_write_failed(exc: sqlite3.Error | WriteFailed) -> LocalWriteError:

@@ -11,7 +11,7 @@ from client.core.verify import VerifiedEvent
 from client.errors import ClientErrorCode, LocalDataError, LocalWriteError, TrellisError
 from client.keys import crypto
 from client.space.device_zone import device_zone_name
-from client.space.state import SpaceState, back_to_disk
+from client.space.state import SpaceState, reload_from_disk
 from client.store.localstore import NewEvent, now_ms
 from client.store.writes import failure_reason
 from client.views import write_rules
@@ -90,10 +90,9 @@ async def accept_own(
             f"This device refused its own new event ({outcome.code}); nothing was saved."
         )
     event = outcome.event
-    failed: sqlite3.Error | None = None
     async with state.outbox_lock:  # stored and queued in one step (SpaceState.outbox_lock)
         if state.verifier is not verifier:
-            # What is in memory went back to the disk meanwhile (opening.back_to_disk):
+            # What is in memory went back to the disk meanwhile (state.back_to_disk):
             # this event was sealed against a state that held more than the disk does.
             raise LocalWriteError(
                 "This was not saved: a write on this device failed just before, and "
@@ -101,22 +100,23 @@ async def accept_own(
             )
         try:
             await state.store.add_events([new_event(event, relay_seq)], outbox=queue)
-        except sqlite3.Error as exc:
-            failed = exc
-        else:
-            state.events[event.event_id] = event
-            connection = state.connection if queue else None
-            if connection is not None:
-                state.tracker.sending([event.event_id])
-                connection.session.queue([data])
-    if failed is not None:
-        # The verifier admitted this event (its author seq is taken in memory): take it
-        # back, so the next own event continues the chain the disk holds (§9.13).
-        await back_to_disk(state)
-        raise LocalWriteError(
-            f"Could not save this on this device: {failure_reason(failed)}. Nothing was "
-            "saved; try again once that is fixed."
-        ) from None
+        except (sqlite3.Error, LocalWriteError) as exc:
+            # The verifier admitted this event (its seq is taken in memory), and maybe
+            # received events that never reached the disk: memory goes back to the disk
+            # before the next own write may start, so it continues the chain the disk
+            # holds (§9.13).
+            await reload_from_disk(state)
+            if isinstance(exc, LocalWriteError):
+                raise
+            raise LocalWriteError(
+                f"Could not save this on this device: {failure_reason(exc)}. Nothing was "
+                "saved; try again once that is fixed."
+            ) from None
+        state.events[event.event_id] = event
+        connection = state.connection if queue else None
+        if connection is not None:
+            state.tracker.sending([event.event_id])
+            connection.session.queue([data])
     if connection is not None:
         await connection.send_queued()
     return event

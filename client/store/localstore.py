@@ -18,7 +18,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from client.errors import LocalDataError
+from client.errors import LocalDataError, LocalWriteError
 from client.store.home_files import create_private, secure_home, tighten_files
 from client.store.writes import settle_writes, write_behind, write_lock
 
@@ -81,6 +81,12 @@ class LocalStore:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self.notices = []
+        self.failed_admission = None
+
+    failed_admission: BaseException | None
+    """The failure of the last write of received events, until what is in memory went
+    back to the disk (client/space/state.py ``back_to_disk``, docs/PROTOCOL.md §9.13):
+    own events are refused meanwhile, and a sync session ends."""
 
     notices: list[str]
     """What had to be tightened in the home folder when it was opened (home_files.py)."""
@@ -177,6 +183,14 @@ class LocalStore:
             (e.event_id, e.author, e.author_seq, e.relay_seq, e.envelope, now_ms()) for e in events
         ]
         async with self._transaction():
+            if self.failed_admission is not None:
+                # Memory is ahead of the disk (docs/PROTOCOL.md §9.13): this event was
+                # sealed against received events that never reached the disk, so stored
+                # it would depend on what this device does not hold.
+                raise LocalWriteError(
+                    "This was not saved: a write on this device failed just before. "
+                    "Nothing was lost; try again."
+                )
             await self._db.executemany(_ADD_EVENT, rows)
             await self._db.executemany(
                 "DELETE FROM pending WHERE event_id = ?", [(r[0],) for r in rows]
@@ -225,9 +239,15 @@ class LocalStore:
         steps = [a for a in admissions if a.held or a.rejected or a.events]
         if not steps:
             return
-        async with self._transaction(behind=behind):
-            for step in steps:
-                await self._write_admission(step)
+        try:
+            async with self._transaction(behind=behind):
+                for step in steps:
+                    await self._write_admission(step)
+        except Exception as exc:
+            # Noted before any other writer gets the lock (no await between its release
+            # and here): an own event sealed meanwhile may depend on what failed.
+            self.failed_admission = exc
+            raise
 
     async def _write_admission(self, step: Admission) -> None:
         at = now_ms()

@@ -12,9 +12,9 @@ import aiosqlite
 import pytest
 
 from client.errors import ClientErrorCode, LocalWriteError
-from client.space import Space
+from client.space import Space, SyncReport
 from schemas.payloads import JournalEntry
-from tests.integration.pairing import pair
+from tests.integration.pairing import PASSPHRASE, pair
 from tests.integration.relay_process import RelayProcess
 
 ENTRIES = 40
@@ -125,6 +125,37 @@ async def test_an_own_write_on_a_full_disk_is_not_saved_and_the_chain_goes_on(
         await alex.sync()
         assert len(alex.journal()) == len(blake.journal())
         assert (await alex.audit()).clean
+        assert (await blake.audit()).clean
+    finally:
+        await alex.close()
+        await blake.close()
+
+
+async def test_an_own_write_after_a_failed_page_is_refused_and_the_home_still_opens(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    """The page's events were admitted in memory, then refused by the disk: an own event
+    sealed meanwhile names them as seen. Stored, it would depend on events this device
+    does not hold, and the home would not open again ("does not check out")."""
+    alex, blake = await pair(tmp_path, relay.url)
+    try:
+        await _write_entries(alex, 5)
+        served = await alex.stored_envelopes()
+        await _db(blake).execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.author_seq = "
+            f"{alex.chain_seq(alex.device_id)} BEGIN SELECT RAISE(ABORT, 'no'); END"
+        )
+        with pytest.raises(aiosqlite.Error):
+            await blake._receive([(data, None) for data in served], SyncReport())
+        with pytest.raises(LocalWriteError, match=r"^This was not saved: a write on this"):
+            await blake.append(JournalEntry(text="Written while the disk said no."))
+        await blake.close()
+        blake = await Space.open(tmp_path / "blake", passphrase=PASSPHRASE)
+        await _db(blake).execute("DROP TRIGGER refuse")
+        await blake.append(JournalEntry(text="Written once the disk was fine."))
+        assert (await blake.sync()).refused == []
+        await alex.sync()
+        assert len(alex.journal()) == len(blake.journal()) == 6
         assert (await blake.audit()).clean
     finally:
         await alex.close()
