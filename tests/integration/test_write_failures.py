@@ -24,7 +24,7 @@ def _db(space: Space) -> aiosqlite.Connection:
     return space._state.store.db  # the store edge: the failure is injected in SQLite itself
 
 
-async def _fill_the_disk(space: Space) -> None:
+async def fill_the_disk(space: Space) -> None:
     """SQLite's own "database or disk is full": the file may not grow past its size."""
     db = _db(space)
     await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -35,7 +35,7 @@ async def _fill_the_disk(space: Space) -> None:
     await db.execute(f"PRAGMA max_page_count = {int(row[0])}")
 
 
-async def _free_the_disk(space: Space) -> None:
+async def free_the_disk(space: Space) -> None:
     await _db(space).execute("PRAGMA max_page_count = 1073741823")
 
 
@@ -61,7 +61,7 @@ async def test_a_sync_that_cannot_store_is_fetched_again_by_the_next_sync(
     try:
         await _write_entries(alex, ENTRIES)
         before = await _stored(blake)
-        await _fill_the_disk(blake)
+        await fill_the_disk(blake)
         with pytest.raises(LocalWriteError) as failed:
             await blake.sync()
         assert failed.value.code == ClientErrorCode.LOCAL_WRITE_FAILED
@@ -72,7 +72,7 @@ async def test_a_sync_that_cannot_store_is_fetched_again_by_the_next_sync(
         assert await _stored(blake) == before, "the page did not reach the disk"
         assert blake.event_count == before, "memory went back to what is on disk"
 
-        await _free_the_disk(blake)
+        await free_the_disk(blake)
         report = await blake.sync()  # the same process, the same open space
         assert report.received == ENTRIES
         assert await _stored(blake) == await _stored(alex)
@@ -111,13 +111,13 @@ async def test_an_own_write_on_a_full_disk_is_not_saved_and_the_chain_goes_on(
 ) -> None:
     alex, blake = await pair(tmp_path, relay.url)
     try:
-        await _fill_the_disk(blake)
+        await fill_the_disk(blake)
         with pytest.raises(LocalWriteError) as failed:
             await _until_full(blake)
         assert failed.value.message.startswith(
             "Could not save this on this device: the disk is full. Nothing was saved"
         )
-        await _free_the_disk(blake)
+        await free_the_disk(blake)
         await blake.append(JournalEntry(text="After the disk was freed."))
         report = await blake.sync()
         assert report.refused == [], "the chain the relay holds goes on without a gap"
