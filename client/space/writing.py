@@ -108,9 +108,10 @@ async def accept_own(
             await reload_from_disk(state)
             if isinstance(exc, LocalWriteError):
                 raise
+            full = getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL"
             raise LocalWriteError(
                 f"Could not save this on this device: {failure_reason(exc)}. Nothing was "
-                "saved; try again once that is fixed."
+                f"saved; try again{' once there is room' if full else ''}."
             ) from None
         state.events[event.event_id] = event
         connection = state.connection if queue else None

@@ -109,4 +109,8 @@ def failure_reason(exc: sqlite3.Error) -> str:
         return "another program (or another Trellis window) held the database"
     if name.startswith("SQLITE_IOERR"):
         return "the disk reported an error"
+    if name in ("SQLITE_CONSTRAINT_FOREIGNKEY", "SQLITE_CONSTRAINT_UNIQUE"):
+        # This device's next place in its chain was taken by another writer of the same
+        # home (a second Trellis window or command) between sealing and storing.
+        return "another Trellis window on this device saved something at the same moment"
     return "the database refused the write"

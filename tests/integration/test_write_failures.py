@@ -115,7 +115,7 @@ async def test_an_own_write_on_a_full_disk_is_not_saved_and_the_chain_goes_on(
         with pytest.raises(LocalWriteError) as failed:
             await _until_full(blake)
         assert failed.value.message.startswith(
-            "Could not save this on this device: the disk is full. Nothing was saved"
+            "Could not save this on this device: the disk is full. Nothing was saved; try again once"
         )
         await free_the_disk(blake)
         await blake.append(JournalEntry(text="After the disk was freed."))
@@ -158,5 +158,35 @@ async def test_an_own_write_after_a_failed_page_is_refused_and_the_home_still_op
         assert len(alex.journal()) == len(blake.journal()) == 6
         assert (await blake.audit()).clean
     finally:
+        await alex.close()
+        await blake.close()
+
+
+async def test_two_windows_on_one_home_never_leave_a_gap_in_the_chain(
+    tmp_path: Path, relay: RelayProcess
+) -> None:
+    """Two writers of one home (two app windows, or the app and a command) each seal
+    this device's next event at the same place of its chain: the second to store it is
+    refused plainly, and its next try continues after the first one's event."""
+    alex, blake = await pair(tmp_path, relay.url)
+    other = await Space.open(tmp_path / "blake", passphrase=PASSPHRASE)
+    try:
+        await blake.append(JournalEntry(text="From the first window."))
+        with pytest.raises(LocalWriteError) as refused:
+            await other.append(JournalEntry(text="From the second window, at once."))
+        assert refused.value.message == (
+            "Could not save this on this device: another Trellis window on this device saved "
+            "something at the same moment. Nothing was saved; try again."
+        )
+        await other.append(JournalEntry(text="From the second window, again."))
+        assert (await other.sync()).refused == []
+        await alex.sync()
+        assert [i.text for i in alex.journal()] == [
+            "From the first window.",
+            "From the second window, again.",
+        ]
+        assert (await alex.audit()).clean
+    finally:
+        await other.close()
         await alex.close()
         await blake.close()
