@@ -114,8 +114,9 @@ async def test_an_own_write_on_a_full_disk_is_not_saved_and_the_chain_goes_on(
         await fill_the_disk(blake)
         with pytest.raises(LocalWriteError) as failed:
             await _until_full(blake)
-        assert failed.value.message.startswith(
-            "Could not save this on this device: the disk is full. Nothing was saved; try again once"
+        assert failed.value.message == (
+            "Could not save this on this device: the disk is full. Nothing was saved; "
+            "try again once there is room."
         )
         await free_the_disk(blake)
         await blake.append(JournalEntry(text="After the disk was freed."))
