@@ -23,14 +23,8 @@ REFUSAL_WHY = {
         "this space has reached the storage limit of its relay; the relay's operator can raise it"
     ),
     "relay_full": "the relay has no room for more right now; its operator can make room",
-    "chain_gap": (
-        "the relay is missing earlier events of this device (it may have lost data); "
-        "Trellis gives them back to it"
-    ),
-    "chain_bad_prev": (
-        "the relay holds this device's history differently (it may have lost data); "
-        "Trellis gives it this device's copy"
-    ),
+    "chain_gap": "the relay is missing earlier events of this device (it may have lost data)",
+    "chain_bad_prev": ("the relay holds this device's history differently (it may have lost data)"),
     "chain_conflict": (
         "the relay holds a different event at the same place in this device's history; "
         "'trellis status' and Check the whole history show what it holds"
