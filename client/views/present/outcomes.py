@@ -42,6 +42,9 @@ REFUSAL_WHY = {
     "bad_signature": "the relay could not check this device's signature",
     "bad_envelope": "the relay could not read what this device sent",
     "unknown_author": "the relay does not count this device as one of the space's",
+    "wrong_host": "the relay does not answer to the address this app uses",
+    "auth_failed": "the relay could not confirm this device",
+    "unsupported_version": "this app and the relay speak different versions",
 }
 """Why the relay did not take what this device sent, as a clause, for the refusal codes
 of docs/PROTOCOL.md §8: the one table the CLI (``trellis sync``, a write's delivery line)
