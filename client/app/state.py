@@ -24,7 +24,7 @@ from client.core.verify import VerifiedEvent
 from client.errors import RelayRefused, TrellisError
 from client.space import Space
 from client.store.localstore import DB_FILE_NAME
-from client.views.present import Delivery, plain_error
+from client.views.present import Delivery, plain_error, refusal_sentence
 from schemas.practices import SignalCleared, SignalSent
 
 logger = logging.getLogger(__name__)
@@ -261,7 +261,7 @@ class AppState:
                 after = after_refusal(exc.code)
                 if after is AfterRefusal.RESEED:
                     after = await self._give_back(space)
-                self.sync_problem = _refusal_problem(exc, after)
+                self.sync_problem = _refusal_problem(exc, after, self.sync_refusal)
             except TrellisError as exc:
                 self.sync_problem = f"{plain_error(exc.message)} {SYNC_RETRYING}"
             except Exception as exc:  # a fault of this app: said plainly, tried again
@@ -332,13 +332,16 @@ class AppState:
         return out
 
 
-def _refusal_problem(exc: RelayRefused, after: AfterRefusal) -> str:
-    """What every page says after a refusal: the relay's reason, then what happens."""
+def _refusal_problem(exc: RelayRefused, after: AfterRefusal, code: str | None) -> str:
+    """What every page says after a refusal: the relay's reason, then what happens.
+    ``code``: the refusal that decided it (a re-seed's own, when it met one)."""
     if after is AfterRefusal.RESEED:
         return "The relay had lost some of this device's events; Trellis gave them back to it."
     # The exception's words: refusal_sentence's for a refused push (client/space/syncing.py),
     # the relay's own table's for a refused session, as the CLI prints them.
     said = plain_error(exc.message)
+    if code is not None and code != exc.code:
+        said = refusal_sentence(code)
     if after is AfterRefusal.STOP:
         return f"{said} {SYNC_STOPPED}"
     return f"{said} {SYNC_RETRYING}"
