@@ -27,7 +27,7 @@ from client.views import Moment, Views, build_views
 from client.views.audit import AuditReport, audit_log, practice_problems, violation_findings
 from client.views.fold import JournalItem, causal_order, fold_journal
 from client.views.recovery import Profile, fold_profiles
-from schemas.ids import DeviceId, MemberId, SpaceId
+from schemas.ids import DeviceId, EventId, MemberId, SpaceId
 from schemas.payloads import Payload
 
 
@@ -232,9 +232,8 @@ class Space:
 
     @property
     def disk_generation(self) -> int:
-        """How many times what this space holds in memory went back to what is on disk
-        after a failed write (docs/PROTOCOL.md §9.13): a cache keyed on
-        :attr:`event_count` keys on this too, so nothing folded before it is kept."""
+        """Times memory went back to the disk after a failed write (PROTOCOL.md §9.13);
+        a cache keyed on :attr:`event_count` keys on this too."""
         return self._state.disk_generation
 
     def events(self) -> list[VerifiedEvent]:
@@ -331,6 +330,10 @@ class Space:
     async def outbox_size(self) -> int:
         """How many of this device's events the relay has not acknowledged yet."""
         return await self._state.store.outbox_size()
+
+    async def undelivered(self) -> set[EventId]:
+        """This device's events the relay has not acknowledged yet (PROTOCOL.md §9.14)."""
+        return {EventId(e) for e in await self._state.store.outbox_ids()}
 
     async def status(self) -> Status:
         store = self._state.store

@@ -294,6 +294,12 @@ class LocalStore:
     async def outbox_size(self) -> int:
         return await self._count("outbox")
 
+    async def outbox_ids(self) -> set[bytes]:
+        """The ids of this device's events the relay has not acknowledged yet."""
+        async with self._db.execute("SELECT event_id FROM outbox") as cur:
+            rows = await cur.fetchall()
+        return {bytes(r[0]) for r in rows}
+
     async def event_count(self) -> int:
         return await self._count("events")
 

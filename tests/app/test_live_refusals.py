@@ -40,11 +40,14 @@ async def test_a_push_over_the_quota_says_why_and_goes_out_once_the_relay_takes_
             assert f"The relay did not take this device's latest events: {QUOTA_WHY}." in today
             assert "marked not delivered" in today
             assert await alex.space.outbox_size() == 1, "kept on this device, not delivered"
+            assert "saved here, not delivered yet" in await alex.get("/journal")
+            assert "(saved here, not delivered yet)" in await alex.get("/timeline")
 
             await restart(relay, [])  # the operator raised the quota
             await arrives(lambda: "Written over the quota" in texts(blake), timeout_s=60.0)
             await arrives(lambda: alex.state.sync_problem is None, timeout_s=60.0)
             assert await alex.space.outbox_size() == 0
+            assert "not delivered yet" not in await alex.get("/journal")
     finally:
         relay.stop()
 

@@ -52,6 +52,7 @@ async def timeline(
     ]
     me = space.me()
     mine = None if me is None else me.member_id.hex()
+    undelivered = await space.undelivered()
     rows = [
         {
             "at": e.body.recorded_at,
@@ -61,6 +62,7 @@ async def timeline(
             ),
             "signal": isinstance(e.payload, SignalSent),
             "had_effect": e.event_id not in views.without_effect,
+            "undelivered": e.event_id in undelivered,
         }
         for e in reversed(matching[-limit:])
     ]
