@@ -292,6 +292,7 @@ async def _receive(
     while the disk works; whatever is written next waits for it (the cursor that covers
     these events, this device's own events), and ``state.events`` gains them once they
     are on disk."""
+    generation = state.disk_generation
     admissions: list[Admission] = []
     accepted: list[VerifiedEvent] = []
     fresh: list[VerifiedEvent] = []
@@ -324,6 +325,10 @@ async def _receive(
     if behind:
         # One page behind at most: the one before (admitted earlier) is on disk first.
         await state.store.settle()
+        if state.disk_generation != generation:
+            # Memory went back to the disk while this page was admitted (an own write
+            # failed meanwhile, §9.13): parts of it may depend on what the disk lacks.
+            raise WriteFailed(None)
         state.store.record_admissions_behind(admissions, keep)
     else:
         await state.store.record_admissions(admissions)
