@@ -29,7 +29,7 @@ from client.space.opening import complete_join
 from client.space.ports import EventCallback
 from client.space.reports import SyncReport
 from client.space.state import META_LAST_SYNC, SpaceState, back_to_disk
-from client.space.write_failures import WriteFailed, sync_write_failed
+from client.space.write_failures import WriteFailed, store_page, sync_write_failed
 from client.space.writing import new_event
 from client.store.localstore import Admission, HeldRow, RejectedRow, now_ms
 from client.store.transport import SyncConnection
@@ -318,21 +318,7 @@ async def _receive(
             if not checking.done():
                 checking.cancel()
 
-    def keep() -> None:
-        for event in accepted:
-            state.events[event.event_id] = event
-
-    if behind:
-        # One page behind at most: the one before (admitted earlier) is on disk first.
-        await state.store.settle()
-        if state.disk_generation != generation:
-            # Memory went back to the disk while this page was admitted (an own write
-            # failed meanwhile, §9.13): parts of it may depend on what the disk lacks.
-            raise WriteFailed(None)
-        state.store.record_admissions_behind(admissions, keep)
-    else:
-        await state.store.record_admissions(admissions)
-        keep()
+    await store_page(state, admissions, accepted, behind=behind, generation=generation)
     return fresh
 
 
