@@ -13,6 +13,7 @@ import pytest
 
 from client.errors import ClientErrorCode, LocalWriteError
 from client.space import Space, SyncReport
+from client.store.writes import write_lock
 from schemas.payloads import JournalEntry
 from tests.integration.pairing import PASSPHRASE, pair
 from tests.integration.relay_process import RelayProcess
@@ -25,18 +26,24 @@ def _db(space: Space) -> aiosqlite.Connection:
 
 
 async def fill_the_disk(space: Space) -> None:
-    """SQLite's own "database or disk is full": the file may not grow past its size."""
+    """SQLite's own "database or disk is full": the file may not grow past its size.
+    Between the store's own transactions (its write lock), as a disk fills between two
+    writes: an app's live session may be writing at that moment."""
     db = _db(space)
-    await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    async with db.execute("PRAGMA page_count") as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    await db.execute("VACUUM")  # no free pages left to reuse
-    await db.execute(f"PRAGMA max_page_count = {int(row[0])}")
+    async with write_lock(db):
+        await db.execute("VACUUM")  # no free pages left to reuse
+        await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # Its size after VACUUM (which may shrink it): no room left to grow into.
+        async with db.execute("PRAGMA page_count") as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        await db.execute(f"PRAGMA max_page_count = {int(row[0])}")
 
 
 async def free_the_disk(space: Space) -> None:
-    await _db(space).execute("PRAGMA max_page_count = 1073741823")
+    db = _db(space)
+    async with write_lock(db, settle=False):
+        await db.execute("PRAGMA max_page_count = 1073741823")
 
 
 async def _stored(space: Space) -> int:
