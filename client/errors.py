@@ -9,7 +9,8 @@
     │   └── RelayCertificateError the relay's TLS certificate did not verify
     ├── RelayRefused              the relay answered with a typed error (its code)
     ├── RelayProtocolError        the relay sent something this app cannot follow
-    └── LocalDataError            the local database is unreadable or from a newer app
+    ├── LocalDataError            the local database is unreadable or from a newer app
+    └── LocalWriteError           the local database refused a write (disk full, I/O)
 
 Every code a TrellisError carries is a :class:`ClientErrorCode` (docs/PROTOCOL.md §8.1),
 except that a :class:`RelayRefused` carries the relay's own code
@@ -49,6 +50,7 @@ class ClientErrorCode(StrEnum):
     IO = "io"
     JOIN_INCOMPLETE = "join_incomplete"
     LOCAL_DATA_ERROR = "local_data_error"
+    LOCAL_WRITE_FAILED = "local_write_failed"
     NOTHING_OPEN = "nothing_open"
     NOT_FOUND = "not_found"
     NOT_MEMBER = "not_member"
@@ -140,3 +142,12 @@ class RelayProtocolError(TrellisError):
 
 class LocalDataError(TrellisError):
     code = ClientErrorCode.LOCAL_DATA_ERROR
+
+
+class LocalWriteError(TrellisError):
+    """This device's database refused a write (a full disk, an I/O error, a file made
+    read-only, another program holding it). What was in memory went back to what is on
+    disk (docs/PROTOCOL.md §9.13), so nothing is lost: what a sync could not store is
+    fetched again by the next one."""
+
+    code = ClientErrorCode.LOCAL_WRITE_FAILED

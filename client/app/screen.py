@@ -30,6 +30,7 @@ from client.views import Views
 from client.views.present import SENT_LATER_APP, delivery_sentence, local_time
 from client.views.present_signals import partner_signal_sentence
 from client.views.recovery import active_signals
+from client.views.shown import shown
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -52,29 +53,14 @@ class NavEntry:
     path: str
 
 
-_UNSHOWN = dict.fromkeys(
-    [
-        *range(0x00, 0x09),
-        0x0B,
-        0x0C,
-        *range(0x0E, 0x20),
-        *range(0x7F, 0xA0),
-        *range(0x202A, 0x202F),
-        *range(0x2066, 0x206A),
-    ]
-)
-"""Characters no page shows: control characters (all but tab and line breaks) and the
-bidirectional embedding, override and isolate controls. A partner's name or note
-holding a RIGHT-TO-LEFT OVERRIDE would otherwise turn the app's own words after it
-around on the line (docs/THREAT_MODEL.md §29). Right-to-left scripts need none of
-them: the browser orders Hebrew or Arabic text by itself."""
-
-
 def _shown(value: Any) -> Any:
     """Every value a template prints, before escaping: a string loses what no page
-    shows. Markup (the app's own, e.g. a block from a macro) is left as it is."""
+    shows, by the one table every screen and report reads (client/views/shown.py;
+    docs/THREAT_MODEL.md §29): a partner's name or note holding a RIGHT-TO-LEFT
+    OVERRIDE would otherwise turn the app's own words after it around on the line.
+    Markup (the app's own, e.g. a block from a macro) is left as it is."""
     if isinstance(value, str) and not hasattr(value, "__html__"):
-        return value.translate(_UNSHOWN)
+        return shown(value, page=True)
     return value
 
 

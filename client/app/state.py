@@ -19,11 +19,12 @@ from pathlib import Path
 
 from client.app import views_cache
 from client.app.security import Access
+from client.core.refusals import AfterRefusal, after_refusal
 from client.core.verify import VerifiedEvent
-from client.errors import ClientErrorCode, TrellisError
+from client.errors import ClientErrorCode, RelayRefused, TrellisError
 from client.space import Space
 from client.store.localstore import DB_FILE_NAME
-from client.views.present import Delivery, plain_error
+from client.views.present import Delivery, plain_error, refusal_sentence
 from schemas.practices import SignalCleared, SignalSent
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,11 @@ _REMOVED = frozenset({ClientErrorCode.DEVICE_REMOVED, "device_revoked"})
 client's own code, and the relay's)."""
 SYNC_RETRYING = "Trellis keeps trying; what you write stays on this device until it is sent."
 """Said after why a live session ended: nothing needs doing for it to start again."""
+SYNC_STOPPED = (
+    "Live sync has stopped: trying again will not change the relay's answer. What you "
+    "write stays on this device, marked not delivered."
+)
+"""Said after a refusal no new session changes (a removed device, §9.14)."""
 SYNC_FAULT = (
     "Live sync stopped because of a problem in this app. Trellis keeps trying; what you "
     "write stays on this device until it is sent. If this stays, lock and unlock the app."
@@ -119,6 +125,11 @@ class AppState:
     flashes: list[Flash] = field(default_factory=list)
     sync_problem: str | None = None
     """Why live sync stopped, in plain words; None while it runs or retries."""
+    sync_refusal: str | None = None
+    """The relay's code for the push it refused last, until a session is live again:
+    a form says that reason rather than "cannot be reached" (docs/PROTOCOL.md §9.14)."""
+    sync_stopped: bool = False
+    """The relay refused this device for good (removed): no new session is started."""
     invite: tuple[str, str, float] | None = None
     """The invite code made last (kind, code, hours), shown on Pairing until it is put
     away or the app locks; never in a URL."""
@@ -156,7 +167,7 @@ class AppState:
         if stored is not None and stored.decode().isdigit():
             self.idle_lock_s = int(stored.decode())
         self.space = space
-        self.sync_problem = None
+        self.sync_problem, self.sync_refusal, self.sync_stopped = None, None, False
         self.touch()
         self._sync_task = asyncio.create_task(self._watch(space))
         self.live.publish("change")
@@ -243,11 +254,21 @@ class AppState:
         while self.space is space:
             live = asyncio.Event()
             clearing = asyncio.create_task(self._clear_problem_when(live))
+            after = AfterRefusal.RETRY
             try:
                 await space.sync(watch=True, on_event=arrived, connected=live)
+            except RelayRefused as exc:
+                # The relay's own reason, in the words the CLI uses (one table), and what
+                # follows it: a retry, giving back what it lost, or no more pushing.
+                self.sync_refusal = exc.code
+                after = after_refusal(exc.code)
+                if after is AfterRefusal.RESEED:
+                    after = await self._give_back(space)
+                self.sync_problem = _refusal_problem(exc, after, self.sync_refusal)
             except TrellisError as exc:
                 if exc.code in _REMOVED:  # for good: no session again (THREAT_MODEL §16.2)
                     self.sync_problem = plain_error(exc.message)
+                    self.sync_stopped = True
                     self.live.publish("change")
                     return
                 self.sync_problem = f"{plain_error(exc.message)} {SYNC_RETRYING}"
@@ -258,14 +279,37 @@ class AppState:
                 clearing.cancel()
                 await asyncio.wait([clearing])  # ended before the next session starts
             self.live.publish("change")
+            if after is AfterRefusal.STOP:
+                # No new session changes the relay's answer; what is written stays here,
+                # marked not delivered, and the reason stays on every page.
+                self.sync_stopped = True
+                return
             # A session that was live starts the pauses over; one refused at once waits longer.
             pause = RESTART_FIRST_S if live.is_set() else pause
             await asyncio.sleep(pause)
             pause = min(pause * 2, RESTART_MAX_S)
 
+    async def _give_back(self, space: Space) -> AfterRefusal:
+        """The relay lost this device's earlier events (chain_gap): give it this device's
+        whole copy (docs/PROTOCOL.md §9.7, §9.14). What follows: a new session, or
+        stopping when the relay refused part of the copy for good."""
+        try:
+            report = await space.reseed()
+        except TrellisError:
+            return AfterRefusal.RETRY  # said as the refusal; the next session tries again
+        for refusal in report.refusals:
+            if after_refusal(refusal.code) is AfterRefusal.STOP:
+                self.sync_refusal = refusal.code
+                return AfterRefusal.STOP
+        if report.refusals:
+            return AfterRefusal.RETRY
+        self.sync_refusal = None
+        return AfterRefusal.RESEED
+
     async def _clear_problem_when(self, live: asyncio.Event) -> None:
         """Clear the problem shown once the new session has signed in and caught up."""
         await live.wait()
+        self.sync_refusal = None
         if self.sync_problem is not None:
             self.sync_problem = None
             self.live.publish("change")
@@ -276,7 +320,11 @@ class AppState:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + DELIVER_WAIT_S
         while (await space.outbox_size()) > 0:
-            if loop.time() >= deadline:
+            if self.sync_stopped or loop.time() >= deadline:
+                if self.sync_refusal is not None:  # the relay's own reason (§9.14)
+                    return Delivery(
+                        delivered=False, reason=self.sync_refusal, final=self.sync_stopped
+                    )
                 reason = "relay_unreachable" if self.sync_problem is None else "push_refused"
                 return Delivery(delivered=False, reason=reason)
             await asyncio.sleep(0.05)
@@ -290,6 +338,21 @@ class AppState:
     def take_flashes(self) -> list[Flash]:
         out, self.flashes = self.flashes, []
         return out
+
+
+def _refusal_problem(exc: RelayRefused, after: AfterRefusal, code: str | None) -> str:
+    """What every page says after a refusal: the relay's reason, then what happens.
+    ``code``: the refusal that decided it (a re-seed's own, when it met one)."""
+    if after is AfterRefusal.RESEED:
+        return "The relay had lost some of this device's events; Trellis gave them back to it."
+    # The exception's words: refusal_sentence's for a refused push (client/space/syncing.py),
+    # the relay's own table's for a refused session, as the CLI prints them.
+    said = plain_error(exc.message)
+    if code is not None and code != exc.code:
+        said = refusal_sentence(code)
+    if after is AfterRefusal.STOP:
+        return f"{said} {SYNC_STOPPED}"
+    return f"{said} {SYNC_RETRYING}"
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:

@@ -22,12 +22,12 @@ _MINUTE_MS = 60_000
 
 @dataclass(frozen=True)
 class _Entry:
-    key: tuple[int, int]
+    key: tuple[int, int, int]
     views: Views
 
 
 _cache: weakref.WeakKeyDictionary[Space, _Entry] = weakref.WeakKeyDictionary()
-_ordered: weakref.WeakKeyDictionary[Space, tuple[int, list[VerifiedEvent]]] = (
+_ordered: weakref.WeakKeyDictionary[Space, tuple[tuple[int, int], list[VerifiedEvent]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -49,7 +49,9 @@ def current_views(space: Space) -> Views:
     moment = Moment.now()
     # Accepted events are never removed, so their number tells whether any arrived
     # (ordering them all to look at the last one took longer than the page itself).
-    key = (space.event_count, moment.now_ms // _MINUTE_MS)
+    # After a failed write memory goes back to the disk (docs/PROTOCOL.md §9.13): a new
+    # generation, so nothing folded from before is kept.
+    key = (space.event_count, space.disk_generation, moment.now_ms // _MINUTE_MS)
     entry = _cache.get(space)
     if entry is None or entry.key != key:
         entry = _Entry(key, space.views(moment))
@@ -61,7 +63,8 @@ def current_events(space: Space) -> list[VerifiedEvent]:
     """Every accepted event in causal order (``Space.events``), ordered once per change:
     the timeline filters it on every page."""
     held = _ordered.get(space)
-    if held is None or held[0] != space.event_count:
-        held = (space.event_count, space.events())
+    key = (space.event_count, space.disk_generation)
+    if held is None or held[0] != key:
+        held = (key, space.events())
         _ordered[space] = held
     return held[1]

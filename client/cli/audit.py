@@ -53,8 +53,11 @@ async def cmd_timeline(args: argparse.Namespace) -> int:
             return 0
         if not events:
             print("Nothing in the timeline matches.")
+        me = space.me()
         for event in events:
-            print(event_line(event, space, had_effect=event.event_id not in void))
+            author = space.membership.member_of(event.author)
+            you = me is not None and author is not None and author.member_id == me.member_id
+            print(event_line(event, space, had_effect=event.event_id not in void, you=you))
     return 0
 
 

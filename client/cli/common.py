@@ -16,6 +16,7 @@ from typing import Any
 import platformdirs
 
 from client.cli.terminal import json_text
+from client.core.refusals import AfterRefusal, after_refusal
 from client.errors import ClientErrorCode, HomeError, TrellisError
 from client.errors import UsageError as UsageError  # its home was here; cli modules import it
 from client.space import Space
@@ -194,7 +195,9 @@ async def deliver(space: Space, *, timeout_s: float = DELIVER_TIMEOUT_S) -> Deli
     why: str | None = None
     try:
         async with asyncio.timeout(timeout_s):
-            await space.sync(timeout_s=timeout_s)
+            report = await space.sync(timeout_s=timeout_s)
+        # The relay's own reason for a refused push (the table the app reads too).
+        why = report.refused[0] if report.refused else None
     except TimeoutError:
         why = "timeout"
     except TrellisError as exc:
@@ -204,7 +207,8 @@ async def deliver(space: Space, *, timeout_s: float = DELIVER_TIMEOUT_S) -> Deli
     outbox = (await space.status()).outbox
     if outbox == 0:
         return Delivery(delivered=True)
-    return Delivery(delivered=False, reason=why or "push_refused")
+    final = why is not None and after_refusal(why) is AfterRefusal.STOP
+    return Delivery(delivered=False, reason=why or "push_refused", final=final)
 
 
 async def tell_delivery(

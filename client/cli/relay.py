@@ -10,6 +10,7 @@ from client.cli.common import open_space
 from client.core.integrity import Finding
 from client.space import Space
 from client.space.relocation import ReseedReport
+from client.views.present import refusal_why
 
 
 def integrity_json(findings: Sequence[Finding]) -> str | list[dict[str, object]]:
@@ -40,7 +41,7 @@ def reseed_lines(report: ReseedReport, space: Space) -> list[str]:
         if refusal.author is not None:
             who = f"{space.author_name(refusal.author)}'s events from number {refusal.first_seq} on"
         lines.append(
-            f"The relay would not take back {who} ({refusal.code}: {refusal.detail}). They "
+            f"The relay would not take back {who}: {refusal_why(refusal.code)}. They "
             "are kept on this device; the device that wrote them can re-seed them."
         )
     return lines

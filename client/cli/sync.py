@@ -11,7 +11,14 @@ from client.cli.terminal import json_text
 from client.core.verify import VerifiedEvent
 from client.errors import ClientErrorCode, TrellisError
 from client.space import relocation
-from client.views.present import event_json, event_line, iso_utc, notice_line, shown
+from client.views.present import (
+    event_json,
+    event_line,
+    iso_utc,
+    notice_line,
+    refusal_why,
+    shown,
+)
 from client.views.write_rules import may_be_void
 
 
@@ -28,9 +35,10 @@ async def cmd_sync(args: argparse.Namespace) -> int:
             for line in await cli_devices.rejoin_lines(space, finish=True):
                 print(line)
             if report.refused:
+                why = "; ".join(refusal_why(code) for code in sorted(set(report.refused)))
                 raise TrellisError(
-                    "The relay refused some of this device's events "
-                    f"({', '.join(sorted(set(report.refused)))}); they are kept here. "
+                    f"The relay refused some of this device's events: {why}. They are "
+                    "kept here. "
                     "Run 'trellis status' for details; if the relay lost data, "
                     "'trellis sync --reseed' gives it this device's copy back.",
                     code=ClientErrorCode.PUSH_REFUSED,

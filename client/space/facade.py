@@ -17,7 +17,7 @@ from client.core.integrity import Finding
 from client.core.verify import Member, Membership, VerifiedEvent
 from client.errors import LocalDataError, TrellisError
 from client.keys import crypto, vault
-from client.space import devices, opening, pairing, relocation, syncing, writing
+from client.space import devices, findings, opening, pairing, relocation, syncing, writing
 from client.space.ports import EventCallback
 from client.space.reports import DeviceView, MemberView, Status, SyncReport
 from client.space.state import META_CURSOR, META_LAST_SYNC, META_RELAY, META_VAULT, SpaceState
@@ -27,7 +27,7 @@ from client.views import Moment, Views, build_views
 from client.views.audit import AuditReport, audit_log, practice_problems, violation_findings
 from client.views.fold import JournalItem, causal_order, fold_journal
 from client.views.recovery import Profile, fold_profiles
-from schemas.ids import DeviceId, MemberId, SpaceId
+from schemas.ids import DeviceId, EventId, MemberId, SpaceId
 from schemas.payloads import Payload
 
 
@@ -220,7 +220,7 @@ class Space:
         return await syncing.receive(self._state, items, report)
 
     async def _refresh_integrity(self) -> None:
-        await syncing.refresh_integrity(self._state)
+        await findings.refresh_integrity(self._state)
 
     # -- reading ------------------------------------------------------------------
 
@@ -229,6 +229,12 @@ class Space:
         """How many events are accepted: it only grows, so a cache of anything folded
         from :meth:`events` is current while this is unchanged (client/app)."""
         return len(self._state.events)
+
+    @property
+    def disk_generation(self) -> int:
+        """Times memory went back to the disk after a failed write (PROTOCOL.md §9.13);
+        a cache keyed on :attr:`event_count` keys on this too."""
+        return self._state.disk_generation
 
     def events(self) -> list[VerifiedEvent]:
         """Every accepted event in the deterministic causal order."""
@@ -324,6 +330,10 @@ class Space:
     async def outbox_size(self) -> int:
         """How many of this device's events the relay has not acknowledged yet."""
         return await self._state.store.outbox_size()
+
+    async def undelivered(self) -> set[EventId]:
+        """This device's events the relay has not acknowledged yet (PROTOCOL.md §9.14)."""
+        return {EventId(e) for e in await self._state.store.outbox_ids()}
 
     async def status(self) -> Status:
         store = self._state.store

@@ -11,8 +11,7 @@ from pathlib import Path
 import msgspec
 
 from client.core import decisions
-from client.core.verify import Verdict
-from client.errors import ClientErrorCode, HomeError, InviteCodeError, LocalDataError, TrellisError
+from client.errors import ClientErrorCode, HomeError, InviteCodeError, TrellisError
 from client.keys import crypto, vault
 from client.space import devices
 from client.space.reports import PendingJoin
@@ -24,6 +23,7 @@ from client.space.state import (
     META_SPACE,
     META_VAULT,
     SpaceState,
+    load_from_disk,
 )
 from client.space.writing import accept_own, catch_up_own, seal
 from client.store.home_lock import home_write_lock
@@ -35,7 +35,7 @@ from schemas.http import (
     RedeemInviteRequest,
     invite_proof_transcript,
 )
-from schemas.ids import EventId, InviteId, MemberId, SpaceId
+from schemas.ids import InviteId, MemberId, SpaceId
 from schemas.payloads import MemberJoined, SpaceCreated
 
 
@@ -193,30 +193,11 @@ async def open_home(home: Path, *, passphrase: str) -> SpaceState:
         state = SpaceState.build(
             home, store, secrets, SpaceId(space_id), RelayEndpoint.parse(relay.decode())
         )
-        await _load(state)
+        await load_from_disk(state)
     except BaseException:
         await store.close()
         raise
     return state
-
-
-async def _load(state: SpaceState) -> None:
-    store = state.store
-    for stored in await store.load_events():
-        outcome = state.verifier.admit(stored.envelope, trusted=True)
-        if outcome.verdict is not Verdict.ACCEPTED or outcome.event is None:
-            raise LocalDataError(
-                "This device's saved history does not check out "
-                f"({outcome.code or outcome.verdict})."
-            )
-        state.events[outcome.event.event_id] = outcome.event
-    for held in await store.load_pending():
-        state.pending[EventId(held.event_id)] = (held.envelope, held.relay_seq)
-    state.rejected = {e for e, _, _ in await store.rejected() if e is not None}
-    join = await store.get(META_JOIN)
-    if join is not None:
-        state.join = msgspec.msgpack.decode(join, type=PendingJoin)
-    await state.tracker.load()
 
 
 async def complete_join(state: SpaceState) -> None:

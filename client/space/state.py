@@ -10,11 +10,16 @@ it; the outer flows (devices, relocation, pairing) see a
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
+
 from client.core.integrity import SPLIT_VIEW_GRACE_MS
-from client.core.verify import LogVerifier, VerifiedEvent
+from client.core.verify import LogVerifier, Verdict, VerifiedEvent
+from client.errors import LocalDataError
 from client.keys import crypto, vault
 from client.space.reports import PendingJoin
 from client.store.integrity_store import RelayTracker
@@ -57,6 +62,9 @@ class SpaceState:
     each new event is in the session's starting outbox or queued on its connection.
     Without it an event stored between the two steps was in neither: the live session
     never pushed it, and the relay refused every later one as a gap in the chain."""
+    disk_generation: int = 0
+    """How many times what is in memory went back to what is on disk: a session that
+    started before such a rollback ends (its cursor is ahead of the disk)."""
     split_view_grace_ms: int = SPLIT_VIEW_GRACE_MS
     """How long a partner may write without our events before it is a warning."""
 
@@ -91,3 +99,53 @@ class SpaceState:
     async def cursor(self) -> int:
         """The relay seq this device has read up to."""
         return int((await self.store.get(META_CURSOR) or b"0").decode())
+
+
+async def load_from_disk(state: SpaceState) -> None:
+    """Fill a state built with nothing loaded from what its store holds."""
+    store = state.store
+    for stored in await store.load_events():
+        outcome = state.verifier.admit(stored.envelope, trusted=True)
+        if outcome.verdict is not Verdict.ACCEPTED or outcome.event is None:
+            raise LocalDataError(
+                "This device's saved history does not check out "
+                f"({outcome.code or outcome.verdict})."
+            )
+        state.events[outcome.event.event_id] = outcome.event
+    for held in await store.load_pending():
+        state.pending[EventId(held.event_id)] = (held.envelope, held.relay_seq)
+    state.rejected = {e for e, _, _ in await store.rejected() if e is not None}
+    join = await store.get(META_JOIN)
+    if join is not None:
+        state.join = msgspec.msgpack.decode(join, type=PendingJoin)
+    await state.tracker.load()
+
+
+async def back_to_disk(state: SpaceState) -> None:
+    """Take what is in memory (the verifier, the accepted, held and refused events) back
+    to what is on disk, after a write that failed (docs/PROTOCOL.md §9.13).
+
+    Why: admission runs ahead of the disk (a page is written behind the next one's
+    admission, §9.11), so when a write fails the verifier has already admitted events
+    that never reached the disk. Left so, the next sync of this process would take them
+    for duplicates and never store them. Rebuilt from the disk, it fetches and stores
+    them again. Built aside and swapped in at once, under the outbox lock, so a write
+    of this device's own sees either the old state or the new one (writing.py checks
+    which). The relay record (``state.tracker``) is kept: it already keeps what it
+    could not write, to write it next time (integrity_store.py)."""
+    async with state.outbox_lock:
+        await reload_from_disk(state)
+
+
+async def reload_from_disk(state: SpaceState) -> None:
+    """:func:`back_to_disk` for a caller that holds the outbox lock already (an own
+    write that failed: it must not let the next own write in before memory is back)."""
+    # Whatever is still running behind ends first; its failure is the one we handle.
+    with contextlib.suppress(sqlite3.Error):
+        await state.store.settle()
+    fresh = SpaceState.build(state.home, state.store, state.secrets, state.space_id, state.endpoint)
+    await load_from_disk(fresh)
+    state.verifier, state.events = fresh.verifier, fresh.events
+    state.pending, state.rejected = fresh.pending, fresh.rejected
+    state.store.failed_admission = None
+    state.disk_generation += 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from collections.abc import Awaitable, Callable
 
 from client.core import decisions
@@ -22,22 +23,19 @@ from client.core.session import (
     UpToDate,
 )
 from client.core.verify import VerifiedEvent
-from client.errors import ClientErrorCode, RelayUnreachable, TrellisError
-from client.keys import signatures
-from client.keys.signature_worker import ANSWER_TIMEOUT_S, SignatureWorker, WorkerGone
-from client.space.integrity_refresh import refresh_integrity as _refresh_integrity
+from client.errors import ClientErrorCode, RelayRefused, RelayUnreachable, TrellisError
+from client.keys.signature_worker import SignatureWorker
+from client.space.admitting import receive as _receive
+from client.space.findings import refresh_integrity
 from client.space.opening import complete_join
 from client.space.ports import EventCallback
 from client.space.reports import SyncReport
-from client.space.signature_checks import (
-    check_part,
-    check_signatures,
-    drop_checks,
-)
-from client.space.state import META_LAST_SYNC, SpaceState
-from client.space.writing import DEVICE_REMOVED, new_event
-from client.store.localstore import Admission, HeldRow, RejectedRow, now_ms
+from client.space.state import META_LAST_SYNC, SpaceState, back_to_disk
+from client.space.write_failures import WriteFailed, sync_write_failed
+from client.space.writing import DEVICE_REMOVED
+from client.store.localstore import now_ms
 from client.store.transport import SyncConnection
+from client.views.present import refusal_sentence
 from schemas.protocol import MAX_PULL_LIMIT
 
 PULL_LIMIT = MAX_PULL_LIMIT
@@ -132,11 +130,43 @@ async def _sync_once(
     from_start: bool = False,
     connected: asyncio.Event | None = None,
 ) -> None:
+    """One session; a write that fails takes what is in memory back to the disk
+    (§9.13), so the next session fetches and stores what this one could not."""
+    if state.store.failed_admission is not None:
+        # A failure raised to a writer that could not take memory back (a setting).
+        await back_to_disk(state)
+    try:
+        await _session(
+            state,
+            report,
+            on_event,
+            until_up_to_date=until_up_to_date,
+            push=push,
+            from_start=from_start,
+            connected=connected,
+        )
+    except (sqlite3.Error, WriteFailed) as exc:
+        await back_to_disk(state)
+        raise sync_write_failed(exc) from None
+
+
+async def _session(
+    state: SpaceState,
+    report: SyncReport,
+    on_event: EventCallback | None,
+    *,
+    until_up_to_date: bool,
+    push: list[bytes] | None,
+    from_start: bool,
+    connected: asyncio.Event | None,
+) -> None:
     async with state.outbox_lock:  # see SpaceState.outbox_lock
         session = await _start_session(state, push=push, from_start=from_start)
         connection = SyncConnection(state.endpoint, session)
         state.connection = connection
-    handler = _SessionHandler(state, session, report, on_event, connected)
+    handler = _SessionHandler(
+        state, session, report, on_event, connected, ends_on_refusal=not until_up_to_date
+    )
     try:
         await connection.run(handler.handle, until_up_to_date=until_up_to_date)
     finally:
@@ -147,7 +177,7 @@ async def _sync_once(
         await state.tracker.challenged(session.challenge)
         await state.tracker.save()
         if state.tracker.changed_since_published:
-            await _refresh_integrity(state)
+            await refresh_integrity(state)
     await state.store.put({META_LAST_SYNC: str(now_ms()).encode()})
     report.pending = len(state.pending)
 
@@ -185,10 +215,15 @@ class _SessionHandler:
         report: SyncReport,
         on_event: EventCallback | None,
         connected: asyncio.Event | None = None,
+        *,
+        ends_on_refusal: bool = False,
     ) -> None:
         self.state, self.session, self.report, self.on_event = state, session, report, on_event
+        self.ends_on_refusal = ends_on_refusal
+        """A live session ends on a refused push (§9.14), so whoever runs it learns why."""
         self.connected = connected
         """Set once signed in and read up to the relay's head: live from then on."""
+        self.generation = state.disk_generation
         self.worker: SignatureWorker | None = None
         self._worker_tried = False
 
@@ -209,6 +244,11 @@ class _SessionHandler:
 
     async def handle(self, event: SessionEvent) -> None:
         state, report, tracker = self.state, self.report, self.state.tracker
+        failure = state.store.failed_admission
+        if failure is not None or state.disk_generation != self.generation:
+            # Memory is ahead of the disk (or was taken back under this session): going
+            # on would save a cursor past what never reached the disk (§9.13).
+            raise WriteFailed(failure if isinstance(failure, sqlite3.Error) else None)
         behind = self.on_event is None
         if not isinstance(event, Received | CursorAdvanced):
             # Anything but the next page works on what is on disk and in state.events:
@@ -237,13 +277,17 @@ class _SessionHandler:
             case PushRefused():
                 report.refused.append(event.code)
                 report.refusals.append(event)
+                if self.ends_on_refusal:
+                    # The session pushes nothing after a refusal (core/session.py): a
+                    # live one that went on would hold every later write, silently.
+                    raise RelayRefused(refusal_sentence(event.code), code=event.code)
             case RelayBehind() | RelayRewound():
                 report.relay_behind = True
                 await tracker.relay_lost_data(state.events)
             case UpToDate():
                 # Read up to the relay's head: what is still missing is overdue.
                 await tracker.read_complete(self.session.cursor)
-                await _refresh_integrity(state)
+                await refresh_integrity(state)
                 if self.connected is not None:
                     self.connected.set()
             case _:
@@ -260,137 +304,6 @@ class _SessionHandler:
                 await result
 
 
-async def _receive(
-    state: SpaceState,
-    items: list[tuple[bytes, int | None]],
-    report: SyncReport,
-    *,
-    behind: bool = False,
-    worker: SignatureWorker | None = None,
-) -> list[VerifiedEvent]:
-    """Admit envelopes from the relay; store what passes, hold or record the rest.
-
-    Signatures are checked on worker threads (client/keys/signatures.py) ahead of
-    admission. A large page goes in parts of ``PIPELINE_PART`` envelopes, and the
-    signatures of the next part are checked while this thread admits the current one
-    (decrypting, checking the rules): the two used to take turns, leaving a core idle
-    through every admission. Admitting a page part by part is admitting smaller pages,
-    which the rules already allow for (what waits is retried). What the parts change
-    on disk is written in one transaction at the end of the page
-    (``LocalStore.record_admissions``): one commit, one wait for the disk, per page.
-    With ``behind`` that write runs behind the caller, which goes on with the next page
-    while the disk works; whatever is written next waits for it (the cursor that covers
-    these events, this device's own events), and ``state.events`` gains them once they
-    are on disk.
-
-    With a ``worker`` (a child process, client/keys/signature_worker.py) every part of
-    the page goes to it at once and is admitted as its answer comes; a part it cannot
-    answer is checked on threads."""
-    admissions: list[Admission] = []
-    accepted: list[VerifiedEvent] = []
-    fresh: list[VerifiedEvent] = []
-    if len(items) <= PIPELINE_PART:
-        verified = await check_signatures([data for data, _ in items])
-        fresh = _admit(state, items, verified, report, admissions, accepted)
-    else:
-        fresh = await _admit_in_parts(state, items, report, admissions, accepted, worker)
-
-    def keep() -> None:
-        for event in accepted:
-            state.events[event.event_id] = event
-
-    if behind:
-        # One page behind at most: the one before (admitted earlier) is on disk first.
-        await state.store.settle()
-        state.store.record_admissions_behind(admissions, keep)
-    else:
-        await state.store.record_admissions(admissions)
-        keep()
-    return fresh
-
-
-PIPELINE_PART = 100
-"""Envelopes admitted while the next as many have their signatures checked."""
-
-
-async def _admit_in_parts(
-    state: SpaceState,
-    items: list[tuple[bytes, int | None]],
-    report: SyncReport,
-    admissions: list[Admission],
-    accepted: list[VerifiedEvent],
-    worker: SignatureWorker | None,
-) -> list[VerifiedEvent]:
-    """A large page, part by part, each once its signatures are checked: by the
-    ``worker`` (all parts sent at once), else on threads (the next part while this one
-    is admitted); a part the worker cannot answer is checked on threads."""
-    parts = [items[i : i + PIPELINE_PART] for i in range(0, len(items), PIPELINE_PART)]
-    if worker is not None:
-        checks = [worker.check([data for data, _ in part]) for part in parts]
-    else:
-        checks = [check_part(parts[0])]
-    timeout = None if worker is None else ANSWER_TIMEOUT_S
-    fresh: list[VerifiedEvent] = []
-    try:
-        # The checking threads (and the write behind) get the GIL back quickly while
-        # this thread admits: see signatures.quick_gil_handoff.
-        with signatures.quick_gil_handoff():
-            for n, part in enumerate(parts):
-                try:
-                    verified = await asyncio.wait_for(checks[n], timeout)
-                except (WorkerGone, TimeoutError):
-                    if worker is not None:
-                        worker.abandon()  # stuck or gone: the rest goes to threads too
-                    verified = await check_part(part)
-                if worker is None and n + 1 < len(parts):
-                    checks.append(check_part(parts[n + 1]))
-                fresh += _admit(state, part, verified, report, admissions, accepted)
-                # A part admitted: an app's other tasks get a turn (storing used to
-                # give them one; it now waits for the end of the page).
-                await asyncio.sleep(0)
-    finally:
-        drop_checks(checks)
-    return fresh
-
-
-def _admit(
-    state: SpaceState,
-    items: list[tuple[bytes, int | None]],
-    verified: set[bytes],
-    report: SyncReport,
-    admissions: list[Admission],
-    accepted: list[VerifiedEvent],
-) -> list[VerifiedEvent]:
-    """Admit one part in memory; what it changes on disk is added to ``admissions``,
-    and its accepted events to ``accepted``, for the caller to store and then keep."""
-    # What passes, waits or fails, held events retried: client/core/decisions.py.
-    page = decisions.admit_page(state.verifier, items, state.pending, state.rejected, verified)
-    tracker = state.tracker
-    for served in page.served:
-        tracker.served(served.relay_seq, served.data, served.event_id, valid=served.valid)
-    for h in page.held:
-        state.pending[h.event_id] = (h.data, h.relay_seq)
-    for event_id in page.released:
-        state.pending.pop(event_id, None)
-    for r in page.rejected:
-        state.rejected.add(r.event_id or b"")
-    report.rejected += len(page.rejected)
-    admissions.append(
-        Admission(
-            held=[HeldRow(h.event_id, h.data, h.relay_seq, h.waiting_for) for h in page.held],
-            rejected=[
-                RejectedRow(r.event_id, r.data, r.code, r.reason, r.relay_seq)
-                for r in page.rejected
-            ],
-            events=[new_event(e, s) for e, s in page.accepted],
-        )
-    )
-    accepted.extend(e for e, _ in page.accepted)
-    report.received += len(page.accepted)
-    return [e for e, _ in page.accepted if e.author != state.device.device_id]
-
-
 receive = _receive
-refresh_integrity = _refresh_integrity
-"""Public names for the facade's test hooks (``Space._receive``,
-``Space._refresh_integrity``); the private names stay so call sites read as before."""
+"""The facade's test hook (``Space._receive``, client/space/admitting.py's);
+``Space._refresh_integrity`` is client/space/findings.py's."""

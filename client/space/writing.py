@@ -3,15 +3,24 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import msgspec
 
 from client.core.verify import Verdict, VerifiedEvent
-from client.errors import ClientErrorCode, HomeError, LocalDataError, TrellisError
+from client.errors import (
+    ClientErrorCode,
+    HomeError,
+    LocalDataError,
+    LocalWriteError,
+    TrellisError,
+)
 from client.keys import crypto
 from client.space.device_zone import device_zone_name
-from client.space.state import SpaceState
+from client.space.state import SpaceState, reload_from_disk
 from client.store.home_lock import home_write_lock
 from client.store.localstore import NewEvent, now_ms
+from client.store.writes import failure_reason
 from client.views import write_rules
 from client.views.fold import causal_order
 from client.views.moments import as_moment
@@ -136,14 +145,36 @@ async def accept_own(
 ) -> VerifiedEvent:
     """Admit and store this device's own new event; with ``queue``, put it in the
     outbox (and push it at once on an open sync connection)."""
-    outcome = state.verifier.admit(data, trusted=True)
+    verifier = state.verifier
+    outcome = verifier.admit(data, trusted=True)
     if outcome.event is None:
         raise LocalDataError(
             f"This device refused its own new event ({outcome.code}); nothing was saved."
         )
     event = outcome.event
     async with state.outbox_lock:  # stored and queued in one step (SpaceState.outbox_lock)
-        await state.store.add_events([new_event(event, relay_seq)], outbox=queue)
+        if state.verifier is not verifier:
+            # What is in memory went back to the disk meanwhile (state.back_to_disk):
+            # this event was sealed against a state that held more than the disk does.
+            raise LocalWriteError(
+                "This was not saved: a write on this device failed just before, and "
+                "Trellis reloaded what this device holds. Nothing was lost; try again."
+            )
+        try:
+            await state.store.add_events([new_event(event, relay_seq)], outbox=queue)
+        except (sqlite3.Error, LocalWriteError) as exc:
+            # The verifier admitted this event (its seq is taken in memory), and maybe
+            # received events that never reached the disk: memory goes back to the disk
+            # before the next own write may start, so it continues the chain the disk
+            # holds (§9.13).
+            await reload_from_disk(state)
+            if isinstance(exc, LocalWriteError):
+                raise
+            full = getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL"
+            raise LocalWriteError(
+                f"Could not save this on this device: {failure_reason(exc)}. Nothing was "
+                f"saved; try again{' once there is room' if full else ''}."
+            ) from None
         state.events[event.event_id] = event
         connection = state.connection if queue else None
         if connection is not None:

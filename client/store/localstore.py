@@ -7,6 +7,7 @@ row, a batch of received events and the sync cursor) is one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from client.errors import LocalDataError
+from client.errors import LocalDataError, LocalWriteError
 from client.store.home_files import create_private, secure_home, tighten_files
 from client.store.writes import settle_writes, write_behind, write_lock
 
@@ -80,6 +81,12 @@ class LocalStore:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self.notices = []
+        self.failed_admission = None
+
+    failed_admission: BaseException | None
+    """The failure of the last write of received events, until what is in memory went
+    back to the disk (client/space/state.py ``back_to_disk``, docs/PROTOCOL.md §9.13):
+    own events are refused meanwhile, and a sync session ends."""
 
     notices: list[str]
     """What had to be tightened in the home folder when it was opened (home_files.py)."""
@@ -129,7 +136,10 @@ class LocalStore:
             try:
                 yield self._db
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                # SQLite rolls back by itself on some failures (a full disk, an I/O
+                # error): a second ROLLBACK would hide the failure behind its own.
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
                 raise
             await self._db.execute("COMMIT")
 
@@ -183,6 +193,14 @@ class LocalStore:
             (e.event_id, e.author, e.author_seq, e.relay_seq, e.envelope, now_ms()) for e in events
         ]
         async with self._transaction():
+            if self.failed_admission is not None:
+                # Memory is ahead of the disk (docs/PROTOCOL.md §9.13): this event was
+                # sealed against received events that never reached the disk, so stored
+                # it would depend on what this device does not hold.
+                raise LocalWriteError(
+                    "This was not saved: a write on this device failed just before. "
+                    "Nothing was lost; try again."
+                )
             await self._db.executemany(_ADD_EVENT, rows)
             await self._db.executemany(
                 "DELETE FROM pending WHERE event_id = ?", [(r[0],) for r in rows]
@@ -211,28 +229,35 @@ class LocalStore:
 
     def record_admissions_behind(
         self, admissions: list[Admission], then: Callable[[], None]
-    ) -> None:
+    ) -> asyncio.Future[None]:
         """:meth:`record_admissions` running behind the caller, then ``then()``.
 
         A device catching up admits the next page while this one is written (the disk
         wait is no longer idle time). Every later transaction on the connection, and
         :meth:`settle`, waits for it first, and raises its failure; a write started
         while another runs behind goes after it, and fails with it (later events never
-        land without the earlier ones). ``then`` runs only once it is on disk."""
+        land without the earlier ones). ``then`` runs only once it is on disk. The
+        write's future is returned, so the caller learns of a failure as it happens."""
 
         async def write() -> None:
             await self._record(admissions, behind=True)
             then()
 
-        write_behind(self._db, write)
+        return write_behind(self._db, write)
 
     async def _record(self, admissions: list[Admission], *, behind: bool) -> None:
         steps = [a for a in admissions if a.held or a.rejected or a.events]
         if not steps:
             return
-        async with self._transaction(behind=behind):
-            for step in steps:
-                await self._write_admission(step)
+        try:
+            async with self._transaction(behind=behind):
+                for step in steps:
+                    await self._write_admission(step)
+        except Exception as exc:
+            # Noted before any other writer gets the lock (no await between its release
+            # and here): an own event sealed meanwhile may depend on what failed.
+            self.failed_admission = exc
+            raise
 
     async def _write_admission(self, step: Admission) -> None:
         at = now_ms()
@@ -278,6 +303,12 @@ class LocalStore:
 
     async def outbox_size(self) -> int:
         return await self._count("outbox")
+
+    async def outbox_ids(self) -> set[bytes]:
+        """The ids of this device's events the relay has not acknowledged yet."""
+        async with self._db.execute("SELECT event_id FROM outbox") as cur:
+            rows = await cur.fetchall()
+        return {bytes(r[0]) for r in rows}
 
     async def event_count(self) -> int:
         return await self._count("events")

@@ -11,6 +11,7 @@ that write first, so the stored order is the order the writes were asked for.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -94,3 +95,22 @@ def write_behind(
 async def settle_writes(db: aiosqlite.Connection) -> None:
     """Wait for the write running behind on ``db`` (for writes outside a transaction)."""
     await _writes(db).settle()
+
+
+def failure_reason(exc: sqlite3.Error) -> str:
+    """What stopped a write, in plain words, from SQLite's result code (never the
+    exception's text: it may quote a statement, and a statement may hold a value)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith("SQLITE_FULL"):
+        return "the disk is full"
+    if name.startswith("SQLITE_READONLY"):
+        return "Trellis's folder on this device cannot be written to"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return "another program (or another Trellis window) held the database"
+    if name.startswith("SQLITE_IOERR"):
+        return "the disk reported an error"
+    if name in ("SQLITE_CONSTRAINT_FOREIGNKEY", "SQLITE_CONSTRAINT_UNIQUE"):
+        # This device's next place in its chain was taken by another writer of the same
+        # home (a second Trellis window or command) between sealing and storing.
+        return "another Trellis window on this device saved something at the same moment"
+    return "the database refused the write"

@@ -14,8 +14,9 @@ place that shows it. Escaping stops markup, not these characters:
 
 Right-to-left scripts need none of them: browsers and terminals order Hebrew or Arabic
 by themselves. What was written is kept unchanged in the space and in exports; only
-what is shown loses them. The local app keeps its own table (client/app/screen.py),
-which keeps carriage returns: a page shows them as blank space.
+what is shown loses them. This is the one table: the terminal (client/cli/terminal.py),
+the export's report (client/export/html_words.py) and the local app's pages
+(client/app/screen.py, with ``page=True``) all read it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,16 @@ overwrites what was printed before; in a page it is blank space at best (a CR LF
 end, as a browser's text box sends, still ends the line with its LF)."""
 
 
-def shown(text: str) -> str:
+UNSHOWN_ON_PAGE: dict[int, None] = {c: None for c in UNSHOWN if c != 0x0D}
+""":data:`UNSHOWN` but the carriage return, for the local app's pages: a page's HTML
+parser reads a carriage return as a line break (a lone CR from an old text is still a
+new line there) and it moves no cursor back over the app's own words; on a terminal and
+in a printed report it would, so they drop it. Everything else is the same table."""
+
+
+def shown(text: str, *, page: bool = False) -> str:
     """``text`` as a terminal, a page or a printed report may show it: nothing in it
-    can move the cursor, erase, change the window title or turn the line around."""
-    return text.translate(UNSHOWN)
+    can move the cursor, erase, change the window title or turn the line around.
+    ``page``: for the local app's pages, which keep line breaks as they were written
+    (:data:`UNSHOWN_ON_PAGE`)."""
+    return text.translate(UNSHOWN_ON_PAGE if page else UNSHOWN)

@@ -8,6 +8,9 @@ Nothing here counts, ranks or reminds: an unmarked disclosure is not a failing
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 from client.views import Views
 from client.views.agreements import Agreement
 from client.views.recovery import DisclosureView
@@ -32,3 +35,33 @@ def disclosures_unmarked_for(views: Views, member: MemberId | None) -> list[Disc
     """The other partner's disclosures that ``member`` has not marked (seen, or need
     time) yet."""
     return [d for d in views.disclosures if d.author != member and not d.acknowledged]
+
+
+@dataclass(frozen=True, slots=True)
+class PacingWait:
+    """A pacing proposal that waits for an answer (docs/PROTOCOL.md §5.11): a plan
+    version not in use yet, or an open offer to move forward a stage."""
+
+    what: Literal["plan", "forward"]
+    proposer: MemberId
+    mine: bool
+    """The reader proposed it: it waits for the partner, not for the reader."""
+    at: int
+
+
+def pacing_waiting(views: Views, member: MemberId | None, now_ms: int) -> list[PacingWait]:
+    """The pacing proposals waiting for an answer, ``member``'s to give first (the
+    partner's plan versions ``member`` has not accepted, the partner's open offers),
+    then those waiting for the partner (``member``'s own). An offer older than 48 hours
+    has lapsed (silence is not a yes) and no longer waits for anyone."""
+    pacing = views.intimacy.pacing
+    waits = [
+        PacingWait("plan", v.proposer, v.proposer == member, v.recorded_at)
+        for v in pacing.pending_versions()
+        if v.proposer == member or member not in v.accepted_by
+    ]
+    waits += [
+        PacingWait("forward", o.member, o.member == member, o.at)
+        for o in pacing.open_offers(now_ms)
+    ]
+    return sorted(waits, key=lambda w: (w.mine, w.at))

@@ -15,7 +15,7 @@ import pytest
 
 from client.keys import signature_child, signatures
 from client.keys.signature_worker import SignatureWorker, WorkerGone
-from client.space import Space, SyncReport, syncing
+from client.space import Space, SyncReport, admitting, syncing
 from tests.client.builders import entry, paired
 from tests.integration.cli import PASSPHRASE
 from tests.integration.offline_home import make_home
@@ -181,7 +181,7 @@ async def test_a_child_that_stops_answering_is_abandoned_and_the_threads_finish(
 ) -> None:
     """A stuck child (here: stopped) must not stall a catch-up: after ANSWER_TIMEOUT_S
     the part goes to the threads, the child is killed, and the rest follows."""
-    monkeypatch.setattr(syncing, "ANSWER_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(admitting, "ANSWER_TIMEOUT_S", 0.5)
     worker = await _started()
     os.kill(worker._process.pid, signal.SIGSTOP)
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from client.keys.signature_worker import SignatureWorker
-from client.space import syncing
+from client.space import admitting, syncing
 from schemas.payloads import JournalEntry
 from tests.integration.pairing import pair
 from tests.integration.relay_process import RelayProcess
@@ -24,7 +24,7 @@ async def test_a_long_catch_up_checks_signatures_in_a_child_that_ends_with_the_s
 ) -> None:
     monkeypatch.setattr(syncing, "PULL_LIMIT", PAGE)
     monkeypatch.setattr(syncing, "WORKER_PAGE", PAGE)
-    monkeypatch.setattr(syncing, "PIPELINE_PART", 10)
+    monkeypatch.setattr(admitting, "PIPELINE_PART", 10)
     workers: list[SignatureWorker] = []
     checked: list[int] = []
     start, check = SignatureWorker.start, SignatureWorker.check

@@ -1,5 +1,5 @@
 """A large page is admitted in parts while the next part's signatures are checked
-(client/space/syncing.py, ``PIPELINE_PART``): catch-up keeps both cores busy, and what
+(client/space/admitting.py, ``PIPELINE_PART``): catch-up keeps both cores busy, and what
 is admitted, held and rejected is exactly what admitting the page whole gives."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from client.keys import signatures
-from client.space import Space, SyncReport, syncing
+from client.space import Space, SyncReport, admitting
 from tests.client.builders import Built, Writer, entry, paired
 from tests.integration.cli import PASSPHRASE
 from tests.integration.offline_home import make_home
@@ -37,7 +37,7 @@ async def _admit(
     space = await Space.open(home, passphrase=PASSPHRASE)
     report = SyncReport()
     try:
-        syncing.PIPELINE_PART = part
+        admitting.PIPELINE_PART = part
         await space._receive([(data, n) for n, data in enumerate(served, 1)], report)
         texts = sorted(item.text for item in space.journal())
     finally:
@@ -57,7 +57,7 @@ async def test_admitting_a_page_in_parts_gives_what_admitting_it_whole_gives(
         return check(envelopes)
 
     monkeypatch.setattr(signatures, "valid_signatures", counting)
-    monkeypatch.setattr(syncing, "PIPELINE_PART", syncing.PIPELINE_PART)
+    monkeypatch.setattr(admitting, "PIPELINE_PART", admitting.PIPELINE_PART)
     whole = await _admit(tmp_path / "whole", served, blake, part=10_000)
     assert checked == [len(served)]
     checked.clear()

@@ -44,6 +44,7 @@ async def journal(app: App, show: ShowQuery = "") -> Response[Any]:
         mine=me.member_id if me else None,
         moods=MOODS,
         show_all=show == "all",
+        undelivered=await space.undelivered(),
         max_chars=MAX_TEXT_CHARS,
         name_of=space.member_name,
     )

@@ -50,13 +50,19 @@ async def timeline(
         and (since_ms is None or e.body.recorded_at >= since_ms)
         and (not who or _member_of(membership, e.author) == who)
     ]
+    me = space.me()
+    mine = None if me is None else me.member_id.hex()
+    undelivered = await space.undelivered()
     rows = [
         {
             "at": e.body.recorded_at,
             "id": e.event_id.hex()[:8],
-            "summary": event_summary(e, space),
+            "summary": event_summary(
+                e, space, you=mine is not None and _member_of(membership, e.author) == mine
+            ),
             "signal": isinstance(e.payload, SignalSent),
             "had_effect": e.event_id not in views.without_effect,
+            "undelivered": e.event_id in undelivered,
         }
         for e in reversed(matching[-limit:])
     ]

@@ -1,6 +1,8 @@
 """Today: what needs attention now, from the same views the CLI lists.
 
-Active signals (with note and return time), agreements waiting for my answer,
+Active signals (with note and return time), agreements waiting for my answer, pacing
+proposals waiting for my answer or my partner's (without the stages' words: Today is the
+first page after unlocking, and the Intimacy page holds the details),
 disclosures of my partner's that I have not marked yet, the next transparency window,
 sober days, and the last check-ins.
 """
@@ -16,7 +18,7 @@ from client.app.views_cache import current_views
 from client.views import Moment
 from client.views.present_signals import RETURN_DUE, signal_rows
 from client.views.recovery.windows import next_occurrence, windows_in_force
-from client.views.today import agreements_waiting_for, disclosures_unmarked_for
+from client.views.today import agreements_waiting_for, disclosures_unmarked_for, pacing_waiting
 
 LAST_CHECKINS = 3
 
@@ -34,6 +36,7 @@ async def today(app: App) -> Response[Any]:
         windows_in_force(views.agreements.agreements), moment.now_ms, views.postponements
     )
     signals = signal_rows(views.signals, space.member_name, mine, moment.now_ms)
+    partner = next((m.name for m in space.members() if not m.is_me), "your partner")
     return page(
         app,
         "today/today.html",
@@ -42,6 +45,8 @@ async def today(app: App) -> Response[Any]:
         signals=signals,
         return_due=RETURN_DUE,
         waiting=waiting,
+        pacing=pacing_waiting(views, mine, moment.now_ms),
+        partner=partner,
         unmarked=unmarked,
         upcoming=upcoming,
         sobriety=[(space.member_name(m), s) for m, s in views.sobriety.items()],

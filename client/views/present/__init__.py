@@ -27,6 +27,8 @@ from client.views.present.outcomes import (
     accepted_sentence,
     delivery_sentence,
     plain_error,
+    refusal_sentence,
+    refusal_why,
 )
 from client.views.present.records import (
     disclosure_detail_lines,
@@ -67,6 +69,8 @@ __all__ = [
     "plain",
     "plain_error",
     "practice_summary",
+    "refusal_sentence",
+    "refusal_why",
     "shown",
     "without_effect_sentence",
 ]

@@ -52,10 +52,15 @@ class Names(Protocol):
     def member_name(self, member_id: bytes) -> str: ...
 
 
-def event_summary(event: VerifiedEvent, names: Names) -> str:
-    """A calm, plain sentence about what the event records."""
+def event_summary(event: VerifiedEvent, names: Names, *, you: bool = False) -> str:
+    """A calm, plain sentence about what the event records. ``you``: the reader wrote
+    it. Lines name their writer, the reader too, as a shared record does ("Alex wrote in
+    the journal"); a declaration in the first person reads oddly under one's own name,
+    so the export consent says "You consented ..." to its writer."""
     p = event.payload
     who = names.author_name(event.author)
+    if you and isinstance(p, ExportConsented):
+        return f"You consented to an export for {p.recipient}"
     match p:
         case SpaceCreated():
             return f"{p.name} started this shared space"
@@ -201,9 +206,11 @@ def shown(event: VerifiedEvent) -> bool:
     return not isinstance(event.payload, InvalidPayload)
 
 
-def event_line(event: VerifiedEvent, names: Names, *, had_effect: bool = True) -> str:
+def event_line(
+    event: VerifiedEvent, names: Names, *, had_effect: bool = True, you: bool = False
+) -> str:
     note = "" if had_effect else NO_EFFECT_NOTE
-    line = f"{local_time(event.body.recorded_at)}  {event_summary(event, names)}{note}"
+    line = f"{local_time(event.body.recorded_at)}  {event_summary(event, names, you=you)}{note}"
     if isinstance(event.payload, SignalSent):
         # A signal stands out from journal lines, with the id 'trellis signal clear' takes.
         return f"SIGNAL [{event.event_id.hex()[:8]}] {line}"

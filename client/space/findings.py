@@ -1,6 +1,6 @@
-"""Recomputing this device's integrity findings (docs/PROTOCOL.md §9.6) from what it
-holds, what waits, and what the relay did (split from syncing.py): after a session read
-up to the relay's head, and whenever the relay record changed."""
+"""The integrity findings of an open space, computed from what it holds and what it saw
+of the relay (docs/PROTOCOL.md §9.6); the rules are client/core/integrity.py's. Run by
+a sync session once it is up to date and when it ends (client/space/syncing.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from client.store.integrity_names import name_token
 
 
 async def refresh_integrity(state: SpaceState) -> None:
+    """Compute the integrity findings (docs/PROTOCOL.md §9.6) from what this device
+    holds and what it saw of the relay, and publish them."""
     verifier, me = state.verifier, state.device.device_id
     # Events of an epoch whose key never reached a removed device are not withheld.
     still_member = verifier.membership.is_active(me)
