@@ -119,6 +119,7 @@ def build_views(ordered: list[VerifiedEvent], membership: Membership, moment: Mo
         violations=violations,
         without_effect={v.event_id for v in violations if v.code not in _APPLIED}
         | journal.without_effect
+        | intimacy.without_effect
         | late,
         postponements=postponements,
         intimacy=intimacy,

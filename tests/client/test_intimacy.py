@@ -205,8 +205,39 @@ def test_a_step_back_concurrent_with_an_acceptance_wins_in_either_order() -> Non
         ids = [e.event_id for e in ordered]
         orders.add(ids.index(back.event_id) < ids.index(accept.event_id))
 
-        assert fold_pacing(ordered, membership).stage == 0, (alex_extra, blake_extra)
+        view = fold_pacing(ordered, membership)
+        assert view.stage == 0, (alex_extra, blake_extra)
+        # Honest concurrency is never a violation (PROTOCOL §10.5): Blake had not seen
+        # the step back, so an acceptance it overtook changed nothing and broke nothing.
+        assert view.violations == [], (alex_extra, blake_extra)
+        if ids.index(back.event_id) < ids.index(accept.event_id):
+            assert view.without_effect == {accept.event_id}
     assert orders == {True, False}
+
+
+def test_two_offers_accepted_at_once_move_the_plan_once_and_break_no_rule() -> None:
+    """Each partner offers to move on from stage 0 and, offline, each accepts the
+    other's offer: the first acceptance in the order moves the plan; the second had not
+    seen it, so it is without effect, not a violation (PROTOCOL §10.5)."""
+    story = Story()
+    plan = plan_in_use(story)
+    alex_offer = story.write(story.alex, PacingForwardProposed(version=plan.event_id, from_stage=0))
+    blake_offer = story.write(
+        story.blake, PacingForwardProposed(version=plan.event_id, from_stage=0)
+    )
+    alex_saw = story.heads["blake"]
+    blake_accepts = story.write(story.blake, PacingForwardAccepted(offer=alex_offer.event_id))
+    blake_head = story.heads["blake"]
+    story.heads["blake"] = alex_saw
+    alex_accepts = story.write(story.alex, PacingForwardAccepted(offer=blake_offer.event_id))
+    story.heads["blake"] = blake_head
+
+    view = fold_pacing(*fold(story))
+
+    assert view.stage == 1
+    assert view.violations == []
+    assert len(view.without_effect & {blake_accepts.event_id, alex_accepts.event_id}) == 1
+    assert [m.kind for m in view.history].count("forward") == 1
 
 
 def test_a_step_back_that_changes_nothing_still_beats_a_concurrent_forward() -> None:

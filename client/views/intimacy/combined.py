@@ -12,6 +12,7 @@ from client.views.intimacy.language import TermView, fold_language
 from client.views.intimacy.pacing import PacingView, fold_pacing
 from client.views.intimacy.preparations import PreparationView, fold_preparations
 from client.views.recovery.violations import PracticeViolation
+from schemas.ids import EventId
 from schemas.intimacy import PrivateNote, PrivateNoteDeleted, PrivateNoteShared
 
 
@@ -23,6 +24,8 @@ class IntimacyViews:
     boundaries: list[BoundaryView]
     preparations: list[PreparationView]
     violations: list[PracticeViolation]
+    without_effect: set[EventId]
+    """Honest events that changed nothing (PROTOCOL §10.5), beside the violations."""
 
 
 def build_intimacy_views(ordered: list[VerifiedEvent], membership: Membership) -> IntimacyViews:
@@ -54,4 +57,5 @@ def build_intimacy_views(ordered: list[VerifiedEvent], membership: Membership) -
             *preparation_violations,
             *misplaced,
         ],
+        without_effect=set(pacing.without_effect),
     )

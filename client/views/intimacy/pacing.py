@@ -102,6 +102,11 @@ class ForwardOffer:
     state: Literal["open", "accepted", "declined", "stepped_back"] = "open"
     """``stepped_back``: a step back came after it in the order and closed it; a "yes"
     to it after that is not applied (THREAT_MODEL §23.2)."""
+    closed_by: VerifiedEvent | None = None
+    """The step back that closed it."""
+    changes_before: int = 0
+    """How many moves of the plan or its stage came before it in the fold: the next one
+    is what made it void, if one did."""
 
 
 @dataclass
@@ -113,6 +118,9 @@ class PacingView:
     offers: list[ForwardOffer] = field(default_factory=list)
     history: list[PacingMove] = field(default_factory=list)
     violations: list[PracticeViolation] = field(default_factory=list)
+    without_effect: set[EventId] = field(default_factory=set)
+    """Honest events that changed nothing: written without having seen what made them
+    void (an acceptance concurrent with a step back or with another move), §10.5."""
 
     def pending_versions(self) -> list[PlanVersion]:
         """Versions that may still come into use: proposed after the one in use came
@@ -227,6 +235,8 @@ class _PacingFold:
         self.step_backs: list[VerifiedEvent] = []
         self.declines: list[tuple[VerifiedEvent, MemberId]] = []
         """Each "not now", with whose offer it answered."""
+        self.changes: list[VerifiedEvent] = []
+        """Every event that changed the plan in use or its stage, in the fold's order."""
 
     def flag(self, event: VerifiedEvent, code: str, message: str) -> None:
         self.view.violations.append(PracticeViolation(event.event_id, code, message))
@@ -268,6 +278,8 @@ class _PacingFold:
                         "pacing_plan_not_applied",
                         "accepts a plan version that another version replaced",
                     )
+                else:
+                    self.view.without_effect.add(event.event_id)
                 return
             version = found
             version.accepted_by.add(who)
@@ -283,6 +295,7 @@ class _PacingFold:
         view.plan = version
         last = len(version.stages) - 1
         view.stage = 0 if view.stage is None else min(view.stage, last)
+        self.changes.append(event)
         self.move("plan_in_use", who, event)
 
     def offer(self, event: VerifiedEvent, who: MemberId, p: PacingForwardProposed) -> None:
@@ -311,6 +324,7 @@ class _PacingFold:
             plan.id,
             p.from_stage,
             event.body.recorded_at,
+            changes_before=len(self.changes),
         )
         self.offers[event.event_id] = new
         self.view.offers.append(new)
@@ -330,11 +344,7 @@ class _PacingFold:
             self.flag(event, "answer_own_pacing_offer", "answers the author's own offer")
             return
         if offer.state == "stepped_back" and isinstance(p, PacingForwardAccepted):
-            self.flag(
-                event,
-                "pacing_forward_not_applied",
-                "a move forward that a step back, a lapse or a newer plan overtook",
-            )
+            self._not_applied(event, offer.closed_by)
             return
         if offer.state != "open":
             return
@@ -343,16 +353,34 @@ class _PacingFold:
             self.declines.append((event, offer.member))
             self.move("declined", who, event)
             return
-        if not _forward_applies(self.view, offer, event, self.step_backs, self.past):
-            self.flag(
-                event,
-                "pacing_forward_not_applied",
-                "a move forward that a step back, a lapse or a newer plan overtook",
-            )
+        outcome = _forward_applies(self.view, offer, event, self.step_backs, self.past)
+        if outcome == "lapsed":
+            self._not_applied(event, None)
+            return
+        if outcome == "moved_on":
+            later = self.changes[offer.changes_before :]
+            self._not_applied(event, later[0] if later else None)
+            return
+        if outcome == "unseen_step_back":
+            self.view.without_effect.add(event.event_id)
             return
         offer.state = "accepted"
         self.view.stage = offer.from_stage + 1
+        self.changes.append(event)
         self.move("forward", who, event)
+
+    def _not_applied(self, accept: VerifiedEvent, cause: VerifiedEvent | None) -> None:
+        """An acceptance that does not move the plan: without effect when its author had
+        not seen ``cause`` (honest concurrency, PROTOCOL §10.5), else a violation. A
+        lapse (``cause`` None) is judged by times its author had: always a violation."""
+        if cause is not None and not self.past.saw(accept, cause):
+            self.view.without_effect.add(accept.event_id)
+            return
+        self.flag(
+            accept,
+            "pacing_forward_not_applied",
+            "a move forward that a step back, a lapse or a newer plan overtook",
+        )
 
     def step_back(self, event: VerifiedEvent, who: MemberId, p: PacingSteppedBack) -> None:
         view = self.view
@@ -366,9 +394,14 @@ class _PacingFold:
         for offer in self.offers.values():
             if offer.state == "open":
                 offer.state = "stepped_back"
+                offer.closed_by = event
         # Never upward: a step back written from an older view still only lowers.
         view.stage = min(view.stage, p.to_stage, len(view.plan.stages) - 1)
+        self.changes.append(event)
         self.move("back", who, event)
+
+
+ForwardOutcome = Literal["applies", "lapsed", "moved_on", "unseen_step_back"]
 
 
 def _forward_applies(
@@ -377,17 +410,21 @@ def _forward_applies(
     accept: VerifiedEvent,
     step_backs: list[VerifiedEvent],
     past: CausalPast,
-) -> bool:
+) -> ForwardOutcome:
+    """Whether an acceptance of an open offer moves the plan on, and if not, why:
+    another move came first (``moved_on``: a newer plan, or the stage moved), the offer
+    lapsed, or a step back its author had not seen wins (module docstring)."""
     plan = view.plan
     if plan is None or plan.id != offer.version or view.stage != offer.from_stage:
-        return False
+        return "moved_on"
     if accept.body.recorded_at - offer.at >= PACING_OFFER_TTL_MS:
-        return False
+        return "lapsed"
     # Times are their writers' own: an acceptance dated back into the 48 hours does not
     # revive an offer that had lapsed by the offerer's own clock, on an event of the
     # offering device that the acceptor had already seen (THREAT_MODEL §23.6).
     offerer_now = past.latest_seen_after(accept, offer.event)
     if offerer_now is not None and offerer_now - offer.at >= PACING_OFFER_TTL_MS:
-        return False
-    # A step back the acceptor had not seen wins over the acceptance (module docstring).
-    return all(past.saw(accept, back) for back in step_backs)
+        return "lapsed"
+    if all(past.saw(accept, back) for back in step_backs):
+        return "applies"
+    return "unseen_step_back"
