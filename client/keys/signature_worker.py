@@ -43,10 +43,14 @@ class WorkerGone(Exception):
     """The child process is not there (any more); check on threads instead."""
 
 
+def _package_root() -> Path:
+    return Path(schemas.__file__).resolve().parent.parent
+
+
 def _child_environment() -> dict[str, str]:
     """The parent's environment, with this copy of the packages first on the path: the
     child must import the very code this process runs, wherever it was started from."""
-    root = str(Path(schemas.__file__).resolve().parent.parent)
+    root = str(_package_root())
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     return env
@@ -63,16 +67,24 @@ class SignatureWorker:
 
     @classmethod
     async def start(cls) -> SignatureWorker | None:
-        """A running worker, or None where no child process can be started here."""
+        """A running worker, or None where no child process can be started here (a
+        frozen build, whose executable is the app itself, not Python)."""
+        if getattr(sys, "frozen", False):
+            return None
         try:
+            # -P: the working directory is NOT put first on the child's path, so no
+            # client/keys/signature_child.py lying in it (another checkout, a folder
+            # others can write to) can answer for ours and vouch for bad signatures.
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
+                "-P",
                 "-m",
                 "client.keys.signature_child",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,
                 env=_child_environment(),
+                cwd=str(_package_root()),
             )
         except (OSError, ValueError):
             return None

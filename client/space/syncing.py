@@ -285,6 +285,9 @@ class _SessionHandler:
                 report.relay_behind = True
                 await tracker.relay_lost_data(state.events)
             case UpToDate():
+                # Caught up: the signature child's work is done (a live session may
+                # last hours); it is not started again in this session.
+                await self.close()
                 # Read up to the relay's head: what is still missing is overdue.
                 await tracker.read_complete(self.session.cursor)
                 await refresh_integrity(state)

@@ -191,3 +191,29 @@ async def test_a_child_that_stops_answering_is_abandoned_and_the_threads_finish(
         await worker.close()
     assert worker._process.returncode == -signal.SIGKILL
     assert by_stuck_child == await _admit(tmp_path / "threads", None)
+
+
+async def test_a_signature_child_in_the_working_directory_is_never_the_one_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m`` would put the working directory first on the child's path: a
+    client/keys/signature_child.py lying there (another checkout, a folder others can
+    write to) that vouches for everything must not be the one that answers."""
+    fake = tmp_path / "client" / "keys"
+    fake.mkdir(parents=True)
+    for package in (tmp_path / "client", fake):
+        (package / "__init__.py").write_text("")
+    (fake / "signature_child.py").write_text(
+        "import sys\n"
+        "while (h := sys.stdin.buffer.read(4)):\n"
+        "    n = sys.stdin.buffer.read(int.from_bytes(h, 'big'))[0] & 0x0F\n"  # fixarray
+        "    sys.stdout.buffer.write(n.to_bytes(4, 'big') + bytes([1]) * n)\n"
+        "    sys.stdout.buffer.flush()\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    worker = await _started()
+    try:
+        unsigned = [_flip_signature(e) for e in _envelopes(3)]
+        assert await worker.check(unsigned) == set()
+    finally:
+        await worker.close()
