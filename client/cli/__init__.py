@@ -133,6 +133,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)
         return 130
+    except BaseException as exc:
+        if not _cancelled_by_interrupt(exc):
+            raise
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
+
+
+def _cancelled_by_interrupt(exc: BaseException) -> bool:
+    """A command's task cancelled by asyncio's Ctrl-C handling, surfacing as
+    CancelledError rather than KeyboardInterrupt: asyncio.run turns a Ctrl-C into
+    KeyboardInterrupt only when the task was cancelled exactly once, so a Ctrl-C that
+    meets another cancellation (a timeout expiring at that moment) escapes as the task's
+    CancelledError. Nothing else cancels a command's top-level task. Checked without
+    importing asyncio, which a command that never loaded it cannot have raised."""
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(exc, asyncio.CancelledError)
 
 
 if __name__ == "__main__":

@@ -261,7 +261,7 @@ def test_ctrl_c_while_the_command_loads_is_one_calm_line_not_a_traceback(
         _, err = process.communicate(timeout=60)
         seen.append((delay, process.returncode, err))
 
-    assert [(d, code) for d, code, err in seen if our_traceback(err)] == []
+    assert [(d, code, err) for d, code, err in seen if our_traceback(err)] == []
     assert any(code == 130 and err.strip() == "trellis: stopped." for _, code, err in seen), [
         (d, code) for d, code, _ in seen
     ]
