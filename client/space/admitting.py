@@ -48,13 +48,22 @@ async def receive(
     admissions: list[Admission] = []
     accepted: list[VerifiedEvent] = []
     fresh: list[VerifiedEvent] = []
-    if len(items) <= PIPELINE_PART:
-        verified = await check_signatures([data for data, _ in items])
-        fresh = _admit(state, items, verified, report, admissions, accepted)
-    else:
-        fresh = await _admit_in_parts(state, items, report, admissions, accepted, worker)
-
-    await store_page(state, admissions, accepted, behind=behind, generation=generation)
+    try:
+        if len(items) <= PIPELINE_PART:
+            verified = await check_signatures([data for data, _ in items])
+            fresh = _admit(state, items, verified, report, admissions, accepted)
+        else:
+            fresh = await _admit_in_parts(state, items, report, admissions, accepted, worker)
+        await store_page(state, admissions, accepted, behind=behind, generation=generation)
+    except BaseException as exc:
+        # Stopped half-way (the sync cancelled: the app locking, a pairing screen taking
+        # over the connection; or a failure): the verifier admitted parts the disk does
+        # not hold. Noted like a failed write, so memory goes back to the disk before
+        # the next session or own write (§9.13); else the next session would take
+        # those events for duplicates and never store them.
+        if admissions and state.store.failed_admission is None:
+            state.store.failed_admission = exc
+        raise
     return fresh
 
 

@@ -17,7 +17,7 @@ from client.errors import (
 )
 from client.keys import crypto
 from client.space.device_zone import device_zone_name
-from client.space.state import SpaceState, reload_from_disk
+from client.space.state import SpaceState, back_to_disk, reload_from_disk
 from client.store.home_lock import home_write_lock
 from client.store.localstore import NewEvent, now_ms
 from client.store.writes import failure_reason
@@ -58,6 +58,10 @@ async def append(state: SpaceState, payload: Payload, occurred_at: int | None) -
     # One writer at a time per home, up to date with what another window wrote
     # (client/store/home_lock.py): two processes never sign the same seq.
     async with home_write_lock(state.home):
+        if state.store.failed_admission is not None:
+            # A page was admitted in memory and not stored (a failed write, or a sync
+            # stopped half-way): seal against what the disk holds (§9.13).
+            await back_to_disk(state)
         await catch_up_own(state)
         membership = state.verifier.membership
         me = membership.member_of(state.device.device_id)
