@@ -104,9 +104,14 @@ async def catch_up_own(state: SpaceState) -> None:
         if EventId(stored.event_id) in state.events:
             continue
         outcome = state.verifier.admit(stored.envelope, trusted=True)
+        if outcome.verdict is Verdict.DUPLICATE:
+            # Admitted here already, on its way to state.events (a page written behind,
+            # or one this process is admitting): nothing to catch up.
+            continue
         if outcome.verdict is not Verdict.ACCEPTED or outcome.event is None:
             raise HomeError(BEHIND_ANOTHER_WINDOW, code=ClientErrorCode.HOME_IN_USE)
         state.events[outcome.event.event_id] = outcome.event
+        state.pending.pop(outcome.event.event_id, None)  # held here, stored there
         connection = state.connection
         if connection is not None and outcome.event.author == me:
             state.tracker.sending([outcome.event.event_id])

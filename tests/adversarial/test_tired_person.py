@@ -104,6 +104,34 @@ async def test_a_window_that_wrote_after_reading_more_is_followed_by_the_other(
     assert codes(blake) == []
 
 
+async def test_a_write_while_a_page_is_on_its_way_to_the_disk_is_not_taken_for_another_window(
+    tmp_path: Path, relay: RelayProcess, opened: list[Space]
+) -> None:
+    """The first window has admitted Blake's entry in memory (a page written behind, not
+    yet in its events) when it writes after the second window stored that entry too:
+    the entry is already here, not a sign of being behind ("close this window")."""
+    alex, blake = await partners(tmp_path, relay.url, opened)
+    second = await Space.open(alex.home, passphrase=PASSPHRASE)
+    opened.append(second)
+    await write(blake, "Blake, meanwhile")
+    await sync(blake, second)
+    await write(second, "answering Blake")
+    blakes = next(
+        e
+        for e in second.events()
+        if isinstance(e.payload, JournalEntry) and e.payload.text == "Blake, meanwhile"
+    )
+    assert alex._state.verifier.admit(blakes.canonical, trusted=True).event is not None
+
+    await write(alex, "from the first window, later")
+    await sync(alex, second, blake)
+
+    assert own_seqs(alex) == own_seqs(second)
+    assert {"answering Blake", "from the first window, later"} <= set(journal(blake))
+    assert codes(alex) == []
+    assert codes(blake) == []
+
+
 async def test_a_write_waiting_too_long_for_another_window_says_so_and_writes_nothing(
     tmp_path: Path, relay: RelayProcess, opened: list[Space], monkeypatch: pytest.MonkeyPatch
 ) -> None:
