@@ -159,16 +159,33 @@ class SqliteStore:
         5, 64 KiB in versions 5 and 6) once, with PAGE_SIZE.
 
         The page size of a WAL database cannot change, so the file leaves WAL for the
-        VACUUM that rewrites it. It runs after the backup the migration took."""
+        VACUUM that rewrites it. It runs after the backup the migration took. The
+        rebuild is only an optimisation: if it cannot run now (another process has the
+        file open, a disk too full for the rewrite), the relay says so and serves with
+        the pages it has, trying again at its next start; VACUUM is one transaction, so
+        a failed one leaves the file as it was."""
         async with db.execute("PRAGMA page_size") as cursor:
             row = await cursor.fetchone()
         if row is None or int(row[0]) == PAGE_SIZE:
             return
         logger.warning("rebuilding the database with %d-byte pages (one time)", PAGE_SIZE)
-        await db.execute("PRAGMA journal_mode=DELETE")
-        await db.execute(f"PRAGMA page_size={PAGE_SIZE}")
-        await db.execute("VACUUM")
-        await db.execute("PRAGMA journal_mode=WAL")
+        try:
+            async with db.execute("PRAGMA journal_mode=DELETE") as cursor:
+                mode = await cursor.fetchone()
+            if mode is None or str(mode[0]).lower() != "delete":
+                raise sqlite3.OperationalError("another process has the database open")
+            await db.execute(f"PRAGMA page_size={PAGE_SIZE}")
+            await db.execute("VACUUM")
+        except sqlite3.Error as exc:
+            logger.warning(
+                "could not rebuild the database with %d-byte pages now (%s); serving with "
+                "%d-byte pages, and trying again at the next start (docs/OPERATIONS.md §15.4)",
+                PAGE_SIZE,
+                exc,
+                int(row[0]),
+            )
+        finally:
+            await db.execute("PRAGMA journal_mode=WAL")
 
     async def close(self) -> None:
         for reader in self._all_readers:

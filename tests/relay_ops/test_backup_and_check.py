@@ -224,21 +224,8 @@ async def test_a_database_with_64_kib_pages_is_backed_up_and_rebuilt_with_16_kib
     """Schema version 7: a relay that ran versions 5 and 6 (64 KiB pages) is rebuilt with
     16 KiB pages once, after the upgrade's backup, keeping every event byte for byte."""
     db = tmp_path / "relay.db"
-    store = SqliteStore(str(db))
-    await store.open()
-    try:
-        await fill(store, events=40)
-    finally:
-        await store.close()
+    await _as_version_6_with_64_kib_pages(db)
     before = stored_ids(db)
-    with sqlite3.connect(db, isolation_level=None) as conn:  # as a version 6 relay left it
-        conn.execute("DELETE FROM schema_version WHERE version = 7")
-        conn.execute("PRAGMA journal_mode=DELETE")
-        conn.execute("PRAGMA page_size=65536")
-        conn.execute("VACUUM")
-        conn.execute("PRAGMA journal_mode=WAL")
-        assert conn.execute("PRAGMA page_size").fetchone() == (65536,)
-    conn.close()
 
     store = SqliteStore(str(db))
     await store.open()
@@ -253,6 +240,56 @@ async def test_a_database_with_64_kib_pages_is_backed_up_and_rebuilt_with_16_kib
         assert new.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert new.execute("SELECT MAX(version) FROM schema_version").fetchone() == (7,)
     new.close()
+    assert stored_ids(db) == before
+    assert check_database(str(db)).ok
+
+
+async def _as_version_6_with_64_kib_pages(db: Path) -> None:
+    store = SqliteStore(str(db))
+    await store.open()
+    try:
+        await fill(store, events=20)
+    finally:
+        await store.close()
+    with sqlite3.connect(db, isolation_level=None) as conn:
+        conn.execute("DELETE FROM schema_version WHERE version = 7")
+        conn.execute("PRAGMA journal_mode=DELETE")
+        conn.execute("PRAGMA page_size=65536")
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.close()
+
+
+async def test_a_rebuild_that_cannot_run_now_leaves_the_relay_serving_and_runs_later(
+    tmp_path: Path,
+) -> None:
+    """Another process holding the file open (an operator's backup or check, here a
+    reader in the middle of a transaction) keeps the rewrite from running: the relay
+    starts anyway with the pages it has, in WAL mode, and rebuilds at the next start."""
+    db = tmp_path / "relay.db"
+    await _as_version_6_with_64_kib_pages(db)
+    before = stored_ids(db)
+    reader = sqlite3.connect(db, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM events").fetchone()
+        store = SqliteStore(str(db))
+        await store.open()  # does not fail
+        await store.close()
+    finally:
+        reader.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone() == (65536,)
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()
+    assert stored_ids(db) == before
+
+    store = SqliteStore(str(db))
+    await store.open()
+    await store.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,)
+    conn.close()
     assert stored_ids(db) == before
     assert check_database(str(db)).ok
 
