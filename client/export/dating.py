@@ -25,20 +25,40 @@ def _device_members(space_id: SpaceId, events: Sequence[VerifiedEvent]) -> dict[
     return {bytes(d): bytes(m) for d, m in attribution.devices.items()}
 
 
+MAX_POSTDATE_MS = 24 * 3600 * 1000
+"""How far past this device's clock an export may be dated to stay after a partner's
+event it shows; beyond it, a clock is wrong and the export is refused, not post-dated."""
+
+
 def not_before_partner(
-    space_id: SpaceId, events: Sequence[VerifiedEvent], exporter: DeviceId, now_ms: int
+    space_id: SpaceId,
+    events: Sequence[VerifiedEvent],
+    exporter: DeviceId,
+    now_ms: int,
+    chosen: set[EventId] | None = None,
 ) -> int:
-    """The time to date an export made now: ``now_ms``, unless the other partner's
-    device recorded an event later than that by more than a clock's margin
-    (client/export/format.py ``CLOCK_MARGIN_MS``; its clock runs ahead of this one).
-    Then the export is dated that much later, so it is never dated before an event it
-    shows (``created_before_events``): later is the safe side, since a consent counts
-    only until its end."""
-    members = _device_members(space_id, events)
+    """The time to date an export made now: ``now_ms``, unless an event of the other
+    partner's it would show (of ``chosen``; all when None) was recorded later than that
+    by more than a clock's margin (client/export/format.py ``CLOCK_MARGIN_MS``; their
+    clock runs ahead of this one). Then the export is dated that much later, so it is
+    never dated before an event it shows (``created_before_events``). Only the events
+    shown count: a partner's clock set far ahead elsewhere must not move the date, and
+    with it which consents still hold. More than :data:`MAX_POSTDATE_MS` ahead is a
+    wrong clock, refused in plain words."""
+    picked = events if chosen is None else [e for e in events if e.event_id in chosen]
     newest = newest_partner_time(
-        [(bytes(e.author), e.body.recorded_at) for e in events], bytes(exporter), members
+        [(bytes(e.author), e.body.recorded_at) for e in picked],
+        bytes(exporter),
+        _device_members(space_id, events),
     )
-    return now_ms if newest is None else max(now_ms, newest - CLOCK_MARGIN_MS)
+    dated = now_ms if newest is None else max(now_ms, newest - CLOCK_MARGIN_MS)
+    if dated - now_ms > MAX_POSTDATE_MS:
+        raise ExportError(
+            "An entry of your partner's that this export would show is dated more than a "
+            "day after this device's clock. Check the date and time on this device (and "
+            "ask your partner to check theirs), or leave that entry out."
+        )
+    return dated
 
 
 def refuse_a_date_before_the_partners(

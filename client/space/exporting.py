@@ -47,7 +47,11 @@ async def make_export(
     export (its first page from ``since_ms``; by default the start of what is shown)."""
     # Never dated before an event of the partner's it shows (a clock ahead of ours).
     created_at_ms = not_before_partner(
-        space.space_id, space.events(), space.device.device_id, Moment.now().now_ms
+        space.space_id,
+        space.events(),
+        space.device.device_id,
+        Moment.now().now_ms,
+        chosen=set(choice.chosen),
     )
     kept, left_out = choose_with_consent(
         space_id=space.space_id,

@@ -189,3 +189,16 @@ def test_build_export_refuses_a_date_before_the_partners_event() -> None:
             title="Agreements",
             created_at_ms=0,
         )
+
+
+def test_only_the_partners_events_shown_date_an_export_and_a_wrong_clock_is_refused() -> None:
+    """Blake's phone is a month fast. An export of only Alex's own entries is dated now
+    (Blake's clock must not move it, and with it which consents still hold); one that
+    would show Blake's entry is refused in plain words, not dated a month ahead."""
+    now = CREATED_AT_MS
+    alex, _, built, accepted = _agreed(blake_clock_ms=now + 30 * DAY_MS)
+    events = admitted(built)
+    alexs_own = {b.event_id for b in built if b.author == alex.device_id}
+    assert not_before_partner(SPACE_ID, events, alex.device_id, now, chosen=alexs_own) == now
+    with pytest.raises(ExportError, match="more than a day after this device's clock"):
+        not_before_partner(SPACE_ID, events, alex.device_id, now, chosen={accepted.event_id})
