@@ -22,18 +22,24 @@ class MigrationError(RuntimeError):
     """The database was written by a newer relay, or the migration files are misnumbered."""
 
 
-def migrations() -> list[tuple[int, str]]:
-    """(version, SQL) of every numbered file in server/migrations, in order."""
+def numbered_sql(folder: str, error: type[Exception]) -> list[tuple[int, str]]:
+    """(version, SQL) of every ``NNNN_name.sql`` in ``server/<folder>``, in order; raises
+    ``error`` unless they are numbered 1..n without gaps. Shared by both stores."""
     found = []
-    for entry in (resources.files("server") / "migrations").iterdir():
+    for entry in (resources.files("server") / folder).iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
     found.sort()
     versions = [version for version, _ in found]
     if versions != list(range(1, len(found) + 1)):
-        raise MigrationError(f"migrations must be numbered 1..n without gaps, got {versions}")
+        raise error(f"migrations must be numbered 1..n without gaps, got {versions}")
     return found
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, SQL) of every numbered file in server/migrations, in order."""
+    return numbered_sql("migrations", MigrationError)
 
 
 async def rollback_quietly(db: aiosqlite.Connection) -> None:

@@ -4,15 +4,12 @@ than one machine")."""
 
 from __future__ import annotations
 
-import re
-from importlib import resources
-
 import asyncpg
 
 from server._log import logger
+from server._migrations import numbered_sql
 
 MIGRATION_LOCK = 0x7472656C6C6973  # pg_advisory_xact_lock key: "trellis"
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
 class PgMigrationError(RuntimeError):
@@ -25,16 +22,7 @@ def is_postgres_url(db: str) -> bool:
 
 def pg_migrations() -> list[tuple[int, str]]:
     """(version, SQL) of every numbered file in server/pg_migrations, in order."""
-    found = []
-    for entry in (resources.files("server") / "pg_migrations").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
-    found.sort()
-    versions = [version for version, _ in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise PgMigrationError(f"migrations must be numbered 1..n without gaps, got {versions}")
-    return found
+    return numbered_sql("pg_migrations", PgMigrationError)
 
 
 async def apply_pg_migrations(conn: asyncpg.Connection) -> int:
