@@ -20,9 +20,21 @@ class ExportError(TrellisError):
     code = ClientErrorCode.BAD_EXPORT
 
 
-def _device_members(space_id: SpaceId, events: Sequence[VerifiedEvent]) -> dict[bytes, bytes]:
+def _newest_shown(
+    space_id: SpaceId,
+    events: Sequence[VerifiedEvent],
+    chosen: set[EventId] | None,
+    exporter: DeviceId,
+) -> int | None:
+    """The newest ``recorded_at`` of the other partner's events among ``chosen`` (all
+    when None), as the verifier attributes devices to members."""
+    picked = events if chosen is None else [e for e in events if e.event_id in chosen]
     attribution = export_attribution.attribute(space_id, [(e.envelope, e.payload) for e in events])
-    return {bytes(d): bytes(m) for d, m in attribution.devices.items()}
+    return newest_partner_time(
+        [(bytes(e.author), e.body.recorded_at) for e in picked],
+        bytes(exporter),
+        {bytes(d): bytes(m) for d, m in attribution.devices.items()},
+    )
 
 
 MAX_POSTDATE_MS = 24 * 3600 * 1000
@@ -45,12 +57,7 @@ def not_before_partner(
     shown count: a partner's clock set far ahead elsewhere must not move the date, and
     with it which consents still hold. More than :data:`MAX_POSTDATE_MS` ahead is a
     wrong clock, refused in plain words."""
-    picked = events if chosen is None else [e for e in events if e.event_id in chosen]
-    newest = newest_partner_time(
-        [(bytes(e.author), e.body.recorded_at) for e in picked],
-        bytes(exporter),
-        _device_members(space_id, events),
-    )
+    newest = _newest_shown(space_id, events, chosen, exporter)
     dated = now_ms if newest is None else max(now_ms, newest - CLOCK_MARGIN_MS)
     if dated - now_ms > MAX_POSTDATE_MS:
         raise ExportError(
@@ -70,12 +77,7 @@ def refuse_a_date_before_the_partners(
 ) -> None:
     """An export is not dated before an event of the partner's it shows (by more than a
     clock's margin): the verifier refuses it (``created_before_events``)."""
-    picked = [e for e in events if e.event_id in chosen]
-    newest = newest_partner_time(
-        [(bytes(e.author), e.body.recorded_at) for e in picked],
-        bytes(exporter),
-        _device_members(space_id, events),
-    )
+    newest = _newest_shown(space_id, events, chosen, exporter)
     if newest is not None and created_at_ms + CLOCK_MARGIN_MS < newest:
         raise ExportError(
             "This export would be dated before an event of your partner's that it shows "

@@ -15,7 +15,7 @@ import pytest
 
 from client.keys import signature_child, signatures
 from client.keys.signature_worker import SignatureWorker, WorkerGone
-from client.space import Space, SyncReport, admitting, syncing
+from client.space import Space, SyncReport, admitting
 from tests.client.builders import entry, paired
 from tests.integration.cli import PASSPHRASE
 from tests.integration.offline_home import make_home
@@ -128,7 +128,7 @@ async def _admit(home: Path, worker: SignatureWorker | None) -> tuple[int, int, 
     space = await Space.open(home, passphrase=PASSPHRASE)
     report = SyncReport()
     try:
-        await syncing.receive(
+        await admitting.receive(
             space._state, [(data, n) for n, data in enumerate(served, 1)], report, worker=worker
         )
         texts = sorted(item.text for item in space.journal())
