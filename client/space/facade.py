@@ -17,16 +17,7 @@ from client.core.integrity import Finding
 from client.core.verify import Member, Membership, VerifiedEvent
 from client.errors import LocalDataError, TrellisError
 from client.keys import crypto, vault
-from client.space import (
-    admitting,
-    devices,
-    findings,
-    opening,
-    pairing,
-    relocation,
-    syncing,
-    writing,
-)
+from client.space import devices, findings, opening, pairing, relocation, syncing, writing
 from client.space.ports import EventCallback
 from client.space.reports import DeviceView, MemberView, Status, SyncReport
 from client.space.state import META_CURSOR, META_LAST_SYNC, META_RELAY, META_VAULT, SpaceState
@@ -226,7 +217,7 @@ class Space:
     async def _receive(
         self, items: list[tuple[bytes, int | None]], report: SyncReport
     ) -> list[VerifiedEvent]:
-        return await admitting.receive(self._state, items, report)
+        return await syncing.receive(self._state, items, report)
 
     async def _refresh_integrity(self) -> None:
         await findings.refresh_integrity(self._state)

@@ -25,7 +25,7 @@ from client.core.session import (
 from client.core.verify import VerifiedEvent
 from client.errors import ClientErrorCode, RelayRefused, RelayUnreachable, TrellisError
 from client.keys.signature_worker import SignatureWorker
-from client.space.admitting import receive
+from client.space.admitting import receive as _receive
 from client.space.findings import refresh_integrity
 from client.space.opening import complete_join
 from client.space.ports import EventCallback
@@ -260,7 +260,7 @@ class _SessionHandler:
                 # told of each event: they hear of it once it is on disk.
                 items: list[tuple[bytes, int | None]] = [(s.envelope, s.seq) for s in event.events]
                 worker = await self._page_checker(len(items))
-                fresh = await receive(state, items, report, behind=behind, worker=worker)
+                fresh = await _receive(state, items, report, behind=behind, worker=worker)
                 await self._tell(fresh)
             case Acknowledged():
                 await state.store.mark_acknowledged((a.event_id, a.seq) for a in event.acks)
@@ -305,3 +305,8 @@ class _SessionHandler:
             result = self.on_event(verified)
             if result is not None:
                 await result
+
+
+receive = _receive
+"""The facade's test hook (``Space._receive``, client/space/admitting.py's);
+``Space._refresh_integrity`` is client/space/findings.py's."""
